@@ -1,0 +1,786 @@
+//! Build orchestration: load → render → finish, producing one [`Output`].
+//!
+//! In: the site folder and [`BuildOptions`]. Out: an [`Output`] (or every problem found), and
+//! optionally that output written to a folder — only when the whole site rendered without error,
+//! and skipped entirely when nothing the build reads has changed since the last write.
+//! This module and `output` are the IO edge: other modules get values, not paths to read.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use serde_json::{json, Value};
+use tera::Context;
+
+use crate::config::{key_line, BuildOptions, Config, SITE_FILE};
+use crate::content::{self, Content, Parsed};
+use crate::diag::{did_you_mean, BuildFailed, Diagnostic};
+use crate::highlight::Highlighter;
+use crate::markdown::MdContext;
+use crate::output::{self, Body, Output, WriteError, WriteStats};
+use crate::templates::{self, TemplateSource, Templates, Values};
+
+/// The theme used when `site.yaml` names none.
+pub const DEFAULT_THEME: &str = "default";
+
+/// Figures of a build, for the summary line and `--json`.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct BuildStats {
+    /// Content pages rendered.
+    pub pages: usize,
+    /// Sections rendered (home included).
+    pub sections: usize,
+    /// Files in the output, all kinds.
+    pub files: usize,
+}
+
+/// A successful build.
+pub struct Built {
+    /// Every file of the site.
+    pub output: Output,
+    /// Counts.
+    pub stats: BuildStats,
+    /// Time per stage, in order.
+    pub timings: Vec<(&'static str, Duration)>,
+}
+
+/// Why a build to disk did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The site has errors; nothing was written.
+    #[error(transparent)]
+    Failed(#[from] BuildFailed),
+    /// Writing the output failed.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    /// The output folder may not be written.
+    #[error("{0}")]
+    OutputFolder(String),
+}
+
+fn fail(d: Diagnostic) -> BuildFailed {
+    BuildFailed::new(vec![d])
+}
+
+/// Runs `f` on a pool of `jobs` threads (all cores when `None`).
+pub fn with_jobs<R: Send>(jobs: Option<usize>, f: impl FnOnce() -> R + Send) -> R {
+    match jobs {
+        Some(n) if n > 0 => match rayon::ThreadPoolBuilder::new().num_threads(n).build() {
+            Ok(pool) => pool.install(f),
+            Err(_) => f(),
+        },
+        _ => f(),
+    }
+}
+
+/// Where theme files come from.
+enum ThemeFiles {
+    Dir { dir: PathBuf, label: String },
+    Bundled(String, Vec<(&'static str, &'static [u8])>),
+}
+
+/// A file found under a site folder: path relative to that folder, and on disk.
+#[derive(Debug, Clone)]
+struct Found {
+    rel: String,
+    abs: PathBuf,
+}
+
+fn skip_name(name: &str) -> bool {
+    (name.starts_with('.') && name != ".well-known") || name.ends_with('~') || name.ends_with(".swp") || name.ends_with(".tmp")
+}
+
+/// Files under `dir`, sorted, with paths relative to it; a missing folder has none.
+fn walk(dir: &Path) -> Result<Vec<Found>, Diagnostic> {
+    let mut out = Vec::new();
+    if !dir.is_dir() {
+        return Ok(out);
+    }
+    let walker = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_str().is_some_and(skip_name));
+    for entry in walker {
+        let entry = entry.map_err(|e| {
+            let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| dir.to_path_buf());
+            Diagnostic::new(path, format!("cannot read: {e}")).hint("check that the file exists and is readable")
+        })?;
+        if entry.file_type().is_file() {
+            let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path()).to_string_lossy().replace('\\', "/");
+            out.push(Found { rel, abs: entry.path().to_path_buf() });
+        }
+    }
+    Ok(out)
+}
+
+/// Everything a build reads, gathered before any work.
+struct Inputs {
+    config_text: String,
+    config: Config,
+    theme: ThemeFiles,
+    markdown: Vec<(Found, String)>,
+    content_other: Vec<Found>,
+    static_files: Vec<Found>,
+    site_templates: Vec<Found>,
+    theme_dir_files: Vec<Found>,
+}
+
+fn read_text(f: &Found, label: &str) -> Result<String, Diagnostic> {
+    let bytes = std::fs::read(&f.abs)
+        .map_err(|e| Diagnostic::new(label, format!("cannot read: {e}")).hint("check that the file exists and is readable"))?;
+    String::from_utf8(bytes).map_err(|e| {
+        Diagnostic::new(label, format!("is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
+            .hint("save the file with the UTF-8 encoding")
+    })
+}
+
+fn gather(root: &Path, opts: &BuildOptions) -> Result<Inputs, BuildFailed> {
+    let site_file = root.join(SITE_FILE);
+    if !root.is_dir() {
+        return Err(fail(Diagnostic::new(root, "no such site folder").hint("run `sopixi init NAME` to create a site, or pass the path of an existing one")));
+    }
+    let config_text = std::fs::read_to_string(&site_file).map_err(|e| {
+        fail(Diagnostic::new(SITE_FILE, format!("cannot read {}: {e}", site_file.display()))
+            .hint("a site folder holds a site.yaml; run `sopixi init NAME` to create one"))
+    })?;
+    let config = Config::load(&config_text, opts).map_err(BuildFailed::new)?;
+    let theme = resolve_theme(root, &config, &config_text)?;
+    let mut errors = Vec::new();
+    let mut collect = |r: Result<Vec<Found>, Diagnostic>| r.unwrap_or_else(|d| {
+        errors.push(d);
+        Vec::new()
+    });
+    let content_all = collect(walk(&root.join("content")));
+    let static_files = collect(walk(&root.join("static")));
+    let site_templates = collect(walk(&root.join("templates")));
+    let theme_dir_files = match &theme {
+        ThemeFiles::Dir { dir, .. } => collect(walk(dir)),
+        ThemeFiles::Bundled(..) => Vec::new(),
+    };
+    let (md, content_other): (Vec<Found>, Vec<Found>) = content_all.into_iter().partition(|f| f.rel.ends_with(".md"));
+    let read: Vec<Result<(Found, String), Diagnostic>> =
+        md.into_par_iter().map(|f| read_text(&f, &content::diag_path(&f.rel)).map(|t| (f, t))).collect();
+    let mut markdown = Vec::with_capacity(read.len());
+    for r in read {
+        match r {
+            Ok(x) => markdown.push(x),
+            Err(d) => errors.push(d),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(BuildFailed::new(errors));
+    }
+    Ok(Inputs { config_text, config, theme, markdown, content_other, static_files, site_templates, theme_dir_files })
+}
+
+fn resolve_theme(root: &Path, config: &Config, config_text: &str) -> Result<ThemeFiles, BuildFailed> {
+    if let Some(dir) = &config.theme_dir {
+        if !dir.join("templates").is_dir() {
+            return Err(fail(Diagnostic::new(dir, "this theme folder has no templates/ folder").hint("a theme holds theme.yaml, templates/ and static/")));
+        }
+        return Ok(ThemeFiles::Dir { dir: dir.clone(), label: dir.display().to_string() });
+    }
+    let name = config.site.theme.clone().unwrap_or_else(|| DEFAULT_THEME.to_string());
+    let local = root.join("themes").join(&name);
+    if local.is_dir() {
+        return Ok(ThemeFiles::Dir { dir: local, label: format!("themes/{name}") });
+    }
+    match crate::embedded::theme(&name) {
+        Some(files) => Ok(ThemeFiles::Bundled(name, files)),
+        None => {
+            let bundled = crate::embedded::theme_names();
+            let hint = match did_you_mean(&name, bundled.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`? bundled themes: {}", bundled.join(", ")),
+                None => format!("put the theme in themes/{name}/ or use a bundled theme: {}", bundled.join(", ")),
+            };
+            Err(fail(Diagnostic::new(SITE_FILE, format!("no theme `{name}`")).at(key_line(config_text, "theme"), None).hint(hint)))
+        }
+    }
+}
+
+/// A fingerprint of everything a build of `root` with `opts` reads (configuration, content,
+/// templates, static files, theme, the sopixi binary itself): equal fingerprints mean equal output.
+fn fingerprint(inputs: &Inputs, opts: &BuildOptions) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    if let Some(md) = std::env::current_exe().ok().and_then(|p| std::fs::metadata(p).ok()) {
+        h.update(&md.len().to_le_bytes());
+        let t = md.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+        h.update(&t.to_le_bytes());
+    }
+    h.update(format!("{:?}|{:?}|{}|{:?}", opts.drafts, opts.base_url, opts.no_minify, opts.theme_dir).as_bytes());
+    h.update(inputs.config_text.as_bytes());
+    if let ThemeFiles::Bundled(name, _) = &inputs.theme {
+        h.update(name.as_bytes());
+    }
+    for (f, text) in &inputs.markdown {
+        h.update(f.rel.as_bytes());
+        h.update(blake3::hash(text.as_bytes()).as_bytes());
+    }
+    let groups: [(&str, &Vec<Found>); 4] = [
+        ("c", &inputs.content_other),
+        ("s", &inputs.static_files),
+        ("t", &inputs.site_templates),
+        ("T", &inputs.theme_dir_files),
+    ];
+    for (tag, files) in groups {
+        let hashes: Vec<[u8; 32]> = files
+            .par_iter()
+            .map(|f| match std::fs::read(&f.abs) {
+                Ok(b) => *blake3::hash(&b).as_bytes(),
+                Err(_) => [0; 32],
+            })
+            .collect();
+        for (f, fh) in files.iter().zip(hashes) {
+            h.update(tag.as_bytes());
+            h.update(f.rel.as_bytes());
+            h.update(&fh);
+        }
+    }
+    h.finalize().to_hex().to_string()
+}
+
+/// Builds the site in memory.
+pub fn build(root: &Path, opts: &BuildOptions) -> Result<Built, BuildFailed> {
+    let inputs = gather(root, opts)?;
+    build_from(root, inputs, opts)
+}
+
+/// What [`build_to_dir`] did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DiskBuild {
+    /// Counts.
+    pub stats: BuildStats,
+    /// Files written, unchanged and removed.
+    pub write: WriteStats,
+    /// Nothing the build reads had changed: no rendering was done.
+    pub up_to_date: bool,
+    /// Time per stage, in milliseconds.
+    pub timings: Vec<(&'static str, f64)>,
+}
+
+/// Builds the site and writes it to `out_dir` — only if the build succeeded. When the inputs are
+/// the same as for the output already there, and that output is intact, nothing is rendered.
+pub fn build_to_dir(root: &Path, opts: &BuildOptions, out_dir: &Path) -> Result<DiskBuild, BuildError> {
+    output::check_writable(out_dir).map_err(BuildError::OutputFolder)?;
+    let t = Instant::now();
+    let inputs = gather(root, opts)?;
+    let hash = fingerprint(&inputs, opts);
+    if let Some(m) = output::current_manifest(out_dir, &hash) {
+        let stats: BuildStats = serde_json::from_value(m.summary.clone()).unwrap_or_default();
+        let write = WriteStats { unchanged: stats.files, ..Default::default() };
+        return Ok(DiskBuild { stats, write, up_to_date: true, timings: vec![("check inputs", ms(t.elapsed()))] });
+    }
+    let gather_time = t.elapsed();
+    let built = build_from(root, inputs, opts)?;
+    let t = Instant::now();
+    let write = output::write(&built.output, out_dir, &hash, json!(built.stats))?;
+    let mut timings: Vec<(&'static str, f64)> = vec![("read", ms(gather_time))];
+    timings.extend(built.timings.iter().map(|(n, d)| (*n, ms(*d))));
+    timings.push(("write", ms(t.elapsed())));
+    Ok(DiskBuild { stats: built.stats, write, up_to_date: false, timings })
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0
+}
+
+fn theme_templates(inputs: &Inputs) -> Result<Vec<TemplateSource>, Vec<Diagnostic>> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    match &inputs.theme {
+        ThemeFiles::Dir { label, .. } => {
+            for f in &inputs.theme_dir_files {
+                if let Some(name) = f.rel.strip_prefix("templates/") {
+                    let origin = format!("{label}/{}", f.rel);
+                    match read_text(f, &origin) {
+                        Ok(text) => out.push(TemplateSource { name: name.to_string(), text, origin }),
+                        Err(d) => errors.push(d),
+                    }
+                }
+            }
+        }
+        ThemeFiles::Bundled(name, files) => {
+            for (rel, bytes) in files {
+                if let Some(tname) = rel.strip_prefix("templates/") {
+                    out.push(TemplateSource {
+                        name: tname.to_string(),
+                        text: String::from_utf8_lossy(bytes).into_owned(),
+                        origin: format!("(bundled theme {name}) templates/{tname}"),
+                    });
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Renders one listing (section or term), paginated when its template uses `paginator`.
+struct Listing<'a> {
+    template: &'a str,
+    path: &'a str,
+    origin: &'a str,
+    items: &'a [Value],
+    per_page: usize,
+    key: &'a str,
+    value: Value,
+    extra: Option<(&'a str, Value)>,
+}
+
+fn render_listing(l: &Listing, tpl: &Templates, values: &Values, config: &Config) -> Vec<Result<(String, String), Diagnostic>> {
+    let paginate = l.per_page > 0 && tpl.mentions(l.template, "paginator");
+    let n_pages = if paginate { l.items.len().div_ceil(l.per_page).max(1) } else { 1 };
+    let base = config.permalink(l.path);
+    (1..=n_pages)
+        .map(|n| {
+            let path = if n == 1 { l.path.to_string() } else { format!("{}{}/{n}/", l.path, config.site.pagination.path) };
+            let mut ctx = templates::base_context(values, config, &path);
+            ctx.insert(l.key, &l.value);
+            if let Some((k, v)) = &l.extra {
+                ctx.insert(*k, v);
+            }
+            if paginate {
+                ctx.insert("paginator", &templates::paginator(l.items, l.per_page, n, &base, &config.site.pagination.path));
+            }
+            tpl.render(l.template, &ctx, l.origin).map(|html| (format!("{}index.html", path.trim_start_matches('/')), html))
+        })
+        .collect()
+}
+
+fn build_from(root: &Path, inputs: Inputs, opts: &BuildOptions) -> Result<Built, BuildFailed> {
+    let mut timings = Vec::new();
+    let mut t = Instant::now();
+    let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, Duration)>| {
+        timings.push((name, t.elapsed()));
+        t = Instant::now();
+    };
+    let config = &inputs.config;
+    let mut errors: Vec<Diagnostic> = Vec::new();
+
+    // Parse front matter, in parallel.
+    let parsed: Vec<Result<Parsed, Vec<Diagnostic>>> =
+        inputs.markdown.par_iter().map(|(f, text)| content::parse(&f.rel, text, config)).collect();
+    let mut ok = Vec::with_capacity(parsed.len());
+    for p in parsed {
+        match p {
+            Ok(p) => ok.push(p),
+            Err(d) => errors.extend(d),
+        }
+    }
+
+    // Templates: built-ins, then theme, then the site's overrides.
+    let mut site_sources = Vec::new();
+    for f in &inputs.site_templates {
+        let origin = format!("templates/{}", f.rel);
+        match read_text(f, &origin) {
+            Ok(text) => site_sources.push(TemplateSource { name: f.rel.clone(), text, origin }),
+            Err(d) => errors.push(d),
+        }
+    }
+    let theme_sources = theme_templates(&inputs).unwrap_or_else(|d| {
+        errors.extend(d);
+        Vec::new()
+    });
+    let tpl = Templates::load(vec![theme_sources, site_sources]);
+    let mut tpl = match tpl {
+        Ok(t) if errors.is_empty() => t,
+        Ok(_) => return Err(BuildFailed::new(errors)),
+        Err(d) => {
+            errors.extend(d);
+            return Err(BuildFailed::new(errors));
+        }
+    };
+    for required in ["index.html", "section.html", "page.html"] {
+        if !tpl.has(required) {
+            errors.push(Diagnostic::new("templates", format!("missing template `{required}`")).hint("the theme must provide it, or add it to templates/ in the site"));
+        }
+    }
+    let other_files: Vec<String> = inputs.content_other.iter().map(|f| f.rel.clone()).collect();
+    let mut content = match Content::assemble(config, ok, other_files) {
+        Ok(c) if errors.is_empty() => c,
+        Ok(_) => return Err(BuildFailed::new(errors)),
+        Err(d) => {
+            errors.extend(d);
+            return Err(BuildFailed::new(errors));
+        }
+    };
+    lap("load", &mut timings);
+
+    // Markdown bodies, in parallel; shortcodes and internal links resolved here.
+    tpl.register_base(config, root);
+    let url_lookup = {
+        let mut l = templates::Lookup { base_url: config.site.base_url.clone(), ..Default::default() };
+        for (rel, r) in &content.by_file {
+            let path = match r {
+                content::Ref::Page(i) => &content.pages[*i].path,
+                content::Ref::Section(i) => &content.sections[*i].path,
+            };
+            l.urls.insert(rel.clone(), config.permalink(path));
+        }
+        Arc::new(l)
+    };
+    tpl.register_site_functions(url_lookup.clone());
+    let highlighter = Highlighter::default();
+    let site_value = templates::site_value(config, &content);
+    let shortcode_names = tpl.shortcode_names();
+    let resolve = |rel: &str| url_lookup.urls.get(rel).cloned();
+    let md_cx = MdContext { config: &config.site.markdown, resolve: &resolve, highlighter: &highlighter };
+    let tpl_ref = &tpl;
+    let shortcode = |call: &crate::shortcodes::Call| -> Result<String, String> {
+        let name = format!("shortcodes/{}.html", call.name);
+        if !tpl_ref.has(&name) {
+            let hint = did_you_mean(&call.name, shortcode_names.iter().map(String::as_str)).map(|s| format!("did you mean `{s}`? ")).unwrap_or_default();
+            return Err(format!("unknown shortcode `{}`; {hint}available: {}", call.name, shortcode_names.join(", ")));
+        }
+        let mut ctx = Context::new();
+        for (k, v) in &call.args {
+            ctx.insert(k.as_str(), v);
+        }
+        if let Some(b) = &call.body {
+            ctx.insert("body", b);
+        }
+        ctx.insert("site", &site_value);
+        tpl_ref.render(&name, &ctx, "shortcode").map_err(|d| format!("shortcode `{}` failed: {}: {}", call.name, d.location(), d.message))
+    };
+    let page_bodies: Vec<_> = content.pages.par_iter().map(|p| content::render_body(&p.src, &md_cx, &shortcode)).collect();
+    let section_bodies: Vec<_> = content.sections.par_iter().map(|s| content::render_body(&s.src, &md_cx, &shortcode)).collect();
+    for (p, r) in content.pages.iter_mut().zip(page_bodies) {
+        match r {
+            Ok(r) => p.rendered = r,
+            Err(d) => errors.extend(d),
+        }
+    }
+    for (s, r) in content.sections.iter_mut().zip(section_bodies) {
+        match r {
+            Ok(r) => s.rendered = r,
+            Err(d) => errors.extend(d),
+        }
+    }
+    lap("markdown", &mut timings);
+
+    // Template values and functions that need rendered content.
+    let values = Values::new(config, &content);
+    tpl.register_site_functions(Arc::new(values.lookup(config, &content)));
+    lap("context", &mut timings);
+
+    let rendered = render_all(&tpl, &values, config, &content, opts, &mut errors);
+    lap("templates", &mut timings);
+    let content_ref = &content;
+
+    // Finish: minify every HTML page (compliance injection comes before this, once it lands).
+    let minify = config.minify;
+    let finished: Vec<(String, Vec<u8>, String)> = rendered
+        .into_par_iter()
+        .map(|(path, html, origin)| {
+            let bytes = if minify && path.ends_with(".html") { crate::minify::html(html.as_bytes()) } else { html.into_bytes() };
+            (path, bytes, origin)
+        })
+        .collect();
+    let mut output = Output::default();
+    for (path, bytes, origin) in finished {
+        if let Err(d) = output.add(path, Body::Bytes(bytes), origin) {
+            errors.push(d);
+        }
+    }
+    lap("minify", &mut timings);
+
+    // Static files: the theme's, replaced by the site's of the same path; then bundle files.
+    let mut statics: BTreeMap<String, (Body, String)> = BTreeMap::new();
+    match &inputs.theme {
+        ThemeFiles::Dir { label, .. } => {
+            for f in &inputs.theme_dir_files {
+                if let Some(rel) = f.rel.strip_prefix("static/") {
+                    statics.insert(rel.to_string(), (Body::File(f.abs.clone()), format!("{label}/{}", f.rel)));
+                }
+            }
+        }
+        ThemeFiles::Bundled(name, files) => {
+            for (rel, bytes) in files {
+                if let Some(r) = rel.strip_prefix("static/") {
+                    statics.insert(r.to_string(), (Body::Static(bytes), format!("(bundled theme {name}) {rel}")));
+                }
+            }
+        }
+    }
+    for f in &inputs.static_files {
+        statics.insert(f.rel.clone(), (Body::File(f.abs.clone()), format!("static/{}", f.rel)));
+    }
+    let content_dir = root.join("content");
+    for a in &content_ref.assets {
+        if output.files.contains_key(&a.out) || statics.contains_key(&a.out) {
+            let other = output.files.get(&a.out).map(|f| f.origin.clone()).or_else(|| statics.get(&a.out).map(|s| s.1.clone())).unwrap_or_default();
+            errors.push(Diagnostic::new(content::diag_path(&a.rel), format!("output file /{} is also produced by {other}", a.out)).hint("rename one of them"));
+            continue;
+        }
+        statics.insert(a.out.clone(), (Body::File(content_dir.join(&a.rel)), content::diag_path(&a.rel)));
+    }
+    let finished: Vec<(String, Result<Body, Diagnostic>, String)> = statics
+        .into_par_iter()
+        .map(|(path, (body, origin))| {
+            let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+            let needs = minify && matches!(ext.as_str(), "css" | "js" | "html" | "htm");
+            if !needs {
+                return (path, Ok(body), origin);
+            }
+            let bytes = match &body {
+                Body::File(p) => match std::fs::read(p) {
+                    Ok(b) => b,
+                    Err(e) => return (path, Err(Diagnostic::new(&origin, format!("cannot read: {e}"))), origin),
+                },
+                Body::Static(s) => s.to_vec(),
+                Body::Bytes(b) => b.clone(),
+            };
+            let min = if ext.starts_with("htm") { Some(crate::minify::html(&bytes)) } else { crate::minify::asset(&ext, &bytes) };
+            (path, Ok(Body::Bytes(min.unwrap_or(bytes))), origin)
+        })
+        .collect();
+    for (path, body, origin) in finished {
+        match body {
+            Ok(b) => {
+                if let Err(d) = output.add(path, b, origin) {
+                    errors.push(d);
+                }
+            }
+            Err(d) => errors.push(d),
+        }
+    }
+    lap("static", &mut timings);
+
+    if !errors.is_empty() {
+        return Err(BuildFailed::new(group_template_errors(errors)));
+    }
+    let stats = BuildStats { pages: content.pages.len(), sections: content.sections.len(), files: output.len() };
+    Ok(Built { output, stats, timings })
+}
+
+/// One template mistake breaks every page using it: report it once, with a count.
+fn group_template_errors(errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut grouped: BTreeMap<(PathBuf, Option<usize>, String), (Diagnostic, usize)> = BTreeMap::new();
+    let mut out = Vec::new();
+    for d in errors {
+        if d.hint.as_deref().is_some_and(|h| h.starts_with("while rendering ")) {
+            grouped.entry((d.file.clone(), d.line, d.message.clone())).and_modify(|e| e.1 += 1).or_insert((d, 0));
+        } else {
+            out.push(d);
+        }
+    }
+    for (_, (mut d, more)) in grouped {
+        if more > 0 {
+            d.hint = d.hint.map(|h| format!("{h} (and {more} other file{})", if more == 1 { "" } else { "s" }));
+        }
+        out.push(d);
+    }
+    out
+}
+
+/// Renders every HTML page and generated file: (site path, text, origin).
+fn render_all(tpl: &Templates, values: &Values, config: &Config, content: &Content, opts: &BuildOptions, errors: &mut Vec<Diagnostic>) -> Vec<(String, String, String)> {
+    let bar = if opts.progress && content.pages.len() >= 2000 {
+        let b = indicatif::ProgressBar::new(content.pages.len() as u64);
+        b.set_style(indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} pages").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut out: Vec<(String, String, String)> = Vec::new();
+    let mut push = |r: Result<(String, String), Diagnostic>, origin: &str, out: &mut Vec<(String, String, String)>| match r {
+        Ok((p, h)) => out.push((p, h, origin.to_string())),
+        Err(d) => errors.push(d),
+    };
+
+    // Pages.
+    let pages: Vec<(Result<(String, String), Diagnostic>, String)> = content
+        .pages
+        .par_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let origin = content::diag_path(&p.src.rel);
+            let name = p.src.front.template.as_deref().unwrap_or("page.html");
+            let r = if !tpl.has(name) {
+                Err(missing_template(name, &origin, &inputs_line(p.src.front.template.is_some(), p.src.body_line)))
+            } else {
+                let mut ctx = templates::base_context(values, config, &p.path);
+                ctx.insert("page", &values.pages_full[i]);
+                tpl.render(name, &ctx, &origin).map(|h| (format!("{}index.html", p.path.trim_start_matches('/')), h))
+            };
+            bar.inc(1);
+            (r, origin)
+        })
+        .collect();
+    bar.finish_and_clear();
+    for (r, origin) in pages {
+        push(r, &origin, &mut out);
+    }
+
+    // Sections, paginated when their template uses `paginator`.
+    let sections: Vec<(Vec<Result<(String, String), Diagnostic>>, String)> = content
+        .sections
+        .par_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let origin = content::diag_path(&s.src.rel);
+            let default = if s.parent.is_none() { "index.html" } else { "section.html" };
+            let name = s.src.front.template.as_deref().unwrap_or(default);
+            if !tpl.has(name) {
+                return (vec![Err(missing_template(name, &origin, &inputs_line(s.src.front.template.is_some(), s.src.body_line)))], origin);
+            }
+            let items: Vec<Value> = s.pages.iter().map(|&p| values.pages_light[p].clone()).collect();
+            let listing = Listing {
+                template: name,
+                path: &s.path,
+                origin: &origin,
+                items: &items,
+                per_page: s.src.front.paginate_by.unwrap_or(config.site.pagination.per_page),
+                key: "section",
+                value: values.section_full(content, i),
+                extra: None,
+            };
+            (render_listing(&listing, tpl, values, config), origin)
+        })
+        .collect();
+    for (rs, origin) in sections {
+        for r in rs {
+            push(r, &origin, &mut out);
+        }
+    }
+
+    // Taxonomies: a list page and a page per term.
+    let mut sitemap_extra: Vec<Value> = Vec::new();
+    for tax in &content.taxonomies {
+        let tax_path = format!("/{}/", tax.name);
+        let origin = format!("taxonomy `{}`", tax.name);
+        let terms: Vec<Value> = tax
+            .terms
+            .par_iter()
+            .map(|t| {
+                let path = format!("{tax_path}{}/", t.slug);
+                json!({
+                    "name": t.name, "slug": t.slug, "path": path, "permalink": config.permalink(&path),
+                    "count": t.pages.len(),
+                    "pages": t.pages.iter().map(|&p| values.pages_light[p].clone()).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let tax_value = json!({"name": tax.name, "path": tax_path, "permalink": config.permalink(&tax_path)});
+        let mut list_value = tax_value.clone();
+        list_value["terms"] = Value::Array(terms.clone());
+        let mut ctx = templates::base_context(values, config, &tax_path);
+        ctx.insert("taxonomy", &list_value);
+        push(tpl.render("taxonomy.html", &ctx, &origin).map(|h| (format!("{}/index.html", tax.name), h)), &origin, &mut out);
+        sitemap_extra.push(json!({"permalink": config.permalink(&tax_path)}));
+        let rendered: Vec<Vec<Result<(String, String), Diagnostic>>> = terms
+            .par_iter()
+            .map(|term| {
+                let items = term["pages"].as_array().cloned().unwrap_or_default();
+                let path = term["path"].as_str().unwrap_or_default().to_string();
+                let listing = Listing {
+                    template: "term.html",
+                    path: &path,
+                    origin: &origin,
+                    items: &items,
+                    per_page: config.site.pagination.per_page,
+                    key: "term",
+                    value: term.clone(),
+                    extra: Some(("taxonomy", tax_value.clone())),
+                };
+                render_listing(&listing, tpl, values, config)
+            })
+            .collect();
+        for rs in rendered {
+            for r in rs {
+                push(r, &origin, &mut out);
+            }
+        }
+        for term in &terms {
+            sitemap_extra.push(json!({"permalink": term["permalink"]}));
+        }
+    }
+
+    // Aliases: redirect pages at old URLs.
+    let mut alias_errors = Vec::new();
+    let alias_sources = content
+        .pages
+        .iter()
+        .map(|p| (&p.src, &p.path))
+        .chain(content.sections.iter().map(|s| (&s.src, &s.path)));
+    for (src, target_path) in alias_sources {
+        for alias in &src.front.aliases {
+            let origin = content::diag_path(&src.rel);
+            let a = alias.trim_start_matches('/');
+            if a.is_empty() || a.split('/').any(|seg| seg == ".." || seg == ".") || alias.contains("://") {
+                alias_errors.push(
+                    Diagnostic::new(&origin, format!("alias `{alias}` is not a path of this site"))
+                        .at(Some(2), None)
+                        .hint("aliases are old paths of the site, e.g. /old-page/ or /old.html"),
+                );
+                continue;
+            }
+            let file = if a.ends_with(".html") || a.ends_with(".htm") { a.to_string() } else { format!("{}/index.html", a.trim_end_matches('/')) };
+            let mut ctx = templates::base_context(values, config, &format!("/{a}"));
+            ctx.insert("target", &config.permalink(target_path));
+            push(tpl.render("alias.html", &ctx, &origin).map(|h| (file, h)), &origin, &mut out);
+        }
+    }
+
+    // 404, robots.txt, sitemap, feeds.
+    let ctx = templates::base_context(values, config, "/404.html");
+    push(tpl.render("404.html", &ctx, "404 page").map(|h| ("404.html".into(), h)), "404 page", &mut out);
+    let ctx = templates::base_context(values, config, "/robots.txt");
+    push(tpl.render("robots.txt", &ctx, "robots.txt").map(|h| ("robots.txt".into(), h)), "robots.txt", &mut out);
+
+    let lastmod = |f: &content::FrontMatter| f.updated.as_ref().or(f.date.as_ref()).map(|d| d.instant.format("%Y-%m-%d").to_string());
+    let mut entries: Vec<Value> = content
+        .sections
+        .iter()
+        .map(|s| json!({"permalink": config.permalink(&s.path), "lastmod": lastmod(&s.src.front)}))
+        .chain(content.pages.iter().map(|p| json!({"permalink": config.permalink(&p.path), "lastmod": lastmod(&p.src.front)})))
+        .chain(sitemap_extra)
+        .collect();
+    entries.sort_by(|a, b| a["permalink"].as_str().cmp(&b["permalink"].as_str()));
+    let mut ctx = templates::base_context(values, config, "/sitemap.xml");
+    ctx.insert("entries", &entries);
+    push(tpl.render("sitemap.xml", &ctx, "sitemap").map(|h| ("sitemap.xml".into(), h)), "sitemap", &mut out);
+
+    let mut dated: Vec<usize> = (0..content.pages.len()).filter(|&i| content.pages[i].src.front.date.is_some()).collect();
+    dated.sort_by(|&a, &b| {
+        let d = |i: usize| content.pages[i].src.front.date.as_ref().map(|d| d.instant);
+        d(b).cmp(&d(a)).then_with(|| content.pages[a].src.rel.cmp(&content.pages[b].src.rel))
+    });
+    dated.truncate(config.site.feeds.limit);
+    let feed_pages: Vec<&Value> = dated.iter().map(|&i| &values.pages_full[i]).collect();
+    let last_updated = dated
+        .iter()
+        .filter_map(|&i| {
+            let f = &content.pages[i].src.front;
+            f.updated.as_ref().or(f.date.as_ref()).map(|d| d.instant)
+        })
+        .max()
+        .map_or_else(|| "1970-01-01T00:00:00+00:00".to_string(), |d| d.to_rfc3339());
+    for (enabled, name) in [(config.site.feeds.atom, "atom.xml"), (config.site.feeds.rss, "rss.xml")] {
+        if enabled {
+            let mut ctx = templates::base_context(values, config, &format!("/{name}"));
+            ctx.insert("pages", &feed_pages);
+            ctx.insert("feed_url", &config.permalink(name));
+            ctx.insert("last_updated", &last_updated);
+            push(tpl.render(name, &ctx, "feed").map(|h| (name.to_string(), h)), "feed", &mut out);
+        }
+    }
+    errors.extend(alias_errors);
+    out
+}
+
+fn inputs_line(from_front_matter: bool, body_line: usize) -> Option<usize> {
+    from_front_matter.then_some(body_line.saturating_sub(1).max(1))
+}
+
+fn missing_template(name: &str, origin: &str, _line: &Option<usize>) -> Diagnostic {
+    Diagnostic::new(origin, format!("missing template `{name}`"))
+        .hint("add it to templates/ in the site or to the theme, or fix the `template` front matter key")
+}

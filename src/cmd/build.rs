@@ -1,0 +1,133 @@
+//! `sopixi build`: builds a site into its output folder.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use sopixi::build::{self, BuildError};
+use sopixi::config::BuildOptions;
+
+use crate::console;
+
+/// Build the website into a folder (SITE/public by default).
+///
+/// Every page is rendered in memory first: if anything in the site is wrong, every problem is
+/// listed (file, line, what to do) and the previous output is left untouched. Files whose bytes
+/// did not change are not rewritten, and files the site no longer produces are removed. When
+/// nothing changed since the last build, nothing is rendered at all.
+///
+/// Exit status: 0 on success, 1 when the site has errors or the output cannot be written.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The site folder (holding site.yaml).
+    #[arg(default_value = ".")]
+    pub site: PathBuf,
+    /// Output folder [default: SITE/public].
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Include pages marked `draft: true`.
+    #[arg(long)]
+    pub drafts: bool,
+    /// Publish for another address than site.yaml's base_url (e.g. a preview URL).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Number of threads [default: one per core].
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Do not minify HTML, CSS and JS (easier to read, bigger files).
+    #[arg(long)]
+    pub no_minify: bool,
+    /// Print a JSON summary on stdout (for CI) instead of the human one.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `sopixi build`.
+pub fn execute(args: Args, verbose: bool) -> i32 {
+    let start = Instant::now();
+    let out_dir = args.output.clone().unwrap_or_else(|| args.site.join("public"));
+    let opts = BuildOptions {
+        drafts: args.drafts,
+        base_url: args.base_url.clone(),
+        no_minify: args.no_minify,
+        theme_dir: None,
+        progress: !args.json && console::interactive(),
+    };
+    let result = build::with_jobs(args.jobs, || build::build_to_dir(&args.site, &opts, &out_dir));
+    let secs = start.elapsed().as_secs_f64();
+    match result {
+        Ok(done) => {
+            if args.json {
+                let v = serde_json::json!({
+                    "status": "ok",
+                    "output": out_dir,
+                    "pages": done.stats.pages,
+                    "sections": done.stats.sections,
+                    "files": done.stats.files,
+                    "written": done.write.written,
+                    "unchanged": done.write.unchanged,
+                    "removed": done.write.removed,
+                    "up_to_date": done.up_to_date,
+                    "duration_ms": (secs * 1000.0).round(),
+                    "stages_ms": done.timings.iter().map(|(n, t)| serde_json::json!({"stage": n, "ms": t})).collect::<Vec<_>>(),
+                });
+                println!("{v}");
+            } else {
+                let s = done.stats;
+                let detail = if done.up_to_date {
+                    "nothing changed".to_string()
+                } else {
+                    format!("{} written, {} unchanged, {} removed", done.write.written, done.write.unchanged, done.write.removed)
+                };
+                println!(
+                    "Built {} page{}, {} section{}, {} files in {secs:.2} s ({detail}) → {}",
+                    s.pages,
+                    if s.pages == 1 { "" } else { "s" },
+                    s.sections,
+                    if s.sections == 1 { "" } else { "s" },
+                    s.files,
+                    out_dir.display()
+                );
+                if verbose {
+                    for (name, ms) in &done.timings {
+                        eprintln!("  {name:<12} {ms:>8.1} ms");
+                    }
+                }
+            }
+            0
+        }
+        Err(e) => {
+            report(&e, args.json, &out_dir);
+            1
+        }
+    }
+}
+
+fn report(e: &BuildError, json: bool, out_dir: &std::path::Path) {
+    let diags = match e {
+        BuildError::Failed(f) => f.0.clone(),
+        _ => Vec::new(),
+    };
+    if json {
+        let errors: Vec<_> = if diags.is_empty() {
+            vec![serde_json::json!({"message": e.to_string()})]
+        } else {
+            diags.iter().map(|d| serde_json::json!(d)).collect()
+        };
+        println!("{}", serde_json::json!({"status": "error", "errors": errors}));
+        return;
+    }
+    match e {
+        BuildError::Failed(f) => {
+            for d in &f.0 {
+                console::diagnostic(d);
+            }
+            console::error(&format!(
+                "build failed with {} error{}; {} was left as it was",
+                f.0.len(),
+                if f.0.len() == 1 { "" } else { "s" },
+                out_dir.display()
+            ));
+        }
+        other => console::error_chain(other),
+    }
+}

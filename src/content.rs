@@ -1,0 +1,875 @@
+//! Content: the pages and sections of `content/`, their front matter, URLs and order.
+//!
+//! In: the text of each Markdown file and the names of the other files under `content/` (read by
+//! `build`). Out: a [`Content`] tree — sections, pages, page bundles and their assets, taxonomies —
+//! or every problem found, each naming the file and line. Pure: no IO, no threads (the caller
+//! parses and renders in parallel with [`parse`] and [`render_body`]).
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use serde::Deserialize;
+
+use crate::config::{key_line, yaml_diagnostic, Config};
+use crate::diag::{did_you_mean, Diagnostic};
+use crate::markdown::{self, MdContext, Rendered};
+use crate::shortcodes;
+use crate::text::{humanize, slugify};
+use crate::yaml;
+
+/// Front matter keys every page accepts (configured taxonomies come on top).
+pub const FRONT_MATTER_KEYS: &[&str] = &[
+    "title",
+    "description",
+    "date",
+    "updated",
+    "draft",
+    "slug",
+    "weight",
+    "template",
+    "aliases",
+    "adult",
+    "extra",
+    "price",
+    "currency",
+    "buy_url",
+    "sort_by",
+    "paginate_by",
+];
+
+#[derive(Deserialize, Default)]
+struct RawFront {
+    title: Option<String>,
+    description: Option<String>,
+    date: Option<yaml::Value>,
+    updated: Option<yaml::Value>,
+    draft: Option<bool>,
+    slug: Option<String>,
+    weight: Option<i64>,
+    template: Option<String>,
+    aliases: Option<Vec<String>>,
+    adult: Option<bool>,
+    extra: Option<yaml::Value>,
+    price: Option<f64>,
+    currency: Option<String>,
+    buy_url: Option<String>,
+    sort_by: Option<String>,
+    paginate_by: Option<usize>,
+    #[serde(flatten)]
+    rest: BTreeMap<String, yaml::Value>,
+}
+
+/// A date from front matter, with the text it is shown as.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Date {
+    /// The instant (midnight UTC for a plain date).
+    pub instant: DateTime<FixedOffset>,
+    /// `2025-03-01` for a plain date, RFC 3339 otherwise.
+    pub text: String,
+}
+
+/// How a section orders its pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortBy {
+    /// By weight (smallest first), then date (newest first), then title.
+    #[default]
+    Auto,
+    /// Newest first.
+    Date,
+    /// Smallest weight first.
+    Weight,
+    /// Alphabetical.
+    Title,
+}
+
+/// Validated front matter.
+#[derive(Debug, Clone, Default)]
+pub struct FrontMatter {
+    /// Page title.
+    pub title: Option<String>,
+    /// Short description (meta description, listings).
+    pub description: Option<String>,
+    /// Publication date.
+    pub date: Option<Date>,
+    /// Last update.
+    pub updated: Option<Date>,
+    /// Excluded from builds unless `--drafts`.
+    pub draft: bool,
+    /// Last URL segment, instead of one made from the file name.
+    pub slug: Option<String>,
+    /// Order in listings, smallest first.
+    pub weight: Option<i64>,
+    /// Template to render with instead of the default.
+    pub template: Option<String>,
+    /// Old URLs that redirect here.
+    pub aliases: Vec<String>,
+    /// Adult content (age gate); inherited from sections when unset.
+    pub adult: Option<bool>,
+    /// Free-form values for templates.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+    /// Shop: price.
+    pub price: Option<f64>,
+    /// Shop: ISO 4217 currency code.
+    pub currency: Option<String>,
+    /// Shop: link to the partner's payment provider.
+    pub buy_url: Option<String>,
+    /// Sections: order of pages.
+    pub sort_by: SortBy,
+    /// Sections: pages per listing page, instead of `pagination.per_page`.
+    pub paginate_by: Option<usize>,
+    /// Terms per configured taxonomy (`tags: [a, b]`).
+    pub taxonomies: BTreeMap<String, Vec<String>>,
+}
+
+/// A parsed Markdown file, before it takes its place in the tree.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    /// Path under `content/`, with `/` separators (`blog/hello.md`).
+    pub rel: String,
+    /// Front matter.
+    pub front: FrontMatter,
+    /// Markdown after the front matter.
+    pub body: String,
+    /// 1-based line of the file where `body` starts.
+    pub body_line: usize,
+}
+
+/// The diagnostic path of a content file.
+pub fn diag_path(rel: &str) -> String {
+    format!("content/{rel}")
+}
+
+/// Splits front matter from a Markdown file and validates it.
+pub fn parse(rel: &str, text: &str, config: &Config) -> Result<Parsed, Vec<Diagnostic>> {
+    let file = diag_path(rel);
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let (yaml_text, body, body_line) = split_front_matter(text).map_err(|d| vec![d.clone_with_file(&file)])?;
+    let front = match yaml_text {
+        Some(y) if !y.trim().is_empty() => parse_front(&file, y, config)?,
+        _ => FrontMatter::default(),
+    };
+    Ok(Parsed { rel: rel.to_string(), front, body: body.to_string(), body_line })
+}
+
+trait WithFile {
+    fn clone_with_file(&self, file: &str) -> Diagnostic;
+}
+impl WithFile for Diagnostic {
+    fn clone_with_file(&self, file: &str) -> Diagnostic {
+        Diagnostic { file: file.into(), ..self.clone() }
+    }
+}
+
+fn split_front_matter(text: &str) -> Result<(Option<&str>, &str, usize), Diagnostic> {
+    let first_end = text.find('\n').map_or(text.len(), |i| i + 1);
+    if text[..first_end].trim_end() != "---" {
+        return Ok((None, text, 1));
+    }
+    let mut pos = first_end;
+    let mut line = 2;
+    while pos < text.len() {
+        let end = text[pos..].find('\n').map_or(text.len(), |i| pos + i + 1);
+        if text[pos..end].trim_end() == "---" {
+            return Ok((Some(&text[first_end..pos]), &text[end..], line + 1));
+        }
+        pos = end;
+        line += 1;
+    }
+    Err(Diagnostic::new("", "front matter is not closed").at(Some(1), Some(1)).hint("end the front matter with a line holding only `---`"))
+}
+
+fn parse_front(file: &str, y: &str, config: &Config) -> Result<FrontMatter, Vec<Diagnostic>> {
+    let raw: RawFront = yaml::from_str(y).map_err(|e| {
+        let mut d = yaml_diagnostic(file, e, 1);
+        if d.line.is_none() {
+            // Type errors inside flattened maps lose their position: find the key named.
+            if let Some(key) = FRONT_MATTER_KEYS.iter().find(|k| d.message.contains(&format!("`{k}`"))) {
+                d.line = key_line(y, key).map(|l| l + 1);
+            }
+        }
+        vec![d]
+    })?;
+    let line = |key: &str| key_line(y, key).map(|l| l + 1);
+    let mut errors = Vec::new();
+    let mut fm = FrontMatter {
+        title: raw.title,
+        description: raw.description,
+        draft: raw.draft.unwrap_or(false),
+        slug: raw.slug,
+        weight: raw.weight,
+        template: raw.template,
+        aliases: raw.aliases.unwrap_or_default(),
+        adult: raw.adult,
+        price: raw.price,
+        currency: raw.currency,
+        buy_url: raw.buy_url,
+        paginate_by: raw.paginate_by,
+        ..Default::default()
+    };
+    for (key, v) in [("date", raw.date), ("updated", raw.updated)] {
+        if let Some(v) = v {
+            match parse_date(&v) {
+                Some(d) if key == "date" => fm.date = Some(d),
+                Some(d) => fm.updated = Some(d),
+                None => errors.push(
+                    Diagnostic::new(file, format!("`{key}` is not a date: {}", yaml_scalar(&v)))
+                        .at(line(key), None)
+                        .hint("write it as 2025-03-01 or 2025-03-01T14:30:00+01:00"),
+                ),
+            }
+        }
+    }
+    if let Some(extra) = raw.extra {
+        match yaml::to_json(&extra) {
+            serde_json::Value::Object(m) => fm.extra = m,
+            serde_json::Value::Null => {}
+            _ => errors.push(Diagnostic::new(file, "`extra` must be a mapping of keys to values").at(line("extra"), None)),
+        }
+    }
+    if let Some(s) = raw.sort_by {
+        fm.sort_by = match s.as_str() {
+            "date" => SortBy::Date,
+            "weight" => SortBy::Weight,
+            "title" => SortBy::Title,
+            "auto" => SortBy::Auto,
+            _ => {
+                errors.push(
+                    Diagnostic::new(file, format!("`sort_by` `{s}` is not a known order"))
+                        .at(line("sort_by"), None)
+                        .hint("use date, weight, title or auto"),
+                );
+                SortBy::Auto
+            }
+        };
+    }
+    if let Some(slug) = &fm.slug {
+        if slug.is_empty() || slug.contains('/') || slug.starts_with('.') {
+            errors.push(Diagnostic::new(file, format!("`slug` `{slug}` must be one URL segment")).at(line("slug"), None));
+        }
+    }
+    if let Some(p) = fm.price {
+        if !(p.is_finite() && p >= 0.0) {
+            errors.push(Diagnostic::new(file, "`price` must be a positive number").at(line("price"), None));
+        }
+        if fm.currency.is_none() {
+            errors.push(Diagnostic::new(file, "`price` needs a `currency`").at(line("price"), None).hint("add e.g. `currency: EUR`"));
+        }
+    }
+    if let Some(c) = &fm.currency {
+        if c.len() != 3 || !c.chars().all(|ch| ch.is_ascii_uppercase()) {
+            errors.push(
+                Diagnostic::new(file, format!("`currency` `{c}` is not an ISO 4217 code"))
+                    .at(line("currency"), None)
+                    .hint("use three capital letters, e.g. EUR, USD, CHF"),
+            );
+        }
+    }
+    if let Some(u) = &fm.buy_url {
+        if !(u.starts_with("https://") || u.starts_with("http://")) {
+            errors.push(
+                Diagnostic::new(file, format!("`buy_url` `{u}` is not a web address"))
+                    .at(line("buy_url"), None)
+                    .hint("link to the payment page of your provider, starting with https://"),
+            );
+        }
+    }
+    for (key, v) in raw.rest {
+        if config.site.taxonomies.contains(&key) {
+            match string_list(&v) {
+                Some(terms) => {
+                    fm.taxonomies.insert(key, terms.into_iter().filter(|t| !t.trim().is_empty()).collect());
+                }
+                None => errors.push(
+                    Diagnostic::new(file, format!("`{key}` must be a list of words"))
+                        .at(line(&key), None)
+                        .hint(format!("write it as {key}: [one, two]")),
+                ),
+            }
+        } else {
+            let mut known: Vec<&str> = FRONT_MATTER_KEYS.to_vec();
+            known.extend(config.site.taxonomies.iter().map(String::as_str));
+            let hint = match did_you_mean(&key, known.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`? free-form values go under `extra:`"),
+                None => format!("free-form values go under `extra:`; known keys: {}", known.join(", ")),
+            };
+            errors.push(Diagnostic::new(file, format!("unknown front matter key `{key}`")).at(line(&key), Some(1)).hint(hint));
+        }
+    }
+    if errors.is_empty() {
+        Ok(fm)
+    } else {
+        Err(errors)
+    }
+}
+
+fn yaml_scalar(v: &yaml::Value) -> String {
+    match v {
+        yaml::Value::String(s) => s.clone(),
+        other => yaml::to_json(other).to_string(),
+    }
+}
+
+fn string_list(v: &yaml::Value) -> Option<Vec<String>> {
+    match v {
+        yaml::Value::Sequence(items) => items
+            .iter()
+            .map(|i| match i {
+                yaml::Value::String(s) => Some(s.clone()),
+                yaml::Value::Number(n) => Some(n.to_string()),
+                yaml::Value::Bool(b) => Some(b.to_string()),
+                _ => None,
+            })
+            .collect(),
+        yaml::Value::String(s) => Some(vec![s.clone()]),
+        yaml::Value::Null => Some(Vec::new()),
+        _ => None,
+    }
+}
+
+/// Parses `2025-03-01`, `2025-03-01 10:00:00`, `2025-03-01T10:00:00` (UTC) or RFC 3339.
+pub fn parse_date(v: &yaml::Value) -> Option<Date> {
+    let s = match v {
+        yaml::Value::String(s) => s.trim().to_string(),
+        _ => return None,
+    };
+    if let Ok(dt) = DateTime::parse_from_rfc3339(&s) {
+        return Some(Date { instant: dt, text: dt.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true) });
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+        if let Ok(n) = NaiveDateTime::parse_from_str(&s, fmt) {
+            let dt = Utc.from_utc_datetime(&n).fixed_offset();
+            return Some(Date { instant: dt, text: dt.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true) });
+        }
+    }
+    let d = NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()?;
+    let dt = Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0)?).fixed_offset();
+    Some(Date { instant: dt, text: d.format("%Y-%m-%d").to_string() })
+}
+
+/// A page: a Markdown file other than `_index.md`.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The parsed file.
+    pub src: Parsed,
+    /// URL path, `/blog/hello/`.
+    pub path: String,
+    /// Last URL segment.
+    pub slug: String,
+    /// Index of the section it belongs to.
+    pub section: usize,
+    /// Site paths of the files of its bundle (`blog/trip/photo.jpg`).
+    pub assets: Vec<String>,
+    /// Adult content, own or inherited.
+    pub adult: bool,
+    /// Rendered Markdown (filled by [`render_body`]).
+    pub rendered: Rendered,
+    /// Previous page in the section's order (`page.lower`).
+    pub lower: Option<usize>,
+    /// Next page in the section's order (`page.higher`).
+    pub higher: Option<usize>,
+}
+
+/// A section: a folder of `content/`, described by its `_index.md` (or implicit without one).
+#[derive(Debug, Clone)]
+pub struct Section {
+    /// The parsed `_index.md`; implicit sections get an empty one with a title from the folder.
+    pub src: Parsed,
+    /// Whether `_index.md` exists.
+    pub explicit: bool,
+    /// Folder under `content/` (`""` for the home section).
+    pub dir: String,
+    /// URL path, `/blog/`.
+    pub path: String,
+    /// Parent section.
+    pub parent: Option<usize>,
+    /// Pages, in the section's order.
+    pub pages: Vec<usize>,
+    /// Child sections, by folder name.
+    pub subsections: Vec<usize>,
+    /// Site paths of files placed beside `_index.md`.
+    pub assets: Vec<String>,
+    /// Adult content, own or inherited.
+    pub adult: bool,
+    /// Rendered Markdown.
+    pub rendered: Rendered,
+}
+
+/// One term of a taxonomy.
+#[derive(Debug, Clone)]
+pub struct Term {
+    /// As written in front matter (first spelling met).
+    pub name: String,
+    /// URL segment.
+    pub slug: String,
+    /// Pages, newest first.
+    pub pages: Vec<usize>,
+}
+
+/// A taxonomy (`tags` …) and its terms, sorted by name.
+#[derive(Debug, Clone)]
+pub struct Taxonomy {
+    /// Name, as in `site.yaml`.
+    pub name: String,
+    /// Terms.
+    pub terms: Vec<Term>,
+}
+
+/// A file of `content/` that is not Markdown, with the site path it is published at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asset {
+    /// Path under `content/`.
+    pub rel: String,
+    /// Site path in the output.
+    pub out: String,
+}
+
+/// What a content file is, for internal links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ref {
+    /// `pages[i]`.
+    Page(usize),
+    /// `sections[i]`.
+    Section(usize),
+}
+
+/// The whole content tree.
+#[derive(Debug, Clone, Default)]
+pub struct Content {
+    /// Pages, sorted by file.
+    pub pages: Vec<Page>,
+    /// Sections, sorted by folder; `sections[0]` is the home.
+    pub sections: Vec<Section>,
+    /// Content file (`blog/hello.md`) → page or section.
+    pub by_file: HashMap<String, Ref>,
+    /// Taxonomies, in `site.yaml` order.
+    pub taxonomies: Vec<Taxonomy>,
+    /// Non-Markdown files and where they are published.
+    pub assets: Vec<Asset>,
+}
+
+fn parent_dir(rel: &str) -> &str {
+    rel.rfind('/').map_or("", |i| &rel[..i])
+}
+
+fn file_name(rel: &str) -> &str {
+    rel.rfind('/').map_or(rel, |i| &rel[i + 1..])
+}
+
+impl Content {
+    /// Builds the tree from parsed files and the other files of `content/`.
+    /// Drafts are dropped here unless the configuration includes them.
+    pub fn assemble(config: &Config, parsed: Vec<Parsed>, other_files: Vec<String>) -> Result<Content, Vec<Diagnostic>> {
+        let mut errors = Vec::new();
+        let mut parsed = parsed;
+        parsed.sort_by(|a, b| a.rel.cmp(&b.rel));
+
+        // Page bundles: folders holding an index.md. Everything below them belongs to the page.
+        let mut bundle_dirs: Vec<String> = Vec::new();
+        for p in &parsed {
+            if file_name(&p.rel) == "index.md" {
+                let dir = parent_dir(&p.rel).to_string();
+                if dir.is_empty() {
+                    errors.push(
+                        Diagnostic::new(diag_path(&p.rel), "`content/index.md` would be a page bundle at the site root")
+                            .hint("name the home page content/_index.md"),
+                    );
+                } else {
+                    bundle_dirs.push(dir);
+                }
+            }
+        }
+        let in_bundle = |rel: &str| -> Option<&String> {
+            bundle_dirs.iter().filter(|d| rel.starts_with(d.as_str()) && rel.as_bytes().get(d.len()) == Some(&b'/')).max_by_key(|d| d.len())
+        };
+
+        // Drafts hide the page and, for a section, everything below it.
+        let mut hidden_dirs: Vec<String> = Vec::new();
+        if !config.drafts {
+            for p in &parsed {
+                if p.front.draft && file_name(&p.rel) == "_index.md" {
+                    hidden_dirs.push(parent_dir(&p.rel).to_string());
+                }
+            }
+        }
+        let hidden = |rel: &str| {
+            hidden_dirs.iter().any(|d| d.is_empty() || (rel.starts_with(d.as_str()) && rel.as_bytes().get(d.len()) == Some(&b'/')))
+        };
+
+        let mut section_files: BTreeMap<String, Parsed> = BTreeMap::new();
+        let mut page_files: Vec<Parsed> = Vec::new();
+        for p in parsed {
+            if hidden(&p.rel) && !(file_name(&p.rel) == "_index.md" && parent_dir(&p.rel).is_empty()) {
+                continue;
+            }
+            let name = file_name(&p.rel);
+            if let Some(b) = in_bundle(&p.rel) {
+                if !(name == "index.md" && parent_dir(&p.rel) == b) {
+                    // Markdown inside a bundle is a file of that bundle, not a page.
+                    continue;
+                }
+            }
+            if name == "_index.md" {
+                let dir = parent_dir(&p.rel).to_string();
+                if bundle_dirs.contains(&dir) {
+                    errors.push(
+                        Diagnostic::new(diag_path(&p.rel), "a folder cannot hold both `_index.md` (section) and `index.md` (page bundle)")
+                            .hint("keep _index.md for a section with pages, index.md for a single page with its files"),
+                    );
+                    continue;
+                }
+                section_files.insert(dir, p);
+            } else if p.front.draft && !config.drafts {
+                continue;
+            } else {
+                page_files.push(p);
+            }
+        }
+
+        // Every folder holding pages or sections is a section; the home always is.
+        let mut dirs: BTreeMap<String, ()> = BTreeMap::new();
+        dirs.insert(String::new(), ());
+        let mut add_with_ancestors = |dir: &str| {
+            let mut d = dir.to_string();
+            loop {
+                dirs.insert(d.clone(), ());
+                if d.is_empty() {
+                    break;
+                }
+                d = parent_dir(&d).to_string();
+            }
+        };
+        for dir in section_files.keys() {
+            add_with_ancestors(dir);
+        }
+        for p in &page_files {
+            let d = if file_name(&p.rel) == "index.md" { parent_dir(parent_dir(&p.rel)) } else { parent_dir(&p.rel) };
+            add_with_ancestors(d);
+        }
+
+        let mut sections: Vec<Section> = Vec::new();
+        let mut index_of: HashMap<String, usize> = HashMap::new();
+        for dir in dirs.keys() {
+            let (src, explicit) = match section_files.remove(dir) {
+                Some(p) => (p, true),
+                None => {
+                    let rel = if dir.is_empty() { "_index.md".to_string() } else { format!("{dir}/_index.md") };
+                    let title = if dir.is_empty() { config.site.title.clone() } else { humanize(file_name(dir)) };
+                    let front = FrontMatter { title: Some(title), ..Default::default() };
+                    (Parsed { rel, front, body: String::new(), body_line: 1 }, false)
+                }
+            };
+            let parent = if dir.is_empty() { None } else { index_of.get(parent_dir(dir)).copied() };
+            let (path, adult) = match parent {
+                None => ("/".to_string(), src.front.adult.unwrap_or(false)),
+                Some(pi) => {
+                    let slug = src.front.slug.clone().unwrap_or_else(|| slugify(file_name(dir)));
+                    let parent = &sections[pi];
+                    (format!("{}{}/", parent.path, slug), src.front.adult.unwrap_or(parent.adult))
+                }
+            };
+            let i = sections.len();
+            index_of.insert(dir.clone(), i);
+            if let Some(pi) = parent {
+                sections[pi].subsections.push(i);
+            }
+            sections.push(Section {
+                src,
+                explicit,
+                dir: dir.clone(),
+                path,
+                parent,
+                pages: Vec::new(),
+                subsections: Vec::new(),
+                assets: Vec::new(),
+                adult,
+                rendered: Rendered::default(),
+            });
+        }
+
+        let mut pages: Vec<Page> = Vec::new();
+        for src in page_files {
+            let is_bundle = file_name(&src.rel) == "index.md";
+            let own_dir = parent_dir(&src.rel);
+            let sec_dir = if is_bundle { parent_dir(own_dir) } else { own_dir };
+            let si = index_of[sec_dir];
+            let stem = if is_bundle { file_name(own_dir) } else { file_name(&src.rel).trim_end_matches(".md") };
+            let slug = src.front.slug.clone().unwrap_or_else(|| slugify(stem));
+            let path = format!("{}{}/", sections[si].path, slug);
+            let adult = src.front.adult.unwrap_or(sections[si].adult);
+            sections[si].pages.push(pages.len());
+            pages.push(Page {
+                src,
+                path,
+                slug,
+                section: si,
+                assets: Vec::new(),
+                adult,
+                rendered: Rendered::default(),
+                lower: None,
+                higher: None,
+            });
+        }
+
+        let mut by_file = HashMap::new();
+        for (i, p) in pages.iter().enumerate() {
+            by_file.insert(p.src.rel.clone(), Ref::Page(i));
+        }
+        for (i, s) in sections.iter().enumerate() {
+            by_file.insert(s.src.rel.clone(), Ref::Section(i));
+        }
+
+        // Files that are not Markdown pages: bundle files go beside their page, others beside
+        // the nearest section.
+        let bundle_page: HashMap<String, usize> = pages
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| file_name(&p.src.rel) == "index.md")
+            .map(|(i, p)| (parent_dir(&p.src.rel).to_string(), i))
+            .collect();
+        let mut assets = Vec::new();
+        let mut files: Vec<String> = other_files;
+        files.sort();
+        // Markdown files inside bundles are published as files of the bundle.
+        for rel in files {
+            if hidden(&rel) {
+                continue;
+            }
+            let out = if let Some(b) = in_bundle(&rel) {
+                match bundle_page.get(b) {
+                    Some(&pi) => {
+                        let out = format!("{}{}", pages[pi].path.trim_start_matches('/'), &rel[b.len() + 1..]);
+                        pages[pi].assets.push(out.clone());
+                        out
+                    }
+                    None => continue, // the bundle is a draft
+                }
+            } else {
+                let mut d = parent_dir(&rel);
+                while !index_of.contains_key(d) {
+                    d = parent_dir(d);
+                }
+                let si = index_of[d];
+                let tail = if d.is_empty() { rel.as_str() } else { &rel[d.len() + 1..] };
+                let out = format!("{}{}", sections[si].path.trim_start_matches('/'), tail);
+                sections[si].assets.push(out.clone());
+                out
+            };
+            assets.push(Asset { rel, out });
+        }
+
+        // Order pages in each section and link neighbours.
+        for s in &mut sections {
+            let sort_by = s.src.front.sort_by;
+            s.pages.sort_by(|&a, &b| compare_pages(&pages[a], &pages[b], sort_by));
+            for w in s.pages.windows(2) {
+                pages[w[0]].higher = Some(w[1]);
+                pages[w[1]].lower = Some(w[0]);
+            }
+        }
+
+        // URL collisions between pages and sections.
+        let mut seen: HashMap<&str, &str> = HashMap::new();
+        let all_paths = sections.iter().map(|s| (s.path.as_str(), s.src.rel.as_str())).chain(pages.iter().map(|p| (p.path.as_str(), p.src.rel.as_str())));
+        for (path, rel) in all_paths {
+            if let Some(other) = seen.insert(path, rel) {
+                errors.push(
+                    Diagnostic::new(diag_path(rel), format!("URL {path} is also the URL of content/{other}"))
+                        .hint("give one of them another file name or a `slug`"),
+                );
+            }
+        }
+
+        let taxonomies = config.site.taxonomies.iter().map(|name| collect_terms(name, &pages)).collect();
+
+        if errors.is_empty() {
+            Ok(Content { pages, sections, by_file, taxonomies, assets })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The URL path of a content file (`blog/hello.md` → `/blog/hello/`).
+    pub fn path_of(&self, rel: &str) -> Option<&str> {
+        match self.by_file.get(rel.trim_start_matches('/'))? {
+            Ref::Page(i) => Some(&self.pages[*i].path),
+            Ref::Section(i) => Some(&self.sections[*i].path),
+        }
+    }
+}
+
+fn compare_pages(a: &Page, b: &Page, sort_by: SortBy) -> std::cmp::Ordering {
+    let date = |p: &Page| std::cmp::Reverse(p.src.front.date.as_ref().map(|d| d.instant));
+    let weight = |p: &Page| p.src.front.weight.unwrap_or(i64::MAX);
+    let title = |p: &Page| p.src.front.title.clone().unwrap_or_default();
+    let tie = |a: &Page, b: &Page| a.src.rel.cmp(&b.src.rel);
+    match sort_by {
+        SortBy::Date => date(a).cmp(&date(b)).then_with(|| tie(a, b)),
+        SortBy::Weight => weight(a).cmp(&weight(b)).then_with(|| tie(a, b)),
+        SortBy::Title => title(a).cmp(&title(b)).then_with(|| tie(a, b)),
+        SortBy::Auto => weight(a)
+            .cmp(&weight(b))
+            .then_with(|| date(a).cmp(&date(b)))
+            .then_with(|| title(a).cmp(&title(b)))
+            .then_with(|| tie(a, b)),
+    }
+}
+
+fn collect_terms(name: &str, pages: &[Page]) -> Taxonomy {
+    let mut terms: BTreeMap<String, Term> = BTreeMap::new();
+    for (i, p) in pages.iter().enumerate() {
+        for t in p.src.front.taxonomies.get(name).into_iter().flatten() {
+            let slug = slugify(t);
+            let term = terms.entry(slug.clone()).or_insert_with(|| Term { name: t.clone(), slug, pages: Vec::new() });
+            if term.pages.last() != Some(&i) {
+                term.pages.push(i);
+            }
+        }
+    }
+    let mut terms: Vec<Term> = terms.into_values().collect();
+    for t in &mut terms {
+        t.pages.sort_by(|&a, &b| compare_pages(&pages[a], &pages[b], SortBy::Date));
+    }
+    terms.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.slug.cmp(&b.slug)));
+    Taxonomy { name: name.to_string(), terms }
+}
+
+/// Renders one body: shortcodes out, Markdown to HTML, shortcodes back in.
+/// `shortcode` renders one call (its name, arguments and body) to HTML, or says what is wrong.
+pub fn render_body(
+    src: &Parsed,
+    cx: &MdContext,
+    shortcode: &(dyn Fn(&shortcodes::Call) -> Result<String, String> + Sync),
+) -> Result<Rendered, Vec<Diagnostic>> {
+    let file = diag_path(&src.rel);
+    let line_in_file = |l: usize| l + src.body_line - 1;
+    let extracted = shortcodes::extract(&src.body).map_err(|e| {
+        vec![Diagnostic::new(&file, format!("malformed shortcode: {}", e.message))
+            .at(Some(line_in_file(e.line)), Some(e.column))
+            .hint("shortcodes are written {{ name(key=\"value\") }} or {% name(key=\"value\") %}…{% end %}")]
+    })?;
+    let mut rendered = markdown::render(&extracted.text, cx);
+    let mut errors: Vec<Diagnostic> = rendered
+        .problems
+        .drain(..)
+        .map(|p| {
+            let line = extracted.original_line(p.offset);
+            let (_, col) = crate::text::line_col(&extracted.text, p.offset);
+            Diagnostic::new(&file, p.message).at(Some(line_in_file(line)), Some(col)).hint(p.hint)
+        })
+        .collect();
+    if !extracted.calls.is_empty() {
+        let mut outputs = Vec::with_capacity(extracted.calls.len());
+        for call in &extracted.calls {
+            match shortcode(call) {
+                Ok(html) => outputs.push(html),
+                Err(msg) => {
+                    errors.push(Diagnostic::new(&file, msg).at(Some(line_in_file(call.line)), Some(call.column)));
+                    outputs.push(String::new());
+                }
+            }
+        }
+        let put_back = |html: &mut String| {
+            for (i, out) in outputs.iter().enumerate().rev() {
+                let ph = shortcodes::placeholder(i);
+                let block = format!("<p>{ph}</p>");
+                if html.contains(&block) {
+                    *html = html.replacen(&block, out, 1);
+                } else {
+                    *html = html.replacen(&ph, out, 1);
+                }
+            }
+        };
+        put_back(&mut rendered.html);
+        if let Some(s) = &mut rendered.summary {
+            put_back(s);
+        }
+        rendered.word_count = rendered.word_count.saturating_sub(extracted.calls.len());
+    }
+    if errors.is_empty() {
+        Ok(rendered)
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::BuildOptions;
+
+    fn cfg() -> Config {
+        Config::load("title: T\nbase_url: https://x.org/\n", &BuildOptions::default()).unwrap()
+    }
+
+    fn p(rel: &str, text: &str) -> Parsed {
+        parse(rel, text, &cfg()).unwrap()
+    }
+
+    #[test]
+    fn front_matter_fields_and_lines() {
+        let page = p("a.md", "---\ntitle: Hi\ndate: 2025-03-01\ntags: [x, y]\nextra:\n  k: 1\n---\nbody\n");
+        assert_eq!(page.front.title.as_deref(), Some("Hi"));
+        assert_eq!(page.front.date.as_ref().unwrap().text, "2025-03-01");
+        assert_eq!(page.front.taxonomies["tags"], vec!["x", "y"]);
+        assert_eq!(page.front.extra["k"], 1);
+        assert_eq!(page.body, "body\n");
+        assert_eq!(page.body_line, 8);
+    }
+
+    #[test]
+    fn unknown_key_and_bad_date_are_reported_with_lines() {
+        let e = parse("a.md", "---\ntitle: Hi\ntitel: x\ndate: yesterday\n---\n", &cfg()).unwrap_err();
+        assert_eq!(e.len(), 2, "{e:?}");
+        let unknown = e.iter().find(|d| d.message.contains("titel")).unwrap();
+        assert_eq!(unknown.line, Some(3));
+        assert!(unknown.hint.as_deref().unwrap().contains("did you mean `title`"));
+        let date = e.iter().find(|d| d.message.contains("date")).unwrap();
+        assert_eq!(date.line, Some(4));
+        assert_eq!(date.file, std::path::PathBuf::from("content/a.md"));
+    }
+
+    #[test]
+    fn bad_yaml_has_line() {
+        let e = parse("a.md", "---\ntitle: Hi\ntags: [x\n---\n", &cfg()).unwrap_err();
+        assert!(e[0].message.contains("invalid YAML"), "{:?}", e);
+        assert!(e[0].line.is_some());
+        let e = parse("a.md", "---\ntitle: Hi\n", &cfg()).unwrap_err();
+        assert!(e[0].message.contains("not closed"));
+    }
+
+    #[test]
+    fn tree_paths_bundles_drafts_and_order() {
+        let files = vec![
+            p("_index.md", "---\ntitle: Home\n---\n"),
+            p("about.md", "---\ntitle: About\n---\n"),
+            p("blog/_index.md", "---\ntitle: Blog\n---\n"),
+            p("blog/old.md", "---\ntitle: Old\ndate: 2020-01-01\n---\n"),
+            p("blog/new.md", "---\ntitle: New\ndate: 2024-01-01\nslug: fresh\n---\n"),
+            p("blog/wip.md", "---\ntitle: WIP\ndraft: true\n---\n"),
+            p("blog/trip/index.md", "---\ntitle: Trip\ndate: 2022-01-01\n---\n"),
+            p("shop/mug.md", "---\ntitle: Mug\nprice: 12.5\ncurrency: EUR\nbuy_url: https://pay.example/mug\n---\n"),
+        ];
+        let c = Content::assemble(&cfg(), files, vec!["blog/trip/photo.jpg".into(), "blog/files/menu.pdf".into()]).unwrap();
+        assert_eq!(c.path_of("blog/new.md"), Some("/blog/fresh/"));
+        assert_eq!(c.path_of("blog/trip/index.md"), Some("/blog/trip/"));
+        assert_eq!(c.path_of("shop/_index.md"), Some("/shop/"), "implicit section");
+        assert!(c.path_of("blog/wip.md").is_none(), "drafts are dropped");
+        let blog = &c.sections[c.sections.iter().position(|s| s.dir == "blog").unwrap()];
+        let titles: Vec<_> = blog.pages.iter().map(|&i| c.pages[i].src.front.title.clone().unwrap()).collect();
+        assert_eq!(titles, vec!["New", "Trip", "Old"]);
+        let trip = &c.pages[match c.by_file["blog/trip/index.md"] {
+            Ref::Page(i) => i,
+            _ => unreachable!(),
+        }];
+        assert_eq!(trip.assets, vec!["blog/trip/photo.jpg"]);
+        assert!(c.assets.iter().any(|a| a.out == "blog/files/menu.pdf"));
+    }
+
+    #[test]
+    fn url_collisions_name_both_files() {
+        let files = vec![p("a.md", "---\nslug: b\n---\n"), p("b.md", "---\ntitle: B\n---\n")];
+        let e = Content::assemble(&cfg(), files, vec![]).unwrap_err();
+        assert!(e[0].message.contains("content/a.md") || e[0].file.ends_with("a.md"), "{:?}", e);
+        assert!(e[0].to_string().contains("a.md") && e[0].to_string().contains("b.md"));
+    }
+}

@@ -1,0 +1,38 @@
+//! The `sopixi` command line: parses arguments, calls the library, prints. No logic lives here.
+
+mod cmd;
+mod console;
+
+use clap::{Parser, Subcommand};
+
+/// Sopixi builds websites from a folder of Markdown files and a theme.
+///
+/// A site folder holds `site.yaml`, `content/` (Markdown pages), `static/` (files copied as they
+/// are) and optionally `templates/` (overrides of the theme's templates).
+///
+/// Start with `sopixi init my-site`, then `sopixi build my-site`: the website is written to
+/// `my-site/public/`.
+#[derive(Parser)]
+#[command(name = "sopixi", version, propagate_version = true, max_term_width = 100)]
+struct Cli {
+    /// Print more detail (the time taken by each stage).
+    #[arg(short, long, global = true)]
+    verbose: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Init(cmd::init::Args),
+    Build(cmd::build::Args),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Init(args) => cmd::init::execute(args),
+        Command::Build(args) => cmd::build::execute(args, cli.verbose),
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,339 @@
+//! Markdown → HTML with pulldown-cmark: tables, footnotes, strikethrough, task lists, smart
+//! punctuation, heading ids and anchors, a table of contents, the `<!-- more -->` summary, internal
+//! links (`@/blog/hello.md`) and build-time code highlighting.
+//!
+//! In: Markdown text (shortcodes already taken out) and a [`MdContext`]. Out: [`Rendered`] HTML and
+//! the problems found, each with its byte offset so the caller can name the line. No IO.
+
+use std::collections::HashSet;
+
+use pulldown_cmark::{html, CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use serde::Serialize;
+
+use crate::config::MarkdownConfig;
+use crate::highlight::Highlighter;
+use crate::text::{escape_html, slugify};
+
+/// The marker that ends a page's summary.
+pub const MORE_MARKER: &str = "<!-- more -->";
+
+/// What rendering needs from the rest of the site.
+pub struct MdContext<'a> {
+    /// Markdown switches from `site.yaml`.
+    pub config: &'a MarkdownConfig,
+    /// Resolves `@/path.md` (without the `@/`) to a URL; `None` when no such content exists.
+    pub resolve: &'a (dyn Fn(&str) -> Option<String> + Sync),
+    /// The code highlighter.
+    pub highlighter: &'a Highlighter,
+}
+
+/// One heading of the table of contents.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Heading {
+    /// 1 to 6.
+    pub level: u32,
+    /// The `id` attribute, unique in the page.
+    pub id: String,
+    /// The heading's text.
+    pub title: String,
+    /// Headings nested under this one.
+    pub children: Vec<Heading>,
+}
+
+/// A problem in the Markdown, at a byte offset of the rendered text.
+#[derive(Debug, Clone)]
+pub struct MdProblem {
+    /// Byte offset in the input.
+    pub offset: usize,
+    /// What is wrong.
+    pub message: String,
+    /// What to do.
+    pub hint: String,
+}
+
+/// Rendered Markdown.
+#[derive(Debug, Default, Clone)]
+pub struct Rendered {
+    /// The whole body.
+    pub html: String,
+    /// The part before `<!-- more -->`, if the marker is present.
+    pub summary: Option<String>,
+    /// Table of contents.
+    pub toc: Vec<Heading>,
+    /// Words of text (code excluded).
+    pub word_count: usize,
+    /// Broken internal links and the like.
+    pub problems: Vec<MdProblem>,
+}
+
+fn options(cfg: &MarkdownConfig) -> Options {
+    let mut o = Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_HEADING_ATTRIBUTES;
+    if cfg.smart_punctuation {
+        o |= Options::ENABLE_SMART_PUNCTUATION;
+    }
+    o
+}
+
+fn level_num(l: HeadingLevel) -> u32 {
+    l as u32
+}
+
+/// Renders Markdown to HTML.
+pub fn render(text: &str, cx: &MdContext) -> Rendered {
+    let mut out = Rendered::default();
+    let mut events: Vec<Event> = Vec::with_capacity(text.len() / 8);
+    let mut ids: HashSet<String> = HashSet::new();
+    let mut flat: Vec<Heading> = Vec::new();
+    let mut more_at: Option<usize> = None;
+    let mut link_stack: Vec<bool> = Vec::new();
+
+    // A heading or code block is gathered whole, then emitted as HTML.
+    let mut heading: Option<(HeadingLevel, Option<CowStr>, Vec<CowStr>, Vec<Event>)> = None;
+    let mut code: Option<(Option<String>, String)> = None;
+
+    for (ev, range) in Parser::new_ext(text, options(cx.config)).into_offset_iter() {
+        if let Some((lang, buf)) = &mut code {
+            match ev {
+                Event::Text(t) => buf.push_str(&t),
+                Event::End(TagEnd::CodeBlock) => {
+                    let lang = lang.take();
+                    let body = std::mem::take(buf);
+                    code = None;
+                    events.push(Event::Html(code_block(lang.as_deref(), &body, cx).into()));
+                }
+                _ => {}
+            }
+            continue;
+        }
+        let ev = match ev {
+            Event::Start(Tag::Link { link_type, dest_url, title, id }) => {
+                let dest_url = match internal_target(&dest_url) {
+                    Some(target) => match resolve_with_anchor(target, cx) {
+                        Some(url) => CowStr::from(url),
+                        None => {
+                            out.problems.push(MdProblem {
+                                offset: range.start,
+                                message: format!("broken internal link `{dest_url}`: no such content file"),
+                                hint: "internal links name a file under content/, e.g. @/blog/hello.md".into(),
+                            });
+                            dest_url
+                        }
+                    },
+                    None => dest_url,
+                };
+                let external = dest_url.starts_with("http://") || dest_url.starts_with("https://");
+                if external && cx.config.external_links_new_tab {
+                    link_stack.push(true);
+                    let title_attr =
+                        if title.is_empty() { String::new() } else { format!(" title=\"{}\"", escape_html(&title)) };
+                    Event::Html(
+                        format!("<a href=\"{}\"{title_attr} target=\"_blank\" rel=\"noopener\">", escape_html(&dest_url))
+                            .into(),
+                    )
+                } else {
+                    link_stack.push(false);
+                    Event::Start(Tag::Link { link_type, dest_url, title, id })
+                }
+            }
+            Event::End(TagEnd::Link) => {
+                if link_stack.pop() == Some(true) {
+                    Event::Html("</a>".into())
+                } else {
+                    Event::End(TagEnd::Link)
+                }
+            }
+            Event::Start(Tag::CodeBlock(kind)) => {
+                let lang = match kind {
+                    CodeBlockKind::Fenced(info) => {
+                        info.split([' ', ',', '{']).next().filter(|s| !s.is_empty()).map(str::to_string)
+                    }
+                    CodeBlockKind::Indented => None,
+                };
+                code = Some((lang, String::new()));
+                continue;
+            }
+            Event::Start(Tag::Heading { level, id, classes, .. }) => {
+                heading = Some((level, id, classes, Vec::new()));
+                continue;
+            }
+            Event::End(TagEnd::Heading(_)) => {
+                if let Some((level, id, classes, inner)) = heading.take() {
+                    let title: String = inner
+                        .iter()
+                        .filter_map(|e| match e {
+                            Event::Text(t) | Event::Code(t) => Some(t.as_ref()),
+                            _ => None,
+                        })
+                        .collect();
+                    let base = id.map(|s| s.to_string()).unwrap_or_else(|| slugify(&title));
+                    let mut unique = base.clone();
+                    let mut n = 1;
+                    while !ids.insert(unique.clone()) {
+                        unique = format!("{base}-{n}");
+                        n += 1;
+                    }
+                    let class_attr = if classes.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" class=\"{}\"", escape_html(&classes.join(" ")))
+                    };
+                    let lvl = level_num(level);
+                    events.push(Event::Html(format!("<h{lvl} id=\"{}\"{class_attr}>", escape_html(&unique)).into()));
+                    events.extend(inner);
+                    if cx.config.heading_anchors {
+                        events.push(Event::Html(
+                            format!(
+                                "<a class=\"heading-anchor\" href=\"#{}\" aria-label=\"Link to this section\">#</a>",
+                                escape_html(&unique)
+                            )
+                            .into(),
+                        ));
+                    }
+                    events.push(Event::Html(format!("</h{lvl}>").into()));
+                    flat.push(Heading { level: lvl, id: unique, title, children: Vec::new() });
+                }
+                continue;
+            }
+            Event::Html(ref h) | Event::InlineHtml(ref h) if more_at.is_none() && h.contains(MORE_MARKER) => {
+                more_at = Some(events.len());
+                ev
+            }
+            other => other,
+        };
+        if let Event::Text(t) = &ev {
+            out.word_count += t.split_whitespace().count();
+        }
+        match &mut heading {
+            Some((.., inner)) => inner.push(ev),
+            None => events.push(ev),
+        }
+    }
+
+    if let Some(at) = more_at {
+        // An inline marker ends the summary at the end of its paragraph.
+        let end = events[at..]
+            .iter()
+            .position(|e| matches!(e, Event::End(TagEnd::Paragraph)))
+            .filter(|_| matches!(events[at], Event::InlineHtml(_)))
+            .map_or(at, |p| at + p + 1);
+        let mut summary = String::new();
+        html::push_html(&mut summary, events[..end].iter().cloned());
+        out.summary = Some(summary);
+    }
+    out.html.reserve(text.len() * 3 / 2);
+    html::push_html(&mut out.html, events.into_iter());
+    out.toc = nest(flat);
+    out
+}
+
+/// `@/blog/hello.md#part` → `Some("blog/hello.md#part")`.
+fn internal_target(url: &str) -> Option<&str> {
+    url.strip_prefix("@/")
+}
+
+fn resolve_with_anchor(target: &str, cx: &MdContext) -> Option<String> {
+    let (file, anchor) = match target.split_once('#') {
+        Some((f, a)) => (f, Some(a)),
+        None => (target, None),
+    };
+    let url = (cx.resolve)(file)?;
+    Some(match anchor {
+        Some(a) => format!("{url}#{a}"),
+        None => url,
+    })
+}
+
+fn code_block(lang: Option<&str>, code: &str, cx: &MdContext) -> String {
+    let highlighted = match lang {
+        Some(l) if cx.config.highlight_code => cx.highlighter.highlight(l, code),
+        _ => None,
+    };
+    match (lang, highlighted) {
+        (Some(l), Some(h)) => {
+            let l = escape_html(l);
+            format!("<pre class=\"hl\" data-lang=\"{l}\"><code class=\"language-{l}\">{h}</code></pre>\n")
+        }
+        (Some(l), None) => {
+            let l = escape_html(l);
+            format!("<pre data-lang=\"{l}\"><code class=\"language-{l}\">{}</code></pre>\n", escape_html(code))
+        }
+        (None, _) => format!("<pre><code>{}</code></pre>\n", escape_html(code)),
+    }
+}
+
+/// Nests a flat list of headings by level.
+fn nest(flat: Vec<Heading>) -> Vec<Heading> {
+    fn insert(into: &mut Vec<Heading>, h: Heading) {
+        match into.last_mut() {
+            Some(last) if last.level < h.level => insert(&mut last.children, h),
+            _ => into.push(h),
+        }
+    }
+    let mut root = Vec::new();
+    for h in flat {
+        insert(&mut root, h);
+    }
+    root
+}
+
+/// Renders Markdown without links resolution or shortcodes (the `markdown` template filter).
+pub fn render_plain(text: &str, cfg: &MarkdownConfig) -> String {
+    let mut out = String::new();
+    html::push_html(&mut out, Parser::new_ext(text, options(cfg)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render_with(text: &str) -> Rendered {
+        let cfg = MarkdownConfig::default();
+        let h = Highlighter::default();
+        let resolve = |p: &str| (p == "blog/hello.md").then(|| "https://x.org/blog/hello/".to_string());
+        render(text, &MdContext { config: &cfg, resolve: &resolve, highlighter: &h })
+    }
+
+    #[test]
+    fn extensions_are_on() {
+        let r = render_with("| a | b |\n|---|---|\n| 1 | 2 |\n\n~~x~~ - [x] done\n\nNote[^1].\n\n[^1]: foot\n\n\"quoted\"\n");
+        assert!(r.html.contains("<table>"));
+        assert!(r.html.contains("<del>x</del>"));
+        assert!(r.html.contains("footnote"));
+        assert!(r.html.contains("“quoted”"), "{}", r.html);
+    }
+
+    #[test]
+    fn headings_get_unique_ids_anchors_and_toc() {
+        let r = render_with("# Intro\n\n## Part *one*\n\n## Part one\n\n# End {#fin}\n");
+        assert!(r.html.contains("<h2 id=\"part-one\">"), "{}", r.html);
+        assert!(r.html.contains("<h2 id=\"part-one-1\">"));
+        assert!(r.html.contains("<h1 id=\"fin\">"));
+        assert!(r.html.contains("href=\"#intro\""));
+        assert_eq!(r.toc.len(), 2);
+        assert_eq!(r.toc[0].children.len(), 2);
+        assert_eq!(r.toc[0].children[0].title, "Part one");
+    }
+
+    #[test]
+    fn internal_links_resolve_or_report() {
+        let r = render_with("See [hello](@/blog/hello.md#top) and [gone](@/nope.md).\n");
+        assert!(r.html.contains("href=\"https://x.org/blog/hello/#top\""));
+        assert_eq!(r.problems.len(), 1);
+        assert!(r.problems[0].message.contains("@/nope.md"));
+        assert_eq!(r.problems[0].offset, 35);
+    }
+
+    #[test]
+    fn summary_and_code() {
+        let r = render_with("Intro text.\n\n<!-- more -->\n\nRest.\n\n```rust\nfn main() {}\n```\n");
+        assert_eq!(r.summary.as_deref(), Some("<p>Intro text.</p>\n"));
+        assert!(r.html.contains("class=\"language-rust\""));
+        assert!(r.html.contains("hl-"));
+        assert_eq!(r.word_count, 3);
+    }
+}

@@ -1,0 +1,343 @@
+//! The `Output`: every file of the built site, in memory or as a reference to a source file, keyed
+//! by site path; and writing it to a folder.
+//!
+//! In: files added by `build`. Out: a folder on disk where only changed files are rewritten (the
+//! mtime of an unchanged file stays), files no longer produced are removed, and a manifest
+//! (`.sopixi-output.json`) records what was written. Writing happens only for a complete build;
+//! a folder that sopixi did not write is never emptied.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::diag::Diagnostic;
+
+/// The content of one output file.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// Produced by the build.
+    Bytes(Vec<u8>),
+    /// Compiled into the binary (bundled theme files).
+    Static(&'static [u8]),
+    /// Copied from a source file as is (static files, bundle files).
+    File(PathBuf),
+}
+
+/// One output file and what produced it (for collision messages).
+#[derive(Debug, Clone)]
+pub struct OutFile {
+    /// The bytes.
+    pub body: Body,
+    /// The source that produced it (`content/blog/hello.md`, `static/logo.svg` …).
+    pub origin: String,
+}
+
+/// The built site.
+#[derive(Debug, Default)]
+pub struct Output {
+    /// Site path without leading slash (`blog/hello/index.html`) → file.
+    pub files: BTreeMap<String, OutFile>,
+}
+
+impl Output {
+    /// Adds a file; a path already produced by something else is a collision naming both.
+    pub fn add(&mut self, path: String, body: Body, origin: impl Into<String>) -> Result<(), Diagnostic> {
+        let origin = origin.into();
+        if let Some(existing) = self.files.get(&path) {
+            return Err(Diagnostic::new(&origin, format!("output file /{path} is also produced by {}", existing.origin))
+                .hint("rename one of them, or give the page another `slug`"));
+        }
+        self.files.insert(path, OutFile { body, origin });
+        Ok(())
+    }
+
+    /// Adds a file, replacing one of the same path (a site file overriding a theme file).
+    pub fn put(&mut self, path: String, body: Body, origin: impl Into<String>) {
+        self.files.insert(path, OutFile { body, origin: origin.into() });
+    }
+
+    /// The bytes of a file (reads it from disk for [`Body::File`]).
+    pub fn bytes(&self, path: &str) -> Option<io::Result<Cow<'_, [u8]>>> {
+        self.files.get(path).map(|f| body_bytes(&f.body))
+    }
+
+    /// Number of files.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Whether there are no files.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+fn body_bytes(b: &Body) -> io::Result<Cow<'_, [u8]>> {
+    Ok(match b {
+        Body::Bytes(v) => Cow::Borrowed(v.as_slice()),
+        Body::Static(s) => Cow::Borrowed(s),
+        Body::File(p) => Cow::Owned(std::fs::read(p)?),
+    })
+}
+
+/// The manifest's file name, at the root of the output folder.
+pub const MANIFEST: &str = ".sopixi-output.json";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+struct Stamp {
+    size: u64,
+    mtime_ns: u128,
+    hash: String,
+}
+
+/// What the last write left in an output folder.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct Manifest {
+    /// Fingerprint of everything the build read, as computed by `build`.
+    pub input_hash: String,
+    /// The build's summary line figures, reused when nothing changed.
+    pub summary: serde_json::Value,
+    files: BTreeMap<String, Stamp>,
+}
+
+/// An error while writing the output folder.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}: {source}", .path.display())]
+pub struct WriteError {
+    /// The file or folder at fault.
+    pub path: PathBuf,
+    /// Why.
+    #[source]
+    pub source: io::Error,
+}
+
+fn werr(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
+    move |source| WriteError { path: path.to_path_buf(), source }
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct WriteStats {
+    /// Files created or rewritten.
+    pub written: usize,
+    /// Files left as they were.
+    pub unchanged: usize,
+    /// Files removed because the build no longer produces them.
+    pub removed: usize,
+}
+
+fn mtime_ns(m: &std::fs::Metadata) -> u128 {
+    m.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos())
+}
+
+/// Reads the manifest of `dir`, if sopixi wrote it.
+pub fn read_manifest(dir: &Path) -> Option<Manifest> {
+    let text = std::fs::read(dir.join(MANIFEST)).ok()?;
+    serde_json::from_slice(&text).ok()
+}
+
+/// If `dir` holds the output of a build with this `input_hash`, untouched since, its manifest.
+pub fn current_manifest(dir: &Path, input_hash: &str) -> Option<Manifest> {
+    let m = read_manifest(dir)?;
+    if m.input_hash != input_hash {
+        return None;
+    }
+    let intact = m.files.par_iter().all(|(path, stamp)| {
+        std::fs::metadata(dir.join(path)).is_ok_and(|md| md.len() == stamp.size && mtime_ns(&md) == stamp.mtime_ns)
+    });
+    intact.then_some(m)
+}
+
+/// Checks that `dir` may be written: missing, empty, or written by sopixi before.
+pub fn check_writable(dir: &Path) -> Result<(), String> {
+    match std::fs::read_dir(dir) {
+        Err(_) => Ok(()),
+        Ok(mut entries) => {
+            if entries.next().is_none() || dir.join(MANIFEST).exists() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "the output folder {} is not empty and was not written by sopixi; sopixi removes stale files from its output folder, so it will not touch this one: remove it or choose another with -o",
+                    dir.display()
+                ))
+            }
+        }
+    }
+}
+
+/// Writes `output` into `dir`: changed files only, stale files removed, manifest last.
+/// Entries whose name starts with `.` at the top of `dir` (such as `.git`) are kept.
+pub fn write(output: &Output, dir: &Path, input_hash: &str, summary: serde_json::Value) -> Result<WriteStats, WriteError> {
+    std::fs::create_dir_all(dir).map_err(werr(dir))?;
+    let old = read_manifest(dir).unwrap_or_default();
+    let results: Vec<Result<(String, Stamp, bool), WriteError>> = output
+        .files
+        .par_iter()
+        .map(|(path, file)| {
+            let dest = dir.join(path);
+            let bytes = body_bytes(&file.body).map_err(werr(match &file.body {
+                Body::File(p) => p.as_path(),
+                _ => dest.as_path(),
+            }))?;
+            let hash = blake3::hash(&bytes).to_hex().to_string();
+            if let Ok(md) = std::fs::metadata(&dest) {
+                if md.is_file() && md.len() == bytes.len() as u64 {
+                    let known = old.files.get(path).is_some_and(|s| s.hash == hash && s.size == md.len() && s.mtime_ns == mtime_ns(&md));
+                    if known || std::fs::read(&dest).is_ok_and(|b| b == *bytes) {
+                        return Ok((path.clone(), Stamp { size: md.len(), mtime_ns: mtime_ns(&md), hash }, false));
+                    }
+                }
+                if md.is_dir() {
+                    std::fs::remove_dir_all(&dest).map_err(werr(&dest))?;
+                }
+            }
+            if let Some(parent) = dest.parent() {
+                create_dir_replacing_files(dir, parent)?;
+            }
+            let tmp = dest.with_file_name(format!(".{}.sopixi-tmp", dest.file_name().and_then(|n| n.to_str()).unwrap_or("f")));
+            std::fs::write(&tmp, &bytes).map_err(werr(&tmp))?;
+            std::fs::rename(&tmp, &dest).map_err(werr(&dest))?;
+            let md = std::fs::metadata(&dest).map_err(werr(&dest))?;
+            Ok((path.clone(), Stamp { size: md.len(), mtime_ns: mtime_ns(&md), hash }, true))
+        })
+        .collect();
+    let mut stats = WriteStats::default();
+    let mut files = BTreeMap::new();
+    for r in results {
+        let (path, stamp, written) = r?;
+        if written {
+            stats.written += 1;
+        } else {
+            stats.unchanged += 1;
+        }
+        files.insert(path, stamp);
+    }
+    stats.removed = remove_stale(dir, output)?;
+    let manifest = Manifest { input_hash: input_hash.to_string(), summary, files };
+    let tmp = dir.join(format!("{MANIFEST}.tmp"));
+    std::fs::write(&tmp, serde_json::to_vec(&manifest).unwrap_or_default()).map_err(werr(&tmp))?;
+    std::fs::rename(&tmp, dir.join(MANIFEST)).map_err(werr(dir))?;
+    Ok(stats)
+}
+
+/// Creates `parent` and its ancestors below `root`, replacing any plain file in the way (a path
+/// that was a file in the previous build and is a folder now).
+fn create_dir_replacing_files(root: &Path, parent: &Path) -> Result<(), WriteError> {
+    if std::fs::create_dir_all(parent).is_ok() {
+        return Ok(());
+    }
+    let mut p = parent;
+    let mut blockers = Vec::new();
+    while p != root {
+        if p.is_file() {
+            blockers.push(p.to_path_buf());
+        }
+        match p.parent() {
+            Some(q) => p = q,
+            None => break,
+        }
+    }
+    for b in blockers {
+        let _ = std::fs::remove_file(&b);
+    }
+    std::fs::create_dir_all(parent).map_err(werr(parent))
+}
+
+fn remove_stale(dir: &Path, output: &Output) -> Result<usize, WriteError> {
+    let mut removed = 0;
+    let mut dirs = BTreeSet::new();
+    let walker = walkdir::WalkDir::new(dir).min_depth(1).into_iter().filter_entry(|e| {
+        !(e.depth() == 1 && e.file_name().to_str().is_some_and(|n| n.starts_with('.') && !n.ends_with(".sopixi-tmp")))
+    });
+    for entry in walker {
+        let entry = entry.map_err(|e| WriteError { path: dir.to_path_buf(), source: e.into() })?;
+        let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        if entry.file_type().is_dir() {
+            dirs.insert(entry.path().to_path_buf());
+        } else if !output.files.contains_key(&rel) {
+            std::fs::remove_file(entry.path()).map_err(werr(entry.path()))?;
+            removed += 1;
+        }
+    }
+    // Deepest first, so emptied parents go too.
+    for d in dirs.iter().rev() {
+        if std::fs::read_dir(d).is_ok_and(|mut r| r.next().is_none()) {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+    Ok(removed)
+}
+
+/// The MIME type of a site path, with `charset=utf-8` for text.
+pub fn content_type(path: &str) -> &'static str {
+    let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    match ext.as_str() {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "json" => "application/json",
+        "xml" => "application/xml",
+        "txt" => "text/plain; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "avif" => "image/avif",
+        "ico" => "image/x-icon",
+        "pdf" => "application/pdf",
+        "mp4" => "video/mp4",
+        "webm" => "video/webm",
+        "mp3" => "audio/mpeg",
+        "woff" => "font/woff",
+        "woff2" => "font/woff2",
+        "zip" => "application/zip",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collisions_name_both_origins() {
+        let mut o = Output::default();
+        o.add("a/index.html".into(), Body::Bytes(b"1".to_vec()), "content/a.md").unwrap();
+        let e = o.add("a/index.html".into(), Body::Bytes(b"2".to_vec()), "static/a/index.html").unwrap_err();
+        assert!(e.to_string().contains("content/a.md") && e.to_string().contains("static/a/index.html"), "{e}");
+    }
+
+    #[test]
+    fn rewrites_only_changes_and_removes_stale() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("public");
+        let mut o = Output::default();
+        o.add("a.txt".into(), Body::Bytes(b"a".to_vec()), "x").unwrap();
+        o.add("b/c.txt".into(), Body::Bytes(b"c".to_vec()), "x").unwrap();
+        let s = write(&o, &out, "h1", serde_json::Value::Null).unwrap();
+        assert_eq!(s, WriteStats { written: 2, unchanged: 0, removed: 0 });
+        assert!(current_manifest(&out, "h1").is_some());
+        assert!(current_manifest(&out, "h2").is_none());
+        let mut o2 = Output::default();
+        o2.add("a.txt".into(), Body::Bytes(b"a".to_vec()), "x").unwrap();
+        o2.add("d.txt".into(), Body::Bytes(b"d".to_vec()), "x").unwrap();
+        let s = write(&o2, &out, "h2", serde_json::Value::Null).unwrap();
+        assert_eq!(s, WriteStats { written: 1, unchanged: 1, removed: 1 });
+        assert!(!out.join("b").exists(), "emptied folder removed");
+    }
+
+    #[test]
+    fn refuses_foreign_folders() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("precious.txt"), "x").unwrap();
+        assert!(check_writable(d.path()).is_err());
+        assert!(check_writable(&d.path().join("missing")).is_ok());
+    }
+}

@@ -1,0 +1,569 @@
+//! Templates: Tera with the theme's templates, the site's overrides and built-in fallbacks; the
+//! template context of DESIGN §3; the functions `get_url`, `get_page`, `get_section`,
+//! `get_taxonomy_url`, `load_data` and the `markdown` filter.
+//!
+//! In: template sources (read by `build`), the content tree and the config. Out: rendered strings,
+//! or diagnostics naming the template file and line. Never writes; `load_data` is the one reader
+//! and it refuses any path that leaves the site folder.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+use tera::{Context, Tera};
+
+use crate::config::Config;
+use crate::content::{Content, Page, Ref, Section};
+use crate::diag::{did_you_mean, Diagnostic};
+
+/// One template: its Tera name (`page.html`, `shortcodes/video.html`), text and origin file.
+#[derive(Debug, Clone)]
+pub struct TemplateSource {
+    /// Name used by `extends`, `include` and the renderer.
+    pub name: String,
+    /// The template text.
+    pub text: String,
+    /// Where it comes from, for error messages (`themes/x/templates/page.html`).
+    pub origin: String,
+}
+
+/// Built-in templates: fallbacks a theme or site may override.
+pub fn builtin_sources() -> Vec<TemplateSource> {
+    macro_rules! builtin {
+        ($($name:literal),* $(,)?) => {
+            vec![$(TemplateSource {
+                name: $name.to_string(),
+                text: include_str!(concat!("builtin/", $name)).to_string(),
+                origin: concat!("(built-in) ", $name).to_string(),
+            }),*]
+        };
+    }
+    builtin![
+        "taxonomy.html",
+        "term.html",
+        "404.html",
+        "alias.html",
+        "atom.xml",
+        "rss.xml",
+        "sitemap.xml",
+        "robots.txt",
+        "shortcodes/figure.html",
+        "shortcodes/gallery.html",
+        "shortcodes/video.html",
+        "shortcodes/download.html",
+        "shortcodes/button.html",
+    ]
+}
+
+/// The loaded templates.
+pub struct Templates {
+    tera: Tera,
+    origins: HashMap<String, String>,
+    sources: HashMap<String, String>,
+}
+
+/// Line and column from a pest-style ` --> 3:5` marker in an error text.
+fn arrow_position(msg: &str) -> Option<(usize, usize)> {
+    let rest = &msg[msg.find("--> ")? + 4..];
+    let (l, rest) = rest.split_once(':')?;
+    let c: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    Some((l.trim().parse().ok()?, c.parse().ok()?))
+}
+
+fn error_chain(e: &tera::Error) -> Vec<String> {
+    let mut out = vec![e.to_string()];
+    let mut cur: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = cur {
+        out.push(s.to_string());
+        cur = s.source();
+    }
+    out
+}
+
+/// The template named in quotes after `marker` in a message (`… (error happened in 'base.html')`).
+fn quoted_after<'a>(msg: &'a str, marker: &str) -> Option<&'a str> {
+    let rest = &msg[msg.find(marker)? + marker.len()..];
+    let q = rest.chars().next()?;
+    let rest = &rest[1..];
+    Some(&rest[..rest.find(q)?])
+}
+
+impl Templates {
+    /// Loads built-ins, then `layers` in order (theme, then site); a later layer's template of the
+    /// same name replaces an earlier one.
+    pub fn load(layers: Vec<Vec<TemplateSource>>) -> Result<Templates, Vec<Diagnostic>> {
+        let mut by_name: std::collections::BTreeMap<String, TemplateSource> = std::collections::BTreeMap::new();
+        for t in builtin_sources().into_iter().chain(layers.into_iter().flatten()) {
+            by_name.insert(t.name.clone(), t);
+        }
+        let origins: HashMap<String, String> = by_name.values().map(|t| (t.name.clone(), t.origin.clone())).collect();
+        let sources: HashMap<String, String> = by_name.values().map(|t| (t.name.clone(), t.text.clone())).collect();
+        let mut tera = Tera::default();
+        tera.autoescape_on(vec![".html", ".htm", ".xml"]);
+        // Tera's default also escapes `/`, which makes every URL unreadable in the page source.
+        tera.set_escape_fn(|s| crate::text::escape_html(s));
+        // Parse one at a time first so that every broken template is reported, not just one.
+        let mut errors = Vec::new();
+        for t in by_name.values() {
+            if let Err(e) = tera::Template::new(&t.name, None, &t.text) {
+                let chain = error_chain(&e);
+                let all = chain.join("\n");
+                let (line, col) = arrow_position(&all).map_or((None, None), |(l, c)| (Some(l), Some(c)));
+                let detail = chain.last().map(|m| m.lines().filter(|l| l.trim_start().starts_with('=')).collect::<Vec<_>>().join(" ")).unwrap_or_default();
+                let detail = detail.trim().trim_start_matches('=').trim().to_string();
+                errors.push(
+                    Diagnostic::new(&t.origin, format!("template syntax error{}", if detail.is_empty() { String::new() } else { format!(": {detail}") }))
+                        .at(line, col)
+                        .hint("see the Tera documentation for the template syntax"),
+                );
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        if let Err(e) = tera.add_raw_templates(by_name.values().map(|t| (t.name.clone(), t.text.clone()))) {
+            let chain = error_chain(&e);
+            let msg = chain.last().cloned().unwrap_or_default();
+            let file = quoted_after(&msg, "Template ").and_then(|n| origins.get(n)).cloned().unwrap_or_else(|| "templates".into());
+            return Err(vec![Diagnostic::new(file, msg.to_lowercase().trim_end_matches('.').to_string())
+                .hint("check the names in `extends`, `include` and `import`: the template must exist in the theme or in templates/")]);
+        }
+        Ok(Templates { tera, origins, sources })
+    }
+
+    /// Whether a template of that name exists.
+    pub fn has(&self, name: &str) -> bool {
+        self.sources.contains_key(name)
+    }
+
+    /// Names of the shortcode templates, without folder and extension.
+    pub fn shortcode_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .sources
+            .keys()
+            .filter_map(|n| n.strip_prefix("shortcodes/").and_then(|n| n.strip_suffix(".html")).map(str::to_string))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Whether the template or one it extends mentions `word` (e.g. `paginator`).
+    pub fn mentions(&self, name: &str, word: &str) -> bool {
+        let Some(src) = self.sources.get(name) else { return false };
+        if src.contains(word) {
+            return true;
+        }
+        self.tera.get_template(name).map(|t| t.parents.iter().any(|p| self.sources.get(p).is_some_and(|s| s.contains(word)))).unwrap_or(false)
+    }
+
+    /// Registers what needs only the configuration: `load_data` and the `markdown` filter.
+    pub fn register_base(&mut self, config: &Config, site_root: &Path) {
+        let root = site_root.to_path_buf();
+        self.tera.register_function("load_data", move |args: &HashMap<String, Value>| {
+            let path = str_arg(args, "path", "load_data")?;
+            load_data(&root, &path).map_err(tera::Error::msg)
+        });
+        let md = config.site.markdown.clone();
+        self.tera.register_filter("markdown", move |v: &Value, _: &HashMap<String, Value>| {
+            let s = v.as_str().ok_or_else(|| tera::Error::msg("markdown: the value is not text"))?;
+            Ok(Value::String(crate::markdown::render_plain(s, &md)))
+        });
+    }
+
+    /// Registers (or replaces) the functions that look content up.
+    pub fn register_site_functions(&mut self, lookup: Arc<Lookup>) {
+        let l = lookup.clone();
+        self.tera.register_function("get_url", move |args: &HashMap<String, Value>| {
+            let path = str_arg(args, "path", "get_url")?;
+            l.url(&path).ok_or_else(|| {
+                tera::Error::msg(format!("get_url: no content file `{path}` (internal links look like @/blog/hello.md)"))
+            })
+        });
+        let l = lookup.clone();
+        self.tera.register_function("get_page", move |args: &HashMap<String, Value>| {
+            let path = str_arg(args, "path", "get_page")?;
+            l.pages.get(path.trim_start_matches("@/")).cloned().ok_or_else(|| {
+                let hint = did_you_mean(&path, l.pages.keys().map(String::as_str)).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+                tera::Error::msg(format!("get_page: no page `{path}`{hint}"))
+            })
+        });
+        let l = lookup.clone();
+        self.tera.register_function("get_section", move |args: &HashMap<String, Value>| {
+            let path = str_arg(args, "path", "get_section")?;
+            l.sections.get(path.trim_start_matches("@/")).cloned().ok_or_else(|| {
+                let hint = did_you_mean(&path, l.sections.keys().map(String::as_str)).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+                tera::Error::msg(format!("get_section: no section `{path}`{hint}"))
+            })
+        });
+        let l = lookup;
+        self.tera.register_function("get_taxonomy_url", move |args: &HashMap<String, Value>| {
+            let kind = str_arg(args, "kind", "get_taxonomy_url")?;
+            let name = str_arg(args, "name", "get_taxonomy_url")?;
+            l.terms.get(&(kind.clone(), crate::text::slugify(&name))).cloned().map(Value::String).ok_or_else(|| tera::Error::msg(format!("get_taxonomy_url: no term `{name}` in `{kind}`")))
+        });
+    }
+
+    /// Renders `name`; `rendering` names what was being rendered (a content file) for the error.
+    pub fn render(&self, name: &str, ctx: &Context, rendering: &str) -> Result<String, Diagnostic> {
+        self.tera.render(name, ctx).map_err(|e| self.render_error(name, &e, rendering))
+    }
+
+    fn render_error(&self, name: &str, e: &tera::Error, rendering: &str) -> Diagnostic {
+        let chain = error_chain(e);
+        if let tera::ErrorKind::TemplateNotFound(missing) = &e.kind {
+            return Diagnostic::new(rendering, format!("missing template `{missing}`"))
+                .hint("add it to templates/ in the site or to the theme, or fix the `template` front matter key");
+        }
+        let culprit = quoted_after(&chain[0], "error happened in ").unwrap_or(name).to_string();
+        let file = self.origins.get(&culprit).cloned().unwrap_or_else(|| culprit.clone());
+        let detail: Vec<&str> = chain.iter().skip(1).map(String::as_str).collect();
+        let message = if detail.is_empty() { chain[0].clone() } else { detail.join(": ") };
+        // Tera does not give the line of a rendering error: find the first line naming the culprit.
+        let line = self.sources.get(&culprit).and_then(|src| {
+            let needle = quoted_after(&message, "Variable ").or_else(|| quoted_after(&message, "Function ")).or_else(|| quoted_after(&message, "Filter "))
+                .or_else(|| message.split('`').nth(1))?;
+            let needle = needle.split(':').next().unwrap_or(needle).trim();
+            let first = needle.split('(').next().unwrap_or(needle);
+            src.lines().position(|l| l.contains(first)).map(|i| i + 1)
+        });
+        let mut message = message.trim_end_matches('.').to_string();
+        if let Some(f) = message.get(..1) {
+            message = f.to_lowercase() + &message[1..];
+        }
+        Diagnostic::new(file, message).at(line, None).hint(format!("while rendering {rendering}"))
+    }
+}
+
+fn str_arg(args: &HashMap<String, Value>, key: &str, func: &str) -> tera::Result<String> {
+    match args.get(key) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(other) => Err(tera::Error::msg(format!("{func}: `{key}` must be text, got {other}"))),
+        None => Err(tera::Error::msg(format!("{func}: missing argument `{key}`"))),
+    }
+}
+
+/// Reads a data file of the site for `load_data`: JSON, YAML, or plain text. Paths are relative to
+/// the site folder, and a path that leads outside it (by `..` or a link) is refused.
+pub fn load_data(root: &Path, path: &str) -> Result<Value, String> {
+    let rel = Path::new(path.trim_start_matches('/'));
+    let root_c = root.canonicalize().map_err(|e| format!("load_data: site folder: {e}"))?;
+    let full: PathBuf = root_c.join(rel);
+    let full = full.canonicalize().map_err(|_| format!("load_data: no file `{path}` in the site folder"))?;
+    if !full.starts_with(&root_c) {
+        return Err(format!("load_data: `{path}` is outside the site folder; data files must be inside it"));
+    }
+    let text = std::fs::read_to_string(&full).map_err(|e| format!("load_data: cannot read `{path}`: {e}"))?;
+    let ext = full.extension().and_then(|e| e.to_str()).unwrap_or("");
+    match ext {
+        "json" => serde_json::from_str(&text).map_err(|e| format!("load_data: `{path}` is not valid JSON: {e}")),
+        "yaml" | "yml" => crate::yaml::from_str::<crate::yaml::Value>(&text)
+            .map(|v| crate::yaml::to_json(&v))
+            .map_err(|e| format!("load_data: `{path}` is not valid YAML: {} (line {})", e.message, e.line.unwrap_or(0))),
+        _ => Ok(Value::String(text)),
+    }
+}
+
+/// What template functions look up: content by file, and term URLs.
+#[derive(Default)]
+pub struct Lookup {
+    /// `blog/hello.md` → page value (with content).
+    pub pages: HashMap<String, Value>,
+    /// `blog/_index.md` → section value.
+    pub sections: HashMap<String, Value>,
+    /// `blog/hello.md` → permalink.
+    pub urls: HashMap<String, String>,
+    /// (taxonomy, term slug) → permalink.
+    pub terms: HashMap<(String, String), String>,
+    /// `base_url` with its trailing slash.
+    pub base_url: String,
+}
+
+impl Lookup {
+    /// `@/blog/hello.md` → its permalink; another path → base URL + path.
+    pub fn url(&self, path: &str) -> Option<Value> {
+        if let Some(rel) = path.strip_prefix("@/") {
+            let (file, anchor) = rel.split_once('#').map_or((rel, None), |(f, a)| (f, Some(a)));
+            let u = self.urls.get(file)?;
+            return Some(Value::String(match anchor {
+                Some(a) => format!("{u}#{a}"),
+                None => u.clone(),
+            }));
+        }
+        if path.starts_with("http://") || path.starts_with("https://") {
+            return Some(Value::String(path.into()));
+        }
+        Some(Value::String(format!("{}{}", self.base_url, path.trim_start_matches('/'))))
+    }
+}
+
+/// Precomputed template values: each page and section serialised once, reused by every context.
+pub struct Values {
+    /// `site`: the configuration as themes see it.
+    pub site: Value,
+    /// Each page with its content, as `page`.
+    pub pages_full: Vec<Value>,
+    /// Each page without content and table of contents, as listed in sections and terms.
+    pub pages_light: Vec<Value>,
+    /// Each section as listed in `subsections`, with its pages (light).
+    pub sections_light: Vec<Value>,
+}
+
+fn reading_time(words: usize) -> usize {
+    words.div_ceil(200).max(1)
+}
+
+/// The `site` value: configuration fields, menus with resolved URLs, `extra`.
+pub fn site_value(config: &Config, content: &Content) -> Value {
+    let s = &config.site;
+    let mut menus = Map::new();
+    for (name, items) in &s.menus {
+        let mut items: Vec<_> = items.iter().collect();
+        items.sort_by_key(|i| i.weight);
+        let list: Vec<Value> = items
+            .iter()
+            .map(|i| {
+                let url = match i.url.strip_prefix("@/") {
+                    Some(rel) => content.path_of(rel).map(|p| config.permalink(p)).unwrap_or_else(|| i.url.clone()),
+                    None if i.url.starts_with('/') => config.permalink(&i.url),
+                    None => i.url.clone(),
+                };
+                json!({"name": i.name, "url": url, "weight": i.weight})
+            })
+            .collect();
+        menus.insert(name.clone(), Value::Array(list));
+    }
+    json!({
+        "title": s.title,
+        "base_url": s.base_url,
+        "language": s.language,
+        "description": s.description,
+        "author": s.author,
+        "taxonomies": s.taxonomies,
+        "menus": menus,
+        "extra": s.extra,
+        "feeds": {"atom": s.feeds.atom, "rss": s.feeds.rss},
+        "generator": concat!("sopixi ", env!("CARGO_PKG_VERSION")),
+    })
+}
+
+fn page_common(config: &Config, content: &Content, p: &Page) -> Map<String, Value> {
+    let f = &p.src.front;
+    let mut m = Map::new();
+    m.insert("title".into(), json!(f.title.clone().unwrap_or_else(|| crate::text::humanize(&p.slug))));
+    m.insert("description".into(), json!(f.description));
+    m.insert("date".into(), json!(f.date.as_ref().map(|d| &d.text)));
+    m.insert("updated".into(), json!(f.updated.as_ref().map(|d| &d.text)));
+    m.insert("draft".into(), json!(f.draft));
+    m.insert("slug".into(), json!(p.slug));
+    m.insert("path".into(), json!(p.path));
+    m.insert("permalink".into(), json!(config.permalink(&p.path)));
+    m.insert("file".into(), json!(p.src.rel));
+    m.insert("weight".into(), json!(f.weight));
+    m.insert("summary".into(), json!(p.rendered.summary));
+    m.insert("word_count".into(), json!(p.rendered.word_count));
+    m.insert("reading_time".into(), json!(reading_time(p.rendered.word_count)));
+    m.insert("tags".into(), json!(f.taxonomies.get("tags").cloned().unwrap_or_default()));
+    let taxonomies: Map<String, Value> = config.site.taxonomies.iter().map(|t| (t.clone(), json!(f.taxonomies.get(t).cloned().unwrap_or_default()))).collect();
+    m.insert("taxonomies".into(), Value::Object(taxonomies));
+    m.insert("extra".into(), Value::Object(f.extra.clone()));
+    m.insert("assets".into(), json!(p.assets.iter().map(|a| format!("/{a}")).collect::<Vec<_>>()));
+    m.insert("adult".into(), json!(p.adult));
+    m.insert("price".into(), json!(f.price));
+    m.insert("currency".into(), json!(f.currency));
+    m.insert("buy_url".into(), json!(f.buy_url));
+    m.insert("aliases".into(), json!(f.aliases));
+    m.insert("section".into(), json!(content.sections[p.section].src.rel));
+    m
+}
+
+fn section_common(config: &Config, s: &Section) -> Map<String, Value> {
+    let f = &s.src.front;
+    let mut m = Map::new();
+    m.insert("title".into(), json!(f.title.clone().unwrap_or_else(|| crate::text::humanize(&s.dir))));
+    m.insert("description".into(), json!(f.description));
+    m.insert("path".into(), json!(s.path));
+    m.insert("permalink".into(), json!(config.permalink(&s.path)));
+    m.insert("file".into(), json!(s.src.rel));
+    m.insert("content".into(), json!(s.rendered.html));
+    m.insert("extra".into(), Value::Object(f.extra.clone()));
+    m.insert("assets".into(), json!(s.assets.iter().map(|a| format!("/{a}")).collect::<Vec<_>>()));
+    m.insert("adult".into(), json!(s.adult));
+    m.insert("word_count".into(), json!(s.rendered.word_count));
+    m.insert("reading_time".into(), json!(reading_time(s.rendered.word_count)));
+    m
+}
+
+impl Values {
+    /// Serialises every page and section once. Call after bodies are rendered.
+    pub fn new(config: &Config, content: &Content) -> Values {
+        use rayon::prelude::*;
+        let pages_light: Vec<Value> = content.pages.par_iter().map(|p| Value::Object(page_common(config, content, p))).collect();
+        let neighbour = |i: Option<usize>| {
+            i.map(|i| {
+                let p = &content.pages[i];
+                json!({"title": pages_light[i]["title"], "path": p.path, "permalink": config.permalink(&p.path)})
+            })
+        };
+        let pages_full: Vec<Value> = content
+            .pages
+            .par_iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut m = match &pages_light[i] {
+                    Value::Object(m) => m.clone(),
+                    _ => Map::new(),
+                };
+                m.insert("content".into(), json!(p.rendered.html));
+                m.insert("toc".into(), json!(p.rendered.toc));
+                m.insert("lower".into(), json!(neighbour(p.lower)));
+                m.insert("higher".into(), json!(neighbour(p.higher)));
+                Value::Object(m)
+            })
+            .collect();
+        let sections_light = content
+            .sections
+            .iter()
+            .map(|s| {
+                let mut m = section_common(config, s);
+                m.insert("pages".into(), Value::Array(s.pages.iter().map(|&i| pages_light[i].clone()).collect()));
+                let subs: Vec<Value> = s
+                    .subsections
+                    .iter()
+                    .map(|&c| {
+                        let c = &content.sections[c];
+                        json!({"title": c.src.front.title, "path": c.path, "permalink": config.permalink(&c.path), "file": c.src.rel})
+                    })
+                    .collect();
+                m.insert("subsections".into(), Value::Array(subs));
+                Value::Object(m)
+            })
+            .collect();
+        Values { site: site_value(config, content), pages_full, pages_light, sections_light }
+    }
+
+    /// The `section` value for rendering section `i`: its pages and its child sections (each with
+    /// title, permalink and pages).
+    pub fn section_full(&self, content: &Content, i: usize) -> Value {
+        let mut v = self.sections_light[i].clone();
+        let subs: Vec<Value> = content.sections[i].subsections.iter().map(|&c| self.sections_light[c].clone()).collect();
+        v["subsections"] = Value::Array(subs);
+        v["toc"] = json!(content.sections[i].rendered.toc);
+        v
+    }
+
+    /// The lookup table of the template functions.
+    pub fn lookup(&self, config: &Config, content: &Content) -> Lookup {
+        let mut l = Lookup { base_url: config.site.base_url.clone(), ..Default::default() };
+        for (rel, r) in &content.by_file {
+            match *r {
+                Ref::Page(i) => {
+                    l.pages.insert(rel.clone(), self.pages_full[i].clone());
+                    l.urls.insert(rel.clone(), config.permalink(&content.pages[i].path));
+                }
+                Ref::Section(i) => {
+                    l.sections.insert(rel.clone(), self.sections_light[i].clone());
+                    l.urls.insert(rel.clone(), config.permalink(&content.sections[i].path));
+                }
+            }
+        }
+        for t in &content.taxonomies {
+            for term in &t.terms {
+                l.terms.insert((t.name.clone(), term.slug.clone()), config.permalink(&format!("/{}/{}/", t.name, term.slug)));
+            }
+        }
+        l
+    }
+}
+
+/// A paginator over `items` for listing page `index` (1-based) of `per_page`.
+pub fn paginator(items: &[Value], per_page: usize, index: usize, base_permalink: &str, page_path: &str) -> Value {
+    let per_page = per_page.max(1);
+    let number_pagers = items.len().div_ceil(per_page).max(1);
+    let url = |n: usize| if n == 1 { base_permalink.to_string() } else { format!("{base_permalink}{page_path}/{n}/") };
+    let start = (index - 1) * per_page;
+    let pages: Vec<Value> = items.iter().skip(start).take(per_page).cloned().collect();
+    json!({
+        "paginate_by": per_page,
+        "pages": pages,
+        "current_index": index,
+        "number_pagers": number_pagers,
+        "total_pages": items.len(),
+        "first": url(1),
+        "last": url(number_pagers),
+        "previous": if index > 1 { Some(url(index - 1)) } else { None },
+        "next": if index < number_pagers { Some(url(index + 1)) } else { None },
+        "base_url": base_permalink,
+    })
+}
+
+/// A context with `site` and `current_path`/`current_url` set.
+pub fn base_context(values: &Values, config: &Config, path: &str) -> Context {
+    let mut ctx = Context::new();
+    ctx.insert("site", &values.site);
+    ctx.insert("current_path", path);
+    ctx.insert("current_url", &config.permalink(path));
+    ctx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(name: &str, text: &str) -> TemplateSource {
+        TemplateSource { name: name.into(), text: text.into(), origin: format!("templates/{name}") }
+    }
+
+    #[test]
+    fn syntax_errors_name_file_and_line() {
+        let e = Templates::load(vec![vec![src("page.html", "ok\n{{ page.title | }}\n"), src("index.html", "{% if %}")]]).err().unwrap();
+        assert_eq!(e.len(), 2);
+        let d = e.iter().find(|d| d.file.ends_with("page.html")).unwrap();
+        assert_eq!(d.line, Some(2), "{d}");
+    }
+
+    #[test]
+    fn render_errors_name_the_template_and_a_line() {
+        let t = Templates::load(vec![vec![src("base.html", "<p>\n{{ page.nope }}\n</p>"), src("page.html", "{% extends \"base.html\" %}")]]).unwrap();
+        let mut ctx = Context::new();
+        ctx.insert("page", &json!({"title": "x"}));
+        let d = t.render("page.html", &ctx, "content/a.md").unwrap_err();
+        assert!(d.file.ends_with("base.html"), "{d}");
+        assert_eq!(d.line, Some(2), "{d}");
+        assert!(d.hint.unwrap().contains("content/a.md"));
+    }
+
+    #[test]
+    fn later_layers_override_and_paginator_detection() {
+        let t = Templates::load(vec![
+            vec![src("section.html", "theme {{ paginator.pages | length }}")],
+            vec![src("404.html", "mine")],
+        ])
+        .unwrap();
+        assert!(t.mentions("section.html", "paginator"));
+        assert!(t.has("taxonomy.html"), "built-in fallback");
+        assert_eq!(t.render("404.html", &Context::new(), "x").unwrap(), "mine");
+        assert!(t.shortcode_names().contains(&"video".to_string()));
+    }
+
+    #[test]
+    fn load_data_stays_inside_the_site() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("site")).unwrap();
+        std::fs::write(dir.path().join("secret.txt"), "no").unwrap();
+        std::fs::write(dir.path().join("site/d.json"), "{\"a\": 1}").unwrap();
+        assert_eq!(load_data(&dir.path().join("site"), "d.json").unwrap()["a"], 1);
+        let e = load_data(&dir.path().join("site"), "../secret.txt").unwrap_err();
+        assert!(e.contains("outside"), "{e}");
+    }
+
+    #[test]
+    fn paginator_urls() {
+        let items: Vec<Value> = (0..25).map(|i| json!(i)).collect();
+        let p = paginator(&items, 10, 2, "https://x.org/blog/", "page");
+        assert_eq!(p["pages"].as_array().unwrap().len(), 10);
+        assert_eq!(p["previous"], "https://x.org/blog/");
+        assert_eq!(p["next"], "https://x.org/blog/page/3/");
+        assert_eq!(p["number_pagers"], 3);
+    }
+}
