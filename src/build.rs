@@ -92,11 +92,12 @@ fn skip_name(name: &str) -> bool {
     (name.starts_with('.') && name != ".well-known") || name.ends_with('~') || name.ends_with(".swp") || name.ends_with(".tmp")
 }
 
-/// Files under `dir`, sorted, with paths relative to it; a missing folder has none.
-fn walk(dir: &Path) -> Result<Vec<Found>, Diagnostic> {
+/// Files under `dir`, sorted, with paths relative to it; a missing folder has none. Entries that
+/// cannot be read (a dangling link, no permission) are reported against `label/…` and skipped.
+fn walk(dir: &Path, label: &str, errors: &mut Vec<Diagnostic>) -> Vec<Found> {
     let mut out = Vec::new();
     if !dir.is_dir() {
-        return Ok(out);
+        return out;
     }
     let walker = walkdir::WalkDir::new(dir)
         .follow_links(true)
@@ -104,16 +105,21 @@ fn walk(dir: &Path) -> Result<Vec<Found>, Diagnostic> {
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_str().is_some_and(skip_name));
     for entry in walker {
-        let entry = entry.map_err(|e| {
-            let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| dir.to_path_buf());
-            Diagnostic::new(path, format!("cannot read: {e}")).hint("check that the file exists and is readable")
-        })?;
-        if entry.file_type().is_file() {
-            let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path()).to_string_lossy().replace('\\', "/");
-            out.push(Found { rel, abs: entry.path().to_path_buf() });
+        match entry {
+            Ok(entry) if entry.file_type().is_file() => {
+                let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path()).to_string_lossy().replace('\\', "/");
+                out.push(Found { rel, abs: entry.path().to_path_buf() });
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| dir.to_path_buf());
+                let rel = path.strip_prefix(dir).map(|r| format!("{label}/{}", r.display())).unwrap_or_else(|_| path.display().to_string());
+                let why = e.io_error().map_or_else(|| e.to_string(), |io| io.to_string());
+                errors.push(Diagnostic::new(rel, format!("cannot read: {why}")).hint("check that the file exists (links must not dangle) and is readable"));
+            }
         }
     }
-    Ok(out)
+    out
 }
 
 /// Everything a build reads, gathered before any work.
@@ -126,6 +132,8 @@ struct Inputs {
     static_files: Vec<Found>,
     site_templates: Vec<Found>,
     theme_dir_files: Vec<Found>,
+    /// Files that could not be read; the build goes on to find every other problem, then fails.
+    errors: Vec<Diagnostic>,
 }
 
 fn read_text(f: &Found, label: &str) -> Result<String, Diagnostic> {
@@ -149,15 +157,11 @@ fn gather(root: &Path, opts: &BuildOptions) -> Result<Inputs, BuildFailed> {
     let config = Config::load(&config_text, opts).map_err(BuildFailed::new)?;
     let theme = resolve_theme(root, &config, &config_text)?;
     let mut errors = Vec::new();
-    let mut collect = |r: Result<Vec<Found>, Diagnostic>| r.unwrap_or_else(|d| {
-        errors.push(d);
-        Vec::new()
-    });
-    let content_all = collect(walk(&root.join("content")));
-    let static_files = collect(walk(&root.join("static")));
-    let site_templates = collect(walk(&root.join("templates")));
+    let content_all = walk(&root.join("content"), "content", &mut errors);
+    let static_files = walk(&root.join("static"), "static", &mut errors);
+    let site_templates = walk(&root.join("templates"), "templates", &mut errors);
     let theme_dir_files = match &theme {
-        ThemeFiles::Dir { dir, .. } => collect(walk(dir)),
+        ThemeFiles::Dir { dir, label } => walk(dir, label, &mut errors),
         ThemeFiles::Bundled(..) => Vec::new(),
     };
     let (md, content_other): (Vec<Found>, Vec<Found>) = content_all.into_iter().partition(|f| f.rel.ends_with(".md"));
@@ -170,10 +174,7 @@ fn gather(root: &Path, opts: &BuildOptions) -> Result<Inputs, BuildFailed> {
             Err(d) => errors.push(d),
         }
     }
-    if !errors.is_empty() {
-        return Err(BuildFailed::new(errors));
-    }
-    Ok(Inputs { config_text, config, theme, markdown, content_other, static_files, site_templates, theme_dir_files })
+    Ok(Inputs { config_text, config, theme, markdown, content_other, static_files, site_templates, theme_dir_files, errors })
 }
 
 fn resolve_theme(root: &Path, config: &Config, config_text: &str) -> Result<ThemeFiles, BuildFailed> {
@@ -269,7 +270,7 @@ pub fn build_to_dir(root: &Path, opts: &BuildOptions, out_dir: &Path) -> Result<
     let t = Instant::now();
     let inputs = gather(root, opts)?;
     let hash = fingerprint(&inputs, opts);
-    if let Some(m) = output::current_manifest(out_dir, &hash) {
+    if let Some(m) = output::current_manifest(out_dir, &hash).filter(|_| inputs.errors.is_empty()) {
         let stats: BuildStats = serde_json::from_value(m.summary.clone()).unwrap_or_default();
         let write = WriteStats { unchanged: stats.files, ..Default::default() };
         return Ok(DiskBuild { stats, write, up_to_date: true, timings: vec![("check inputs", ms(t.elapsed()))] });
@@ -362,17 +363,16 @@ fn build_from(root: &Path, inputs: Inputs, opts: &BuildOptions) -> Result<Built,
         t = Instant::now();
     };
     let config = &inputs.config;
-    let mut errors: Vec<Diagnostic> = Vec::new();
+    let mut errors: Vec<Diagnostic> = inputs.errors.clone();
 
-    // Parse front matter, in parallel.
-    let parsed: Vec<Result<Parsed, Vec<Diagnostic>>> =
+    // Parse front matter, in parallel. Broken front matter is reported and replaced by defaults,
+    // so that every other problem of the site is found in the same run.
+    let parsed: Vec<(Parsed, Vec<Diagnostic>)> =
         inputs.markdown.par_iter().map(|(f, text)| content::parse(&f.rel, text, config)).collect();
     let mut ok = Vec::with_capacity(parsed.len());
-    for p in parsed {
-        match p {
-            Ok(p) => ok.push(p),
-            Err(d) => errors.extend(d),
-        }
+    for (p, d) in parsed {
+        ok.push(p);
+        errors.extend(d);
     }
 
     // Templates: built-ins, then theme, then the site's overrides.
@@ -388,10 +388,8 @@ fn build_from(root: &Path, inputs: Inputs, opts: &BuildOptions) -> Result<Built,
         errors.extend(d);
         Vec::new()
     });
-    let tpl = Templates::load(vec![theme_sources, site_sources]);
-    let mut tpl = match tpl {
-        Ok(t) if errors.is_empty() => t,
-        Ok(_) => return Err(BuildFailed::new(errors)),
+    let mut tpl = match Templates::load(vec![theme_sources, site_sources]) {
+        Ok(t) => t,
         Err(d) => {
             errors.extend(d);
             return Err(BuildFailed::new(errors));
@@ -404,8 +402,7 @@ fn build_from(root: &Path, inputs: Inputs, opts: &BuildOptions) -> Result<Built,
     }
     let other_files: Vec<String> = inputs.content_other.iter().map(|f| f.rel.clone()).collect();
     let mut content = match Content::assemble(config, ok, other_files) {
-        Ok(c) if errors.is_empty() => c,
-        Ok(_) => return Err(BuildFailed::new(errors)),
+        Ok(c) => c,
         Err(d) => {
             errors.extend(d);
             return Err(BuildFailed::new(errors));
@@ -464,6 +461,10 @@ fn build_from(root: &Path, inputs: Inputs, opts: &BuildOptions) -> Result<Built,
         }
     }
     lap("markdown", &mut timings);
+    if !errors.is_empty() {
+        // Templates would only add noise about pages already known to be broken.
+        return Err(BuildFailed::new(errors));
+    }
 
     // Template values and functions that need rendered content.
     let values = Values::new(config, &content);

@@ -139,16 +139,24 @@ pub fn diag_path(rel: &str) -> String {
     format!("content/{rel}")
 }
 
-/// Splits front matter from a Markdown file and validates it.
-pub fn parse(rel: &str, text: &str, config: &Config) -> Result<Parsed, Vec<Diagnostic>> {
+/// Splits front matter from a Markdown file and validates it. Always returns a usable file (with
+/// default front matter where it is broken) so that the rest of the site can still be checked,
+/// plus the problems found.
+pub fn parse(rel: &str, text: &str, config: &Config) -> (Parsed, Vec<Diagnostic>) {
     let file = diag_path(rel);
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let (yaml_text, body, body_line) = split_front_matter(text).map_err(|d| vec![d.clone_with_file(&file)])?;
-    let front = match yaml_text {
-        Some(y) if !y.trim().is_empty() => parse_front(&file, y, config)?,
-        _ => FrontMatter::default(),
+    let (yaml_text, body, body_line) = match split_front_matter(text) {
+        Ok(x) => x,
+        Err(d) => {
+            let p = Parsed { rel: rel.to_string(), front: FrontMatter::default(), body: String::new(), body_line: 1 };
+            return (p, vec![d.clone_with_file(&file)]);
+        }
     };
-    Ok(Parsed { rel: rel.to_string(), front, body: body.to_string(), body_line })
+    let (front, errors) = match yaml_text {
+        Some(y) if !y.trim().is_empty() => parse_front(&file, y, config),
+        _ => (FrontMatter::default(), Vec::new()),
+    };
+    (Parsed { rel: rel.to_string(), front, body: body.to_string(), body_line }, errors)
 }
 
 trait WithFile {
@@ -178,8 +186,8 @@ fn split_front_matter(text: &str) -> Result<(Option<&str>, &str, usize), Diagnos
     Err(Diagnostic::new("", "front matter is not closed").at(Some(1), Some(1)).hint("end the front matter with a line holding only `---`"))
 }
 
-fn parse_front(file: &str, y: &str, config: &Config) -> Result<FrontMatter, Vec<Diagnostic>> {
-    let raw: RawFront = yaml::from_str(y).map_err(|e| {
+fn parse_front(file: &str, y: &str, config: &Config) -> (FrontMatter, Vec<Diagnostic>) {
+    let raw: Result<RawFront, _> = yaml::from_str(y).map_err(|e| {
         let mut d = yaml_diagnostic(file, e, 1);
         if d.line.is_none() {
             // Type errors inside flattened maps lose their position: find the key named.
@@ -188,7 +196,11 @@ fn parse_front(file: &str, y: &str, config: &Config) -> Result<FrontMatter, Vec<
             }
         }
         vec![d]
-    })?;
+    });
+    let raw = match raw {
+        Ok(r) => r,
+        Err(d) => return (FrontMatter::default(), d),
+    };
     let line = |key: &str| key_line(y, key).map(|l| l + 1);
     let mut errors = Vec::new();
     let mut fm = FrontMatter {
@@ -295,11 +307,7 @@ fn parse_front(file: &str, y: &str, config: &Config) -> Result<FrontMatter, Vec<
             errors.push(Diagnostic::new(file, format!("unknown front matter key `{key}`")).at(line(&key), Some(1)).hint(hint));
         }
     }
-    if errors.is_empty() {
-        Ok(fm)
-    } else {
-        Err(errors)
-    }
+    (fm, errors)
 }
 
 fn yaml_scalar(v: &yaml::Value) -> String {
@@ -802,7 +810,13 @@ mod tests {
     }
 
     fn p(rel: &str, text: &str) -> Parsed {
-        parse(rel, text, &cfg()).unwrap()
+        let (p, e) = parse(rel, text, &cfg());
+        assert!(e.is_empty(), "{e:?}");
+        p
+    }
+
+    fn errs(rel: &str, text: &str) -> Vec<Diagnostic> {
+        parse(rel, text, &cfg()).1
     }
 
     #[test]
@@ -818,7 +832,7 @@ mod tests {
 
     #[test]
     fn unknown_key_and_bad_date_are_reported_with_lines() {
-        let e = parse("a.md", "---\ntitle: Hi\ntitel: x\ndate: yesterday\n---\n", &cfg()).unwrap_err();
+        let e = errs("a.md", "---\ntitle: Hi\ntitel: x\ndate: yesterday\n---\n");
         assert_eq!(e.len(), 2, "{e:?}");
         let unknown = e.iter().find(|d| d.message.contains("titel")).unwrap();
         assert_eq!(unknown.line, Some(3));
@@ -830,10 +844,10 @@ mod tests {
 
     #[test]
     fn bad_yaml_has_line() {
-        let e = parse("a.md", "---\ntitle: Hi\ntags: [x\n---\n", &cfg()).unwrap_err();
+        let e = errs("a.md", "---\ntitle: Hi\ntags: [x\n---\n");
         assert!(e[0].message.contains("invalid YAML"), "{:?}", e);
         assert!(e[0].line.is_some());
-        let e = parse("a.md", "---\ntitle: Hi\n", &cfg()).unwrap_err();
+        let e = errs("a.md", "---\ntitle: Hi\n");
         assert!(e[0].message.contains("not closed"));
     }
 

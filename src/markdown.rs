@@ -325,7 +325,7 @@ mod tests {
         assert!(r.html.contains("href=\"https://x.org/blog/hello/#top\""));
         assert_eq!(r.problems.len(), 1);
         assert!(r.problems[0].message.contains("@/nope.md"));
-        assert_eq!(r.problems[0].offset, 35);
+        assert_eq!(r.problems[0].offset, 37);
     }
 
     #[test]

@@ -317,7 +317,7 @@ mod tests {
         assert_eq!(e.calls[1].line, 3);
         assert!(e.text.contains(&placeholder(0)) && e.text.contains(&placeholder(1)));
         let after = e.text.find("after").unwrap();
-        assert_eq!(e.original_line(after), 4);
+        assert_eq!(e.original_line(after), 5);
     }
 
     #[test]

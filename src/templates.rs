@@ -371,10 +371,19 @@ fn page_common(config: &Config, content: &Content, p: &Page) -> Map<String, Valu
     m.insert("adult".into(), json!(p.adult));
     m.insert("price".into(), json!(f.price));
     m.insert("currency".into(), json!(f.currency));
+    m.insert("price_text".into(), json!(f.price.map(|p| price_text(p, f.currency.as_deref().unwrap_or(""), &config.site.language))));
     m.insert("buy_url".into(), json!(f.buy_url));
     m.insert("aliases".into(), json!(f.aliases));
     m.insert("section".into(), json!(content.sections[p.section].src.rel));
     m
+}
+
+/// A price as people of `language` write it: `4.50 EUR`, `4,50 EUR`.
+pub fn price_text(price: f64, currency: &str, language: &str) -> String {
+    let n = format!("{price:.2}");
+    let lang = language.split(['-', '_']).next().unwrap_or("");
+    let n = if ["fr", "de", "es", "it", "nl", "pt", "pl", "da", "sv", "nb", "fi", "cs"].contains(&lang) { n.replace('.', ",") } else { n };
+    format!("{n} {currency}").trim_end().to_string()
 }
 
 fn section_common(config: &Config, s: &Section) -> Map<String, Value> {

@@ -1,0 +1,140 @@
+//! Every error case names the file, the line where known and what to do; the previous output is
+//! left untouched; all errors are reported, not just the first.
+
+use crate::support::{snapshot, SiteTest};
+
+/// Builds once, breaks the site with `break_it`, checks the failure, checks `public/` is intact.
+fn fails_keeping_output(break_it: impl FnOnce(&SiteTest)) -> String {
+    let t = SiteTest::new("blog");
+    t.build();
+    let before = snapshot(&t.path("public"));
+    break_it(&t);
+    let r = t.build_fails();
+    assert_eq!(snapshot(&t.path("public")), before, "a failed build must not touch the previous output");
+    assert!(r.stderr.contains("was left as it was"), "{}", r.stderr);
+    r.stderr
+}
+
+#[test]
+fn bad_yaml_names_file_and_line() {
+    let err = fails_keeping_output(|t| {
+        t.write("content/blog/second.md", "---\ntitle: Second\ntags: [a, b\n---\nbody\n");
+    });
+    assert!(err.contains("error: content/blog/second.md:"), "{err}");
+    assert!(err.contains("invalid YAML"), "{err}");
+}
+
+#[test]
+fn bad_site_yaml_names_line() {
+    let err = fails_keeping_output(|t| {
+        t.write("site.yaml", "title: X\nbase_url: https://x.example/\ntheme: plain\nmenus: [oops\n");
+    });
+    assert!(err.contains("error: site.yaml:"), "{err}");
+}
+
+#[test]
+fn unknown_keys_get_did_you_mean() {
+    let err = fails_keeping_output(|t| {
+        t.write("content/about.md", "---\ntitle: About\ndescripton: typo\n---\nx\n");
+    });
+    assert!(err.contains("content/about.md:3:1: unknown front matter key `descripton`"), "{err}");
+    assert!(err.contains("did you mean `description`?"), "{err}");
+    let err = fails_keeping_output(|t| {
+        let yaml = std::fs::read_to_string(t.path("site.yaml")).unwrap();
+        t.write("site.yaml", &yaml.replace("language: fr", "langage: fr"));
+    });
+    assert!(err.contains("site.yaml:3:1: unknown key `langage`"), "{err}");
+    assert!(err.contains("did you mean `language`?"), "{err}");
+}
+
+#[test]
+fn broken_internal_link_names_line_and_column() {
+    let err = fails_keeping_output(|t| {
+        t.write("content/about.md", "---\ntitle: About\n---\nfirst line\n\nsee [x](@/nowhere.md) here\n");
+    });
+    assert!(err.contains("content/about.md:6:5: broken internal link `@/nowhere.md`"), "{err}");
+}
+
+#[test]
+fn missing_template_is_named() {
+    let err = fails_keeping_output(|t| {
+        t.write("content/about.md", "---\ntitle: About\ntemplate: fancy.html\n---\nx\n");
+    });
+    assert!(err.contains("content/about.md: missing template `fancy.html`"), "{err}");
+}
+
+#[test]
+fn template_errors_name_template_and_line_once() {
+    let err = fails_keeping_output(|t| {
+        t.write("templates/page.html", "{% extends \"base.html\" %}\n{% block main %}\n<p>{{ page.nonexistent.field }}</p>\n{% endblock main %}\n");
+    });
+    assert!(err.contains("templates/page.html:3:"), "{err}");
+    assert!(err.contains("and 4 other files"), "one report for every page using the template: {err}");
+    let t = SiteTest::new("blog");
+    t.write("templates/page.html", "{% if %}\n");
+    let r = t.build_fails();
+    assert!(r.stderr.contains("templates/page.html:1:"), "{}", r.stderr);
+}
+
+#[test]
+fn url_collision_names_both_files() {
+    let err = fails_keeping_output(|t| {
+        t.write("content/blog/other.md", "---\ntitle: Other\nslug: first\n---\nx\n");
+    });
+    assert!(err.contains("content/blog/first.md") && err.contains("content/blog/other.md"), "{err}");
+    assert!(err.contains("URL /blog/first/"), "{err}");
+    let err = fails_keeping_output(|t| {
+        t.write("static/about/index.html", "<p>static</p>");
+    });
+    assert!(err.contains("static/about/index.html") && err.contains("content/about.md"), "{err}");
+}
+
+#[test]
+fn unreadable_files_are_reported() {
+    let err = fails_keeping_output(|t| {
+        std::fs::write(t.path("content/latin1.md"), b"---\ntitle: caf\xe9\n---\n").unwrap();
+        std::os::unix::fs::symlink("/nonexistent/target.md", t.path("content/dangling.md")).unwrap();
+    });
+    assert!(err.contains("content/latin1.md") && err.contains("UTF-8"), "{err}");
+    assert!(err.contains("dangling.md") && err.contains("cannot read"), "{err}");
+}
+
+#[test]
+fn every_error_is_reported_not_just_the_first() {
+    let err = fails_keeping_output(|t| {
+        t.write("content/a.md", "---\ntitel: A\n---\n");
+        t.write("content/b.md", "---\ndate: someday\n---\n");
+        t.write("content/blog/c.md", "---\ntitle: C\n---\n[x](@/missing.md)\n");
+    });
+    for needle in ["content/a.md:2", "content/b.md:2", "content/blog/c.md:4"] {
+        assert!(err.contains(needle), "{needle} missing from:\n{err}");
+    }
+    assert!(err.contains("build failed with 3 errors"), "{err}");
+}
+
+#[test]
+fn json_errors_for_ci() {
+    let t = SiteTest::new("blog");
+    t.write("content/a.md", "---\ntitel: A\n---\n");
+    let root = t.root.to_string_lossy().into_owned();
+    let r = t.run(&["build", &root, "--json"]);
+    assert_eq!(r.status, 1);
+    let v = r.json();
+    assert_eq!(v["status"], "error");
+    assert_eq!(v["errors"][0]["file"], "content/a.md");
+    assert_eq!(v["errors"][0]["line"], 2);
+}
+
+#[test]
+fn unknown_theme_and_missing_site() {
+    let t = SiteTest::new("blog");
+    let yaml = std::fs::read_to_string(t.path("site.yaml")).unwrap();
+    t.write("site.yaml", &yaml.replace("theme: plain", "theme: defualt"));
+    t.remove("themes/plain/theme.yaml");
+    let r = t.build_fails();
+    assert!(r.stderr.contains("site.yaml:4: no theme `defualt`"), "{}", r.stderr);
+    assert!(r.stderr.contains("did you mean `default`"), "{}", r.stderr);
+    let r = t.run(&["build", "/nonexistent/site"]);
+    assert_eq!(r.status, 1);
+    assert!(r.stderr.contains("no such site folder"), "{}", r.stderr);
+}

@@ -1,0 +1,173 @@
+//! Every output kind a build promises exists and holds what it should.
+
+use crate::support::{snapshot, SiteTest};
+
+fn built() -> SiteTest {
+    let t = SiteTest::new("blog");
+    t.build_with(&["--no-minify"]);
+    t
+}
+
+#[test]
+fn home_lists_sections_with_menu_and_extra() {
+    let t = built();
+    t.assert_file(
+        "index.html",
+        &[
+            "<html lang=\"fr\">",
+            "<h1>Home</h1>",
+            "Welcome home.",
+            "href=\"https://fixture.example/blog/\">Blog</a> (4 pages)",
+            "href=\"https://fixture.example/docs/\">Docs</a> (0 pages)",
+            "<a href=\"https://fixture.example/\">Accueil</a> <a href=\"https://fixture.example/about/\">About</a>",
+            "keep it simple",
+        ],
+    );
+}
+
+#[test]
+fn pages_render_markdown_extensions() {
+    let t = built();
+    t.assert_file(
+        "about/index.html",
+        &[
+            "<title>About &quot;us&quot;</title>",
+            "<h1 id=\"about\">About<a class=\"heading-anchor\" href=\"#about\"",
+            "href=\"https://fixture.example/blog/first/#intro\"",
+            "href=\"https://fixture.example/blog/\"",
+            "<table>",
+            "<del>old</del>",
+            "type=\"checkbox\"",
+            "“Smart” quotes – dashes",
+            "footnote-definition",
+        ],
+    );
+}
+
+#[test]
+fn code_summary_toc_and_shortcodes() {
+    let t = built();
+    t.assert_file(
+        "blog/first/index.html",
+        &[
+            "<time>2024-01-10</time>",
+            "<div class=\"toc\">intro;</div>",
+            "<code class=\"language-rust\"><span class=\"hl-source hl-rust\">",
+            "<aside class=\"note\">Shortcode from the theme</aside>",
+            "<aside class=\"note\">block — <p>Inner <em>body</em></p>",
+            "<div class=\"summary\"><h2 id=\"intro\">",
+            "https://fixture.example/tags/rust/",
+        ],
+    );
+    t.assert_file_lacks("blog/first/index.html", &["SOPIXISHORTCODE", "{{ note"]);
+    // Built-in shortcodes: a button whose internal link resolves, a figure in a bundle.
+    t.assert_file("blog/le-troisieme/index.html", &["<a class=\"button\" href=\"https://fixture.example/about/\">button</a>"]);
+    t.assert_file("blog/trip/index.html", &["<figure class=\"sc-figure\"><img src=\"photo.jpg\" alt=\"photo\"", "<figcaption>Trip</figcaption>"]);
+}
+
+#[test]
+fn sections_are_sorted_and_paginated() {
+    let t = built();
+    // sort_by: date, newest first; 2 per page.
+    let first = t.read("blog/index.html");
+    let third = first.find("Third post").unwrap();
+    let second = first.find("Second post").unwrap();
+    assert!(third < second, "newest first:\n{first}");
+    assert!(!first.contains("First post"));
+    t.assert_file("blog/index.html", &["1/2", "href=\"https://fixture.example/blog/page/2/\""]);
+    t.assert_file("blog/page/2/index.html", &["2/2", "First post", "A trip"]);
+    assert!(!t.exists("blog/page/3/index.html"));
+}
+
+#[test]
+fn taxonomies_feeds_sitemap_robots_404_aliases() {
+    let t = built();
+    // Terms are merged by slug: `Rust` and `rust` are one term.
+    t.assert_file("tags/index.html", &["https://fixture.example/tags/rust/", "https://fixture.example/tags/web/"]);
+    t.assert_file("tags/rust/index.html", &["Second post", "First post"]);
+    t.assert_file("tags/web/index.html", &["Third post", "First post"]);
+    t.assert_file("atom.xml", &["<feed xmlns=\"http://www.w3.org/2005/Atom\"", "<id>https://fixture.example/blog/le-troisieme/</id>", "&lt;p&gt;Second body."]);
+    t.assert_file("rss.xml", &["<rss version=\"2.0\"", "<link>https://fixture.example/blog/first/</link>"]);
+    t.assert_file(
+        "sitemap.xml",
+        &["<loc>https://fixture.example/about/</loc>", "<loc>https://fixture.example/blog/first/</loc><lastmod>2024-01-10</lastmod>", "<loc>https://fixture.example/tags/web/</loc>"],
+    );
+    t.assert_file("robots.txt", &["Sitemap: https://fixture.example/sitemap.xml"]);
+    t.assert_file("404.html", &["<h1>Introuvable</h1>", "keep it simple"]);
+    t.assert_file("old-about/index.html", &["http-equiv=\"refresh\" content=\"0; url=https://fixture.example/about/\""]);
+    t.assert_file("legacy/about.html", &["https://fixture.example/about/"]);
+}
+
+#[test]
+fn drafts_only_with_the_flag() {
+    let t = built();
+    assert!(!t.exists("blog/draft/index.html"));
+    t.assert_file_lacks("sitemap.xml", &["draft"]);
+    t.build_with(&["--drafts"]);
+    t.assert_file("blog/draft/index.html", &["Secret draft"]);
+}
+
+#[test]
+fn static_theme_static_and_bundle_files_are_copied() {
+    let t = built();
+    assert_eq!(t.read("blog/trip/photo.jpg"), "JPEGDATA");
+    assert_eq!(t.read("docs/guide.pdf"), "%PDF-1.4 fake");
+    assert_eq!(t.read("theme.css"), "p{margin:0}\n");
+    // The site's static file wins over the theme's file of the same path.
+    assert_eq!(t.read("humans.txt"), "User-agent: *\n");
+    assert!(t.exists("css/extra.css"));
+}
+
+#[test]
+fn minification_is_on_by_default() {
+    let t = SiteTest::new("blog");
+    t.build();
+    let html = t.read("about/index.html");
+    assert!(!html.contains("\n<nav>"), "whitespace between tags is removed:\n{html}");
+    assert!(html.contains("</html>"), "closing tags are kept");
+    assert_eq!(t.read("css/extra.css"), "body{color:#00f}");
+    // Code keeps its line breaks.
+    assert!(t.read("blog/first/index.html").contains("<pre class=hl data-lang=rust>") || t.read("blog/first/index.html").contains("<pre class=\"hl\""));
+}
+
+#[test]
+fn base_url_override() {
+    let t = SiteTest::new("blog");
+    t.build_with(&["--base-url", "https://preview.example/x/"]);
+    t.assert_file("about/index.html", &["https://preview.example/x/blog/first/#intro"]);
+    t.assert_file_lacks("about/index.html", &["fixture.example"]);
+}
+
+#[test]
+fn output_is_deterministic_whatever_the_thread_count() {
+    let t = SiteTest::new("blog");
+    let one = t.path("out-1");
+    let two = t.path("out-4");
+    t.build_with(&["--jobs", "1", "-o", one.to_str().unwrap()]);
+    t.build_with(&["--jobs", "4", "-o", two.to_str().unwrap()]);
+    let a = snapshot(&one);
+    let b = snapshot(&two);
+    assert!(a.len() > 20);
+    let names = |s: &Vec<(String, Vec<u8>)>| s.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&a), names(&b));
+    for ((n, x), (_, y)) in a.iter().zip(b.iter()) {
+        if n != ".sopixi-output.json" {
+            assert!(x == y, "{n} differs between --jobs 1 and --jobs 4");
+        }
+    }
+}
+
+#[test]
+fn example_site_shows_every_content_kind() {
+    let t = SiteTest::from_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("example-site"));
+    t.build_with(&["--no-minify"]);
+    // Text pages, a blog with dates and tags, a document, a photo, a video, external links,
+    // a banner and a shop with prices and external buy links.
+    t.assert_file("about/index.html", &["<table>", "https://example.com/moulin"]);
+    t.assert_file("blog/index.html", &["Thirty years of bread", "#history"]);
+    t.assert_file("blog/summer-menu/index.html", &["href=\"menu.pdf\" download"]);
+    t.assert_file("blog/new-oven/index.html", &["<img src=\"oven.jpg\"", "<video src=\"oven.mp4\""]);
+    t.assert_file("index.html", &["class=\"banner\"", "/images/banner.jpg"]);
+    t.assert_file("shop/sourdough-loaf/index.html", &["4.50 EUR", "href=\"https://pay.example.com/boulangerie/sourdough-loaf\""]);
+    assert!(t.exists("blog/new-oven/oven.mp4") && t.exists("blog/summer-menu/menu.pdf") && t.exists("images/banner.jpg"));
+}

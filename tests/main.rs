@@ -1,0 +1,9 @@
+//! Integration tests: one binary, a module per feature, driving the real `sopixi` binary over
+//! fixture sites in `tests/fixtures/`.
+
+mod support;
+
+mod build_errors;
+mod build_outputs;
+mod cli;
+mod rebuilds;

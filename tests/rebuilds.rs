@@ -1,0 +1,90 @@
+//! Rebuilding into an existing output folder: unchanged files keep their mtime, stale files go,
+//! nothing at all is rendered when nothing changed, and foreign folders are never emptied.
+
+use std::time::{Duration, SystemTime};
+
+use crate::support::SiteTest;
+
+fn mtime(t: &SiteTest, rel: &str) -> SystemTime {
+    std::fs::metadata(t.path("public").join(rel)).unwrap().modified().unwrap()
+}
+
+/// Sets every output file's mtime in the past, so a rewrite is visible whatever the clock.
+fn age_output(t: &SiteTest) {
+    let old = filetime::FileTime::from_system_time(SystemTime::now() - Duration::from_secs(3600));
+    for e in walkdir::WalkDir::new(t.path("public")).into_iter().filter_map(Result::ok) {
+        if e.file_type().is_file() && e.file_name() != ".sopixi-output.json" {
+            filetime::set_file_mtime(e.path(), old).unwrap();
+        }
+    }
+    // The manifest's stamps no longer match: the next build must compare bytes, not trust stamps.
+}
+
+#[test]
+fn unchanged_files_are_not_rewritten_and_stale_ones_removed() {
+    let t = SiteTest::new("blog");
+    t.build();
+    age_output(&t);
+    let about_before = mtime(&t, "about/index.html");
+    let second_before = mtime(&t, "blog/second/index.html");
+    t.write("content/blog/second.md", "---\ntitle: Second post, edited\ndate: 2024-02-10\ntags: [rust]\n---\nNew body.\n");
+    t.remove("content/blog/third.md");
+    let r = t.build_with(&["--json"]);
+    let v = r.json();
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["up_to_date"], false);
+    assert!(v["removed"].as_u64().unwrap() >= 1, "{v}");
+    assert!(v["unchanged"].as_u64().unwrap() > 10, "{v}");
+    assert_eq!(mtime(&t, "about/index.html"), about_before, "unchanged page must keep its mtime");
+    assert_ne!(mtime(&t, "blog/second/index.html"), second_before, "changed page is rewritten");
+    assert!(t.read("blog/second/index.html").contains("New body."));
+    assert!(!t.exists("blog/le-troisieme/index.html"), "page of a deleted file is removed");
+    assert!(!t.exists("blog/le-troisieme"), "its emptied folder too");
+}
+
+#[test]
+fn no_change_rebuild_renders_nothing() {
+    let t = SiteTest::new("blog");
+    t.build();
+    let before = mtime(&t, "index.html");
+    let v = t.build_with(&["--json"]).json();
+    assert_eq!(v["up_to_date"], true, "{v}");
+    assert_eq!(v["written"], 0);
+    assert_eq!(mtime(&t, "index.html"), before);
+    // A deleted output file is noticed and rebuilt.
+    std::fs::remove_file(t.path("public/about/index.html")).unwrap();
+    let v = t.build_with(&["--json"]).json();
+    assert_eq!(v["up_to_date"], false);
+    assert_eq!(v["written"], 1, "{v}");
+    assert!(t.exists("about/index.html"));
+    // Changing an option is a change.
+    let v = t.build_with(&["--json", "--drafts"]).json();
+    assert_eq!(v["up_to_date"], false);
+    assert!(t.exists("blog/draft/index.html"));
+}
+
+#[test]
+fn dotfiles_at_the_output_root_are_kept() {
+    let t = SiteTest::new("blog");
+    t.build();
+    std::fs::create_dir_all(t.path("public/.git")).unwrap();
+    std::fs::write(t.path("public/.git/HEAD"), "ref").unwrap();
+    std::fs::write(t.path("public/stray.html"), "x").unwrap();
+    t.write("content/new.md", "---\ntitle: New\n---\n");
+    t.build();
+    assert!(t.path("public/.git/HEAD").exists());
+    assert!(!t.exists("stray.html"));
+}
+
+#[test]
+fn foreign_output_folder_is_refused() {
+    let t = SiteTest::new("blog");
+    let foreign = t.path("not-ours");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("precious.txt"), "keep me").unwrap();
+    let root = t.root.to_string_lossy().into_owned();
+    let r = t.run(&["build", &root, "-o", foreign.to_str().unwrap()]);
+    assert_eq!(r.status, 1);
+    assert!(r.stderr.contains("was not written by sopixi"), "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(foreign.join("precious.txt")).unwrap(), "keep me");
+}
