@@ -89,7 +89,10 @@ struct Found {
 }
 
 fn skip_name(name: &str) -> bool {
-    (name.starts_with('.') && name != ".well-known") || name.ends_with('~') || name.ends_with(".swp") || name.ends_with(".tmp")
+    (name.starts_with('.') && name != ".well-known")
+        || name.ends_with('~')
+        || name.ends_with(".swp")
+        || name.ends_with(".tmp")
 }
 
 /// Files under `dir`, sorted, with paths relative to it; a missing folder has none. Entries that
@@ -113,9 +116,15 @@ fn walk(dir: &Path, label: &str, errors: &mut Vec<Diagnostic>) -> Vec<Found> {
             Ok(_) => {}
             Err(e) => {
                 let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| dir.to_path_buf());
-                let rel = path.strip_prefix(dir).map(|r| format!("{label}/{}", r.display())).unwrap_or_else(|_| path.display().to_string());
+                let rel = path
+                    .strip_prefix(dir)
+                    .map(|r| format!("{label}/{}", r.display()))
+                    .unwrap_or_else(|_| path.display().to_string());
                 let why = e.io_error().map_or_else(|| e.to_string(), |io| io.to_string());
-                errors.push(Diagnostic::new(rel, format!("cannot read: {why}")).hint("check that the file exists (links must not dangle) and is readable"));
+                errors.push(
+                    Diagnostic::new(rel, format!("cannot read: {why}"))
+                        .hint("check that the file exists (links must not dangle) and is readable"),
+                );
             }
         }
     }
@@ -137,8 +146,9 @@ struct Inputs {
 }
 
 fn read_text(f: &Found, label: &str) -> Result<String, Diagnostic> {
-    let bytes = std::fs::read(&f.abs)
-        .map_err(|e| Diagnostic::new(label, format!("cannot read: {e}")).hint("check that the file exists and is readable"))?;
+    let bytes = std::fs::read(&f.abs).map_err(|e| {
+        Diagnostic::new(label, format!("cannot read: {e}")).hint("check that the file exists and is readable")
+    })?;
     String::from_utf8(bytes).map_err(|e| {
         Diagnostic::new(label, format!("is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
             .hint("save the file with the UTF-8 encoding")
@@ -148,11 +158,16 @@ fn read_text(f: &Found, label: &str) -> Result<String, Diagnostic> {
 fn gather(root: &Path, opts: &BuildOptions) -> Result<Inputs, BuildFailed> {
     let site_file = root.join(SITE_FILE);
     if !root.is_dir() {
-        return Err(fail(Diagnostic::new(root, "no such site folder").hint("run `sopixi init NAME` to create a site, or pass the path of an existing one")));
+        return Err(fail(
+            Diagnostic::new(root, "no such site folder")
+                .hint("run `sopixi init NAME` to create a site, or pass the path of an existing one"),
+        ));
     }
     let config_text = std::fs::read_to_string(&site_file).map_err(|e| {
-        fail(Diagnostic::new(SITE_FILE, format!("cannot read {}: {e}", site_file.display()))
-            .hint("a site folder holds a site.yaml; run `sopixi init NAME` to create one"))
+        fail(
+            Diagnostic::new(SITE_FILE, format!("cannot read {}: {e}", site_file.display()))
+                .hint("a site folder holds a site.yaml; run `sopixi init NAME` to create one"),
+        )
     })?;
     let config = Config::load(&config_text, opts).map_err(BuildFailed::new)?;
     let theme = resolve_theme(root, &config, &config_text)?;
@@ -174,13 +189,26 @@ fn gather(root: &Path, opts: &BuildOptions) -> Result<Inputs, BuildFailed> {
             Err(d) => errors.push(d),
         }
     }
-    Ok(Inputs { config_text, config, theme, markdown, content_other, static_files, site_templates, theme_dir_files, errors })
+    Ok(Inputs {
+        config_text,
+        config,
+        theme,
+        markdown,
+        content_other,
+        static_files,
+        site_templates,
+        theme_dir_files,
+        errors,
+    })
 }
 
 fn resolve_theme(root: &Path, config: &Config, config_text: &str) -> Result<ThemeFiles, BuildFailed> {
     if let Some(dir) = &config.theme_dir {
         if !dir.join("templates").is_dir() {
-            return Err(fail(Diagnostic::new(dir, "this theme folder has no templates/ folder").hint("a theme holds theme.yaml, templates/ and static/")));
+            return Err(fail(
+                Diagnostic::new(dir, "this theme folder has no templates/ folder")
+                    .hint("a theme holds theme.yaml, templates/ and static/"),
+            ));
         }
         return Ok(ThemeFiles::Dir { dir: dir.clone(), label: dir.display().to_string() });
     }
@@ -197,7 +225,11 @@ fn resolve_theme(root: &Path, config: &Config, config_text: &str) -> Result<Them
                 Some(s) => format!("did you mean `{s}`? bundled themes: {}", bundled.join(", ")),
                 None => format!("put the theme in themes/{name}/ or use a bundled theme: {}", bundled.join(", ")),
             };
-            Err(fail(Diagnostic::new(SITE_FILE, format!("no theme `{name}`")).at(key_line(config_text, "theme"), None).hint(hint)))
+            Err(fail(
+                Diagnostic::new(SITE_FILE, format!("no theme `{name}`"))
+                    .at(key_line(config_text, "theme"), None)
+                    .hint(hint),
+            ))
         }
     }
 }
@@ -209,7 +241,8 @@ fn fingerprint(inputs: &Inputs, opts: &BuildOptions) -> String {
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
     if let Some(md) = std::env::current_exe().ok().and_then(|p| std::fs::metadata(p).ok()) {
         h.update(&md.len().to_le_bytes());
-        let t = md.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+        let t =
+            md.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
         h.update(&t.to_le_bytes());
     }
     h.update(format!("{:?}|{:?}|{}|{:?}", opts.drafts, opts.base_url, opts.no_minify, opts.theme_dir).as_bytes());
@@ -323,6 +356,9 @@ fn theme_templates(inputs: &Inputs) -> Result<Vec<TemplateSource>, Vec<Diagnosti
     }
 }
 
+/// One rendered file (site path, text), or why it could not be rendered.
+type Rendered = Result<(String, String), Diagnostic>;
+
 /// Renders one listing (section or term), paginated when its template uses `paginator`.
 struct Listing<'a> {
     template: &'a str,
@@ -335,22 +371,27 @@ struct Listing<'a> {
     extra: Option<(&'a str, Value)>,
 }
 
-fn render_listing(l: &Listing, tpl: &Templates, values: &Values, config: &Config) -> Vec<Result<(String, String), Diagnostic>> {
+fn render_listing(l: &Listing, tpl: &Templates, values: &Values, config: &Config) -> Vec<Rendered> {
     let paginate = l.per_page > 0 && tpl.mentions(l.template, "paginator");
     let n_pages = if paginate { l.items.len().div_ceil(l.per_page).max(1) } else { 1 };
     let base = config.permalink(l.path);
     (1..=n_pages)
         .map(|n| {
-            let path = if n == 1 { l.path.to_string() } else { format!("{}{}/{n}/", l.path, config.site.pagination.path) };
+            let path =
+                if n == 1 { l.path.to_string() } else { format!("{}{}/{n}/", l.path, config.site.pagination.path) };
             let mut ctx = templates::base_context(values, config, &path);
             ctx.insert(l.key, &l.value);
             if let Some((k, v)) = &l.extra {
                 ctx.insert(*k, v);
             }
             if paginate {
-                ctx.insert("paginator", &templates::paginator(l.items, l.per_page, n, &base, &config.site.pagination.path));
+                ctx.insert(
+                    "paginator",
+                    &templates::paginator(l.items, l.per_page, n, &base, &config.site.pagination.path),
+                );
             }
-            tpl.render(l.template, &ctx, l.origin).map(|html| (format!("{}index.html", path.trim_start_matches('/')), html))
+            tpl.render(l.template, &ctx, l.origin)
+                .map(|html| (format!("{}index.html", path.trim_start_matches('/')), html))
         })
         .collect()
 }
@@ -397,7 +438,10 @@ fn build_from(root: &Path, inputs: Inputs, opts: &BuildOptions) -> Result<Built,
     };
     for required in ["index.html", "section.html", "page.html"] {
         if !tpl.has(required) {
-            errors.push(Diagnostic::new("templates", format!("missing template `{required}`")).hint("the theme must provide it, or add it to templates/ in the site"));
+            errors.push(
+                Diagnostic::new("templates", format!("missing template `{required}`"))
+                    .hint("the theme must provide it, or add it to templates/ in the site"),
+            );
         }
     }
     let other_files: Vec<String> = inputs.content_other.iter().map(|f| f.rel.clone()).collect();
@@ -433,7 +477,9 @@ fn build_from(root: &Path, inputs: Inputs, opts: &BuildOptions) -> Result<Built,
     let shortcode = |call: &crate::shortcodes::Call| -> Result<String, String> {
         let name = format!("shortcodes/{}.html", call.name);
         if !tpl_ref.has(&name) {
-            let hint = did_you_mean(&call.name, shortcode_names.iter().map(String::as_str)).map(|s| format!("did you mean `{s}`? ")).unwrap_or_default();
+            let hint = did_you_mean(&call.name, shortcode_names.iter().map(String::as_str))
+                .map(|s| format!("did you mean `{s}`? "))
+                .unwrap_or_default();
             return Err(format!("unknown shortcode `{}`; {hint}available: {}", call.name, shortcode_names.join(", ")));
         }
         let mut ctx = Context::new();
@@ -444,10 +490,14 @@ fn build_from(root: &Path, inputs: Inputs, opts: &BuildOptions) -> Result<Built,
             ctx.insert("body", b);
         }
         ctx.insert("site", &site_value);
-        tpl_ref.render(&name, &ctx, "shortcode").map_err(|d| format!("shortcode `{}` failed: {}: {}", call.name, d.location(), d.message))
+        tpl_ref
+            .render(&name, &ctx, "shortcode")
+            .map_err(|d| format!("shortcode `{}` failed: {}: {}", call.name, d.location(), d.message))
     };
-    let page_bodies: Vec<_> = content.pages.par_iter().map(|p| content::render_body(&p.src, &md_cx, &shortcode)).collect();
-    let section_bodies: Vec<_> = content.sections.par_iter().map(|s| content::render_body(&s.src, &md_cx, &shortcode)).collect();
+    let page_bodies: Vec<_> =
+        content.pages.par_iter().map(|p| content::render_body(&p.src, &md_cx, &shortcode)).collect();
+    let section_bodies: Vec<_> =
+        content.sections.par_iter().map(|s| content::render_body(&s.src, &md_cx, &shortcode)).collect();
     for (p, r) in content.pages.iter_mut().zip(page_bodies) {
         match r {
             Ok(r) => p.rendered = r,
@@ -480,7 +530,11 @@ fn build_from(root: &Path, inputs: Inputs, opts: &BuildOptions) -> Result<Built,
     let finished: Vec<(String, Vec<u8>, String)> = rendered
         .into_par_iter()
         .map(|(path, html, origin)| {
-            let bytes = if minify && path.ends_with(".html") { crate::minify::html(html.as_bytes()) } else { html.into_bytes() };
+            let bytes = if minify && path.ends_with(".html") {
+                crate::minify::html(html.as_bytes())
+            } else {
+                html.into_bytes()
+            };
             (path, bytes, origin)
         })
         .collect();
@@ -516,8 +570,19 @@ fn build_from(root: &Path, inputs: Inputs, opts: &BuildOptions) -> Result<Built,
     let content_dir = root.join("content");
     for a in &content_ref.assets {
         if output.files.contains_key(&a.out) || statics.contains_key(&a.out) {
-            let other = output.files.get(&a.out).map(|f| f.origin.clone()).or_else(|| statics.get(&a.out).map(|s| s.1.clone())).unwrap_or_default();
-            errors.push(Diagnostic::new(content::diag_path(&a.rel), format!("output file /{} is also produced by {other}", a.out)).hint("rename one of them"));
+            let other = output
+                .files
+                .get(&a.out)
+                .map(|f| f.origin.clone())
+                .or_else(|| statics.get(&a.out).map(|s| s.1.clone()))
+                .unwrap_or_default();
+            errors.push(
+                Diagnostic::new(
+                    content::diag_path(&a.rel),
+                    format!("output file /{} is also produced by {other}", a.out),
+                )
+                .hint("rename one of them"),
+            );
             continue;
         }
         statics.insert(a.out.clone(), (Body::File(content_dir.join(&a.rel)), content::diag_path(&a.rel)));
@@ -538,7 +603,11 @@ fn build_from(root: &Path, inputs: Inputs, opts: &BuildOptions) -> Result<Built,
                 Body::Static(s) => s.to_vec(),
                 Body::Bytes(b) => b.clone(),
             };
-            let min = if ext.starts_with("htm") { Some(crate::minify::html(&bytes)) } else { crate::minify::asset(&ext, &bytes) };
+            let min = if ext.starts_with("htm") {
+                Some(crate::minify::html(&bytes))
+            } else {
+                crate::minify::asset(&ext, &bytes)
+            };
             (path, Ok(Body::Bytes(min.unwrap_or(bytes))), origin)
         })
         .collect();
@@ -582,22 +651,32 @@ fn group_template_errors(errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
 }
 
 /// Renders every HTML page and generated file: (site path, text, origin).
-fn render_all(tpl: &Templates, values: &Values, config: &Config, content: &Content, opts: &BuildOptions, errors: &mut Vec<Diagnostic>) -> Vec<(String, String, String)> {
+fn render_all(
+    tpl: &Templates,
+    values: &Values,
+    config: &Config,
+    content: &Content,
+    opts: &BuildOptions,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<(String, String, String)> {
     let bar = if opts.progress && content.pages.len() >= 2000 {
         let b = indicatif::ProgressBar::new(content.pages.len() as u64);
-        b.set_style(indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} pages").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} pages")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
         b
     } else {
         indicatif::ProgressBar::hidden()
     };
     let mut out: Vec<(String, String, String)> = Vec::new();
-    let mut push = |r: Result<(String, String), Diagnostic>, origin: &str, out: &mut Vec<(String, String, String)>| match r {
+    let mut push = |r: Rendered, origin: &str, out: &mut Vec<(String, String, String)>| match r {
         Ok((p, h)) => out.push((p, h, origin.to_string())),
         Err(d) => errors.push(d),
     };
 
     // Pages.
-    let pages: Vec<(Result<(String, String), Diagnostic>, String)> = content
+    let pages: Vec<(Rendered, String)> = content
         .pages
         .par_iter()
         .enumerate()
@@ -621,7 +700,7 @@ fn render_all(tpl: &Templates, values: &Values, config: &Config, content: &Conte
     }
 
     // Sections, paginated when their template uses `paginator`.
-    let sections: Vec<(Vec<Result<(String, String), Diagnostic>>, String)> = content
+    let sections: Vec<(Vec<Rendered>, String)> = content
         .sections
         .par_iter()
         .enumerate()
@@ -630,7 +709,14 @@ fn render_all(tpl: &Templates, values: &Values, config: &Config, content: &Conte
             let default = if s.parent.is_none() { "index.html" } else { "section.html" };
             let name = s.src.front.template.as_deref().unwrap_or(default);
             if !tpl.has(name) {
-                return (vec![Err(missing_template(name, &origin, &inputs_line(s.src.front.template.is_some(), s.src.body_line)))], origin);
+                return (
+                    vec![Err(missing_template(
+                        name,
+                        &origin,
+                        &inputs_line(s.src.front.template.is_some(), s.src.body_line),
+                    ))],
+                    origin,
+                );
             }
             let items: Vec<Value> = s.pages.iter().map(|&p| values.pages_light[p].clone()).collect();
             let listing = Listing {
@@ -674,9 +760,13 @@ fn render_all(tpl: &Templates, values: &Values, config: &Config, content: &Conte
         list_value["terms"] = Value::Array(terms.clone());
         let mut ctx = templates::base_context(values, config, &tax_path);
         ctx.insert("taxonomy", &list_value);
-        push(tpl.render("taxonomy.html", &ctx, &origin).map(|h| (format!("{}/index.html", tax.name), h)), &origin, &mut out);
+        push(
+            tpl.render("taxonomy.html", &ctx, &origin).map(|h| (format!("{}/index.html", tax.name), h)),
+            &origin,
+            &mut out,
+        );
         sitemap_extra.push(json!({"permalink": config.permalink(&tax_path)}));
-        let rendered: Vec<Vec<Result<(String, String), Diagnostic>>> = terms
+        let rendered: Vec<Vec<Rendered>> = terms
             .par_iter()
             .map(|term| {
                 let items = term["pages"].as_array().cloned().unwrap_or_default();
@@ -706,11 +796,8 @@ fn render_all(tpl: &Templates, values: &Values, config: &Config, content: &Conte
 
     // Aliases: redirect pages at old URLs.
     let mut alias_errors = Vec::new();
-    let alias_sources = content
-        .pages
-        .iter()
-        .map(|p| (&p.src, &p.path))
-        .chain(content.sections.iter().map(|s| (&s.src, &s.path)));
+    let alias_sources =
+        content.pages.iter().map(|p| (&p.src, &p.path)).chain(content.sections.iter().map(|s| (&s.src, &s.path)));
     for (src, target_path) in alias_sources {
         for alias in &src.front.aliases {
             let origin = content::diag_path(&src.rel);
@@ -723,7 +810,11 @@ fn render_all(tpl: &Templates, values: &Values, config: &Config, content: &Conte
                 );
                 continue;
             }
-            let file = if a.ends_with(".html") || a.ends_with(".htm") { a.to_string() } else { format!("{}/index.html", a.trim_end_matches('/')) };
+            let file = if a.ends_with(".html") || a.ends_with(".htm") {
+                a.to_string()
+            } else {
+                format!("{}/index.html", a.trim_end_matches('/'))
+            };
             let mut ctx = templates::base_context(values, config, &format!("/{a}"));
             ctx.insert("target", &config.permalink(target_path));
             push(tpl.render("alias.html", &ctx, &origin).map(|h| (file, h)), &origin, &mut out);
@@ -736,12 +827,19 @@ fn render_all(tpl: &Templates, values: &Values, config: &Config, content: &Conte
     let ctx = templates::base_context(values, config, "/robots.txt");
     push(tpl.render("robots.txt", &ctx, "robots.txt").map(|h| ("robots.txt".into(), h)), "robots.txt", &mut out);
 
-    let lastmod = |f: &content::FrontMatter| f.updated.as_ref().or(f.date.as_ref()).map(|d| d.instant.format("%Y-%m-%d").to_string());
+    let lastmod = |f: &content::FrontMatter| {
+        f.updated.as_ref().or(f.date.as_ref()).map(|d| d.instant.format("%Y-%m-%d").to_string())
+    };
     let mut entries: Vec<Value> = content
         .sections
         .iter()
         .map(|s| json!({"permalink": config.permalink(&s.path), "lastmod": lastmod(&s.src.front)}))
-        .chain(content.pages.iter().map(|p| json!({"permalink": config.permalink(&p.path), "lastmod": lastmod(&p.src.front)})))
+        .chain(
+            content
+                .pages
+                .iter()
+                .map(|p| json!({"permalink": config.permalink(&p.path), "lastmod": lastmod(&p.src.front)})),
+        )
         .chain(sitemap_extra)
         .collect();
     entries.sort_by(|a, b| a["permalink"].as_str().cmp(&b["permalink"].as_str()));
@@ -749,7 +847,8 @@ fn render_all(tpl: &Templates, values: &Values, config: &Config, content: &Conte
     ctx.insert("entries", &entries);
     push(tpl.render("sitemap.xml", &ctx, "sitemap").map(|h| ("sitemap.xml".into(), h)), "sitemap", &mut out);
 
-    let mut dated: Vec<usize> = (0..content.pages.len()).filter(|&i| content.pages[i].src.front.date.is_some()).collect();
+    let mut dated: Vec<usize> =
+        (0..content.pages.len()).filter(|&i| content.pages[i].src.front.date.is_some()).collect();
     dated.sort_by(|&a, &b| {
         let d = |i: usize| content.pages[i].src.front.date.as_ref().map(|d| d.instant);
         d(b).cmp(&d(a)).then_with(|| content.pages[a].src.rel.cmp(&content.pages[b].src.rel))

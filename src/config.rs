@@ -226,9 +226,14 @@ impl Config {
         let mut errors = Vec::new();
         let line_of = |key: &str| key_line(text, key);
         if site.title.trim().is_empty() {
-            errors.push(Diagnostic::new(SITE_FILE, "`title` is empty").at(line_of("title"), None).hint("give the site a name"));
+            errors.push(
+                Diagnostic::new(SITE_FILE, "`title` is empty").at(line_of("title"), None).hint("give the site a name"),
+            );
         }
-        if !(site.base_url.starts_with("http://") || site.base_url.starts_with("https://") || site.base_url.starts_with('/')) {
+        if !(site.base_url.starts_with("http://")
+            || site.base_url.starts_with("https://")
+            || site.base_url.starts_with('/'))
+        {
             errors.push(
                 Diagnostic::new(SITE_FILE, format!("`base_url` `{}` is not an absolute URL", site.base_url))
                     .at(line_of("base_url"), None)
@@ -239,23 +244,40 @@ impl Config {
             site.base_url.push('/');
         }
         if site.pagination.path.is_empty() || site.pagination.path.contains('/') {
-            errors.push(Diagnostic::new(SITE_FILE, "`pagination.path` must be one URL segment, e.g. `page`").at(line_of("pagination"), None));
+            errors.push(
+                Diagnostic::new(SITE_FILE, "`pagination.path` must be one URL segment, e.g. `page`")
+                    .at(line_of("pagination"), None),
+            );
         }
         if !(1..=100).contains(&site.images.quality) {
-            errors.push(Diagnostic::new(SITE_FILE, "`images.quality` must be between 1 and 100").at(line_of("images"), None));
+            errors.push(
+                Diagnostic::new(SITE_FILE, "`images.quality` must be between 1 and 100").at(line_of("images"), None),
+            );
         }
         for (i, t) in site.taxonomies.iter().enumerate() {
             if t.is_empty() || !t.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()) {
                 errors.push(
-                    Diagnostic::new(SITE_FILE, format!("taxonomy name `{t}` must be lower-case letters, digits or `_`"))
-                        .at(line_of("taxonomies"), None),
+                    Diagnostic::new(
+                        SITE_FILE,
+                        format!("taxonomy name `{t}` must be lower-case letters, digits or `_`"),
+                    )
+                    .at(line_of("taxonomies"), None),
                 );
             }
             if crate::content::FRONT_MATTER_KEYS.contains(&t.as_str()) && t != "tags" {
-                errors.push(Diagnostic::new(SITE_FILE, format!("taxonomy `{t}` clashes with the front matter key of that name")).at(line_of("taxonomies"), None));
+                errors.push(
+                    Diagnostic::new(
+                        SITE_FILE,
+                        format!("taxonomy `{t}` clashes with the front matter key of that name"),
+                    )
+                    .at(line_of("taxonomies"), None),
+                );
             }
             if site.taxonomies[..i].contains(t) {
-                errors.push(Diagnostic::new(SITE_FILE, format!("taxonomy `{t}` is listed twice")).at(line_of("taxonomies"), None));
+                errors.push(
+                    Diagnostic::new(SITE_FILE, format!("taxonomy `{t}` is listed twice"))
+                        .at(line_of("taxonomies"), None),
+                );
             }
         }
         if !errors.is_empty() {
@@ -273,9 +295,7 @@ impl Config {
 
 /// The 1-based line where a top-level `key:` is written in YAML text, if it is.
 pub fn key_line(text: &str, key: &str) -> Option<usize> {
-    text.lines()
-        .position(|l| l.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':')))
-        .map(|i| i + 1)
+    text.lines().position(|l| l.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':'))).map(|i| i + 1)
 }
 
 /// Turns a YAML error into a diagnostic for `file`, whose YAML starts after `line_offset` lines.
@@ -295,7 +315,9 @@ pub fn yaml_diagnostic(file: &str, e: YamlError, line_offset: usize) -> Diagnost
             return Diagnostic::new(file, format!("unknown key `{field}`{place}")).at(line, e.column).hint(hint);
         }
     }
-    Diagnostic::new(file, format!("invalid YAML: {}", e.message)).at(line, e.column).hint("check the indentation and the quoting of values")
+    Diagnostic::new(file, format!("invalid YAML: {}", e.message))
+        .at(line, e.column)
+        .hint("check the indentation and the quoting of values")
 }
 
 #[cfg(test)]

@@ -183,7 +183,9 @@ fn split_front_matter(text: &str) -> Result<(Option<&str>, &str, usize), Diagnos
         pos = end;
         line += 1;
     }
-    Err(Diagnostic::new("", "front matter is not closed").at(Some(1), Some(1)).hint("end the front matter with a line holding only `---`"))
+    Err(Diagnostic::new("", "front matter is not closed")
+        .at(Some(1), Some(1))
+        .hint("end the front matter with a line holding only `---`"))
 }
 
 fn parse_front(file: &str, y: &str, config: &Config) -> (FrontMatter, Vec<Diagnostic>) {
@@ -235,7 +237,8 @@ fn parse_front(file: &str, y: &str, config: &Config) -> (FrontMatter, Vec<Diagno
         match yaml::to_json(&extra) {
             serde_json::Value::Object(m) => fm.extra = m,
             serde_json::Value::Null => {}
-            _ => errors.push(Diagnostic::new(file, "`extra` must be a mapping of keys to values").at(line("extra"), None)),
+            _ => errors
+                .push(Diagnostic::new(file, "`extra` must be a mapping of keys to values").at(line("extra"), None)),
         }
     }
     if let Some(s) = raw.sort_by {
@@ -256,7 +259,8 @@ fn parse_front(file: &str, y: &str, config: &Config) -> (FrontMatter, Vec<Diagno
     }
     if let Some(slug) = &fm.slug {
         if slug.is_empty() || slug.contains('/') || slug.starts_with('.') {
-            errors.push(Diagnostic::new(file, format!("`slug` `{slug}` must be one URL segment")).at(line("slug"), None));
+            errors
+                .push(Diagnostic::new(file, format!("`slug` `{slug}` must be one URL segment")).at(line("slug"), None));
         }
     }
     if let Some(p) = fm.price {
@@ -264,7 +268,11 @@ fn parse_front(file: &str, y: &str, config: &Config) -> (FrontMatter, Vec<Diagno
             errors.push(Diagnostic::new(file, "`price` must be a positive number").at(line("price"), None));
         }
         if fm.currency.is_none() {
-            errors.push(Diagnostic::new(file, "`price` needs a `currency`").at(line("price"), None).hint("add e.g. `currency: EUR`"));
+            errors.push(
+                Diagnostic::new(file, "`price` needs a `currency`")
+                    .at(line("price"), None)
+                    .hint("add e.g. `currency: EUR`"),
+            );
         }
     }
     if let Some(c) = &fm.currency {
@@ -304,7 +312,9 @@ fn parse_front(file: &str, y: &str, config: &Config) -> (FrontMatter, Vec<Diagno
                 Some(s) => format!("did you mean `{s}`? free-form values go under `extra:`"),
                 None => format!("free-form values go under `extra:`; known keys: {}", known.join(", ")),
             };
-            errors.push(Diagnostic::new(file, format!("unknown front matter key `{key}`")).at(line(&key), Some(1)).hint(hint));
+            errors.push(
+                Diagnostic::new(file, format!("unknown front matter key `{key}`")).at(line(&key), Some(1)).hint(hint),
+            );
         }
     }
     (fm, errors)
@@ -466,7 +476,11 @@ fn file_name(rel: &str) -> &str {
 impl Content {
     /// Builds the tree from parsed files and the other files of `content/`.
     /// Drafts are dropped here unless the configuration includes them.
-    pub fn assemble(config: &Config, parsed: Vec<Parsed>, other_files: Vec<String>) -> Result<Content, Vec<Diagnostic>> {
+    pub fn assemble(
+        config: &Config,
+        parsed: Vec<Parsed>,
+        other_files: Vec<String>,
+    ) -> Result<Content, Vec<Diagnostic>> {
         let mut errors = Vec::new();
         let mut parsed = parsed;
         parsed.sort_by(|a, b| a.rel.cmp(&b.rel));
@@ -478,8 +492,11 @@ impl Content {
                 let dir = parent_dir(&p.rel).to_string();
                 if dir.is_empty() {
                     errors.push(
-                        Diagnostic::new(diag_path(&p.rel), "`content/index.md` would be a page bundle at the site root")
-                            .hint("name the home page content/_index.md"),
+                        Diagnostic::new(
+                            diag_path(&p.rel),
+                            "`content/index.md` would be a page bundle at the site root",
+                        )
+                        .hint("name the home page content/_index.md"),
                     );
                 } else {
                     bundle_dirs.push(dir);
@@ -487,7 +504,10 @@ impl Content {
             }
         }
         let in_bundle = |rel: &str| -> Option<&String> {
-            bundle_dirs.iter().filter(|d| rel.starts_with(d.as_str()) && rel.as_bytes().get(d.len()) == Some(&b'/')).max_by_key(|d| d.len())
+            bundle_dirs
+                .iter()
+                .filter(|d| rel.starts_with(d.as_str()) && rel.as_bytes().get(d.len()) == Some(&b'/'))
+                .max_by_key(|d| d.len())
         };
 
         // Drafts hide the page and, for a section, everything below it.
@@ -500,7 +520,9 @@ impl Content {
             }
         }
         let hidden = |rel: &str| {
-            hidden_dirs.iter().any(|d| d.is_empty() || (rel.starts_with(d.as_str()) && rel.as_bytes().get(d.len()) == Some(&b'/')))
+            hidden_dirs
+                .iter()
+                .any(|d| d.is_empty() || (rel.starts_with(d.as_str()) && rel.as_bytes().get(d.len()) == Some(&b'/')))
         };
 
         let mut section_files: BTreeMap<String, Parsed> = BTreeMap::new();
@@ -520,8 +542,11 @@ impl Content {
                 let dir = parent_dir(&p.rel).to_string();
                 if bundle_dirs.contains(&dir) {
                     errors.push(
-                        Diagnostic::new(diag_path(&p.rel), "a folder cannot hold both `_index.md` (section) and `index.md` (page bundle)")
-                            .hint("keep _index.md for a section with pages, index.md for a single page with its files"),
+                        Diagnostic::new(
+                            diag_path(&p.rel),
+                            "a folder cannot hold both `_index.md` (section) and `index.md` (page bundle)",
+                        )
+                        .hint("keep _index.md for a section with pages, index.md for a single page with its files"),
                     );
                     continue;
                 }
@@ -677,7 +702,10 @@ impl Content {
 
         // URL collisions between pages and sections.
         let mut seen: HashMap<&str, &str> = HashMap::new();
-        let all_paths = sections.iter().map(|s| (s.path.as_str(), s.src.rel.as_str())).chain(pages.iter().map(|p| (p.path.as_str(), p.src.rel.as_str())));
+        let all_paths = sections
+            .iter()
+            .map(|s| (s.path.as_str(), s.src.rel.as_str()))
+            .chain(pages.iter().map(|p| (p.path.as_str(), p.src.rel.as_str())));
         for (path, rel) in all_paths {
             if let Some(other) = seen.insert(path, rel) {
                 errors.push(
@@ -863,7 +891,8 @@ mod tests {
             p("blog/trip/index.md", "---\ntitle: Trip\ndate: 2022-01-01\n---\n"),
             p("shop/mug.md", "---\ntitle: Mug\nprice: 12.5\ncurrency: EUR\nbuy_url: https://pay.example/mug\n---\n"),
         ];
-        let c = Content::assemble(&cfg(), files, vec!["blog/trip/photo.jpg".into(), "blog/files/menu.pdf".into()]).unwrap();
+        let c =
+            Content::assemble(&cfg(), files, vec!["blog/trip/photo.jpg".into(), "blog/files/menu.pdf".into()]).unwrap();
         assert_eq!(c.path_of("blog/new.md"), Some("/blog/fresh/"));
         assert_eq!(c.path_of("blog/trip/index.md"), Some("/blog/trip/"));
         assert_eq!(c.path_of("shop/_index.md"), Some("/shop/"), "implicit section");

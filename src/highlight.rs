@@ -23,7 +23,8 @@ impl Highlighter {
     pub fn highlight(&self, lang: &str, code: &str) -> Option<String> {
         let ss = self.syntaxes.get_or_init(SyntaxSet::load_defaults_newlines);
         let syntax = ss.find_syntax_by_token(lang)?;
-        let mut gen = ClassedHTMLGenerator::new_with_class_style(syntax, ss, ClassStyle::SpacedPrefixed { prefix: CLASS_PREFIX });
+        let mut gen =
+            ClassedHTMLGenerator::new_with_class_style(syntax, ss, ClassStyle::SpacedPrefixed { prefix: CLASS_PREFIX });
         for line in LinesWithEndings::from(code) {
             gen.parse_html_for_line_which_includes_newline(line).ok()?;
         }

@@ -82,6 +82,9 @@ fn level_num(l: HeadingLevel) -> u32 {
     l as u32
 }
 
+/// A heading being gathered: level, explicit id, classes, inner events.
+type OpenHeading<'a> = (HeadingLevel, Option<CowStr<'a>>, Vec<CowStr<'a>>, Vec<Event<'a>>);
+
 /// Renders Markdown to HTML.
 pub fn render(text: &str, cx: &MdContext) -> Rendered {
     let mut out = Rendered::default();
@@ -92,7 +95,7 @@ pub fn render(text: &str, cx: &MdContext) -> Rendered {
     let mut link_stack: Vec<bool> = Vec::new();
 
     // A heading or code block is gathered whole, then emitted as HTML.
-    let mut heading: Option<(HeadingLevel, Option<CowStr>, Vec<CowStr>, Vec<Event>)> = None;
+    let mut heading: Option<OpenHeading> = None;
     let mut code: Option<(Option<String>, String)> = None;
 
     for (ev, range) in Parser::new_ext(text, options(cx.config)).into_offset_iter() {
@@ -131,8 +134,11 @@ pub fn render(text: &str, cx: &MdContext) -> Rendered {
                     let title_attr =
                         if title.is_empty() { String::new() } else { format!(" title=\"{}\"", escape_html(&title)) };
                     Event::Html(
-                        format!("<a href=\"{}\"{title_attr} target=\"_blank\" rel=\"noopener\">", escape_html(&dest_url))
-                            .into(),
+                        format!(
+                            "<a href=\"{}\"{title_attr} target=\"_blank\" rel=\"noopener\">",
+                            escape_html(&dest_url)
+                        )
+                        .into(),
                     )
                 } else {
                     link_stack.push(false);
@@ -300,7 +306,9 @@ mod tests {
 
     #[test]
     fn extensions_are_on() {
-        let r = render_with("| a | b |\n|---|---|\n| 1 | 2 |\n\n~~x~~ - [x] done\n\nNote[^1].\n\n[^1]: foot\n\n\"quoted\"\n");
+        let r = render_with(
+            "| a | b |\n|---|---|\n| 1 | 2 |\n\n~~x~~ - [x] done\n\nNote[^1].\n\n[^1]: foot\n\n\"quoted\"\n",
+        );
         assert!(r.html.contains("<table>"));
         assert!(r.html.contains("<del>x</del>"));
         assert!(r.html.contains("footnote"));

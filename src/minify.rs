@@ -47,7 +47,8 @@ mod tests {
 
     #[test]
     fn html_css_js() {
-        let out = html(b"<html><head><title>x</title></head><body>\n\n  <p>hello   world</p>\n<!-- c --></body></html>");
+        let out =
+            html(b"<html><head><title>x</title></head><body>\n\n  <p>hello   world</p>\n<!-- c --></body></html>");
         let s = String::from_utf8(out).unwrap();
         assert!(s.contains("<p>hello world</p>"), "{s}");
         assert!(!s.contains("<!--"));

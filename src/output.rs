@@ -49,8 +49,11 @@ impl Output {
     pub fn add(&mut self, path: String, body: Body, origin: impl Into<String>) -> Result<(), Diagnostic> {
         let origin = origin.into();
         if let Some(existing) = self.files.get(&path) {
-            return Err(Diagnostic::new(&origin, format!("output file /{path} is also produced by {}", existing.origin))
-                .hint("rename one of them, or give the page another `slug`"));
+            return Err(Diagnostic::new(
+                &origin,
+                format!("output file /{path} is also produced by {}", existing.origin),
+            )
+            .hint("rename one of them, or give the page another `slug`"));
         }
         self.files.insert(path, OutFile { body, origin });
         Ok(())
@@ -172,7 +175,12 @@ pub fn check_writable(dir: &Path) -> Result<(), String> {
 
 /// Writes `output` into `dir`: changed files only, stale files removed, manifest last.
 /// Entries whose name starts with `.` at the top of `dir` (such as `.git`) are kept.
-pub fn write(output: &Output, dir: &Path, input_hash: &str, summary: serde_json::Value) -> Result<WriteStats, WriteError> {
+pub fn write(
+    output: &Output,
+    dir: &Path,
+    input_hash: &str,
+    summary: serde_json::Value,
+) -> Result<WriteStats, WriteError> {
     std::fs::create_dir_all(dir).map_err(werr(dir))?;
     let old = read_manifest(dir).unwrap_or_default();
     let results: Vec<Result<(String, Stamp, bool), WriteError>> = output
@@ -187,7 +195,10 @@ pub fn write(output: &Output, dir: &Path, input_hash: &str, summary: serde_json:
             let hash = blake3::hash(&bytes).to_hex().to_string();
             if let Ok(md) = std::fs::metadata(&dest) {
                 if md.is_file() && md.len() == bytes.len() as u64 {
-                    let known = old.files.get(path).is_some_and(|s| s.hash == hash && s.size == md.len() && s.mtime_ns == mtime_ns(&md));
+                    let known = old
+                        .files
+                        .get(path)
+                        .is_some_and(|s| s.hash == hash && s.size == md.len() && s.mtime_ns == mtime_ns(&md));
                     if known || std::fs::read(&dest).is_ok_and(|b| b == *bytes) {
                         return Ok((path.clone(), Stamp { size: md.len(), mtime_ns: mtime_ns(&md), hash }, false));
                     }
@@ -199,7 +210,8 @@ pub fn write(output: &Output, dir: &Path, input_hash: &str, summary: serde_json:
             if let Some(parent) = dest.parent() {
                 create_dir_replacing_files(dir, parent)?;
             }
-            let tmp = dest.with_file_name(format!(".{}.sopixi-tmp", dest.file_name().and_then(|n| n.to_str()).unwrap_or("f")));
+            let tmp = dest
+                .with_file_name(format!(".{}.sopixi-tmp", dest.file_name().and_then(|n| n.to_str()).unwrap_or("f")));
             std::fs::write(&tmp, &bytes).map_err(werr(&tmp))?;
             std::fs::rename(&tmp, &dest).map_err(werr(&dest))?;
             let md = std::fs::metadata(&dest).map_err(werr(&dest))?;

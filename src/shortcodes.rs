@@ -121,7 +121,11 @@ pub fn extract(text: &str) -> Result<Extracted, SyntaxError> {
                 call.column = column;
                 if block {
                     let Some((body_end, after)) = find_end(text, end) else {
-                        return Err(SyntaxError { line, column, message: format!("shortcode `{}` has no `{{% end %}}`", call.name) });
+                        return Err(SyntaxError {
+                            line,
+                            column,
+                            message: format!("shortcode `{}` has no `{{% end %}}`", call.name),
+                        });
                     };
                     call.body = Some(text[end..body_end].to_string());
                     end = after;
@@ -235,7 +239,10 @@ impl Cursor<'_> {
                 }
             }
             _ => {
-                let n = rest.bytes().take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+' | b'_')).count();
+                let n = rest
+                    .bytes()
+                    .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+' | b'_'))
+                    .count();
                 let word = &rest[..n];
                 let v = match word {
                     "true" => Value::Bool(true),

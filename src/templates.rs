@@ -102,7 +102,7 @@ impl Templates {
         let mut tera = Tera::default();
         tera.autoescape_on(vec![".html", ".htm", ".xml"]);
         // Tera's default also escapes `/`, which makes every URL unreadable in the page source.
-        tera.set_escape_fn(|s| crate::text::escape_html(s));
+        tera.set_escape_fn(crate::text::escape_html);
         // Parse one at a time first so that every broken template is reported, not just one.
         let mut errors = Vec::new();
         for t in by_name.values() {
@@ -110,12 +110,21 @@ impl Templates {
                 let chain = error_chain(&e);
                 let all = chain.join("\n");
                 let (line, col) = arrow_position(&all).map_or((None, None), |(l, c)| (Some(l), Some(c)));
-                let detail = chain.last().map(|m| m.lines().filter(|l| l.trim_start().starts_with('=')).collect::<Vec<_>>().join(" ")).unwrap_or_default();
+                let detail = chain
+                    .last()
+                    .map(|m| m.lines().filter(|l| l.trim_start().starts_with('=')).collect::<Vec<_>>().join(" "))
+                    .unwrap_or_default();
                 let detail = detail.trim().trim_start_matches('=').trim().to_string();
                 errors.push(
-                    Diagnostic::new(&t.origin, format!("template syntax error{}", if detail.is_empty() { String::new() } else { format!(": {detail}") }))
-                        .at(line, col)
-                        .hint("see the Tera documentation for the template syntax"),
+                    Diagnostic::new(
+                        &t.origin,
+                        format!(
+                            "template syntax error{}",
+                            if detail.is_empty() { String::new() } else { format!(": {detail}") }
+                        ),
+                    )
+                    .at(line, col)
+                    .hint("see the Tera documentation for the template syntax"),
                 );
             }
         }
@@ -125,7 +134,10 @@ impl Templates {
         if let Err(e) = tera.add_raw_templates(by_name.values().map(|t| (t.name.clone(), t.text.clone()))) {
             let chain = error_chain(&e);
             let msg = chain.last().cloned().unwrap_or_default();
-            let file = quoted_after(&msg, "Template ").and_then(|n| origins.get(n)).cloned().unwrap_or_else(|| "templates".into());
+            let file = quoted_after(&msg, "Template ")
+                .and_then(|n| origins.get(n))
+                .cloned()
+                .unwrap_or_else(|| "templates".into());
             return Err(vec![Diagnostic::new(file, msg.to_lowercase().trim_end_matches('.').to_string())
                 .hint("check the names in `extends`, `include` and `import`: the template must exist in the theme or in templates/")]);
         }
@@ -154,7 +166,10 @@ impl Templates {
         if src.contains(word) {
             return true;
         }
-        self.tera.get_template(name).map(|t| t.parents.iter().any(|p| self.sources.get(p).is_some_and(|s| s.contains(word)))).unwrap_or(false)
+        self.tera
+            .get_template(name)
+            .map(|t| t.parents.iter().any(|p| self.sources.get(p).is_some_and(|s| s.contains(word))))
+            .unwrap_or(false)
     }
 
     /// Registers what needs only the configuration: `load_data` and the `markdown` filter.
@@ -177,14 +192,18 @@ impl Templates {
         self.tera.register_function("get_url", move |args: &HashMap<String, Value>| {
             let path = str_arg(args, "path", "get_url")?;
             l.url(&path).ok_or_else(|| {
-                tera::Error::msg(format!("get_url: no content file `{path}` (internal links look like @/blog/hello.md)"))
+                tera::Error::msg(format!(
+                    "get_url: no content file `{path}` (internal links look like @/blog/hello.md)"
+                ))
             })
         });
         let l = lookup.clone();
         self.tera.register_function("get_page", move |args: &HashMap<String, Value>| {
             let path = str_arg(args, "path", "get_page")?;
             l.pages.get(path.trim_start_matches("@/")).cloned().ok_or_else(|| {
-                let hint = did_you_mean(&path, l.pages.keys().map(String::as_str)).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+                let hint = did_you_mean(&path, l.pages.keys().map(String::as_str))
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
                 tera::Error::msg(format!("get_page: no page `{path}`{hint}"))
             })
         });
@@ -192,7 +211,9 @@ impl Templates {
         self.tera.register_function("get_section", move |args: &HashMap<String, Value>| {
             let path = str_arg(args, "path", "get_section")?;
             l.sections.get(path.trim_start_matches("@/")).cloned().ok_or_else(|| {
-                let hint = did_you_mean(&path, l.sections.keys().map(String::as_str)).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+                let hint = did_you_mean(&path, l.sections.keys().map(String::as_str))
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
                 tera::Error::msg(format!("get_section: no section `{path}`{hint}"))
             })
         });
@@ -200,7 +221,11 @@ impl Templates {
         self.tera.register_function("get_taxonomy_url", move |args: &HashMap<String, Value>| {
             let kind = str_arg(args, "kind", "get_taxonomy_url")?;
             let name = str_arg(args, "name", "get_taxonomy_url")?;
-            l.terms.get(&(kind.clone(), crate::text::slugify(&name))).cloned().map(Value::String).ok_or_else(|| tera::Error::msg(format!("get_taxonomy_url: no term `{name}` in `{kind}`")))
+            l.terms
+                .get(&(kind.clone(), crate::text::slugify(&name)))
+                .cloned()
+                .map(Value::String)
+                .ok_or_else(|| tera::Error::msg(format!("get_taxonomy_url: no term `{name}` in `{kind}`")))
         });
     }
 
@@ -221,7 +246,9 @@ impl Templates {
         let message = if detail.is_empty() { chain[0].clone() } else { detail.join(": ") };
         // Tera does not give the line of a rendering error: find the first line naming the culprit.
         let line = self.sources.get(&culprit).and_then(|src| {
-            let needle = quoted_after(&message, "Variable ").or_else(|| quoted_after(&message, "Function ")).or_else(|| quoted_after(&message, "Filter "))
+            let needle = quoted_after(&message, "Variable ")
+                .or_else(|| quoted_after(&message, "Function "))
+                .or_else(|| quoted_after(&message, "Filter "))
                 .or_else(|| message.split('`').nth(1))?;
             let needle = needle.split(':').next().unwrap_or(needle).trim();
             let first = needle.split('(').next().unwrap_or(needle);
@@ -257,9 +284,11 @@ pub fn load_data(root: &Path, path: &str) -> Result<Value, String> {
     let ext = full.extension().and_then(|e| e.to_str()).unwrap_or("");
     match ext {
         "json" => serde_json::from_str(&text).map_err(|e| format!("load_data: `{path}` is not valid JSON: {e}")),
-        "yaml" | "yml" => crate::yaml::from_str::<crate::yaml::Value>(&text)
-            .map(|v| crate::yaml::to_json(&v))
-            .map_err(|e| format!("load_data: `{path}` is not valid YAML: {} (line {})", e.message, e.line.unwrap_or(0))),
+        "yaml" | "yml" => {
+            crate::yaml::from_str::<crate::yaml::Value>(&text).map(|v| crate::yaml::to_json(&v)).map_err(|e| {
+                format!("load_data: `{path}` is not valid YAML: {} (line {})", e.message, e.line.unwrap_or(0))
+            })
+        }
         _ => Ok(Value::String(text)),
     }
 }
@@ -364,14 +393,22 @@ fn page_common(config: &Config, content: &Content, p: &Page) -> Map<String, Valu
     m.insert("word_count".into(), json!(p.rendered.word_count));
     m.insert("reading_time".into(), json!(reading_time(p.rendered.word_count)));
     m.insert("tags".into(), json!(f.taxonomies.get("tags").cloned().unwrap_or_default()));
-    let taxonomies: Map<String, Value> = config.site.taxonomies.iter().map(|t| (t.clone(), json!(f.taxonomies.get(t).cloned().unwrap_or_default()))).collect();
+    let taxonomies: Map<String, Value> = config
+        .site
+        .taxonomies
+        .iter()
+        .map(|t| (t.clone(), json!(f.taxonomies.get(t).cloned().unwrap_or_default())))
+        .collect();
     m.insert("taxonomies".into(), Value::Object(taxonomies));
     m.insert("extra".into(), Value::Object(f.extra.clone()));
     m.insert("assets".into(), json!(p.assets.iter().map(|a| format!("/{a}")).collect::<Vec<_>>()));
     m.insert("adult".into(), json!(p.adult));
     m.insert("price".into(), json!(f.price));
     m.insert("currency".into(), json!(f.currency));
-    m.insert("price_text".into(), json!(f.price.map(|p| price_text(p, f.currency.as_deref().unwrap_or(""), &config.site.language))));
+    m.insert(
+        "price_text".into(),
+        json!(f.price.map(|p| price_text(p, f.currency.as_deref().unwrap_or(""), &config.site.language))),
+    );
     m.insert("buy_url".into(), json!(f.buy_url));
     m.insert("aliases".into(), json!(f.aliases));
     m.insert("section".into(), json!(content.sections[p.section].src.rel));
@@ -382,7 +419,11 @@ fn page_common(config: &Config, content: &Content, p: &Page) -> Map<String, Valu
 pub fn price_text(price: f64, currency: &str, language: &str) -> String {
     let n = format!("{price:.2}");
     let lang = language.split(['-', '_']).next().unwrap_or("");
-    let n = if ["fr", "de", "es", "it", "nl", "pt", "pl", "da", "sv", "nb", "fi", "cs"].contains(&lang) { n.replace('.', ",") } else { n };
+    let n = if ["fr", "de", "es", "it", "nl", "pt", "pl", "da", "sv", "nb", "fi", "cs"].contains(&lang) {
+        n.replace('.', ",")
+    } else {
+        n
+    };
     format!("{n} {currency}").trim_end().to_string()
 }
 
@@ -407,7 +448,8 @@ impl Values {
     /// Serialises every page and section once. Call after bodies are rendered.
     pub fn new(config: &Config, content: &Content) -> Values {
         use rayon::prelude::*;
-        let pages_light: Vec<Value> = content.pages.par_iter().map(|p| Value::Object(page_common(config, content, p))).collect();
+        let pages_light: Vec<Value> =
+            content.pages.par_iter().map(|p| Value::Object(page_common(config, content, p))).collect();
         let neighbour = |i: Option<usize>| {
             i.map(|i| {
                 let p = &content.pages[i];
@@ -455,7 +497,8 @@ impl Values {
     /// title, permalink and pages).
     pub fn section_full(&self, content: &Content, i: usize) -> Value {
         let mut v = self.sections_light[i].clone();
-        let subs: Vec<Value> = content.sections[i].subsections.iter().map(|&c| self.sections_light[c].clone()).collect();
+        let subs: Vec<Value> =
+            content.sections[i].subsections.iter().map(|&c| self.sections_light[c].clone()).collect();
         v["subsections"] = Value::Array(subs);
         v["toc"] = json!(content.sections[i].rendered.toc);
         v
@@ -478,7 +521,10 @@ impl Values {
         }
         for t in &content.taxonomies {
             for term in &t.terms {
-                l.terms.insert((t.name.clone(), term.slug.clone()), config.permalink(&format!("/{}/{}/", t.name, term.slug)));
+                l.terms.insert(
+                    (t.name.clone(), term.slug.clone()),
+                    config.permalink(&format!("/{}/{}/", t.name, term.slug)),
+                );
             }
         }
         l
@@ -525,7 +571,10 @@ mod tests {
 
     #[test]
     fn syntax_errors_name_file_and_line() {
-        let e = Templates::load(vec![vec![src("page.html", "ok\n{{ page.title | }}\n"), src("index.html", "{% if %}")]]).err().unwrap();
+        let e =
+            Templates::load(vec![vec![src("page.html", "ok\n{{ page.title | }}\n"), src("index.html", "{% if %}")]])
+                .err()
+                .unwrap();
         assert_eq!(e.len(), 2);
         let d = e.iter().find(|d| d.file.ends_with("page.html")).unwrap();
         assert_eq!(d.line, Some(2), "{d}");
@@ -533,7 +582,11 @@ mod tests {
 
     #[test]
     fn render_errors_name_the_template_and_a_line() {
-        let t = Templates::load(vec![vec![src("base.html", "<p>\n{{ page.nope }}\n</p>"), src("page.html", "{% extends \"base.html\" %}")]]).unwrap();
+        let t = Templates::load(vec![vec![
+            src("base.html", "<p>\n{{ page.nope }}\n</p>"),
+            src("page.html", "{% extends \"base.html\" %}"),
+        ]])
+        .unwrap();
         let mut ctx = Context::new();
         ctx.insert("page", &json!({"title": "x"}));
         let d = t.render("page.html", &ctx, "content/a.md").unwrap_err();

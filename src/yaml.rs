@@ -24,11 +24,7 @@ fn convert(e: serde_yaml::Error) -> YamlError {
     if let Some(i) = message.find(" at line ") {
         message.truncate(i);
     }
-    YamlError {
-        message,
-        line: loc.as_ref().map(|l| l.line()),
-        column: loc.as_ref().map(|l| l.column()),
-    }
+    YamlError { message, line: loc.as_ref().map(|l| l.line()), column: loc.as_ref().map(|l| l.column()) }
 }
 
 /// Parses YAML text into `T`.

@@ -66,7 +66,10 @@ fn missing_template_is_named() {
 #[test]
 fn template_errors_name_template_and_line_once() {
     let err = fails_keeping_output(|t| {
-        t.write("templates/page.html", "{% extends \"base.html\" %}\n{% block main %}\n<p>{{ page.nonexistent.field }}</p>\n{% endblock main %}\n");
+        t.write(
+            "templates/page.html",
+            "{% extends \"base.html\" %}\n{% block main %}\n<p>{{ page.nonexistent.field }}</p>\n{% endblock main %}\n",
+        );
     });
     assert!(err.contains("templates/page.html:3:"), "{err}");
     assert!(err.contains("and 4 other files"), "one report for every page using the template: {err}");

@@ -61,8 +61,14 @@ fn code_summary_toc_and_shortcodes() {
     );
     t.assert_file_lacks("blog/first/index.html", &["SOPIXISHORTCODE", "{{ note"]);
     // Built-in shortcodes: a button whose internal link resolves, a figure in a bundle.
-    t.assert_file("blog/le-troisieme/index.html", &["<a class=\"button\" href=\"https://fixture.example/about/\">button</a>"]);
-    t.assert_file("blog/trip/index.html", &["<figure class=\"sc-figure\"><img src=\"photo.jpg\" alt=\"photo\"", "<figcaption>Trip</figcaption>"]);
+    t.assert_file(
+        "blog/le-troisieme/index.html",
+        &["<a class=\"button\" href=\"https://fixture.example/about/\">button</a>"],
+    );
+    t.assert_file(
+        "blog/trip/index.html",
+        &["<figure class=\"sc-figure\"><img src=\"photo.jpg\" alt=\"photo\"", "<figcaption>Trip</figcaption>"],
+    );
 }
 
 #[test]
@@ -86,15 +92,29 @@ fn taxonomies_feeds_sitemap_robots_404_aliases() {
     t.assert_file("tags/index.html", &["https://fixture.example/tags/rust/", "https://fixture.example/tags/web/"]);
     t.assert_file("tags/rust/index.html", &["Second post", "First post"]);
     t.assert_file("tags/web/index.html", &["Third post", "First post"]);
-    t.assert_file("atom.xml", &["<feed xmlns=\"http://www.w3.org/2005/Atom\"", "<id>https://fixture.example/blog/le-troisieme/</id>", "&lt;p&gt;Second body."]);
+    t.assert_file(
+        "atom.xml",
+        &[
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"",
+            "<id>https://fixture.example/blog/le-troisieme/</id>",
+            "&lt;p&gt;Second body.",
+        ],
+    );
     t.assert_file("rss.xml", &["<rss version=\"2.0\"", "<link>https://fixture.example/blog/first/</link>"]);
     t.assert_file(
         "sitemap.xml",
-        &["<loc>https://fixture.example/about/</loc>", "<loc>https://fixture.example/blog/first/</loc><lastmod>2024-01-10</lastmod>", "<loc>https://fixture.example/tags/web/</loc>"],
+        &[
+            "<loc>https://fixture.example/about/</loc>",
+            "<loc>https://fixture.example/blog/first/</loc><lastmod>2024-01-10</lastmod>",
+            "<loc>https://fixture.example/tags/web/</loc>",
+        ],
     );
     t.assert_file("robots.txt", &["Sitemap: https://fixture.example/sitemap.xml"]);
     t.assert_file("404.html", &["<h1>Introuvable</h1>", "keep it simple"]);
-    t.assert_file("old-about/index.html", &["http-equiv=\"refresh\" content=\"0; url=https://fixture.example/about/\""]);
+    t.assert_file(
+        "old-about/index.html",
+        &["http-equiv=\"refresh\" content=\"0; url=https://fixture.example/about/\""],
+    );
     t.assert_file("legacy/about.html", &["https://fixture.example/about/"]);
 }
 
@@ -127,7 +147,10 @@ fn minification_is_on_by_default() {
     assert!(html.contains("</html>"), "closing tags are kept");
     assert_eq!(t.read("css/extra.css"), "body{color:#00f}");
     // Code keeps its line breaks.
-    assert!(t.read("blog/first/index.html").contains("<pre class=hl data-lang=rust>") || t.read("blog/first/index.html").contains("<pre class=\"hl\""));
+    assert!(
+        t.read("blog/first/index.html").contains("<pre class=hl data-lang=rust>")
+            || t.read("blog/first/index.html").contains("<pre class=\"hl\"")
+    );
 }
 
 #[test]
@@ -168,6 +191,11 @@ fn example_site_shows_every_content_kind() {
     t.assert_file("blog/summer-menu/index.html", &["href=\"menu.pdf\" download"]);
     t.assert_file("blog/new-oven/index.html", &["<img src=\"oven.jpg\"", "<video src=\"oven.mp4\""]);
     t.assert_file("index.html", &["class=\"banner\"", "/images/banner.jpg"]);
-    t.assert_file("shop/sourdough-loaf/index.html", &["4.50 EUR", "href=\"https://pay.example.com/boulangerie/sourdough-loaf\""]);
-    assert!(t.exists("blog/new-oven/oven.mp4") && t.exists("blog/summer-menu/menu.pdf") && t.exists("images/banner.jpg"));
+    t.assert_file(
+        "shop/sourdough-loaf/index.html",
+        &["4.50 EUR", "href=\"https://pay.example.com/boulangerie/sourdough-loaf\""],
+    );
+    assert!(
+        t.exists("blog/new-oven/oven.mp4") && t.exists("blog/summer-menu/menu.pdf") && t.exists("images/banner.jpg")
+    );
 }

@@ -28,7 +28,9 @@ fn init_then_build_works() {
 fn help_teaches() {
     let out = bin().args(["build", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
-    for needle in ["--drafts", "--base-url", "--jobs", "--json", "--output", "previous output is left untouched", "Exit status"] {
+    for needle in
+        ["--drafts", "--base-url", "--jobs", "--json", "--output", "previous output is left untouched", "Exit status"]
+    {
         assert!(help.contains(needle), "{needle} missing from help:\n{help}");
     }
     let out = bin().arg("--help").output().unwrap();

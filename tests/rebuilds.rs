@@ -27,7 +27,10 @@ fn unchanged_files_are_not_rewritten_and_stale_ones_removed() {
     age_output(&t);
     let about_before = mtime(&t, "about/index.html");
     let second_before = mtime(&t, "blog/second/index.html");
-    t.write("content/blog/second.md", "---\ntitle: Second post, edited\ndate: 2024-02-10\ntags: [rust]\n---\nNew body.\n");
+    t.write(
+        "content/blog/second.md",
+        "---\ntitle: Second post, edited\ndate: 2024-02-10\ntags: [rust]\n---\nNew body.\n",
+    );
     t.remove("content/blog/third.md");
     let r = t.build_with(&["--json"]);
     let v = r.json();

@@ -76,7 +76,10 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
                 let detail = if done.up_to_date {
                     "nothing changed".to_string()
                 } else {
-                    format!("{} written, {} unchanged, {} removed", done.write.written, done.write.unchanged, done.write.removed)
+                    format!(
+                        "{} written, {} unchanged, {} removed",
+                        done.write.written, done.write.unchanged, done.write.removed
+                    )
                 };
                 println!(
                     "Built {} page{}, {} section{}, {} files in {secs:.2} s ({detail}) → {}",
