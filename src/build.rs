@@ -356,47 +356,76 @@ fn theme_templates(inputs: &Inputs) -> Result<Vec<TemplateSource>, Vec<Diagnosti
     }
 }
 
-/// One rendered file (site path, text), or why it could not be rendered.
-type Rendered = Result<(String, String), Diagnostic>;
+/// One rendered and finished file (site path, bytes), or why it could not be rendered.
+type Rendered = Result<(String, Vec<u8>), Diagnostic>;
 
-/// Renders one listing (section or term), paginated when its template uses `paginator`.
+/// The finish stage of every rendered file: platform injection (once it lands), then minification.
+struct Finish {
+    minify: bool,
+}
+
+impl Finish {
+    fn apply(&self, path: &str, text: String) -> Vec<u8> {
+        if self.minify && path.ends_with(".html") {
+            crate::minify::html(text.as_bytes())
+        } else {
+            text.into_bytes()
+        }
+    }
+
+    /// Renders `template` into the file at `path`, finished.
+    fn render(&self, tpl: &Templates, template: &str, ctx: &Context, origin: &str, path: String) -> Rendered {
+        tpl.render(template, ctx, origin).map(|text| {
+            let bytes = self.apply(&path, text);
+            (path, bytes)
+        })
+    }
+}
+
+/// One listing (section or term): its value holds the listed `pages`.
 struct Listing<'a> {
     template: &'a str,
     path: &'a str,
     origin: &'a str,
-    items: &'a [Value],
     per_page: usize,
     key: &'a str,
     value: Value,
     extra: Option<(&'a str, Value)>,
 }
 
-fn render_listing(l: &Listing, tpl: &Templates, values: &Values, config: &Config) -> Vec<Rendered> {
+/// Renders a listing, paginated when its template uses `paginator`.
+fn render_listing(l: Listing, tpl: &Templates, values: &Values, config: &Config, finish: &Finish) -> Vec<Rendered> {
+    let empty = Vec::new();
+    let items = l.value["pages"].as_array().unwrap_or(&empty);
     let paginate = l.per_page > 0 && tpl.mentions(l.template, "paginator");
-    let n_pages = if paginate { l.items.len().div_ceil(l.per_page).max(1) } else { 1 };
+    let n_pages = if paginate { items.len().div_ceil(l.per_page).max(1) } else { 1 };
     let base = config.permalink(l.path);
-    (1..=n_pages)
-        .map(|n| {
-            let path =
-                if n == 1 { l.path.to_string() } else { format!("{}{}/{n}/", l.path, config.site.pagination.path) };
-            let mut ctx = templates::base_context(values, config, &path);
-            ctx.insert(l.key, &l.value);
-            if let Some((k, v)) = &l.extra {
-                ctx.insert(*k, v);
-            }
-            if paginate {
-                ctx.insert(
-                    "paginator",
-                    &templates::paginator(l.items, l.per_page, n, &base, &config.site.pagination.path),
-                );
-            }
-            tpl.render(l.template, &ctx, l.origin)
-                .map(|html| (format!("{}index.html", path.trim_start_matches('/')), html))
-        })
-        .collect()
+    let paginators: Vec<Option<Value>> = (1..=n_pages)
+        .map(|n| paginate.then(|| templates::paginator(items, l.per_page, n, &base, &config.site.pagination.path)))
+        .collect();
+    let mut value = Some(l.value);
+    let mut extra = l.extra;
+    let mut out = Vec::with_capacity(n_pages);
+    for (i, paginator) in paginators.into_iter().enumerate() {
+        let n = i + 1;
+        let last = n == n_pages;
+        let path = if n == 1 { l.path.to_string() } else { format!("{}{}/{n}/", l.path, config.site.pagination.path) };
+        // The last page takes the values; earlier ones get copies.
+        let v = if last { value.take().unwrap_or_default() } else { value.clone().unwrap_or_default() };
+        let mut entries = vec![(l.key, v)];
+        if let Some((k, e)) = if last { extra.take() } else { extra.clone() } {
+            entries.push((k, e));
+        }
+        if let Some(p) = paginator {
+            entries.push(("paginator", p));
+        }
+        let ctx = templates::context(values, config, &path, entries);
+        out.push(finish.render(tpl, l.template, &ctx, l.origin, format!("{}index.html", path.trim_start_matches('/'))));
+    }
+    out
 }
 
-fn build_from(root: &Path, inputs: Inputs, opts: &BuildOptions) -> Result<Built, BuildFailed> {
+fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Built, BuildFailed> {
     let mut timings = Vec::new();
     let mut t = Instant::now();
     let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, Duration)>| {
@@ -408,8 +437,10 @@ fn build_from(root: &Path, inputs: Inputs, opts: &BuildOptions) -> Result<Built,
 
     // Parse front matter, in parallel. Broken front matter is reported and replaced by defaults,
     // so that every other problem of the site is found in the same run.
+    let markdown = std::mem::take(&mut inputs.markdown);
     let parsed: Vec<(Parsed, Vec<Diagnostic>)> =
-        inputs.markdown.par_iter().map(|(f, text)| content::parse(&f.rel, text, config)).collect();
+        markdown.par_iter().map(|(f, text)| content::parse(&f.rel, text, config)).collect();
+    drop(markdown);
     let mut ok = Vec::with_capacity(parsed.len());
     for (p, d) in parsed {
         ok.push(p);
@@ -499,6 +530,8 @@ fn build_from(root: &Path, inputs: Inputs, opts: &BuildOptions) -> Result<Built,
     let section_bodies: Vec<_> =
         content.sections.par_iter().map(|s| content::render_body(&s.src, &md_cx, &shortcode)).collect();
     for (p, r) in content.pages.iter_mut().zip(page_bodies) {
+        // The Markdown source is not needed any more: free it before the next, bigger stage.
+        p.src.body = String::new();
         match r {
             Ok(r) => p.rendered = r,
             Err(d) => errors.extend(d),
@@ -517,34 +550,23 @@ fn build_from(root: &Path, inputs: Inputs, opts: &BuildOptions) -> Result<Built,
     }
 
     // Template values and functions that need rendered content.
-    let values = Values::new(config, &content);
+    let values = Arc::new(Values::new(config, &mut content));
     tpl.register_site_functions(Arc::new(values.lookup(config, &content)));
     lap("context", &mut timings);
 
-    let rendered = render_all(&tpl, &values, config, &content, opts, &mut errors);
-    lap("templates", &mut timings);
-    let content_ref = &content;
-
-    // Finish: minify every HTML page (compliance injection comes before this, once it lands).
+    // Render every page and finish each one as soon as it is rendered, so that only finished
+    // bytes are held in memory.
     let minify = config.minify;
-    let finished: Vec<(String, Vec<u8>, String)> = rendered
-        .into_par_iter()
-        .map(|(path, html, origin)| {
-            let bytes = if minify && path.ends_with(".html") {
-                crate::minify::html(html.as_bytes())
-            } else {
-                html.into_bytes()
-            };
-            (path, bytes, origin)
-        })
-        .collect();
+    let finish = Finish { minify };
+    let rendered = render_all(&tpl, &values, config, &content, opts, &finish, &mut errors);
+    let content_ref = &content;
     let mut output = Output::default();
-    for (path, bytes, origin) in finished {
+    for (path, bytes, origin) in rendered {
         if let Err(d) = output.add(path, Body::Bytes(bytes), origin) {
             errors.push(d);
         }
     }
-    lap("minify", &mut timings);
+    lap("render", &mut timings);
 
     // Static files: the theme's, replaced by the site's of the same path; then bundle files.
     let mut statics: BTreeMap<String, (Body, String)> = BTreeMap::new();
@@ -650,15 +672,17 @@ fn group_template_errors(errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
     out
 }
 
-/// Renders every HTML page and generated file: (site path, text, origin).
+/// Renders every HTML page and generated file: (site path, finished bytes, origin).
+#[allow(clippy::too_many_arguments)]
 fn render_all(
     tpl: &Templates,
     values: &Values,
     config: &Config,
     content: &Content,
     opts: &BuildOptions,
+    finish: &Finish,
     errors: &mut Vec<Diagnostic>,
-) -> Vec<(String, String, String)> {
+) -> Vec<(String, Vec<u8>, String)> {
     let bar = if opts.progress && content.pages.len() >= 2000 {
         let b = indicatif::ProgressBar::new(content.pages.len() as u64);
         b.set_style(
@@ -669,8 +693,8 @@ fn render_all(
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let mut out: Vec<(String, String, String)> = Vec::new();
-    let mut push = |r: Rendered, origin: &str, out: &mut Vec<(String, String, String)>| match r {
+    let mut out: Vec<(String, Vec<u8>, String)> = Vec::new();
+    let mut push = |r: Rendered, origin: &str, out: &mut Vec<(String, Vec<u8>, String)>| match r {
         Ok((p, h)) => out.push((p, h, origin.to_string())),
         Err(d) => errors.push(d),
     };
@@ -686,9 +710,8 @@ fn render_all(
             let r = if !tpl.has(name) {
                 Err(missing_template(name, &origin, &inputs_line(p.src.front.template.is_some(), p.src.body_line)))
             } else {
-                let mut ctx = templates::base_context(values, config, &p.path);
-                ctx.insert("page", &values.pages_full[i]);
-                tpl.render(name, &ctx, &origin).map(|h| (format!("{}index.html", p.path.trim_start_matches('/')), h))
+                let ctx = templates::context(values, config, &p.path, vec![("page", values.pages_full[i].clone())]);
+                finish.render(tpl, name, &ctx, &origin, format!("{}index.html", p.path.trim_start_matches('/')))
             };
             bar.inc(1);
             (r, origin)
@@ -718,18 +741,16 @@ fn render_all(
                     origin,
                 );
             }
-            let items: Vec<Value> = s.pages.iter().map(|&p| values.pages_light[p].clone()).collect();
             let listing = Listing {
                 template: name,
                 path: &s.path,
                 origin: &origin,
-                items: &items,
                 per_page: s.src.front.paginate_by.unwrap_or(config.site.pagination.per_page),
                 key: "section",
                 value: values.section_full(content, i),
                 extra: None,
             };
-            (render_listing(&listing, tpl, values, config), origin)
+            (render_listing(listing, tpl, values, config, finish), origin)
         })
         .collect();
     for (rs, origin) in sections {
@@ -743,45 +764,36 @@ fn render_all(
     for tax in &content.taxonomies {
         let tax_path = format!("/{}/", tax.name);
         let origin = format!("taxonomy `{}`", tax.name);
-        let terms: Vec<Value> = tax
-            .terms
-            .par_iter()
-            .map(|t| {
-                let path = format!("{tax_path}{}/", t.slug);
-                json!({
-                    "name": t.name, "slug": t.slug, "path": path, "permalink": config.permalink(&path),
-                    "count": t.pages.len(),
-                    "pages": t.pages.iter().map(|&p| values.pages_light[p].clone()).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
+        // The list page names the terms; each term's page lists its pages.
+        let term_info = |t: &content::Term| {
+            let path = format!("{tax_path}{}/", t.slug);
+            let permalink = config.permalink(&path);
+            json!({"name": t.name, "slug": t.slug, "path": path, "permalink": permalink, "count": t.pages.len()})
+        };
+        let terms: Vec<Value> = tax.terms.iter().map(term_info).collect();
         let tax_value = json!({"name": tax.name, "path": tax_path, "permalink": config.permalink(&tax_path)});
         let mut list_value = tax_value.clone();
         list_value["terms"] = Value::Array(terms.clone());
-        let mut ctx = templates::base_context(values, config, &tax_path);
-        ctx.insert("taxonomy", &list_value);
-        push(
-            tpl.render("taxonomy.html", &ctx, &origin).map(|h| (format!("{}/index.html", tax.name), h)),
-            &origin,
-            &mut out,
-        );
+        let ctx = templates::context(values, config, &tax_path, vec![("taxonomy", list_value)]);
+        push(finish.render(tpl, "taxonomy.html", &ctx, &origin, format!("{}/index.html", tax.name)), &origin, &mut out);
         sitemap_extra.push(json!({"permalink": config.permalink(&tax_path)}));
-        let rendered: Vec<Vec<Rendered>> = terms
+        let rendered: Vec<Vec<Rendered>> = tax
+            .terms
             .par_iter()
-            .map(|term| {
-                let items = term["pages"].as_array().cloned().unwrap_or_default();
-                let path = term["path"].as_str().unwrap_or_default().to_string();
+            .map(|t| {
+                let mut value = term_info(t);
+                value["pages"] = Value::Array(t.pages.iter().map(|&p| values.pages_light[p].clone()).collect());
+                let path = format!("{tax_path}{}/", t.slug);
                 let listing = Listing {
                     template: "term.html",
                     path: &path,
                     origin: &origin,
-                    items: &items,
                     per_page: config.site.pagination.per_page,
                     key: "term",
-                    value: term.clone(),
+                    value,
                     extra: Some(("taxonomy", tax_value.clone())),
                 };
-                render_listing(&listing, tpl, values, config)
+                render_listing(listing, tpl, values, config, finish)
             })
             .collect();
         for rs in rendered {
@@ -815,17 +827,17 @@ fn render_all(
             } else {
                 format!("{}/index.html", a.trim_end_matches('/'))
             };
-            let mut ctx = templates::base_context(values, config, &format!("/{a}"));
-            ctx.insert("target", &config.permalink(target_path));
-            push(tpl.render("alias.html", &ctx, &origin).map(|h| (file, h)), &origin, &mut out);
+            let target = Value::String(config.permalink(target_path));
+            let ctx = templates::context(values, config, &format!("/{a}"), vec![("target", target)]);
+            push(finish.render(tpl, "alias.html", &ctx, &origin, file), &origin, &mut out);
         }
     }
 
     // 404, robots.txt, sitemap, feeds.
-    let ctx = templates::base_context(values, config, "/404.html");
-    push(tpl.render("404.html", &ctx, "404 page").map(|h| ("404.html".into(), h)), "404 page", &mut out);
-    let ctx = templates::base_context(values, config, "/robots.txt");
-    push(tpl.render("robots.txt", &ctx, "robots.txt").map(|h| ("robots.txt".into(), h)), "robots.txt", &mut out);
+    let ctx = templates::context(values, config, "/404.html", vec![]);
+    push(finish.render(tpl, "404.html", &ctx, "404 page", "404.html".into()), "404 page", &mut out);
+    let ctx = templates::context(values, config, "/robots.txt", vec![]);
+    push(finish.render(tpl, "robots.txt", &ctx, "robots.txt", "robots.txt".into()), "robots.txt", &mut out);
 
     let lastmod = |f: &content::FrontMatter| {
         f.updated.as_ref().or(f.date.as_ref()).map(|d| d.instant.format("%Y-%m-%d").to_string())
@@ -843,9 +855,8 @@ fn render_all(
         .chain(sitemap_extra)
         .collect();
     entries.sort_by(|a, b| a["permalink"].as_str().cmp(&b["permalink"].as_str()));
-    let mut ctx = templates::base_context(values, config, "/sitemap.xml");
-    ctx.insert("entries", &entries);
-    push(tpl.render("sitemap.xml", &ctx, "sitemap").map(|h| ("sitemap.xml".into(), h)), "sitemap", &mut out);
+    let ctx = templates::context(values, config, "/sitemap.xml", vec![("entries", Value::Array(entries))]);
+    push(finish.render(tpl, "sitemap.xml", &ctx, "sitemap", "sitemap.xml".into()), "sitemap", &mut out);
 
     let mut dated: Vec<usize> =
         (0..content.pages.len()).filter(|&i| content.pages[i].src.front.date.is_some()).collect();
@@ -865,11 +876,13 @@ fn render_all(
         .map_or_else(|| "1970-01-01T00:00:00+00:00".to_string(), |d| d.to_rfc3339());
     for (enabled, name) in [(config.site.feeds.atom, "atom.xml"), (config.site.feeds.rss, "rss.xml")] {
         if enabled {
-            let mut ctx = templates::base_context(values, config, &format!("/{name}"));
-            ctx.insert("pages", &feed_pages);
-            ctx.insert("feed_url", &config.permalink(name));
-            ctx.insert("last_updated", &last_updated);
-            push(tpl.render(name, &ctx, "feed").map(|h| (name.to_string(), h)), "feed", &mut out);
+            let entries = vec![
+                ("pages", Value::Array(feed_pages.iter().map(|v| (*v).clone()).collect())),
+                ("feed_url", Value::String(config.permalink(name))),
+                ("last_updated", Value::String(last_updated.clone())),
+            ];
+            let ctx = templates::context(values, config, &format!("/{name}"), entries);
+            push(finish.render(tpl, name, &ctx, "feed", name.to_string()), "feed", &mut out);
         }
     }
     errors.extend(alias_errors);

