@@ -429,6 +429,11 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
     let mut timings = Vec::new();
     let mut t = Instant::now();
     let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, Duration)>| {
+        if std::env::var_os("SOPIXI_DEBUG_MEM").is_some() {
+            let st = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+            let l: Vec<&str> = st.lines().filter(|l| l.starts_with("VmRSS") || l.starts_with("VmHWM")).collect();
+            eprintln!("{name}: {l:?}");
+        }
         timings.push((name, t.elapsed()));
         t = Instant::now();
     };
@@ -439,8 +444,7 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
     // so that every other problem of the site is found in the same run.
     let markdown = std::mem::take(&mut inputs.markdown);
     let parsed: Vec<(Parsed, Vec<Diagnostic>)> =
-        markdown.par_iter().map(|(f, text)| content::parse(&f.rel, text, config)).collect();
-    drop(markdown);
+        markdown.into_par_iter().map(|(f, text)| content::parse(&f.rel, text, config)).collect();
     let mut ok = Vec::with_capacity(parsed.len());
     for (p, d) in parsed {
         ok.push(p);
@@ -710,7 +714,7 @@ fn render_all(
             let r = if !tpl.has(name) {
                 Err(missing_template(name, &origin, &inputs_line(p.src.front.template.is_some(), p.src.body_line)))
             } else {
-                let ctx = templates::context(values, config, &p.path, vec![("page", values.pages_full[i].clone())]);
+                let ctx = templates::context(values, config, &p.path, vec![("page", values.page_full(i))]);
                 finish.render(tpl, name, &ctx, &origin, format!("{}index.html", p.path.trim_start_matches('/')))
             };
             bar.inc(1);
@@ -865,7 +869,7 @@ fn render_all(
         d(b).cmp(&d(a)).then_with(|| content.pages[a].src.rel.cmp(&content.pages[b].src.rel))
     });
     dated.truncate(config.site.feeds.limit);
-    let feed_pages: Vec<&Value> = dated.iter().map(|&i| &values.pages_full[i]).collect();
+    let feed_pages: Vec<Value> = dated.iter().map(|&i| values.page_full(i)).collect();
     let last_updated = dated
         .iter()
         .filter_map(|&i| {
@@ -877,7 +881,7 @@ fn render_all(
     for (enabled, name) in [(config.site.feeds.atom, "atom.xml"), (config.site.feeds.rss, "rss.xml")] {
         if enabled {
             let entries = vec![
-                ("pages", Value::Array(feed_pages.iter().map(|v| (*v).clone()).collect())),
+                ("pages", Value::Array(feed_pages.clone())),
                 ("feed_url", Value::String(config.permalink(name))),
                 ("last_updated", Value::String(last_updated.clone())),
             ];

@@ -200,22 +200,21 @@ impl Templates {
         let l = lookup.clone();
         self.tera.register_function("get_page", move |args: &HashMap<String, Value>| {
             let path = str_arg(args, "path", "get_page")?;
-            l.pages
-                .get(path.trim_start_matches("@/"))
-                .and_then(|&i| Some(l.values.as_ref()?.pages_full[i].clone()))
-                .ok_or_else(|| {
+            l.pages.get(path.trim_start_matches("@/")).and_then(|&i| Some(l.values.as_ref()?.page_full(i))).ok_or_else(
+                || {
                     let hint = did_you_mean(&path, l.pages.keys().map(String::as_str))
                         .map(|s| format!(" (did you mean `{s}`?)"))
                         .unwrap_or_default();
                     tera::Error::msg(format!("get_page: no page `{path}`{hint}"))
-                })
+                },
+            )
         });
         let l = lookup.clone();
         self.tera.register_function("get_section", move |args: &HashMap<String, Value>| {
             let path = str_arg(args, "path", "get_section")?;
             l.sections
                 .get(path.trim_start_matches("@/"))
-                .and_then(|&i| Some(l.values.as_ref()?.sections_light[i].clone()))
+                .and_then(|&i| Some(l.values.as_ref()?.section_light(i)))
                 .ok_or_else(|| {
                     let hint = did_you_mean(&path, l.sections.keys().map(String::as_str))
                         .map(|s| format!(" (did you mean `{s}`?)"))
@@ -304,9 +303,9 @@ pub fn load_data(root: &Path, path: &str) -> Result<Value, String> {
 pub struct Lookup {
     /// The serialised pages and sections that `pages` and `sections` point into.
     pub values: Option<Arc<Values>>,
-    /// `blog/hello.md` → index into [`Values::pages_full`].
+    /// `blog/hello.md` → page index.
     pub pages: HashMap<String, usize>,
-    /// `blog/_index.md` → index into [`Values::sections_light`].
+    /// `blog/_index.md` → section index.
     pub sections: HashMap<String, usize>,
     /// `blog/hello.md` → permalink.
     pub urls: HashMap<String, String>,
@@ -334,16 +333,19 @@ impl Lookup {
     }
 }
 
-/// Precomputed template values: each page and section serialised once, reused by every context.
+/// Precomputed template values: each page and section serialised once. Full page values and
+/// section listings are assembled on demand from these parts, so no page's fields are held twice.
 pub struct Values {
     /// `site`: the configuration as themes see it.
     pub site: Value,
-    /// Each page with its content, as `page`.
-    pub pages_full: Vec<Value>,
     /// Each page without content and table of contents, as listed in sections and terms.
     pub pages_light: Vec<Value>,
-    /// Each section as listed in `subsections`, with its pages (light).
-    pub sections_light: Vec<Value>,
+    /// Each page's content, toc, lower and higher: what `page` has on top of the listed fields.
+    pages_rest: Vec<[(&'static str, Value); 4]>,
+    /// Each section's own fields, without its pages.
+    sections_head: Vec<Value>,
+    /// Each section's pages.
+    section_pages: Vec<Vec<usize>>,
 }
 
 fn reading_time(words: usize) -> usize {
@@ -453,7 +455,8 @@ fn section_common(config: &Config, s: &Section) -> Map<String, Value> {
 }
 
 impl Values {
-    /// Serialises every page and section once. Call after bodies are rendered.
+    /// Serialises every page and section once. Call after bodies are rendered: the pages' HTML
+    /// moves into the values.
     pub fn new(config: &Config, content: &mut Content) -> Values {
         use rayon::prelude::*;
         let html: Vec<String> = content.pages.iter_mut().map(|p| std::mem::take(&mut p.rendered.html)).collect();
@@ -466,29 +469,24 @@ impl Values {
                 json!({"title": pages_light[i]["title"], "path": p.path, "permalink": config.permalink(&p.path)})
             })
         };
-        let pages_full: Vec<Value> = content
+        let pages_rest = content
             .pages
-            .par_iter()
-            .zip(html.into_par_iter())
-            .enumerate()
-            .map(|(i, (p, html))| {
-                let mut m = match &pages_light[i] {
-                    Value::Object(m) => m.clone(),
-                    _ => Map::new(),
-                };
-                m.insert("content".into(), Value::String(html));
-                m.insert("toc".into(), json!(p.rendered.toc));
-                m.insert("lower".into(), json!(neighbour(p.lower)));
-                m.insert("higher".into(), json!(neighbour(p.higher)));
-                Value::Object(m)
+            .iter()
+            .zip(html)
+            .map(|(p, html)| {
+                [
+                    ("content", Value::String(html)),
+                    ("toc", json!(p.rendered.toc)),
+                    ("lower", json!(neighbour(p.lower))),
+                    ("higher", json!(neighbour(p.higher))),
+                ]
             })
             .collect();
-        let sections_light = content
+        let sections_head = content
             .sections
             .iter()
             .map(|s| {
                 let mut m = section_common(config, s);
-                m.insert("pages".into(), Value::Array(s.pages.iter().map(|&i| pages_light[i].clone()).collect()));
                 let subs: Vec<Value> = s
                     .subsections
                     .iter()
@@ -501,15 +499,33 @@ impl Values {
                 Value::Object(m)
             })
             .collect();
-        Values { site: site_value(config, content), pages_full, pages_light, sections_light }
+        let section_pages = content.sections.iter().map(|s| s.pages.clone()).collect();
+        Values { site: site_value(config, content), pages_light, pages_rest, sections_head, section_pages }
+    }
+
+    /// The `page` value of page `i`: its listed fields plus content, toc, lower and higher.
+    pub fn page_full(&self, i: usize) -> Value {
+        let mut v = self.pages_light[i].clone();
+        if let Value::Object(m) = &mut v {
+            for (k, x) in &self.pages_rest[i] {
+                m.insert((*k).to_string(), x.clone());
+            }
+        }
+        v
+    }
+
+    /// Section `i` as listed in `subsections` and returned by `get_section`: with its pages.
+    pub fn section_light(&self, i: usize) -> Value {
+        let mut v = self.sections_head[i].clone();
+        v["pages"] = Value::Array(self.section_pages[i].iter().map(|&p| self.pages_light[p].clone()).collect());
+        v
     }
 
     /// The `section` value for rendering section `i`: its pages and its child sections (each with
     /// title, permalink and pages).
     pub fn section_full(&self, content: &Content, i: usize) -> Value {
-        let mut v = self.sections_light[i].clone();
-        let subs: Vec<Value> =
-            content.sections[i].subsections.iter().map(|&c| self.sections_light[c].clone()).collect();
+        let mut v = self.section_light(i);
+        let subs: Vec<Value> = content.sections[i].subsections.iter().map(|&c| self.section_light(c)).collect();
         v["subsections"] = Value::Array(subs);
         v["toc"] = json!(content.sections[i].rendered.toc);
         v
