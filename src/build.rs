@@ -366,11 +366,14 @@ struct Finish {
 
 impl Finish {
     fn apply(&self, path: &str, text: String) -> Vec<u8> {
-        if self.minify && path.ends_with(".html") {
+        let mut bytes = if self.minify && path.ends_with(".html") {
             crate::minify::html(text.as_bytes())
         } else {
             text.into_bytes()
-        }
+        };
+        // Held until the whole site is rendered: drop the slack of the output buffers.
+        bytes.shrink_to_fit();
+        bytes
     }
 
     /// Renders `template` into the file at `path`, finished.

@@ -193,6 +193,22 @@ pub fn write(
                 _ => dest.as_path(),
             }))?;
             let hash = blake3::hash(&bytes).to_hex().to_string();
+            if !old.files.contains_key(path) {
+                // Most likely a new file: create it without looking first (two system calls
+                // fewer per file on a fresh build).
+                let mut attempt = create_new(&dest, &bytes);
+                if attempt.as_ref().is_err_and(|e| e.kind() == io::ErrorKind::NotFound) {
+                    if let Some(parent) = dest.parent() {
+                        create_dir_replacing_files(dir, parent)?;
+                    }
+                    attempt = create_new(&dest, &bytes);
+                }
+                match attempt {
+                    Ok(md) => return Ok((path.clone(), Stamp { size: md.len(), mtime_ns: mtime_ns(&md), hash }, true)),
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(WriteError { path: dest, source: e }),
+                }
+            }
             let existing = std::fs::metadata(&dest).ok();
             if let Some(md) = &existing {
                 if md.is_file() && md.len() == bytes.len() as u64 {
@@ -241,6 +257,14 @@ pub fn write(
     std::fs::write(&tmp, serde_json::to_vec(&manifest).unwrap_or_default()).map_err(werr(&tmp))?;
     std::fs::rename(&tmp, dir.join(MANIFEST)).map_err(werr(dir))?;
     Ok(stats)
+}
+
+/// Writes a file that must not exist yet; returns its metadata.
+fn create_new(dest: &Path, bytes: &[u8]) -> io::Result<std::fs::Metadata> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(dest)?;
+    f.write_all(bytes)?;
+    f.metadata()
 }
 
 /// Creates `parent` and its ancestors below `root`, replacing any plain file in the way (a path
