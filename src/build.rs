@@ -102,27 +102,47 @@ fn walk(dir: &Path, label: &str, errors: &mut Vec<Diagnostic>) -> Vec<Found> {
     if !dir.is_dir() {
         return out;
     }
-    let walker = walkdir::WalkDir::new(dir)
+    // Links are followed, but only to places inside the folder's parent (the site, or the theme
+    // folder): a site must not publish, or read, files from elsewhere on the machine.
+    let allowed = dir.canonicalize().ok().and_then(|d| d.parent().map(Path::to_path_buf));
+    let rel_label = |path: &Path| {
+        path.strip_prefix(dir)
+            .map(|r| format!("{label}/{}", r.display()))
+            .unwrap_or_else(|_| path.display().to_string())
+    };
+    let mut walker = walkdir::WalkDir::new(dir)
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_str().is_some_and(skip_name));
-    for entry in walker {
+    while let Some(entry) = walker.next() {
         match entry {
-            Ok(entry) if entry.file_type().is_file() => {
-                let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path()).to_string_lossy().replace('\\', "/");
-                out.push(Found { rel, abs: entry.path().to_path_buf() });
+            Ok(entry) => {
+                if entry.path_is_symlink() {
+                    let target = entry.path().canonicalize().ok();
+                    let inside = matches!((&target, &allowed), (Some(t), Some(a)) if t.starts_with(a));
+                    if !inside {
+                        errors.push(
+                            Diagnostic::new(rel_label(entry.path()), "this link points outside the site folder")
+                                .hint("copy the file into the site instead of linking to it"),
+                        );
+                        if entry.file_type().is_dir() {
+                            walker.skip_current_dir();
+                        }
+                        continue;
+                    }
+                }
+                if entry.file_type().is_file() {
+                    let rel =
+                        entry.path().strip_prefix(dir).unwrap_or(entry.path()).to_string_lossy().replace('\\', "/");
+                    out.push(Found { rel, abs: entry.path().to_path_buf() });
+                }
             }
-            Ok(_) => {}
             Err(e) => {
                 let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| dir.to_path_buf());
-                let rel = path
-                    .strip_prefix(dir)
-                    .map(|r| format!("{label}/{}", r.display()))
-                    .unwrap_or_else(|_| path.display().to_string());
                 let why = e.io_error().map_or_else(|| e.to_string(), |io| io.to_string());
                 errors.push(
-                    Diagnostic::new(rel, format!("cannot read: {why}"))
+                    Diagnostic::new(rel_label(&path), format!("cannot read: {why}"))
                         .hint("check that the file exists (links must not dangle) and is readable"),
                 );
             }

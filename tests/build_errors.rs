@@ -141,3 +141,16 @@ fn unknown_theme_and_missing_site() {
     assert_eq!(r.status, 1);
     assert!(r.stderr.contains("no such site folder"), "{}", r.stderr);
 }
+
+#[test]
+fn links_out_of_the_site_are_refused() {
+    let err = fails_keeping_output(|t| {
+        let outside = t.root.parent().unwrap().join("secret.txt");
+        std::fs::write(&outside, "password").unwrap();
+        std::os::unix::fs::symlink(&outside, t.path("static/secret.txt")).unwrap();
+        // A link inside the site is fine.
+        std::os::unix::fs::symlink(t.path("content/about.md"), t.path("static/about-source.md")).unwrap();
+    });
+    assert!(err.contains("static/secret.txt: this link points outside the site folder"), "{err}");
+    assert!(!err.contains("about-source"), "{err}");
+}
