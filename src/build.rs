@@ -454,7 +454,7 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
     let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, Duration)>| {
         if std::env::var_os("SOPIXI_DEBUG_MEM").is_some() {
             let st = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-            let l: Vec<&str> = st.lines().filter(|l| l.starts_with("VmRSS") || l.starts_with("VmHWM")).collect();
+            let l: Vec<&str> = st.lines().filter(|l| l.starts_with("VmRSS") || l.starts_with("VmHWM") || l.starts_with("RssAnon") || l.starts_with("RssFile")).collect();
             eprintln!("{name}: {l:?}");
         }
         timings.push((name, t.elapsed()));
