@@ -173,8 +173,8 @@ pub fn check_writable(dir: &Path) -> Result<(), String> {
     }
 }
 
-/// Writes `output` into `dir`: changed files only, stale files removed, manifest last.
-/// Entries whose name starts with `.` at the top of `dir` (such as `.git`) are kept.
+/// Writes `output` into `dir`: changed files only, files of the previous write that are no longer
+/// produced removed, manifest last. Files sopixi did not write (such as `.git`) are left alone.
 pub fn write(
     output: &Output,
     dir: &Path,
@@ -251,7 +251,7 @@ pub fn write(
         }
         files.insert(path, stamp);
     }
-    stats.removed = remove_stale(dir, output)?;
+    stats.removed = remove_stale(dir, output, &old)?;
     let manifest = Manifest { input_hash: input_hash.to_string(), summary, files };
     let tmp = dir.join(format!("{MANIFEST}.tmp"));
     std::fs::write(&tmp, serde_json::to_vec(&manifest).unwrap_or_default()).map_err(werr(&tmp))?;
@@ -290,25 +290,26 @@ fn create_dir_replacing_files(root: &Path, parent: &Path) -> Result<(), WriteErr
     std::fs::create_dir_all(parent).map_err(werr(parent))
 }
 
-fn remove_stale(dir: &Path, output: &Output) -> Result<usize, WriteError> {
+/// Removes the files the previous write produced that this output no longer has. Only files
+/// listed in the previous manifest are touched: what someone else put in the folder stays.
+fn remove_stale(dir: &Path, output: &Output, old: &Manifest) -> Result<usize, WriteError> {
     let mut removed = 0;
-    let mut dirs = BTreeSet::new();
-    let walker = walkdir::WalkDir::new(dir).min_depth(1).into_iter().filter_entry(|e| {
-        !(e.depth() == 1 && e.file_name().to_str().is_some_and(|n| n.starts_with('.') && !n.ends_with(".sopixi-tmp")))
-    });
-    for entry in walker {
-        let entry = entry.map_err(|e| WriteError { path: dir.to_path_buf(), source: e.into() })?;
-        let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
-        let rel = rel.to_string_lossy().replace('\\', "/");
-        if entry.file_type().is_dir() {
-            dirs.insert(entry.path().to_path_buf());
-        } else if !output.files.contains_key(&rel) {
-            std::fs::remove_file(entry.path()).map_err(werr(entry.path()))?;
-            removed += 1;
+    let mut parents = BTreeSet::new();
+    for path in old.files.keys().filter(|p| !output.files.contains_key(*p)) {
+        let full = dir.join(path);
+        match std::fs::remove_file(&full) {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(WriteError { path: full, source: e }),
+        }
+        let mut p = full.parent();
+        while let Some(d) = p.filter(|d| *d != dir && d.starts_with(dir)) {
+            parents.insert(d.to_path_buf());
+            p = d.parent();
         }
     }
     // Deepest first, so emptied parents go too.
-    for d in dirs.iter().rev() {
+    for d in parents.iter().rev() {
         if std::fs::read_dir(d).is_ok_and(|mut r| r.next().is_none()) {
             let _ = std::fs::remove_dir(d);
         }

@@ -67,16 +67,19 @@ fn no_change_rebuild_renders_nothing() {
 }
 
 #[test]
-fn dotfiles_at_the_output_root_are_kept() {
+fn files_sopixi_did_not_write_are_left_alone() {
     let t = SiteTest::new("blog");
     t.build();
     std::fs::create_dir_all(t.path("public/.git")).unwrap();
     std::fs::write(t.path("public/.git/HEAD"), "ref").unwrap();
-    std::fs::write(t.path("public/stray.html"), "x").unwrap();
+    std::fs::write(t.path("public/CNAME"), "www.example.org").unwrap();
     t.write("content/new.md", "---\ntitle: New\n---\n");
-    t.build();
+    t.remove("content/blog/second.md");
+    let v = t.build_with(&["--json"]).json();
+    assert_eq!(v["removed"], 1, "{v}");
     assert!(t.path("public/.git/HEAD").exists());
-    assert!(!t.exists("stray.html"));
+    assert!(t.exists("CNAME"));
+    assert!(!t.exists("blog/second"));
 }
 
 #[test]
