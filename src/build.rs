@@ -376,8 +376,8 @@ fn theme_templates(inputs: &Inputs) -> Result<Vec<TemplateSource>, Vec<Diagnosti
     }
 }
 
-/// One rendered and finished file (site path, bytes), or why it could not be rendered.
-type Rendered = Result<(String, Vec<u8>), Diagnostic>;
+/// One rendered and finished file (site path, body), or why it could not be rendered.
+type Rendered = Result<(String, Body), Diagnostic>;
 
 /// The finish stage of every rendered file: platform injection (once it lands), then minification.
 struct Finish {
@@ -385,22 +385,19 @@ struct Finish {
 }
 
 impl Finish {
-    fn apply(&self, path: &str, text: String) -> Vec<u8> {
-        let mut bytes = if self.minify && path.ends_with(".html") {
-            crate::minify::html(text.as_bytes())
+    fn apply(&self, path: &str, text: String) -> Body {
+        if self.minify && path.ends_with(".html") {
+            Body::packed(&crate::minify::html(text.as_bytes()))
         } else {
-            text.into_bytes()
-        };
-        // Held until the whole site is rendered: drop the slack of the output buffers.
-        bytes.shrink_to_fit();
-        bytes
+            Body::packed(text.as_bytes())
+        }
     }
 
     /// Renders `template` into the file at `path`, finished.
     fn render(&self, tpl: &Templates, template: &str, ctx: &Context, origin: &str, path: String) -> Rendered {
         tpl.render(template, ctx, origin).map(|text| {
-            let bytes = self.apply(&path, text);
-            (path, bytes)
+            let body = self.apply(&path, text);
+            (path, body)
         })
     }
 }
@@ -454,7 +451,15 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
     let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, Duration)>| {
         if std::env::var_os("SOPIXI_DEBUG_MEM").is_some() {
             let st = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-            let l: Vec<&str> = st.lines().filter(|l| l.starts_with("VmRSS") || l.starts_with("VmHWM") || l.starts_with("RssAnon") || l.starts_with("RssFile")).collect();
+            let l: Vec<&str> = st
+                .lines()
+                .filter(|l| {
+                    l.starts_with("VmRSS")
+                        || l.starts_with("VmHWM")
+                        || l.starts_with("RssAnon")
+                        || l.starts_with("RssFile")
+                })
+                .collect();
             eprintln!("{name}: {l:?}");
         }
         timings.push((name, t.elapsed()));
@@ -552,24 +557,23 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
             .render(&name, &ctx, "shortcode")
             .map_err(|d| format!("shortcode `{}` failed: {}: {}", call.name, d.location(), d.message))
     };
-    let page_bodies: Vec<_> =
-        content.pages.par_iter().map(|p| content::render_body(&p.src, &md_cx, &shortcode)).collect();
-    let section_bodies: Vec<_> =
-        content.sections.par_iter().map(|s| content::render_body(&s.src, &md_cx, &shortcode)).collect();
-    for (p, r) in content.pages.iter_mut().zip(page_bodies) {
-        // The Markdown source is not needed any more: free it before the next, bigger stage.
-        p.src.body = String::new();
+    // Each source is freed as soon as it is rendered, so the HTML of later pages reuses its memory.
+    let render_one = |src: &mut Parsed, rendered: &mut crate::markdown::Rendered| -> Vec<Diagnostic> {
+        let r = content::render_body(src, &md_cx, &shortcode);
+        src.body = String::new();
         match r {
-            Ok(r) => p.rendered = r,
-            Err(d) => errors.extend(d),
+            Ok(r) => {
+                *rendered = r;
+                Vec::new()
+            }
+            Err(d) => d,
         }
-    }
-    for (s, r) in content.sections.iter_mut().zip(section_bodies) {
-        match r {
-            Ok(r) => s.rendered = r,
-            Err(d) => errors.extend(d),
-        }
-    }
+    };
+    let page_errors: Vec<Vec<Diagnostic>> =
+        content.pages.par_iter_mut().map(|p| render_one(&mut p.src, &mut p.rendered)).collect();
+    let section_errors: Vec<Vec<Diagnostic>> =
+        content.sections.par_iter_mut().map(|s| render_one(&mut s.src, &mut s.rendered)).collect();
+    errors.extend(page_errors.into_iter().chain(section_errors).flatten());
     lap("markdown", &mut timings);
     if !errors.is_empty() {
         // Templates would only add noise about pages already known to be broken.
@@ -588,8 +592,8 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
     let rendered = render_all(&tpl, &values, config, &content, opts, &finish, &mut errors);
     let content_ref = &content;
     let mut output = Output::default();
-    for (path, bytes, origin) in rendered {
-        if let Err(d) = output.add(path, Body::Bytes(bytes), origin) {
+    for (path, body, origin) in rendered {
+        if let Err(d) = output.add(path, body, origin) {
             errors.push(d);
         }
     }
@@ -644,13 +648,9 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
             if !needs {
                 return (path, Ok(body), origin);
             }
-            let bytes = match &body {
-                Body::File(p) => match std::fs::read(p) {
-                    Ok(b) => b,
-                    Err(e) => return (path, Err(Diagnostic::new(&origin, format!("cannot read: {e}"))), origin),
-                },
-                Body::Static(s) => s.to_vec(),
-                Body::Bytes(b) => b.clone(),
+            let bytes = match body.bytes() {
+                Ok(b) => b.into_owned(),
+                Err(e) => return (path, Err(Diagnostic::new(&origin, format!("cannot read: {e}"))), origin),
             };
             let min = if ext.starts_with("htm") {
                 Some(crate::minify::html(&bytes))
@@ -709,7 +709,7 @@ fn render_all(
     opts: &BuildOptions,
     finish: &Finish,
     errors: &mut Vec<Diagnostic>,
-) -> Vec<(String, Vec<u8>, String)> {
+) -> Vec<(String, Body, String)> {
     let bar = if opts.progress && content.pages.len() >= 2000 {
         let b = indicatif::ProgressBar::new(content.pages.len() as u64);
         b.set_style(
@@ -720,8 +720,8 @@ fn render_all(
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let mut out: Vec<(String, Vec<u8>, String)> = Vec::new();
-    let mut push = |r: Rendered, origin: &str, out: &mut Vec<(String, Vec<u8>, String)>| match r {
+    let mut out: Vec<(String, Body, String)> = Vec::new();
+    let mut push = |r: Rendered, origin: &str, out: &mut Vec<(String, Body, String)>| match r {
         Ok((p, h)) => out.push((p, h, origin.to_string())),
         Err(d) => errors.push(d),
     };

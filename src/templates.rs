@@ -340,8 +340,10 @@ pub struct Values {
     pub site: Value,
     /// Each page without content and table of contents, as listed in sections and terms.
     pub pages_light: Vec<Value>,
-    /// Each page's content, toc, lower and higher: what `page` has on top of the listed fields.
-    pages_rest: Vec<[(&'static str, Value); 4]>,
+    /// Each page's content, lower and higher: what `page` has on top of the listed fields.
+    pages_rest: Vec<[(&'static str, Value); 3]>,
+    /// Each page's table of contents, serialised only when the page is (it is as big as the rest).
+    tocs: Vec<Vec<crate::markdown::Heading>>,
     /// Each section's own fields, without its pages.
     sections_head: Vec<Value>,
     /// Each section's pages.
@@ -460,6 +462,7 @@ impl Values {
     pub fn new(config: &Config, content: &mut Content) -> Values {
         use rayon::prelude::*;
         let html: Vec<String> = content.pages.iter_mut().map(|p| std::mem::take(&mut p.rendered.html)).collect();
+        let tocs: Vec<_> = content.pages.iter_mut().map(|p| std::mem::take(&mut p.rendered.toc)).collect();
         let content = &*content;
         let pages_light: Vec<Value> =
             content.pages.par_iter().map(|p| Value::Object(page_common(config, content, p))).collect();
@@ -476,7 +479,6 @@ impl Values {
             .map(|(p, html)| {
                 [
                     ("content", Value::String(html)),
-                    ("toc", json!(p.rendered.toc)),
                     ("lower", json!(neighbour(p.lower))),
                     ("higher", json!(neighbour(p.higher))),
                 ]
@@ -500,7 +502,7 @@ impl Values {
             })
             .collect();
         let section_pages = content.sections.iter().map(|s| s.pages.clone()).collect();
-        Values { site: site_value(config, content), pages_light, pages_rest, sections_head, section_pages }
+        Values { site: site_value(config, content), pages_light, pages_rest, tocs, sections_head, section_pages }
     }
 
     /// The `page` value of page `i`: its listed fields plus content, toc, lower and higher.
@@ -510,6 +512,7 @@ impl Values {
             for (k, x) in &self.pages_rest[i] {
                 m.insert((*k).to_string(), x.clone());
             }
+            m.insert("toc".into(), json!(self.tocs[i]));
         }
         v
     }
