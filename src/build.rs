@@ -270,9 +270,11 @@ fn fingerprint(inputs: &Inputs, opts: &BuildOptions) -> String {
     if let ThemeFiles::Bundled(name, _) = &inputs.theme {
         h.update(name.as_bytes());
     }
-    for (f, text) in &inputs.markdown {
+    let text_hashes: Vec<blake3::Hash> =
+        inputs.markdown.par_iter().map(|(_, text)| blake3::hash(text.as_bytes())).collect();
+    for ((f, _), th) in inputs.markdown.iter().zip(text_hashes) {
         h.update(f.rel.as_bytes());
-        h.update(blake3::hash(text.as_bytes()).as_bytes());
+        h.update(th.as_bytes());
     }
     let groups: [(&str, &Vec<Found>); 4] = [
         ("c", &inputs.content_other),
