@@ -87,7 +87,7 @@ def main():
         # Every run writes into a new folder; all are deleted after the timings. (Deleting one
         # just before the next run makes ext4 scan its freshly freed inodes on every mkdir and
         # create, which adds seconds of kernel time to whichever tool runs next.)
-        outs = os.path.join(WORK, "outs")
+        outs = os.path.join(WORK, "outs", str(pages))
         shutil.rmtree(outs, ignore_errors=True)
         os.makedirs(outs)
         n = 0
@@ -103,7 +103,6 @@ def main():
             run(commands(bins, corpus, out)[name])
             for _ in range(a.runs):
                 rebuild[name].append(run(commands(bins, corpus, out)[name]))
-        shutil.rmtree(outs, ignore_errors=True)
 
         def med(rows, i):
             return statistics.median(r[i] for r in rows)
@@ -119,6 +118,8 @@ def main():
         print("  sopixi / floor (cold): %.2fx the floor" % (s / f))
         print("  peak memory: sopixi %.0f MB, hugo %.0f MB" % (med(results["sopixi"], 2), med(results["hugo"], 2)))
         print("  no-change rebuild: sopixi %.3f s, hugo %.3f s" % (med(rebuild["sopixi"], 0), med(rebuild["hugo"], 0)))
+    # Outputs are deleted only now, so that no run pays for another size's deletions.
+    shutil.rmtree(os.path.join(WORK, "outs"), ignore_errors=True)
 
 
 if __name__ == "__main__":

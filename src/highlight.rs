@@ -21,7 +21,7 @@ use syntect::util::LinesWithEndings;
 pub const CLASS_PREFIX: &str = "hl-";
 
 /// Most memoised lines kept per thread; past it, new lines are parsed but not remembered.
-const MEMO_LINES: usize = 4_096;
+const MEMO_LINES: usize = 1_024;
 
 type Ops = Vec<(usize, ScopeStackOp)>;
 
