@@ -337,7 +337,9 @@ pub fn build_to_dir(root: &Path, opts: &BuildOptions, out_dir: &Path) -> Result<
     let mut timings: Vec<(&'static str, f64)> = vec![("read", ms(gather_time))];
     timings.extend(built.timings.iter().map(|(n, d)| (*n, ms(*d))));
     timings.push(("write", ms(t.elapsed())));
-    Ok(DiskBuild { stats: built.stats, write, up_to_date: false, timings })
+    let stats = built.stats;
+    drop_in_background(built.output);
+    Ok(DiskBuild { stats, write, up_to_date: false, timings })
 }
 
 fn ms(d: Duration) -> f64 {
@@ -678,7 +680,14 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
         return Err(BuildFailed::new(group_template_errors(errors)));
     }
     let stats = BuildStats { pages: content.pages.len(), sections: content.sections.len(), files: output.len() };
+    // Freeing a 10,000-page site's values is a million small frees: do it off the critical path.
+    drop_in_background((content, values, tpl));
     Ok(Built { output, stats, timings })
+}
+
+/// Drops `value` on another thread (a CLI process may exit before it is done, which is fine).
+fn drop_in_background<T: Send + 'static>(value: T) {
+    let _ = std::thread::Builder::new().name("sopixi-drop".into()).spawn(move || drop(value));
 }
 
 /// One template mistake breaks every page using it: report it once, with a count.
@@ -728,29 +737,8 @@ fn render_all(
         Err(d) => errors.push(d),
     };
 
-    // Pages.
-    let pages: Vec<(Rendered, String)> = content
-        .pages
-        .par_iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let origin = content::diag_path(&p.src.rel);
-            let name = p.src.front.template.as_deref().unwrap_or("page.html");
-            let r = if !tpl.has(name) {
-                Err(missing_template(name, &origin, &inputs_line(p.src.front.template.is_some(), p.src.body_line)))
-            } else {
-                let ctx = templates::context(values, config, &p.path, vec![("page", values.page_full(i))]);
-                finish.render(tpl, name, &ctx, &origin, format!("{}index.html", p.path.trim_start_matches('/')))
-            };
-            bar.inc(1);
-            (r, origin)
-        })
-        .collect();
-    bar.finish_and_clear();
-    for (r, origin) in pages {
-        push(r, &origin, &mut out);
-    }
-
+    // Sections first: the home page's listing of every page is the biggest transient value,
+    // best made while little output is held yet.
     // Sections, paginated when their template uses `paginator`.
     let sections: Vec<(Vec<Rendered>, String)> = content
         .sections
@@ -786,6 +774,29 @@ fn render_all(
         for r in rs {
             push(r, &origin, &mut out);
         }
+    }
+
+    // Pages.
+    let pages: Vec<(Rendered, String)> = content
+        .pages
+        .par_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let origin = content::diag_path(&p.src.rel);
+            let name = p.src.front.template.as_deref().unwrap_or("page.html");
+            let r = if !tpl.has(name) {
+                Err(missing_template(name, &origin, &inputs_line(p.src.front.template.is_some(), p.src.body_line)))
+            } else {
+                let ctx = templates::context(values, config, &p.path, vec![("page", values.page_full(i))]);
+                finish.render(tpl, name, &ctx, &origin, format!("{}index.html", p.path.trim_start_matches('/')))
+            };
+            bar.inc(1);
+            (r, origin)
+        })
+        .collect();
+    bar.finish_and_clear();
+    for (r, origin) in pages {
+        push(r, &origin, &mut out);
     }
 
     // Taxonomies: a list page and a page per term.
