@@ -453,19 +453,6 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
     let mut timings = Vec::new();
     let mut t = Instant::now();
     let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, Duration)>| {
-        if std::env::var_os("SOPIXI_DEBUG_MEM").is_some() {
-            let st = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-            let l: Vec<&str> = st
-                .lines()
-                .filter(|l| {
-                    l.starts_with("VmRSS")
-                        || l.starts_with("VmHWM")
-                        || l.starts_with("RssAnon")
-                        || l.starts_with("RssFile")
-                })
-                .collect();
-            eprintln!("{name}: {l:?}");
-        }
         timings.push((name, t.elapsed()));
         t = Instant::now();
     };
@@ -749,14 +736,7 @@ fn render_all(
             let default = if s.parent.is_none() { "index.html" } else { "section.html" };
             let name = s.src.front.template.as_deref().unwrap_or(default);
             if !tpl.has(name) {
-                return (
-                    vec![Err(missing_template(
-                        name,
-                        &origin,
-                        &inputs_line(s.src.front.template.is_some(), s.src.body_line),
-                    ))],
-                    origin,
-                );
+                return (vec![Err(missing_template(name, &origin))], origin);
             }
             let listing = Listing {
                 template: name,
@@ -785,7 +765,7 @@ fn render_all(
             let origin = content::diag_path(&p.src.rel);
             let name = p.src.front.template.as_deref().unwrap_or("page.html");
             let r = if !tpl.has(name) {
-                Err(missing_template(name, &origin, &inputs_line(p.src.front.template.is_some(), p.src.body_line)))
+                Err(missing_template(name, &origin))
             } else {
                 let ctx = templates::context(values, config, &p.path, vec![("page", values.page_full(i))]);
                 finish.render(tpl, name, &ctx, &origin, format!("{}index.html", p.path.trim_start_matches('/')))
@@ -929,11 +909,7 @@ fn render_all(
     out
 }
 
-fn inputs_line(from_front_matter: bool, body_line: usize) -> Option<usize> {
-    from_front_matter.then_some(body_line.saturating_sub(1).max(1))
-}
-
-fn missing_template(name: &str, origin: &str, _line: &Option<usize>) -> Diagnostic {
+fn missing_template(name: &str, origin: &str) -> Diagnostic {
     Diagnostic::new(origin, format!("missing template `{name}`"))
         .hint("add it to templates/ in the site or to the theme, or fix the `template` front matter key")
 }

@@ -529,6 +529,7 @@ impl Content {
 
         let mut section_files: BTreeMap<String, Parsed> = BTreeMap::new();
         let mut page_files: Vec<Parsed> = Vec::new();
+        let mut bundle_markdown: Vec<String> = Vec::new();
         for p in parsed {
             if hidden(&p.rel) && !(file_name(&p.rel) == "_index.md" && parent_dir(&p.rel).is_empty()) {
                 continue;
@@ -537,6 +538,7 @@ impl Content {
             if let Some(b) = in_bundle(&p.rel) {
                 if !(name == "index.md" && parent_dir(&p.rel) == b) {
                     // Markdown inside a bundle is a file of that bundle, not a page.
+                    bundle_markdown.push(p.rel);
                     continue;
                 }
             }
@@ -663,8 +665,9 @@ impl Content {
             .collect();
         let mut assets = Vec::new();
         let mut files: Vec<String> = other_files;
+        // Markdown files inside bundles are published as they are, as files of the bundle.
+        files.extend(bundle_markdown);
         files.sort();
-        // Markdown files inside bundles are published as files of the bundle.
         for rel in files {
             if hidden(&rel) {
                 continue;

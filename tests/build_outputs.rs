@@ -131,6 +131,8 @@ fn drafts_only_with_the_flag() {
 fn static_theme_static_and_bundle_files_are_copied() {
     let t = built();
     assert_eq!(t.read("blog/trip/photo.jpg"), "JPEGDATA");
+    // Markdown inside a bundle is a file of the bundle, published as it is.
+    assert_eq!(t.read("blog/trip/notes.md"), "# raw notes\n");
     assert_eq!(t.read("docs/guide.pdf"), "%PDF-1.4 fake");
     assert_eq!(t.read("theme.css"), "p{margin:0}\n");
     // The site's static file wins over the theme's file of the same path.
