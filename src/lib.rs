@@ -6,6 +6,7 @@
 //! The library never prints and never relies on the current directory: paths are passed in.
 
 pub mod build;
+pub mod compliance;
 pub mod config;
 pub mod content;
 pub mod diag;

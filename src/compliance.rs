@@ -1,0 +1,284 @@
+//! Platform compliance: the Sopixi badge, the cookie notice and, on adult pages, the age gate,
+//! injected into every HTML file; and the check that an HTML file carries them.
+//!
+//! In: an HTML document, what the page is (language, adult) and the platform [`Policy`]. Out: the
+//! document with the platform block appended to its `<body>` (or to the document when it has
+//! none), the gate prepended on adult pages, a `rating` meta tag in `<head>`. Injection is
+//! idempotent and goes through a streaming HTML parser (lol_html), so comments, `<script>` and
+//! `<template>` contents are never mistaken for the end of the body. Pure: no IO.
+//!
+//! Status: issue 3 groundwork. Not yet called by `build` (the policy file, `sopixi check`, the
+//! browser tests and the book chapter come with it).
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use lol_html::html_content::ContentType;
+use lol_html::{element, end, rewrite_str, RewriteStrSettings};
+
+/// Where the platform's own files are published in every site.
+pub const ASSET_DIR: &str = "_sopixi";
+
+/// The attribute that marks the platform block; its presence makes injection a no-op.
+pub const MARKER: &str = "data-sopixi-platform";
+
+/// The notice's texts in one language.
+#[derive(Debug, Clone)]
+pub struct NoticeText {
+    /// What the notice says.
+    pub message: String,
+    /// The accept button.
+    pub accept: String,
+    /// The refuse button (as easy to reach as accept).
+    pub refuse: String,
+    /// The link beside the badge that opens the notice again.
+    pub settings: String,
+    /// The age gate's warning.
+    pub age_warning: String,
+    /// The age gate's confirmation button.
+    pub age_confirm: String,
+}
+
+/// The platform operator's rules. They may restyle and reword; nothing turns the elements off.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Where the badge links to.
+    pub badge_url: String,
+    /// The badge's accessible name.
+    pub badge_label: String,
+    /// Notice texts by language code; `en` is the fallback.
+    pub texts: Vec<(String, NoticeText)>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        let en = NoticeText {
+            message: "This site uses cookies only with your consent.".into(),
+            accept: "Accept".into(),
+            refuse: "Refuse".into(),
+            settings: "Cookie settings".into(),
+            age_warning: "This page is for adults only. Are you 18 or older?".into(),
+            age_confirm: "I am 18 or older".into(),
+        };
+        let fr = NoticeText {
+            message: "Ce site n'utilise des cookies qu'avec votre accord.".into(),
+            accept: "Accepter".into(),
+            refuse: "Refuser".into(),
+            settings: "Paramètres des cookies".into(),
+            age_warning: "Cette page est réservée aux adultes. Avez-vous 18 ans ou plus ?".into(),
+            age_confirm: "J'ai 18 ans ou plus".into(),
+        };
+        Policy {
+            badge_url: "https://sopixi.com/".into(),
+            badge_label: "Website made with Sopixi".into(),
+            texts: vec![("en".into(), en), ("fr".into(), fr)],
+        }
+    }
+}
+
+impl Policy {
+    /// The texts for `language` (`fr-CA` → `fr`), falling back to English.
+    pub fn text(&self, language: &str) -> &NoticeText {
+        let lang = language.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
+        self.texts
+            .iter()
+            .find(|(l, _)| *l == lang)
+            .or_else(|| self.texts.iter().find(|(l, _)| l == "en"))
+            .or_else(|| self.texts.first())
+            .map(|(_, t)| t)
+            .expect("a policy has at least one language")
+    }
+}
+
+/// What the injection needs to know about the page.
+#[derive(Debug, Clone, Copy)]
+pub struct PageInfo<'a> {
+    /// The site's language.
+    pub language: &'a str,
+    /// The page is adult content.
+    pub adult: bool,
+}
+
+fn platform_block(policy: &Policy, text: &NoticeText) -> String {
+    let e = crate::text::escape_html;
+    format!(
+        "<div {MARKER} id=\"sopixi-platform\">\
+<a class=\"sopixi-badge\" data-sopixi-badge href=\"{url}\" aria-label=\"{label}\"><img src=\"/{ASSET_DIR}/logo.svg\" alt=\"Sopixi\" width=\"72\" height=\"20\"></a> \
+<button type=\"button\" class=\"sopixi-settings\" data-sopixi-settings>{settings}</button>\
+<div class=\"sopixi-notice\" data-sopixi-notice role=\"dialog\" aria-label=\"{settings}\"><p>{message}</p>\
+<button type=\"button\" data-sopixi-accept>{accept}</button> <button type=\"button\" data-sopixi-refuse>{refuse}</button></div>\
+<link rel=\"stylesheet\" href=\"/{ASSET_DIR}/platform.css\"><script src=\"/{ASSET_DIR}/platform.js\" defer></script></div>",
+        url = e(&policy.badge_url),
+        label = e(&policy.badge_label),
+        settings = e(&text.settings),
+        message = e(&text.message),
+        accept = e(&text.accept),
+        refuse = e(&text.refuse),
+    )
+}
+
+fn age_gate(text: &NoticeText) -> String {
+    let e = crate::text::escape_html;
+    format!(
+        "<div id=\"sopixi-age-gate\" data-sopixi-age-gate role=\"dialog\" aria-modal=\"true\"><p>{}</p>\
+<button type=\"button\" data-sopixi-age-confirm>{}</button></div>",
+        e(&text.age_warning),
+        e(&text.age_confirm)
+    )
+}
+
+/// Injects the platform block (and, for adult pages, the age gate and rating) into `html`.
+/// A document that already carries the block is returned unchanged.
+pub fn inject(html: &str, page: PageInfo, policy: &Policy) -> Result<String, String> {
+    let text = policy.text(page.language);
+    let block = platform_block(policy, text);
+    let gate = if page.adult { Some(age_gate(text)) } else { None };
+    let already = Rc::new(Cell::new(false));
+    let placed = Rc::new(Cell::new(false));
+    // `</body>` inside `<template>` is not the end of the body, but lol_html (which builds no
+    // tree) takes it for one. In a document with a `<template>`, the block goes at the very end
+    // instead, which browsers place at the end of the body.
+    let saw_template = Rc::new(Cell::new(false));
+    let (t1, t2) = (saw_template.clone(), saw_template);
+    let (a1, p1, p2) = (already.clone(), placed.clone(), placed.clone());
+    let a2 = already.clone();
+    let (block_body, block_end) = (block.clone(), block);
+    let gate_body = gate.clone();
+    let adult = page.adult;
+    let settings = RewriteStrSettings {
+        element_content_handlers: vec![
+            element!(format!("[{MARKER}]"), move |_| {
+                a1.set(true);
+                Ok(())
+            }),
+            element!("template", move |_| {
+                t1.set(true);
+                Ok(())
+            }),
+            element!("head", move |el| {
+                if adult {
+                    el.append("<meta name=\"rating\" content=\"adult\">", ContentType::Html);
+                }
+                Ok(())
+            }),
+            element!("body", move |el| {
+                if let Some(g) = &gate_body {
+                    el.prepend(g, ContentType::Html);
+                }
+                let (already, placed, block) = (already.clone(), p1.clone(), block_body.clone());
+                let saw_template = t2.clone();
+                let handler: lol_html::EndTagHandler<'static> = Box::new(move |end| {
+                    if !already.get() && !placed.get() && !saw_template.get() {
+                        end.before(&block, ContentType::Html);
+                        placed.set(true);
+                    }
+                    Ok(())
+                });
+                el.on_end_tag(handler)?;
+                Ok(())
+            }),
+        ],
+        document_content_handlers: vec![end!(move |end| {
+            // No `</body>` (or no body at all): append to the document.
+            if !a2.get() && !p2.get() {
+                if let Some(g) = &gate {
+                    end.append(g, ContentType::Html);
+                }
+                end.append(&block_end, ContentType::Html);
+            }
+            Ok(())
+        })],
+        ..RewriteStrSettings::new()
+    };
+    if html.contains(MARKER) && is_injected(html) {
+        return Ok(html.to_string());
+    }
+    rewrite_str(html, settings).map_err(|e| e.to_string())
+}
+
+/// Whether `html` carries the platform block as a real element (not in a comment or a script).
+pub fn is_injected(html: &str) -> bool {
+    let found = Rc::new(Cell::new(false));
+    let f = found.clone();
+    let settings = RewriteStrSettings {
+        element_content_handlers: vec![element!(format!("[{MARKER}]"), move |_| {
+            f.set(true);
+            Ok(())
+        })],
+        ..RewriteStrSettings::new()
+    };
+    let _ = rewrite_str(html, settings);
+    found.get()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn en(adult: bool) -> PageInfo<'static> {
+        PageInfo { language: "en", adult }
+    }
+
+    fn count(h: &str, needle: &str) -> usize {
+        h.matches(needle).count()
+    }
+
+    #[test]
+    fn block_goes_before_the_end_of_body() {
+        let out = inject("<html><head></head><body><p>x</p></body></html>", en(false), &Policy::default()).unwrap();
+        let block = out.find(MARKER).unwrap();
+        assert!(block > out.find("<p>x</p>").unwrap() && block < out.find("</body>").unwrap(), "{out}");
+        assert!(out.contains("href=\"https://sopixi.com/\""));
+        assert!(out.contains("Accept") && out.contains("Refuse"));
+    }
+
+    #[test]
+    fn idempotent() {
+        let p = Policy::default();
+        let once = inject("<body><p>x</p></body>", en(true), &p).unwrap();
+        let twice = inject(&once, en(true), &p).unwrap();
+        assert_eq!(once, twice);
+        assert_eq!(count(&twice, MARKER), 1);
+    }
+
+    #[test]
+    fn no_body_uppercase_and_comments() {
+        let p = Policy::default();
+        let out = inject("<p>bare fragment", en(false), &p).unwrap();
+        assert_eq!(count(&out, MARKER), 1, "{out}");
+        let out = inject("<HTML><BODY><!-- </body> --><P>x</P></BODY></HTML>", en(false), &p).unwrap();
+        assert_eq!(count(&out, MARKER), 1, "{out}");
+        assert!(out.find(MARKER).unwrap() > out.find("<P>x</P>").unwrap(), "{out}");
+    }
+
+    #[test]
+    fn script_contents_are_not_the_end_of_body() {
+        let p = Policy::default();
+        let html = "<body><script>var s = '</body>'; var m = '<div data-sopixi-platform>';</script><p>after</p></body>";
+        let out = inject(html, en(false), &p).unwrap();
+        assert_eq!(count(&out, "id=\"sopixi-platform\""), 1, "{out}");
+        assert!(out.find("id=\"sopixi-platform\"").unwrap() > out.find("<p>after</p>").unwrap(), "{out}");
+        let html = "<body><template><p>t</p></body></template><p>after</p></body>";
+        let out = inject(html, en(false), &p).unwrap();
+        let block = out.rfind("id=\"sopixi-platform\"").unwrap();
+        assert!(block > out.find("</template>").unwrap(), "the block must not land inside <template>: {out}");
+        // A marker inside a comment or a script does not count as injected.
+        assert!(!is_injected("<body><!-- <div data-sopixi-platform> --></body>"));
+    }
+
+    #[test]
+    fn adult_pages_get_rating_and_gate_in_the_page_language() {
+        let out = inject(
+            "<html><head></head><body><p>x</p></body></html>",
+            PageInfo { language: "fr-FR", adult: true },
+            &Policy::default(),
+        )
+        .unwrap();
+        assert!(out.contains("<meta name=\"rating\" content=\"adult\">"));
+        let gate = out.find("data-sopixi-age-gate").unwrap();
+        assert!(gate < out.find("<p>x</p>").unwrap());
+        assert!(out.contains("Accepter") && out.contains("18 ans"));
+        let out = inject("<body></body>", PageInfo { language: "xx", adult: false }, &Policy::default()).unwrap();
+        assert!(out.contains("Accept") && !out.contains("data-sopixi-age-gate"), "falls back to English");
+    }
+}
