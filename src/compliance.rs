@@ -7,8 +7,9 @@
 //! idempotent and goes through a streaming HTML parser (lol_html), so comments, `<script>` and
 //! `<template>` contents are never mistaken for the end of the body. Pure: no IO.
 //!
-//! Status: issue 3 groundwork. Not yet called by `build` (the policy file, `sopixi check`, the
-//! browser tests and the book chapter come with it).
+//! Status: issue 3 groundwork. [`inject`], [`check`] and the platform files ([`assets`]) are
+//! here and unit-tested, but `build` does not call them yet: the policy file, the wiring,
+//! `sopixi check`, the browser tests and the book chapter come with issue 3.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -90,6 +91,119 @@ impl Policy {
     }
 }
 
+/// The platform's own files, published under `/_sopixi/` in every site: (site path, bytes).
+pub fn assets() -> [(String, &'static [u8]); 3] {
+    [
+        (format!("{ASSET_DIR}/logo.svg"), include_bytes!("builtin/platform/logo.svg")),
+        (format!("{ASSET_DIR}/platform.css"), include_bytes!("builtin/platform/platform.css")),
+        (format!("{ASSET_DIR}/platform.js"), include_bytes!("builtin/platform/platform.js")),
+    ]
+}
+
+/// A way an HTML file breaks the platform's rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Violation {
+    /// No badge link to the platform.
+    MissingBadge,
+    /// The badge (or the block holding it) is hidden by an inline style or the `hidden` attribute.
+    HiddenBadge,
+    /// No cookie notice.
+    MissingNotice,
+    /// An adult page without the age gate or the `rating` meta tag.
+    MissingAgeGate,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Violation::MissingBadge => "the Sopixi badge link is missing",
+            Violation::HiddenBadge => "the Sopixi badge is hidden",
+            Violation::MissingNotice => "the cookie notice is missing",
+            Violation::MissingAgeGate => "this adult page has no age gate",
+        })
+    }
+}
+
+fn hides(style: Option<String>, hidden_attr: bool) -> bool {
+    if hidden_attr {
+        return true;
+    }
+    let style = style.unwrap_or_default().to_ascii_lowercase();
+    style.split(';').any(|decl| {
+        let Some((prop, value)) = decl.split_once(':') else { return false };
+        let value = value.replace("!important", "");
+        let value = value.trim();
+        let zero = || value.trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == '%').parse::<f64>() == Ok(0.0);
+        match prop.trim() {
+            "display" => value == "none",
+            "visibility" => value == "hidden" || value == "collapse",
+            "opacity" | "width" | "height" | "max-width" | "max-height" | "font-size" => zero(),
+            _ => false,
+        }
+    })
+}
+
+/// Checks one HTML file: the badge links to the platform and is not hidden inline, the notice is
+/// there, and an adult page (or a page carrying `rating=adult`) has its gate.
+pub fn check(html: &str, adult: bool, policy: &Policy) -> Vec<Violation> {
+    let badge = Rc::new(Cell::new(false));
+    let hidden = Rc::new(Cell::new(false));
+    let notice = Rc::new(Cell::new(false));
+    let gate = Rc::new(Cell::new(false));
+    let rating = Rc::new(Cell::new(false));
+    let (b, h1, h2, n, g, r) =
+        (badge.clone(), hidden.clone(), hidden.clone(), notice.clone(), gate.clone(), rating.clone());
+    let url = policy.badge_url.clone();
+    let settings = RewriteStrSettings {
+        element_content_handlers: vec![
+            element!("a[data-sopixi-badge]", move |el| {
+                if el.get_attribute("href").as_deref() == Some(url.as_str()) {
+                    b.set(true);
+                }
+                if hides(el.get_attribute("style"), el.has_attribute("hidden")) {
+                    h1.set(true);
+                }
+                Ok(())
+            }),
+            element!(format!("[{MARKER}], [{MARKER}] img"), move |el| {
+                if hides(el.get_attribute("style"), el.has_attribute("hidden")) {
+                    h2.set(true);
+                }
+                Ok(())
+            }),
+            element!("[data-sopixi-notice]", move |_| {
+                n.set(true);
+                Ok(())
+            }),
+            element!("[data-sopixi-age-gate]", move |_| {
+                g.set(true);
+                Ok(())
+            }),
+            element!("meta[name=rating]", move |el| {
+                if el.get_attribute("content").is_some_and(|c| c.eq_ignore_ascii_case("adult")) {
+                    r.set(true);
+                }
+                Ok(())
+            }),
+        ],
+        ..RewriteStrSettings::new()
+    };
+    let _ = rewrite_str(html, settings);
+    let mut v = Vec::new();
+    if !badge.get() {
+        v.push(Violation::MissingBadge);
+    } else if hidden.get() {
+        v.push(Violation::HiddenBadge);
+    }
+    if !notice.get() {
+        v.push(Violation::MissingNotice);
+    }
+    if (adult || rating.get()) && !(gate.get() && rating.get()) {
+        v.push(Violation::MissingAgeGate);
+    }
+    v
+}
+
 /// What the injection needs to know about the page.
 #[derive(Debug, Clone, Copy)]
 pub struct PageInfo<'a> {
@@ -156,6 +270,7 @@ pub fn inject(html: &str, page: PageInfo, policy: &Policy) -> Result<String, Str
                 Ok(())
             }),
             element!("head", move |el| {
+                el.append(&format!("<link rel=\"stylesheet\" href=\"/{ASSET_DIR}/platform.css\">"), ContentType::Html);
                 if adult {
                     el.append("<meta name=\"rating\" content=\"adult\">", ContentType::Html);
                 }
@@ -264,6 +379,32 @@ mod tests {
         assert!(block > out.find("</template>").unwrap(), "the block must not land inside <template>: {out}");
         // A marker inside a comment or a script does not count as injected.
         assert!(!is_injected("<body><!-- <div data-sopixi-platform> --></body>"));
+    }
+
+    #[test]
+    fn check_finds_what_is_missing_or_hidden() {
+        let p = Policy::default();
+        let ok = inject("<html><head></head><body><p>x</p></body></html>", en(true), &p).unwrap();
+        assert!(check(&ok, true, &p).is_empty(), "{:?}", check(&ok, true, &p));
+        assert_eq!(check("<body><p>x</p></body>", false, &p), vec![Violation::MissingBadge, Violation::MissingNotice]);
+        let hidden = ok.replace("class=\"sopixi-badge\"", "class=\"sopixi-badge\" style=\"display: none\"");
+        assert_eq!(check(&hidden, true, &p), vec![Violation::HiddenBadge]);
+        let hidden = ok.replace("id=\"sopixi-platform\"", "id=\"sopixi-platform\" hidden");
+        assert_eq!(check(&hidden, true, &p), vec![Violation::HiddenBadge]);
+        let plain = inject("<body></body>", en(false), &p).unwrap();
+        assert_eq!(check(&plain, true, &p), vec![Violation::MissingAgeGate]);
+        // A badge pointing elsewhere is not the badge.
+        let elsewhere = ok.replace("https://sopixi.com/", "https://evil.example/");
+        assert_eq!(check(&elsewhere, true, &p), vec![Violation::MissingBadge]);
+        assert!(!hides(Some("opacity: 0.9".into()), false));
+        assert!(hides(Some("color:red; opacity:0".into()), false));
+    }
+
+    #[test]
+    fn assets_are_there() {
+        let a = assets();
+        assert!(a[0].1.starts_with(b"<svg"));
+        assert!(std::str::from_utf8(a[2].1).unwrap().contains("data-consent"));
     }
 
     #[test]
