@@ -386,23 +386,45 @@ type Rendered = Result<(String, Body), Diagnostic>;
 /// The finish stage of every rendered file: platform injection (once it lands), then minification.
 struct Finish {
     minify: bool,
+    policy: crate::compliance::Policy,
+    language: String,
 }
 
 impl Finish {
-    fn apply(&self, path: &str, text: String) -> Body {
-        if self.minify && path.ends_with(".html") {
-            Body::packed(&crate::minify::html(text.as_bytes()))
+    /// Platform elements into every HTML file (before minification), then minification.
+    fn html(&self, text: &str, adult: bool, origin: &str) -> Result<Vec<u8>, Diagnostic> {
+        let page = crate::compliance::PageInfo { language: &self.language, adult };
+        let injected = crate::compliance::inject(text, page, &self.policy)
+            .map_err(|e| Diagnostic::new(origin, format!("cannot add the platform elements: {e}")))?;
+        Ok(if self.minify { crate::minify::html(injected.as_bytes()) } else { injected.into_bytes() })
+    }
+
+    fn apply(&self, path: &str, text: String, adult: bool, origin: &str) -> Result<Body, Diagnostic> {
+        if path.ends_with(".html") {
+            Ok(Body::packed(&self.html(&text, adult, origin)?))
         } else {
-            Body::packed(text.as_bytes())
+            Ok(Body::packed(text.as_bytes()))
         }
     }
 
     /// Renders `template` into the file at `path`, finished.
     fn render(&self, tpl: &Templates, template: &str, ctx: &Context, origin: &str, path: String) -> Rendered {
-        tpl.render(template, ctx, origin).map(|text| {
-            let body = self.apply(&path, text);
-            (path, body)
-        })
+        self.render_page(tpl, template, ctx, origin, path, false)
+    }
+
+    /// Renders `template` into the file at `path`, finished; `adult` pages get the age gate.
+    fn render_page(
+        &self,
+        tpl: &Templates,
+        template: &str,
+        ctx: &Context,
+        origin: &str,
+        path: String,
+        adult: bool,
+    ) -> Rendered {
+        let text = tpl.render(template, ctx, origin)?;
+        let body = self.apply(&path, text, adult, origin)?;
+        Ok((path, body))
     }
 }
 
@@ -415,6 +437,7 @@ struct Listing<'a> {
     key: &'a str,
     value: Value,
     extra: Option<(&'a str, Value)>,
+    adult: bool,
 }
 
 /// Renders a listing, paginated when its template uses `paginator`.
@@ -444,7 +467,8 @@ fn render_listing(l: Listing, tpl: &Templates, values: &Values, config: &Config,
             entries.push(("paginator", p));
         }
         let ctx = templates::context(values, config, &path, entries);
-        out.push(finish.render(tpl, l.template, &ctx, l.origin, format!("{}index.html", path.trim_start_matches('/'))));
+        let file = format!("{}index.html", path.trim_start_matches('/'));
+        out.push(finish.render_page(tpl, l.template, &ctx, l.origin, file, l.adult));
     }
     out
 }
@@ -579,7 +603,8 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
     // Render every page and finish each one as soon as it is rendered, so that only finished
     // bytes are held in memory.
     let minify = config.minify;
-    let finish = Finish { minify };
+    let finish =
+        Finish { minify, policy: crate::compliance::Policy::default(), language: config.site.language.clone() };
     let rendered = render_all(&tpl, &values, config, &content, opts, &finish, &mut errors);
     let content_ref = &content;
     let mut output = Output::default();
@@ -635,7 +660,8 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
         .into_par_iter()
         .map(|(path, (body, origin))| {
             let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
-            let needs = minify && matches!(ext.as_str(), "css" | "js" | "html" | "htm");
+            let is_html = matches!(ext.as_str(), "html" | "htm");
+            let needs = is_html || (minify && matches!(ext.as_str(), "css" | "js"));
             if !needs {
                 return (path, Ok(body), origin);
             }
@@ -643,11 +669,13 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
                 Ok(b) => b.into_owned(),
                 Err(e) => return (path, Err(Diagnostic::new(&origin, format!("cannot read: {e}"))), origin),
             };
-            let min = if ext.starts_with("htm") {
-                Some(crate::minify::html(&bytes))
-            } else {
-                crate::minify::asset(&ext, &bytes)
-            };
+            if is_html {
+                // Raw HTML files get the platform elements too.
+                let text = String::from_utf8_lossy(&bytes);
+                let r = finish.html(&text, false, &origin).map(Body::Bytes);
+                return (path, r, origin);
+            }
+            let min = crate::minify::asset(&ext, &bytes);
             (path, Ok(Body::Bytes(min.unwrap_or(bytes))), origin)
         })
         .collect();
@@ -660,6 +688,17 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
             }
             Err(d) => errors.push(d),
         }
+    }
+    // The platform's own files; the whole /_sopixi/ folder is reserved.
+    let reserved = format!("{}/", crate::compliance::ASSET_DIR);
+    for (path, f) in output.files.iter().filter(|(p, _)| p.starts_with(&reserved)) {
+        errors.push(
+            Diagnostic::new(&f.origin, format!("/{path}: the folder /{reserved} is reserved for the platform"))
+                .hint("move the file to another folder"),
+        );
+    }
+    for (path, bytes) in crate::compliance::assets() {
+        output.put(path, Body::Static(bytes), "(platform)");
     }
     lap("static", &mut timings);
 
@@ -746,6 +785,7 @@ fn render_all(
                 key: "section",
                 value: values.section_full(content, i),
                 extra: None,
+                adult: s.adult,
             };
             (render_listing(listing, tpl, values, config, finish), origin)
         })
@@ -768,7 +808,8 @@ fn render_all(
                 Err(missing_template(name, &origin))
             } else {
                 let ctx = templates::context(values, config, &p.path, vec![("page", values.page_full(i))]);
-                finish.render(tpl, name, &ctx, &origin, format!("{}index.html", p.path.trim_start_matches('/')))
+                let file = format!("{}index.html", p.path.trim_start_matches('/'));
+                finish.render_page(tpl, name, &ctx, &origin, file, p.adult)
             };
             bar.inc(1);
             (r, origin)
@@ -812,6 +853,7 @@ fn render_all(
                     key: "term",
                     value,
                     extra: Some(("taxonomy", tax_value.clone())),
+                    adult: false,
                 };
                 render_listing(listing, tpl, values, config, finish)
             })

@@ -6,4 +6,5 @@ mod support;
 mod build_errors;
 mod build_outputs;
 mod cli;
+mod compliance;
 mod rebuilds;
