@@ -247,24 +247,18 @@ pub fn inject(html: &str, page: PageInfo, policy: &Policy) -> Result<String, Str
     let text = policy.text(page.language);
     let block = platform_block(policy, text);
     let gate = if page.adult { Some(age_gate(text)) } else { None };
-    let already = Rc::new(Cell::new(false));
     let placed = Rc::new(Cell::new(false));
     // `</body>` inside `<template>` is not the end of the body, but lol_html (which builds no
     // tree) takes it for one. In a document with a `<template>`, the block goes at the very end
     // instead, which browsers place at the end of the body.
     let saw_template = Rc::new(Cell::new(false));
     let (t1, t2) = (saw_template.clone(), saw_template);
-    let (a1, p1, p2) = (already.clone(), placed.clone(), placed.clone());
-    let a2 = already.clone();
+    let (p1, p2) = (placed.clone(), placed.clone());
     let (block_body, block_end) = (block.clone(), block);
     let gate_body = gate.clone();
     let adult = page.adult;
     let settings = RewriteStrSettings {
         element_content_handlers: vec![
-            element!(format!("[{MARKER}]"), move |_| {
-                a1.set(true);
-                Ok(())
-            }),
             element!("template", move |_| {
                 t1.set(true);
                 Ok(())
@@ -280,10 +274,10 @@ pub fn inject(html: &str, page: PageInfo, policy: &Policy) -> Result<String, Str
                 if let Some(g) = &gate_body {
                     el.prepend(g, ContentType::Html);
                 }
-                let (already, placed, block) = (already.clone(), p1.clone(), block_body.clone());
+                let (placed, block) = (p1.clone(), block_body.clone());
                 let saw_template = t2.clone();
                 let handler: lol_html::EndTagHandler<'static> = Box::new(move |end| {
-                    if !already.get() && !placed.get() && !saw_template.get() {
+                    if !placed.get() && !saw_template.get() {
                         end.before(&block, ContentType::Html);
                         placed.set(true);
                     }
@@ -295,7 +289,7 @@ pub fn inject(html: &str, page: PageInfo, policy: &Policy) -> Result<String, Str
         ],
         document_content_handlers: vec![end!(move |end| {
             // No `</body>` (or no body at all): append to the document.
-            if !a2.get() && !p2.get() {
+            if !p2.get() {
                 if let Some(g) = &gate {
                     end.append(g, ContentType::Html);
                 }
@@ -305,6 +299,8 @@ pub fn inject(html: &str, page: PageInfo, policy: &Policy) -> Result<String, Str
         })],
         ..RewriteStrSettings::new()
     };
+    // Idempotence: a document that already carries the block (as an element, not in a comment
+    // or a script) is left as it is. The substring test keeps the common case to one pass.
     if html.contains(MARKER) && is_injected(html) {
         return Ok(html.to_string());
     }
