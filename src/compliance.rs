@@ -7,9 +7,9 @@
 //! idempotent and goes through a streaming HTML parser (lol_html), so comments, `<script>` and
 //! `<template>` contents are never mistaken for the end of the body. Pure: no IO.
 //!
-//! Status: issue 3 groundwork. [`inject`], [`check`] and the platform files ([`assets`]) are
-//! here and unit-tested, but `build` does not call them yet: the policy file, the wiring,
-//! `sopixi check`, the browser tests and the book chapter come with issue 3.
+//! `build` passes every HTML file of the output through [`inject`] before minification and
+//! publishes [`assets`]. Still to come (issue 3): the operator's policy file, `sopixi check`
+//! (built on [`check`]) and the browser tests.
 
 use std::cell::Cell;
 use std::rc::Rc;
