@@ -192,6 +192,20 @@ fn gather(root: &Path, opts: &BuildOptions) -> Result<Inputs, BuildFailed> {
     let config = Config::load(&config_text, opts).map_err(BuildFailed::new)?;
     let theme = resolve_theme(root, &config, &config_text)?;
     let mut errors = Vec::new();
+    let theme_yaml = match &theme {
+        ThemeFiles::Dir { dir, label } => {
+            std::fs::read_to_string(dir.join("theme.yaml")).ok().map(|t| (format!("{label}/theme.yaml"), t))
+        }
+        ThemeFiles::Bundled(name, files) => files
+            .iter()
+            .find(|(p, _)| *p == "theme.yaml")
+            .map(|(_, b)| (format!("(bundled theme {name}) theme.yaml"), String::from_utf8_lossy(b).into_owned())),
+    };
+    if let Some((label, text)) = theme_yaml {
+        if let Err(d) = crate::config::ThemeMeta::parse(&label, &text) {
+            errors.extend(d);
+        }
+    }
     let content_all = walk(&root.join("content"), "content", &mut errors);
     let static_files = walk(&root.join("static"), "static", &mut errors);
     let site_templates = walk(&root.join("templates"), "templates", &mut errors);
@@ -266,6 +280,7 @@ fn fingerprint(inputs: &Inputs, opts: &BuildOptions) -> String {
         h.update(&t.to_le_bytes());
     }
     h.update(format!("{:?}|{:?}|{}|{:?}", opts.drafts, opts.base_url, opts.no_minify, opts.theme_dir).as_bytes());
+    h.update(format!("{:?}", opts.policy).as_bytes());
     h.update(inputs.config_text.as_bytes());
     if let ThemeFiles::Bundled(name, _) = &inputs.theme {
         h.update(name.as_bytes());
@@ -297,6 +312,40 @@ fn fingerprint(inputs: &Inputs, opts: &BuildOptions) -> String {
         }
     }
     h.finalize().to_hex().to_string()
+}
+
+/// Reads the platform operator's `policy.yaml` (and the logo it names, beside it).
+pub fn load_policy(path: &Path) -> Result<crate::config::Policy, BuildFailed> {
+    let label = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        fail(
+            Diagnostic::new(&label, format!("cannot read the policy file: {e}"))
+                .hint("check the path given to --policy"),
+        )
+    })?;
+    let (mut policy, logo) = crate::config::Policy::parse(&label, &text).map_err(BuildFailed::new)?;
+    if let Some(logo) = logo {
+        let file = path.parent().unwrap_or(Path::new(".")).join(&logo);
+        let bytes = std::fs::read(&file).map_err(|e| {
+            fail(
+                Diagnostic::new(&label, format!("cannot read the badge logo {}: {e}", file.display()))
+                    .hint("`badge.logo` is a path relative to the policy file"),
+            )
+        })?;
+        const MAX_LOGO: usize = 64 * 1024;
+        if bytes.len() > MAX_LOGO {
+            return Err(fail(
+                Diagnostic::new(
+                    &label,
+                    format!("the badge logo {} is {} bytes, more than 64 KiB", file.display(), bytes.len()),
+                )
+                .hint("the badge is 72×20 pixels: use a small SVG or PNG"),
+            ));
+        }
+        let ext = logo.rsplit('.').next().unwrap_or("svg").to_ascii_lowercase();
+        policy.logo = Some((ext, bytes));
+    }
+    Ok(policy)
 }
 
 /// Builds the site in memory.
@@ -388,20 +437,41 @@ struct Finish {
     minify: bool,
     policy: crate::compliance::Policy,
     language: String,
+    /// Output paths of the pages rendered with the age gate.
+    adult: std::sync::Mutex<Vec<String>>,
+}
+
+/// A finished file that breaks the platform's rules.
+fn platform_violation(origin: &str, path: &str, violations: &[crate::compliance::Violation]) -> Diagnostic {
+    let list: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
+    Diagnostic::new(origin, format!("/{path} fails the platform check: {}", list.join("; "))).hint(
+        "the Sopixi badge, cookie notice and age gate must stay on every page: remove the inline style, `hidden` \
+         attribute or fake `data-sopixi-*` markup that hides or replaces them (see \"Platform elements\" in the book)",
+    )
 }
 
 impl Finish {
-    /// Platform elements into every HTML file (before minification), then minification.
-    fn html(&self, text: &str, adult: bool, origin: &str) -> Result<Vec<u8>, Diagnostic> {
+    /// Platform elements into every HTML file (before minification), then minification, then
+    /// the platform check of the finished bytes: a theme or file that defeats the elements fails
+    /// the build.
+    fn html(&self, path: &str, text: &str, adult: bool, origin: &str) -> Result<Vec<u8>, Diagnostic> {
         let page = crate::compliance::PageInfo { language: &self.language, adult };
         let injected = crate::compliance::inject(text, page, &self.policy)
             .map_err(|e| Diagnostic::new(origin, format!("cannot add the platform elements: {e}")))?;
-        Ok(if self.minify { crate::minify::html(injected.as_bytes()) } else { injected.into_bytes() })
+        let bytes = if self.minify { crate::minify::html(injected.as_bytes()) } else { injected.into_bytes() };
+        let violations = crate::compliance::check(&String::from_utf8_lossy(&bytes), adult, &self.policy);
+        if !violations.is_empty() {
+            return Err(platform_violation(origin, path, &violations));
+        }
+        if adult {
+            self.adult.lock().unwrap_or_else(|e| e.into_inner()).push(path.to_string());
+        }
+        Ok(bytes)
     }
 
     fn apply(&self, path: &str, text: String, adult: bool, origin: &str) -> Result<Body, Diagnostic> {
         if path.ends_with(".html") {
-            Ok(Body::packed(&self.html(&text, adult, origin)?))
+            Ok(Body::packed(&self.html(path, &text, adult, origin)?))
         } else {
             Ok(Body::packed(text.as_bytes()))
         }
@@ -603,8 +673,12 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
     // Render every page and finish each one as soon as it is rendered, so that only finished
     // bytes are held in memory.
     let minify = config.minify;
-    let finish =
-        Finish { minify, policy: crate::compliance::Policy::default(), language: config.site.language.clone() };
+    let finish = Finish {
+        minify,
+        policy: config.policy.clone(),
+        language: config.site.language.clone(),
+        adult: Default::default(),
+    };
     let rendered = render_all(&tpl, &values, config, &content, opts, &finish, &mut errors);
     let content_ref = &content;
     let mut output = Output::default();
@@ -672,7 +746,7 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
             if is_html {
                 // Raw HTML files get the platform elements too.
                 let text = String::from_utf8_lossy(&bytes);
-                let r = finish.html(&text, false, &origin).map(Body::Bytes);
+                let r = finish.html(&path, &text, false, &origin).map(Body::Bytes);
                 return (path, r, origin);
             }
             let min = crate::minify::asset(&ext, &bytes);
@@ -697,9 +771,14 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
                 .hint("move the file to another folder"),
         );
     }
-    for (path, bytes) in crate::compliance::assets() {
-        output.put(path, Body::Static(bytes), "(platform)");
+    for (path, bytes) in crate::compliance::assets(&config.policy) {
+        let body = match bytes {
+            std::borrow::Cow::Borrowed(b) => Body::Static(b),
+            std::borrow::Cow::Owned(v) => Body::Bytes(v),
+        };
+        output.put(path, body, "(platform)");
     }
+    output.adult = finish.adult.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().collect();
     lap("static", &mut timings);
 
     if !errors.is_empty() {
@@ -709,6 +788,79 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
     // Freeing a 10,000-page site's values is a million small frees: do it off the critical path.
     drop_in_background((content, values, tpl));
     Ok(Built { output, stats, timings })
+}
+
+/// What a platform check of a whole output found.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct CheckReport {
+    /// HTML files checked.
+    pub checked: usize,
+    /// The files that break a rule, in path order.
+    pub failures: Vec<crate::compliance::FileReport>,
+}
+
+fn check_one(
+    path: &str,
+    html: Result<Vec<u8>, String>,
+    adult: bool,
+    policy: &crate::config::Policy,
+) -> Option<crate::compliance::FileReport> {
+    use crate::compliance::{check, FileReport, Violation};
+    let violations = match html {
+        Ok(bytes) => check(&String::from_utf8_lossy(&bytes), adult, policy),
+        Err(e) => vec![Violation::Unreadable(e)],
+    };
+    (!violations.is_empty())
+        .then(|| FileReport { file: path.to_string(), problems: violations.iter().map(|v| v.to_string()).collect() })
+}
+
+/// Checks every HTML file of a built [`Output`] against the platform rules.
+pub fn check_output(output: &Output, policy: &crate::config::Policy) -> CheckReport {
+    let html: Vec<(&String, &output::OutFile)> =
+        output.files.iter().filter(|(p, _)| crate::compliance::is_html_path(p)).collect();
+    let failures: Vec<_> = html
+        .par_iter()
+        .filter_map(|(path, f)| {
+            let bytes = f.body.bytes().map(|b| b.into_owned()).map_err(|e| e.to_string());
+            check_one(path, bytes, output.adult.contains(*path), policy)
+        })
+        .collect();
+    CheckReport { checked: html.len(), failures }
+}
+
+/// Checks every HTML file under a folder (any built site, by sopixi or not) against the platform
+/// rules. Pages the folder's sopixi manifest lists as adult must have their age gate; so must any
+/// page that declares `rating=adult`. Dot-files and dot-folders are skipped; links are not followed.
+pub fn check_dir(dir: &Path, policy: &crate::config::Policy) -> Result<CheckReport, String> {
+    if !dir.is_dir() {
+        return Err(format!("{} is not a folder; pass the folder a site was built into", dir.display()));
+    }
+    let adult: std::collections::BTreeSet<String> =
+        output::read_manifest(dir).map(|m| m.adult.into_iter().collect()).unwrap_or_default();
+    let mut paths = Vec::new();
+    let walker = walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walker {
+        let entry = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let Ok(rel) = entry.path().strip_prefix(dir) else { continue };
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        if crate::compliance::is_html_path(&rel) {
+            paths.push(rel);
+        }
+    }
+    let failures: Vec<_> = paths
+        .par_iter()
+        .filter_map(|rel| {
+            let bytes = std::fs::read(dir.join(rel)).map_err(|e| e.to_string());
+            check_one(rel, bytes, adult.contains(rel), policy)
+        })
+        .collect();
+    Ok(CheckReport { checked: paths.len(), failures })
 }
 
 /// Drops `value` on another thread (a CLI process may exit before it is done, which is fine).

@@ -23,81 +23,34 @@ pub const ASSET_DIR: &str = "_sopixi";
 /// The attribute that marks the platform block; its presence makes injection a no-op.
 pub const MARKER: &str = "data-sopixi-platform";
 
-/// The notice's texts in one language.
-#[derive(Debug, Clone)]
-pub struct NoticeText {
-    /// What the notice says.
-    pub message: String,
-    /// The accept button.
-    pub accept: String,
-    /// The refuse button (as easy to reach as accept).
-    pub refuse: String,
-    /// The link beside the badge that opens the notice again.
-    pub settings: String,
-    /// The age gate's warning.
-    pub age_warning: String,
-    /// The age gate's confirmation button.
-    pub age_confirm: String,
-}
+pub use crate::config::{NoticeText, Policy};
 
-/// The platform operator's rules. They may restyle and reword; nothing turns the elements off.
-#[derive(Debug, Clone)]
-pub struct Policy {
-    /// Where the badge links to.
-    pub badge_url: String,
-    /// The badge's accessible name.
-    pub badge_label: String,
-    /// Notice texts by language code; `en` is the fallback.
-    pub texts: Vec<(String, NoticeText)>,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        let en = NoticeText {
-            message: "This site uses cookies only with your consent.".into(),
-            accept: "Accept".into(),
-            refuse: "Refuse".into(),
-            settings: "Cookie settings".into(),
-            age_warning: "This page is for adults only. Are you 18 or older?".into(),
-            age_confirm: "I am 18 or older".into(),
-        };
-        let fr = NoticeText {
-            message: "Ce site n'utilise des cookies qu'avec votre accord.".into(),
-            accept: "Accepter".into(),
-            refuse: "Refuser".into(),
-            settings: "Paramètres des cookies".into(),
-            age_warning: "Cette page est réservée aux adultes. Avez-vous 18 ans ou plus ?".into(),
-            age_confirm: "J'ai 18 ans ou plus".into(),
-        };
-        Policy {
-            badge_url: "https://sopixi.com/".into(),
-            badge_label: "Website made with Sopixi".into(),
-            texts: vec![("en".into(), en), ("fr".into(), fr)],
-        }
-    }
-}
-
-impl Policy {
-    /// The texts for `language` (`fr-CA` → `fr`), falling back to English.
-    pub fn text(&self, language: &str) -> &NoticeText {
-        let lang = language.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
-        self.texts
-            .iter()
-            .find(|(l, _)| *l == lang)
-            .or_else(|| self.texts.iter().find(|(l, _)| l == "en"))
-            .or_else(|| self.texts.first())
-            .map(|(_, t)| t)
-            .expect("a policy has at least one language")
-    }
-}
-
-/// The platform's own files, published under `/_sopixi/` in every site: (site path, bytes).
-pub fn assets() -> [(String, &'static [u8]); 3] {
-    [
-        (format!("{ASSET_DIR}/logo.svg"), include_bytes!("builtin/platform/logo.svg")),
-        (format!("{ASSET_DIR}/platform.css"), include_bytes!("builtin/platform/platform.css")),
-        (format!("{ASSET_DIR}/platform.js"), include_bytes!("builtin/platform/platform.js")),
+/// The platform's own files, published under `/_sopixi/` in every site: (site path, bytes). The
+/// stylesheet carries the policy's colours; the logo is the policy's when it names one.
+pub fn assets(policy: &Policy) -> Vec<(String, std::borrow::Cow<'static, [u8]>)> {
+    use std::borrow::Cow;
+    let c = &policy.colors;
+    let mut css = format!(
+        "#sopixi-platform,#sopixi-age-gate{{--sopixi-text:{};--sopixi-bg:{};--sopixi-accent:{}}}\n",
+        c.text, c.background, c.accent
+    )
+    .into_bytes();
+    css.extend_from_slice(include_bytes!("builtin/platform/platform.css"));
+    let logo = match &policy.logo {
+        Some((ext, bytes)) => (format!("{ASSET_DIR}/logo.{ext}"), Cow::Owned(bytes.clone())),
+        None => (format!("{ASSET_DIR}/logo.svg"), Cow::Borrowed(&include_bytes!("builtin/platform/logo.svg")[..])),
+    };
+    vec![
+        logo,
+        (format!("{ASSET_DIR}/platform.css"), Cow::Owned(css)),
+        (format!("{ASSET_DIR}/platform.js"), Cow::Borrowed(&include_bytes!("builtin/platform/platform.js")[..])),
     ]
+}
+
+/// The site path of the badge's logo under `policy`.
+pub fn logo_path(policy: &Policy) -> String {
+    let ext = policy.logo.as_ref().map_or("svg", |(e, _)| e.as_str());
+    format!("/{ASSET_DIR}/logo.{ext}")
 }
 
 /// A way an HTML file breaks the platform's rules.
@@ -111,6 +64,8 @@ pub enum Violation {
     MissingNotice,
     /// An adult page without the age gate or the `rating` meta tag.
     MissingAgeGate,
+    /// The file could not be read as text.
+    Unreadable(String),
 }
 
 impl std::fmt::Display for Violation {
@@ -120,6 +75,7 @@ impl std::fmt::Display for Violation {
             Violation::HiddenBadge => "the Sopixi badge is hidden",
             Violation::MissingNotice => "the cookie notice is missing",
             Violation::MissingAgeGate => "this adult page has no age gate",
+            Violation::Unreadable(e) => return write!(f, "cannot be read: {e}"),
         })
     }
 }
@@ -143,45 +99,48 @@ fn hides(style: Option<String>, hidden_attr: bool) -> bool {
     })
 }
 
-/// Checks one HTML file: the badge links to the platform and is not hidden inline, the notice is
-/// there, and an adult page (or a page carrying `rating=adult`) has its gate.
+/// Checks one HTML file: the badge links to the platform and is not hidden inline (nor is the
+/// block holding it, its logo, or the page's `<body>`), the notice is there, and an adult page
+/// (or a page carrying `rating=adult`) has its gate and its `rating` meta tag.
+///
+/// Selectors name their tag, so lol_html's fast scanner skips every other element unparsed.
 pub fn check(html: &str, adult: bool, policy: &Policy) -> Vec<Violation> {
-    let badge = Rc::new(Cell::new(false));
-    let hidden = Rc::new(Cell::new(false));
-    let notice = Rc::new(Cell::new(false));
-    let gate = Rc::new(Cell::new(false));
-    let rating = Rc::new(Cell::new(false));
-    let (b, h1, h2, n, g, r) =
-        (badge.clone(), hidden.clone(), hidden.clone(), notice.clone(), gate.clone(), rating.clone());
+    let found = Rc::new(Cell::new(Found::default()));
+    let set = |f: &Rc<Cell<Found>>, change: fn(&mut Found)| {
+        let mut v = f.get();
+        change(&mut v);
+        f.set(v);
+    };
+    let (f1, f2, f3, f4, f5) = (found.clone(), found.clone(), found.clone(), found.clone(), found.clone());
     let url = policy.badge_url.clone();
     let settings = RewriteStrSettings {
         element_content_handlers: vec![
             element!("a[data-sopixi-badge]", move |el| {
                 if el.get_attribute("href").as_deref() == Some(url.as_str()) {
-                    b.set(true);
+                    set(&f1, |f| f.badge = true);
                 }
                 if hides(el.get_attribute("style"), el.has_attribute("hidden")) {
-                    h1.set(true);
+                    set(&f1, |f| f.hidden = true);
                 }
                 Ok(())
             }),
-            element!(format!("[{MARKER}], [{MARKER}] img"), move |el| {
+            element!("div[data-sopixi-platform], div[data-sopixi-platform] img, body, html", move |el| {
                 if hides(el.get_attribute("style"), el.has_attribute("hidden")) {
-                    h2.set(true);
+                    set(&f2, |f| f.hidden = true);
                 }
                 Ok(())
             }),
-            element!("[data-sopixi-notice]", move |_| {
-                n.set(true);
+            element!("div[data-sopixi-notice]", move |_| {
+                set(&f3, |f| f.notice = true);
                 Ok(())
             }),
-            element!("[data-sopixi-age-gate]", move |_| {
-                g.set(true);
+            element!("div[data-sopixi-age-gate]", move |_| {
+                set(&f4, |f| f.gate = true);
                 Ok(())
             }),
             element!("meta[name=rating]", move |el| {
                 if el.get_attribute("content").is_some_and(|c| c.eq_ignore_ascii_case("adult")) {
-                    r.set(true);
+                    set(&f5, |f| f.rating = true);
                 }
                 Ok(())
             }),
@@ -189,22 +148,47 @@ pub fn check(html: &str, adult: bool, policy: &Policy) -> Vec<Violation> {
         ..RewriteStrSettings::new()
     };
     let _ = rewrite_str(html, settings);
+    let f = found.get();
     let mut v = Vec::new();
-    if !badge.get() {
+    if !f.badge {
         v.push(Violation::MissingBadge);
-    } else if hidden.get() {
+    } else if f.hidden {
         v.push(Violation::HiddenBadge);
     }
-    if !notice.get() {
+    if !f.notice {
         v.push(Violation::MissingNotice);
     }
-    if (adult || rating.get()) && !(gate.get() && rating.get()) {
+    if (adult || f.rating) && !(f.gate && f.rating) {
         v.push(Violation::MissingAgeGate);
     }
     v
 }
 
-/// What the injection needs to know about the page.
+/// What [`check`] saw in a document.
+#[derive(Debug, Default, Clone, Copy)]
+struct Found {
+    badge: bool,
+    hidden: bool,
+    notice: bool,
+    gate: bool,
+    rating: bool,
+}
+
+/// Whether a file at `path` of an output is an HTML document the platform rules apply to.
+pub fn is_html_path(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    (lower.ends_with(".html") || lower.ends_with(".htm")) && !lower.starts_with(&format!("{ASSET_DIR}/"))
+}
+
+/// One HTML file of an output and what is wrong with it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FileReport {
+    /// Path in the output (`blog/index.html`).
+    pub file: String,
+    /// Every rule it breaks, in words.
+    pub problems: Vec<String>,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct PageInfo<'a> {
     /// The site's language.
@@ -217,12 +201,13 @@ fn platform_block(policy: &Policy, text: &NoticeText) -> String {
     let e = crate::text::escape_html;
     format!(
         "<div {MARKER} id=\"sopixi-platform\">\
-<a class=\"sopixi-badge\" data-sopixi-badge href=\"{url}\" aria-label=\"{label}\"><img src=\"/{ASSET_DIR}/logo.svg\" alt=\"Sopixi\" width=\"72\" height=\"20\"></a> \
+<a class=\"sopixi-badge\" data-sopixi-badge href=\"{url}\" aria-label=\"{label}\"><img src=\"{logo}\" alt=\"Sopixi\" width=\"72\" height=\"20\"></a> \
 <button type=\"button\" class=\"sopixi-settings\" data-sopixi-settings>{settings}</button>\
 <div class=\"sopixi-notice\" data-sopixi-notice role=\"dialog\" aria-label=\"{settings}\"><p>{message}</p>\
 <button type=\"button\" data-sopixi-accept>{accept}</button> <button type=\"button\" data-sopixi-refuse>{refuse}</button></div>\
 <link rel=\"stylesheet\" href=\"/{ASSET_DIR}/platform.css\"><script src=\"/{ASSET_DIR}/platform.js\" defer></script></div>",
         url = e(&policy.badge_url),
+        logo = logo_path(policy),
         label = e(&policy.badge_label),
         settings = e(&text.settings),
         message = e(&text.message),
@@ -397,10 +382,32 @@ mod tests {
     }
 
     #[test]
-    fn assets_are_there() {
-        let a = assets();
+    fn assets_are_there_and_carry_the_policy() {
+        let a = assets(&Policy::default());
+        assert_eq!(a[0].0, "_sopixi/logo.svg");
         assert!(a[0].1.starts_with(b"<svg"));
-        assert!(std::str::from_utf8(a[2].1).unwrap().contains("data-consent"));
+        assert!(std::str::from_utf8(&a[2].1).unwrap().contains("data-consent"));
+        let mut p = Policy::default();
+        p.colors.background = "#fefefe".into();
+        p.logo = Some(("png".into(), b"\x89PNG".to_vec()));
+        let a = assets(&p);
+        assert_eq!(a[0].0, "_sopixi/logo.png");
+        assert!(std::str::from_utf8(&a[1].1).unwrap().contains("--sopixi-bg:#fefefe"));
+        let html = inject("<body></body>", en(false), &p).unwrap();
+        assert!(html.contains("src=\"/_sopixi/logo.png\""), "{html}");
+    }
+
+    #[test]
+    fn hidden_body_or_logo_counts_as_hidden_badge() {
+        let p = Policy::default();
+        let ok = inject("<html><body><p>x</p></body></html>", en(false), &p).unwrap();
+        assert!(check(&ok, false, &p).is_empty());
+        let body = ok.replace("<body>", "<body style=\"display:none\">");
+        assert_eq!(check(&body, false, &p), vec![Violation::HiddenBadge]);
+        let logo = ok.replace("alt=\"Sopixi\"", "alt=\"Sopixi\" hidden");
+        assert_eq!(check(&logo, false, &p), vec![Violation::HiddenBadge]);
+        assert!(is_html_path("blog/index.html") && is_html_path("x.HTM"));
+        assert!(!is_html_path("_sopixi/frame.html") && !is_html_path("feed.xml"));
     }
 
     #[test]

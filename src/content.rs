@@ -105,6 +105,8 @@ pub struct FrontMatter {
     pub aliases: Vec<String>,
     /// Adult content (age gate); inherited from sections when unset.
     pub adult: Option<bool>,
+    /// The line of `adult:` in the file, for messages.
+    pub adult_line: Option<usize>,
     /// Free-form values for templates.
     pub extra: serde_json::Map<String, serde_json::Value>,
     /// Shop: price.
@@ -216,6 +218,7 @@ fn parse_front(file: &str, y: &str, config: &Config) -> (FrontMatter, Vec<Diagno
         template: raw.template,
         aliases: raw.aliases.unwrap_or_default(),
         adult: raw.adult,
+        adult_line: line("adult"),
         price: raw.price,
         currency: raw.currency,
         buy_url: raw.buy_url,
@@ -237,7 +240,15 @@ fn parse_front(file: &str, y: &str, config: &Config) -> (FrontMatter, Vec<Diagno
     }
     if let Some(extra) = raw.extra {
         match yaml::to_json(&extra) {
-            serde_json::Value::Object(m) => fm.extra = m,
+            serde_json::Value::Object(m) => {
+                for (k, v) in &m {
+                    if crate::config::is_platform_switch(k, v) {
+                        let l = y.lines().position(|l| l.trim_start().starts_with(&format!("{k}:"))).map(|i| i + 2);
+                        errors.push(crate::config::platform_switch_diagnostic(file, &format!("extra.{k}"), l));
+                    }
+                }
+                fm.extra = m
+            }
             serde_json::Value::Null => {}
             _ => errors
                 .push(Diagnostic::new(file, "`extra` must be a mapping of keys to values").at(line("extra"), None)),
@@ -307,6 +318,8 @@ fn parse_front(file: &str, y: &str, config: &Config) -> (FrontMatter, Vec<Diagno
                         .hint(format!("write it as {key}: [one, two]")),
                 ),
             }
+        } else if crate::config::is_platform_switch(&key, &yaml::to_json(&v)) {
+            errors.push(crate::config::platform_switch_diagnostic(file, &key, line(&key)));
         } else {
             let mut known: Vec<&str> = FRONT_MATTER_KEYS.to_vec();
             known.extend(config.site.taxonomies.iter().map(String::as_str));
@@ -320,6 +333,17 @@ fn parse_front(file: &str, y: &str, config: &Config) -> (FrontMatter, Vec<Diagno
         }
     }
     (fm, errors)
+}
+
+/// A page or section saying `adult: false` inside an adult section.
+fn adult_escape(src: &Parsed, section_rel: &str) -> Diagnostic {
+    let line = src.front.adult_line;
+    Diagnostic::new(diag_path(&src.rel), "`adult: false` inside an adult section")
+        .at(line, None)
+        .hint(format!(
+            "{} marks its whole section as adult, so every page in it stays behind the age gate; remove `adult: false` or move the page out of the section",
+            diag_path(section_rel)
+        ))
 }
 
 fn yaml_scalar(v: &yaml::Value) -> String {
@@ -601,7 +625,10 @@ impl Content {
                 Some(pi) => {
                     let slug = src.front.slug.clone().unwrap_or_else(|| slugify(file_name(dir)));
                     let parent = &sections[pi];
-                    (format!("{}{}/", parent.path, slug), src.front.adult.unwrap_or(parent.adult))
+                    if parent.adult && src.front.adult == Some(false) {
+                        errors.push(adult_escape(&src, &parent.src.rel));
+                    }
+                    (format!("{}{}/", parent.path, slug), parent.adult || src.front.adult.unwrap_or(false))
                 }
             };
             let i = sections.len();
@@ -632,7 +659,10 @@ impl Content {
             let stem = if is_bundle { file_name(own_dir) } else { file_name(&src.rel).trim_end_matches(".md") };
             let slug = src.front.slug.clone().unwrap_or_else(|| slugify(stem));
             let path = format!("{}{}/", sections[si].path, slug);
-            let adult = src.front.adult.unwrap_or(sections[si].adult);
+            if sections[si].adult && src.front.adult == Some(false) {
+                errors.push(adult_escape(&src, &sections[si].src.rel));
+            }
+            let adult = sections[si].adult || src.front.adult.unwrap_or(false);
             sections[si].pages.push(pages.len());
             pages.push(Page {
                 src,

@@ -32,6 +32,7 @@ struct Cli {
 enum Command {
     Init(cmd::init::Args),
     Build(cmd::build::Args),
+    Check(cmd::check::Args),
 }
 
 fn main() {
@@ -39,6 +40,7 @@ fn main() {
     let code = match cli.command {
         Command::Init(args) => cmd::init::execute(args),
         Command::Build(args) => cmd::build::execute(args, cli.verbose),
+        Command::Check(args) => cmd::check::execute(args),
     };
     std::process::exit(code);
 }

@@ -45,6 +45,8 @@ pub struct OutFile {
 pub struct Output {
     /// Site path without leading slash (`blog/hello/index.html`) → file.
     pub files: BTreeMap<String, OutFile>,
+    /// Paths of the HTML pages that carry adult content (and so must keep their age gate).
+    pub adult: std::collections::BTreeSet<String>,
 }
 
 impl Output {
@@ -124,6 +126,9 @@ pub struct Manifest {
     /// The build's summary line figures, reused when nothing changed.
     pub summary: serde_json::Value,
     files: BTreeMap<String, Stamp>,
+    /// Pages with adult content, which `sopixi check --output` holds to the age gate.
+    #[serde(default)]
+    pub adult: Vec<String>,
 }
 
 /// An error while writing the output folder.
@@ -270,7 +275,8 @@ pub fn write(
         files.insert(path, stamp);
     }
     stats.removed = remove_stale(dir, output, &old)?;
-    let manifest = Manifest { input_hash: input_hash.to_string(), summary, files };
+    let adult = output.adult.iter().cloned().collect();
+    let manifest = Manifest { input_hash: input_hash.to_string(), summary, files, adult };
     let tmp = dir.join(format!("{MANIFEST}.tmp"));
     std::fs::write(&tmp, serde_json::to_vec(&manifest).unwrap_or_default()).map_err(werr(&tmp))?;
     std::fs::rename(&tmp, dir.join(MANIFEST)).map_err(werr(dir))?;

@@ -52,3 +52,165 @@ fn the_platform_folder_is_reserved() {
         r.stderr
     );
 }
+
+#[test]
+fn a_theme_that_hides_or_fakes_the_badge_fails_the_build_and_keeps_the_old_output() {
+    let t = SiteTest::new("blog");
+    t.build();
+    let before = t.read("about/index.html");
+    // A hidden body hides the badge with it.
+    t.write(
+        "templates/base.html",
+        &std::fs::read_to_string(t.path("themes/plain/templates/base.html"))
+            .unwrap()
+            .replace("<body>", "<body style=\"display: none\">"),
+    );
+    let r = t.build_fails();
+    assert!(
+        r.stderr.contains("/about/index.html fails the platform check: the Sopixi badge is hidden"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("content/about.md"), "{}", r.stderr);
+    assert_eq!(t.read("about/index.html"), before);
+    // A fake platform block (so that injection is skipped) has no real badge or notice.
+    t.write(
+        "templates/base.html",
+        "<html><body>{% block main %}{% endblock main %}<div data-sopixi-platform><a data-sopixi-badge href=\"https://elsewhere.example/\">x</a></div></body></html>",
+    );
+    let r = t.build_fails();
+    assert!(r.stderr.contains("the Sopixi badge link is missing; the cookie notice is missing"), "{}", r.stderr);
+    // A raw HTML file that hides the platform block inline.
+    t.remove("templates/base.html");
+    t.write("static/hack.html", "<body><p>x</p><div data-sopixi-platform style=\"display:none\"></div></body>");
+    let r = t.build_fails();
+    assert!(
+        r.stderr.contains("static/hack.html") && r.stderr.contains("/hack.html fails the platform check"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn check_reports_each_failing_file_on_a_built_folder_and_on_a_site() {
+    let t = SiteTest::new("blog");
+    t.write("content/members/_index.md", "---\ntitle: Members\nadult: true\n---\n");
+    t.write("content/members/inside.md", "---\ntitle: Inside\n---\nadult text\n");
+    t.build();
+    let site = t.root.to_string_lossy().into_owned();
+    let public = t.path("public").to_string_lossy().into_owned();
+    let ok = t.run(&["check", &site]);
+    assert_eq!(ok.status, 0, "{}{}", ok.stdout, ok.stderr);
+    assert!(ok.stdout.contains("all carry the platform elements"), "{}", ok.stdout);
+    let ok = t.run(&["check", "--output", &public]);
+    assert_eq!(ok.status, 0, "{}{}", ok.stdout, ok.stderr);
+
+    // Tamper with three pages the way a hand-edited upload could.
+    let edit = |rel: &str, from: &str, to: &str| {
+        let text = t.read(rel);
+        assert!(text.contains(from), "{rel} lacks {from}");
+        std::fs::write(t.path("public").join(rel), text.replace(from, to)).unwrap();
+    };
+    edit("about/index.html", "data-sopixi-notice", "data-gone");
+    edit("blog/index.html", "<a class=sopixi-badge", "<a hidden class=sopixi-badge");
+    // The adult page loses both its gate and its rating tag: the manifest still knows it is adult.
+    edit("members/inside/index.html", "data-sopixi-age-gate", "data-gone");
+    edit("members/inside/index.html", "name=rating", "name=nothing");
+    let r = t.run(&["check", "--output", &public]);
+    assert_eq!(r.status, 1, "{}{}", r.stdout, r.stderr);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        vec![
+            "about/index.html: the cookie notice is missing",
+            "blog/index.html: the Sopixi badge is hidden",
+            "members/inside/index.html: this adult page has no age gate",
+        ],
+        "{}",
+        r.stdout
+    );
+    assert!(r.stderr.contains("3 of"), "{}", r.stderr);
+    let j = t.run(&["check", "--output", &public, "--json"]).json();
+    assert_eq!(j["status"], "failed");
+    assert_eq!(j["failures"].as_array().unwrap().len(), 3);
+    assert_eq!(j["failures"][0]["file"], "about/index.html");
+    assert!(j["checked"].as_u64().unwrap() >= 15, "{j}");
+    // The site itself is still fine: checking it builds in memory and writes nothing.
+    let ok = t.run(&["check", &site, "--json"]).json();
+    assert_eq!(ok["status"], "ok");
+    assert!(t.read("about/index.html").contains("data-gone"));
+
+    // Any folder, even one sopixi did not build.
+    let foreign = tempfile::tempdir().unwrap();
+    std::fs::write(foreign.path().join("index.html"), "<html><body>plain</body></html>").unwrap();
+    let r = t.run(&["check", "--output", &foreign.path().to_string_lossy()]);
+    assert_eq!(r.status, 1);
+    assert_eq!(r.stdout.trim(), "index.html: the Sopixi badge link is missing; the cookie notice is missing");
+}
+
+#[test]
+fn the_operator_policy_rewords_and_restyles_but_cannot_disable() {
+    let t = SiteTest::new("blog");
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(dir.path().join("mark.png"), b"\x89PNG\r\n\x1a\nfake").unwrap();
+    std::fs::write(
+        &policy,
+        "badge:\n  url: https://platform.example/\n  label: Made on Platform\n  logo: mark.png\ncolors:\n  text: '#111111'\n  background: '#fafafa'\nnotice:\n  fr:\n    accept: Oui\n    refuse: Non\n",
+    )
+    .unwrap();
+    let p = policy.to_string_lossy().into_owned();
+    t.build_with(&["--policy", &p]);
+    t.assert_file(
+        "index.html",
+        &["href=https://platform.example/", "Made on Platform", ">Oui<", ">Non<", "/_sopixi/logo.png"],
+    );
+    assert!(t.exists("_sopixi/logo.png") && !t.exists("_sopixi/logo.svg"));
+    assert!(t.read("_sopixi/platform.css").contains("--sopixi-bg:#fafafa"));
+    // The check follows the policy it is given.
+    let public = t.path("public").to_string_lossy().into_owned();
+    assert_eq!(t.run(&["check", "--output", &public, "--policy", &p]).status, 0);
+    let r = t.run(&["check", "--output", &public]);
+    assert_eq!(r.status, 1, "the default policy expects the default badge link");
+    // Rebuilding without the policy is not "nothing changed".
+    t.build();
+    t.assert_file("index.html", &["href=https://sopixi.com/"]);
+
+    std::fs::write(&policy, "badge:\n  url: https://platform.example/\n  enabled: false\n").unwrap();
+    let r = t.run(&["build", &t.root.to_string_lossy(), "--policy", &p]);
+    assert_eq!(r.status, 1);
+    assert!(r.stderr.contains("policy.yaml:3") && r.stderr.contains("not turn them off"), "{}", r.stderr);
+}
+
+#[test]
+fn site_theme_and_front_matter_cannot_switch_the_elements_off() {
+    let t = SiteTest::new("blog");
+    t.write("site.yaml", &(std::fs::read_to_string(t.path("site.yaml")).unwrap() + "  hide_sopixi_badge: true\n"));
+    let r = t.build_fails();
+    assert!(
+        r.stderr.contains("site.yaml:14") && r.stderr.contains("`extra.hide_sopixi_badge` tries to turn off"),
+        "{}",
+        r.stderr
+    );
+
+    let t = SiteTest::new("blog");
+    t.write("themes/plain/theme.yaml", "name: plain\ncookie_notice: false\n");
+    let r = t.build_fails();
+    assert!(r.stderr.contains("themes/plain/theme.yaml:2"), "{}", r.stderr);
+
+    let t = SiteTest::new("blog");
+    t.write("content/about.md", "---\ntitle: About\nextra:\n  badge: false\n---\nhi\n");
+    t.write("content/members/_index.md", "---\ntitle: Members\nadult: true\n---\n");
+    t.write("content/members/free.md", "---\ntitle: Free\nadult: false\n---\nx\n");
+    let r = t.build_fails();
+    assert!(
+        r.stderr.contains("content/about.md:4") && r.stderr.contains("`extra.badge` tries to turn off"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("content/members/free.md:3") && r.stderr.contains("`adult: false` inside an adult section"),
+        "{}",
+        r.stderr
+    );
+}

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use sopixi::build::{self, BuildError};
+use sopixi::build;
 use sopixi::config::BuildOptions;
 
 use crate::console;
@@ -36,6 +36,9 @@ pub struct Args {
     /// Do not minify HTML, CSS and JS (easier to read, bigger files).
     #[arg(long)]
     pub no_minify: bool,
+    /// The platform operator's policy file (badge link, logo, colours, notice texts).
+    #[arg(long, value_name = "FILE", env = "SOPIXI_POLICY")]
+    pub policy: Option<PathBuf>,
     /// Print a JSON summary on stdout (for CI) instead of the human one.
     #[arg(long)]
     pub json: bool,
@@ -44,6 +47,7 @@ pub struct Args {
 /// Runs `sopixi build`.
 pub fn execute(args: Args, verbose: bool) -> i32 {
     let start = Instant::now();
+    let Some(policy) = super::policy(args.policy.as_deref(), args.json) else { return 1 };
     let out_dir = args.output.clone().unwrap_or_else(|| args.site.join("public"));
     let opts = BuildOptions {
         drafts: args.drafts,
@@ -51,6 +55,7 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
         no_minify: args.no_minify,
         theme_dir: None,
         progress: !args.json && console::interactive(),
+        policy,
     };
     let result = build::with_jobs(args.jobs, || build::build_to_dir(&args.site, &opts, &out_dir));
     let secs = start.elapsed().as_secs_f64();
@@ -99,38 +104,8 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
             0
         }
         Err(e) => {
-            report(&e, args.json, &out_dir);
+            super::report_build_error(&e, args.json, Some(&out_dir));
             1
         }
-    }
-}
-
-fn report(e: &BuildError, json: bool, out_dir: &std::path::Path) {
-    let diags = match e {
-        BuildError::Failed(f) => f.0.clone(),
-        _ => Vec::new(),
-    };
-    if json {
-        let errors: Vec<_> = if diags.is_empty() {
-            vec![serde_json::json!({"message": e.to_string()})]
-        } else {
-            diags.iter().map(|d| serde_json::json!(d)).collect()
-        };
-        println!("{}", serde_json::json!({"status": "error", "errors": errors}));
-        return;
-    }
-    match e {
-        BuildError::Failed(f) => {
-            for d in &f.0 {
-                console::diagnostic(d);
-            }
-            console::error(&format!(
-                "build failed with {} error{}; {} was left as it was",
-                f.0.len(),
-                if f.0.len() == 1 { "" } else { "s" },
-                out_dir.display()
-            ));
-        }
-        other => console::error_chain(other),
     }
 }

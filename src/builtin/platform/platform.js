@@ -21,8 +21,10 @@
       old.parentNode.replaceChild(s, old);
     }
   }
-  function show() { notice.classList.add("sopixi-open"); }
-  function hide() { notice.classList.remove("sopixi-open"); }
+  // While the notice is open, the platform block grows by the notice's height, so that scrolled
+  // to the bottom of the page the badge sits above the notice, never under it.
+  function show() { notice.classList.add("sopixi-open"); root.style.setProperty("padding-bottom", (notice.offsetHeight + 72) + "px", "important"); }
+  function hide() { notice.classList.remove("sopixi-open"); root.style.removeProperty("padding-bottom"); }
   root.querySelector("[data-sopixi-accept]").addEventListener("click", function () { store("accepted"); hide(); runConsented(); });
   root.querySelector("[data-sopixi-refuse]").addEventListener("click", function () { store("refused"); hide(); });
   root.querySelector("[data-sopixi-settings]").addEventListener("click", show);
