@@ -3,6 +3,7 @@
 
 mod support;
 
+mod browser;
 mod build_errors;
 mod build_outputs;
 mod cli;
