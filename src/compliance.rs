@@ -13,6 +13,7 @@
 
 use std::cell::Cell;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use lol_html::html_content::ContentType;
 use lol_html::{element, end, rewrite_str, RewriteStrSettings};
@@ -229,35 +230,76 @@ fn age_gate(text: &NoticeText) -> String {
 /// Injects the platform block (and, for adult pages, the age gate and rating) into `html`.
 /// A document that already carries the block is returned unchanged.
 pub fn inject(html: &str, page: PageInfo, policy: &Policy) -> Result<String, String> {
-    let text = policy.text(page.language);
-    let block = platform_block(policy, text);
-    let gate = if page.adult { Some(age_gate(text)) } else { None };
-    let placed = Rc::new(Cell::new(false));
-    // `</body>` inside `<template>` is not the end of the body, but lol_html (which builds no
-    // tree) takes it for one. In a document with a `<template>`, the block goes at the very end
-    // instead, which browsers place at the end of the body.
-    let saw_template = Rc::new(Cell::new(false));
-    let (t1, t2) = (saw_template.clone(), saw_template);
-    let (p1, p2) = (placed.clone(), placed.clone());
-    let (block_body, block_end) = (block.clone(), block);
-    let gate_body = gate.clone();
-    let adult = page.adult;
-    let settings = RewriteStrSettings {
-        element_content_handlers: vec![
+    Injector::new(policy, page.language).inject(html, page.adult).map(|i| i.html)
+}
+
+/// The platform elements of one site, rendered once, injected into each of its pages.
+#[derive(Debug, Clone)]
+pub struct Injector {
+    block: Arc<str>,
+    gate: Arc<str>,
+    head_css: Arc<str>,
+}
+
+/// A page after injection.
+#[derive(Debug, Clone)]
+pub struct Injected {
+    /// The page with the platform elements.
+    pub html: String,
+    /// What the injection pass already proves about the page: `Some(violations)` when the page
+    /// carried no platform markup of its own (so the block in it is exactly the one injected, and
+    /// the only possible violation is a hidden `<html>` or `<body>`); `None` when it did, and only
+    /// a full [`check`] of the finished page can tell.
+    pub verdict: Option<Vec<Violation>>,
+}
+
+impl Injector {
+    /// Renders the block and the gate for pages in `language`.
+    pub fn new(policy: &Policy, language: &str) -> Injector {
+        let text = policy.text(language);
+        Injector {
+            block: platform_block(policy, text).into(),
+            gate: age_gate(text).into(),
+            head_css: format!("<link rel=\"stylesheet\" href=\"/{ASSET_DIR}/platform.css\">").into(),
+        }
+    }
+
+    /// Injects the elements into `html` in one streaming pass, noting on the way whether
+    /// `<html>` or `<body>` is hidden.
+    pub fn inject(&self, html: &str, adult: bool) -> Result<Injected, String> {
+        // Platform markup already in the page (a real block from an earlier pass, or a fake):
+        // leave a real one alone, and let the full check judge.
+        let foreign = html.contains("data-sopixi");
+        if foreign && is_injected(html) {
+            return Ok(Injected { html: html.to_string(), verdict: None });
+        }
+        let placed = Rc::new(Cell::new(false));
+        let saw_template = Rc::new(Cell::new(false));
+        let hidden = Rc::new(Cell::new(false));
+        let (t1, t2) = (saw_template.clone(), saw_template);
+        let placed_at_body = placed.clone();
+        let (p1, p2) = (placed.clone(), placed);
+        let (h1, h2) = (hidden.clone(), hidden.clone());
+        let (block_body, block_end) = (self.block.clone(), self.block.clone());
+        let (gate_body, gate_end) = (self.gate.clone(), self.gate.clone());
+        let head_css = self.head_css.clone();
+        let mut handlers = vec![
             element!("template", move |_| {
                 t1.set(true);
                 Ok(())
             }),
-            element!("head", move |el| {
-                el.append(&format!("<link rel=\"stylesheet\" href=\"/{ASSET_DIR}/platform.css\">"), ContentType::Html);
-                if adult {
-                    el.append("<meta name=\"rating\" content=\"adult\">", ContentType::Html);
+            element!("html", move |el| {
+                if hides(el.get_attribute("style"), el.has_attribute("hidden")) {
+                    h1.set(true);
                 }
                 Ok(())
             }),
             element!("body", move |el| {
-                if let Some(g) = &gate_body {
-                    el.prepend(g, ContentType::Html);
+                if hides(el.get_attribute("style"), el.has_attribute("hidden")) {
+                    h2.set(true);
+                }
+                if adult {
+                    el.prepend(&gate_body, ContentType::Html);
                 }
                 let (placed, block) = (p1.clone(), block_body.clone());
                 let saw_template = t2.clone();
@@ -271,25 +313,41 @@ pub fn inject(html: &str, page: PageInfo, policy: &Policy) -> Result<String, Str
                 el.on_end_tag(handler)?;
                 Ok(())
             }),
-        ],
-        document_content_handlers: vec![end!(move |end| {
-            // No `</body>` (or no body at all): append to the document.
-            if !p2.get() {
-                if let Some(g) = &gate {
-                    end.append(g, ContentType::Html);
+        ];
+        if adult {
+            // The stylesheet (which hides the page under the gate) and the rating, in <head>, so that
+            // nothing shows before the gate does. Other pages load the stylesheet from the block.
+            handlers.push(element!("head", move |el| {
+                el.append(&head_css, ContentType::Html);
+                el.append("<meta name=\"rating\" content=\"adult\">", ContentType::Html);
+                Ok(())
+            }));
+        }
+        let settings = lol_html::Settings {
+            element_content_handlers: handlers,
+            document_content_handlers: vec![end!(move |end| {
+                if !p2.get() {
+                    if adult {
+                        end.append(&gate_end, ContentType::Html);
+                    }
+                    end.append(&block_end, ContentType::Html);
                 }
-                end.append(&block_end, ContentType::Html);
-            }
-            Ok(())
-        })],
-        ..RewriteStrSettings::new()
-    };
-    // Idempotence: a document that already carries the block (as an element, not in a comment
-    // or a script) is left as it is. The substring test keeps the common case to one pass.
-    if html.contains(MARKER) && is_injected(html) {
-        return Ok(html.to_string());
+                Ok(())
+            })],
+            ..lol_html::Settings::new()
+        };
+        // Streamed into a buffer sized for the page and the block: no regrowth on the way.
+        let mut out = Vec::with_capacity(html.len() + self.block.len() + self.gate.len() + 128);
+        let mut rewriter = lol_html::HtmlRewriter::new(settings, |chunk: &[u8]| out.extend_from_slice(chunk));
+        rewriter.write(html.as_bytes()).map_err(|e| e.to_string())?;
+        rewriter.end().map_err(|e| e.to_string())?;
+        let out = String::from_utf8(out).map_err(|e| e.to_string())?;
+        // Only a block placed before a real `</body>` end tag is known to be markup; one appended
+        // at the end of the document could sit inside an unclosed comment or raw-text element.
+        let trusted = !foreign && placed_at_body.get();
+        let verdict = trusted.then(|| if hidden.get() { vec![Violation::HiddenBadge] } else { Vec::new() });
+        Ok(Injected { html: out, verdict })
     }
-    rewrite_str(html, settings).map_err(|e| e.to_string())
 }
 
 /// Whether `html` carries the platform block as a real element (not in a comment or a script).
@@ -424,5 +482,25 @@ mod tests {
         assert!(out.contains("Accepter") && out.contains("18 ans"));
         let out = inject("<body></body>", PageInfo { language: "xx", adult: false }, &Policy::default()).unwrap();
         assert!(out.contains("Accept") && !out.contains("data-sopixi-age-gate"), "falls back to English");
+    }
+
+    #[test]
+    fn the_injection_verdict_is_only_given_when_it_is_certain() {
+        let p = Policy::default();
+        let inj = Injector::new(&p, "en");
+        let ok = inj.inject("<html><body><p>x</p></body></html>", false).unwrap();
+        assert_eq!(ok.verdict, Some(vec![]));
+        assert_eq!(check(&ok.html, false, &p), vec![]);
+        let hidden = inj.inject("<html><body hidden><p>x</p></body></html>", false).unwrap();
+        assert_eq!(hidden.verdict, Some(vec![Violation::HiddenBadge]));
+        assert_eq!(check(&hidden.html, false, &p), vec![Violation::HiddenBadge]);
+        // Appended at the end of an unclosed comment: no verdict, and the full check sees why.
+        let open = inj.inject("<p>x</p><!-- unclosed", false).unwrap();
+        assert_eq!(open.verdict, None);
+        assert_eq!(check(&open.html, false, &p), vec![Violation::MissingBadge, Violation::MissingNotice]);
+        // Platform markup of the page's own: no verdict either.
+        let fake = inj.inject("<body><div data-sopixi-platform hidden></div></body>", false).unwrap();
+        assert_eq!(fake.verdict, None);
+        assert!(!check(&fake.html, false, &p).is_empty());
     }
 }
