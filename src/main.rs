@@ -32,6 +32,7 @@ struct Cli {
 enum Command {
     Init(cmd::init::Args),
     Build(cmd::build::Args),
+    Deploy(cmd::deploy::Args),
 }
 
 fn main() {
@@ -39,6 +40,7 @@ fn main() {
     let code = match cli.command {
         Command::Init(args) => cmd::init::execute(args),
         Command::Build(args) => cmd::build::execute(args, cli.verbose),
+        Command::Deploy(args) => cmd::deploy::execute(args, cli.verbose),
     };
     std::process::exit(code);
 }
