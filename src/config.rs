@@ -405,7 +405,7 @@ mod tests {
         assert!(c.site.deploy.gzip);
         let e = Config::load("title: T\nbase_url: https://x.org\ndeploy:\n  target: []\n", &BuildOptions::default())
             .unwrap_err();
-        assert!(e[0].message.contains("unknown key `target`"), "{}", e[0]);
+        assert!(e[0].message.contains("unknown field `target`"), "{}", e[0]);
     }
 
     #[test]

@@ -197,6 +197,7 @@ pub fn plan(remote: &Remote, new: &[NewFile], refs_of: impl Fn(&str) -> Vec<Stri
             None => unchanged += 1,
         }
     }
+    uploads.sort_by(|a, b| a.0.cmp(&b.0));
     let mut phases = Vec::new();
     let files: Vec<_> = uploads.iter().filter(|(p, _)| class(p) == 0).cloned().collect();
     if !files.is_empty() {
@@ -656,6 +657,8 @@ pub struct Target {
     pub display: String,
     /// Whether the store keeps Content-Type and Cache-Control (a folder does not).
     attributes: bool,
+    /// The folder of a `file://` target.
+    folder: Option<PathBuf>,
 }
 
 impl Target {
@@ -737,7 +740,13 @@ pub fn open(spec: &TargetSpec) -> Result<Target, DeployError> {
         let store = object_store::local::LocalFileSystem::new_with_prefix(&dir)
             .map_err(|e| DeployError::Target(format!("cannot use the target folder {}: {e}", dir.display())))?
             .with_automatic_cleanup(true);
-        return Ok(Target { store: Arc::new(store), prefix: String::new(), display: url.to_string(), attributes: false });
+        return Ok(Target {
+            store: Arc::new(store),
+            prefix: String::new(),
+            display: url.to_string(),
+            attributes: false,
+            folder: Some(dir),
+        });
     }
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
     if bucket.is_empty() {
@@ -798,7 +807,13 @@ pub fn open(spec: &TargetSpec) -> Result<Target, DeployError> {
             )))
         }
     };
-    Ok(Target { store, prefix, display: format!("{scheme}://{bucket}/{}", rest.split_once('/').map_or("", |r| r.1)), attributes: true })
+    Ok(Target {
+        store,
+        prefix,
+        display: format!("{scheme}://{bucket}/{}", rest.split_once('/').map_or("", |r| r.1)),
+        attributes: true,
+        folder: None,
+    })
 }
 
 fn refused(e: &object_store::Error) -> bool {
@@ -979,6 +994,9 @@ async fn deploy_async(target: &Target, files: &[LocalFile], opts: &DeployOptions
         return Ok(report);
     }
 
+    if let Some(dir) = &target.folder {
+        remove_staging_files(dir);
+    }
     let bar = progress_bar(opts.progress, (plan.upload_count() + plan.deletes.len()) as u64);
     let uploaded = AtomicUsize::new(0);
     let bytes_sent = AtomicU64::new(0);
@@ -1050,6 +1068,19 @@ async fn deploy_async(target: &Target, files: &[LocalFile], opts: &DeployOptions
     report.plan = plan;
     report.duration_ms = start.elapsed().as_millis();
     Ok(report)
+}
+
+/// Removes the half-written files (`name#N`) a killed deploy to a folder left behind: the
+/// folder store writes each file beside its final name, then renames it.
+fn remove_staging_files(dir: &Path) {
+    let staging = |name: &str| {
+        name.rsplit_once('#').is_some_and(|(stem, n)| !stem.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    for e in walkdir::WalkDir::new(dir).into_iter().filter_map(Result::ok) {
+        if e.file_type().is_file() && e.file_name().to_str().is_some_and(staging) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 fn merge_errors(target: &Target, errors: Vec<DeployError>) -> DeployError {

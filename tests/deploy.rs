@@ -123,16 +123,17 @@ fn one_changed_page_uploads_one_object_and_the_manifest() {
         let about = std::fs::read_to_string(t.path("content/about.md")).unwrap();
         t.write("content/about.md", &format!("{about}\nOne more sentence.\n"));
         let s = deploy_ok(&t, &b, &[]);
+        if let Some(before) = before {
+            let after = b.server().requests();
+            let delta = |k: &str| after.get(k).unwrap_or(&0) - before.get(k).unwrap_or(&0);
+            assert_eq!(delta("PUT"), 2, "the page and the manifest: {before:?} → {after:?}");
+            assert_eq!(delta("GET"), 1, "the manifest: {before:?} → {after:?}");
+            assert_eq!(after.values().sum::<u64>() - before.values().sum::<u64>(), 3, "{before:?} → {after:?}");
+        }
         assert_eq!(s["uploaded"], 1, "{s}");
         assert_eq!(s["deleted"], 0);
         let objects = assert_mirrors(&t, &b, &[]);
         assert!(String::from_utf8_lossy(&objects["about/index.html"].bytes).contains("One more sentence"));
-        if let Some(before) = before {
-            let after = b.server().requests();
-            let delta = |k: &str| after.get(k).unwrap_or(&0) - before.get(k).unwrap_or(&0);
-            assert_eq!(delta("PUT"), 2, "the page and the manifest: {after:?}");
-            assert_eq!(delta("GET"), 1, "{after:?}");
-        }
     });
 }
 
@@ -165,10 +166,12 @@ fn max_deletes_aborts_before_changing_anything() {
         t.write("static/new.css", "body{color:red}");
         let r = deploy(&t, &b, &["--max-deletes", "1"], &[]);
         assert_eq!(r.status, 1, "{}", r.stdout);
-        assert!(r.stderr.contains("would delete 2 objects") && r.stderr.contains("--max-deletes 2"), "{}", r.stderr);
+        // Two pages and the listing page they filled.
+        assert!(r.stderr.contains("would delete 3 objects") && r.stderr.contains("limit of 1"), "{}", r.stderr);
+        assert!(r.stderr.contains("run again with --max-deletes 3"), "{}", r.stderr);
         assert_eq!(b.objects(), before, "nothing may change");
-        let s = deploy_ok(&t, &b, &["--max-deletes", "2"]);
-        assert_eq!(s["deleted"], 2);
+        let s = deploy_ok(&t, &b, &["--max-deletes", "3"]);
+        assert_eq!(s["deleted"], 3);
         assert_mirrors(&t, &b, &[]);
     });
 }
