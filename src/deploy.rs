@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use object_store::path::Path as ObjPath;
 use object_store::{
-    Attribute, Attributes, ClientOptions, ObjectStore, ObjectStoreExt, PutMultipartOptions, PutOptions,
-    PutPayload, RetryConfig, WriteMultipart,
+    Attribute, Attributes, ClientOptions, ObjectStore, ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload,
+    RetryConfig, WriteMultipart,
 };
 use serde::{Deserialize, Serialize};
 
@@ -308,10 +308,8 @@ fn html_waves(pages: Vec<(String, Reason)>, refs_of: impl Fn(&str) -> Vec<String
 /// URLs and absolute URLs under `base_url`. A URL ending in `/` means its `index.html`. Other
 /// hosts, fragments-only links and `mailto:`-like schemes are ignored.
 pub fn local_refs(html: &str, page: &str, base_url: &str) -> Vec<String> {
-    let base_path = base_url
-        .split_once("://")
-        .map(|(_, rest)| rest.find('/').map_or("/", |i| &rest[i..]))
-        .unwrap_or(base_url);
+    let base_path =
+        base_url.split_once("://").map(|(_, rest)| rest.find('/').map_or("/", |i| &rest[i..])).unwrap_or(base_url);
     let mut out = BTreeSet::new();
     let bytes = html.as_bytes();
     for attr in ["href=", "src="] {
@@ -440,7 +438,8 @@ pub fn content_addressed(path: &str) -> bool {
     if last.len() == stem.len() {
         return false;
     }
-    let hex = last.len() >= 8 && last.chars().all(|c| c.is_ascii_hexdigit()) && last.chars().any(|c| c.is_ascii_digit());
+    let hex =
+        last.len() >= 8 && last.chars().all(|c| c.is_ascii_hexdigit()) && last.chars().any(|c| c.is_ascii_digit());
     let b32 = last.len() >= 16
         && last.chars().all(|c| c.is_ascii_alphanumeric())
         && last.chars().any(|c| c.is_ascii_digit())
@@ -460,8 +459,7 @@ pub fn default_cache_control(path: &str) -> &'static str {
 }
 
 fn compressible(content_type: &str) -> bool {
-    content_type.starts_with("text/")
-        || ["json", "xml", "javascript", "svg"].iter().any(|t| content_type.contains(t))
+    content_type.starts_with("text/") || ["json", "xml", "javascript", "svg"].iter().any(|t| content_type.contains(t))
 }
 
 /// `*` matches within a folder, `**` across folders, `?` one character.
@@ -599,7 +597,9 @@ fn upload_bytes(f: &LocalFile) -> Result<Vec<u8>, DeployError> {
     let raw = std::fs::read(&f.abs).map_err(|source| DeployError::Local { path: f.abs.clone(), source })?;
     if f.entry.content_encoding.as_deref() == Some("gzip") {
         let mut enc = flate2::GzBuilder::new().write(Vec::new(), flate2::Compression::best());
-        enc.write_all(&raw).and_then(|_| enc.flush()).map_err(|source| DeployError::Local { path: f.abs.clone(), source })?;
+        enc.write_all(&raw)
+            .and_then(|_| enc.flush())
+            .map_err(|source| DeployError::Local { path: f.abs.clone(), source })?;
         enc.finish().map_err(|source| DeployError::Local { path: f.abs.clone(), source })
     } else {
         Ok(raw)
@@ -734,9 +734,8 @@ pub fn open(spec: &TargetSpec) -> Result<Target, DeployError> {
     })?;
     if scheme == "file" {
         let dir = PathBuf::from(rest);
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            DeployError::Target(format!("cannot create the target folder {}: {e}", dir.display()))
-        })?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| DeployError::Target(format!("cannot create the target folder {}: {e}", dir.display())))?;
         let store = object_store::local::LocalFileSystem::new_with_prefix(&dir)
             .map_err(|e| DeployError::Target(format!("cannot use the target folder {}: {e}", dir.display())))?
             .with_automatic_cleanup(true);
@@ -775,7 +774,11 @@ pub fn open(spec: &TargetSpec) -> Result<Target, DeployError> {
                 .or_else(|| env_nonempty("AWS_DEFAULT_REGION"))
                 .unwrap_or_else(|| "us-east-1".into());
             b = b.with_region(region);
-            let endpoint = spec.endpoint.clone().or_else(|| env_nonempty("AWS_ENDPOINT_URL_S3")).or_else(|| env_nonempty("AWS_ENDPOINT_URL"));
+            let endpoint = spec
+                .endpoint
+                .clone()
+                .or_else(|| env_nonempty("AWS_ENDPOINT_URL_S3"))
+                .or_else(|| env_nonempty("AWS_ENDPOINT_URL"));
             if let Some(ep) = endpoint {
                 // Providers other than AWS (and local servers) take path-style requests.
                 b = b
@@ -830,7 +833,10 @@ fn store_error(target: &Target, object: &str, what: &str, e: object_store::Error
     if refused(&e) {
         return DeployError::Credentials { target: target.display.clone() };
     }
-    DeployError::Store { target: target.display.clone(), errors: vec![format!("  cannot {what} {}: {e}", target.describe(object))] }
+    DeployError::Store {
+        target: target.display.clone(),
+        errors: vec![format!("  cannot {what} {}: {e}", target.describe(object))],
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -913,10 +919,8 @@ async fn read_remote(target: &Target, force: bool, requests: &AtomicU64) -> Resu
     match target.store.get(&key).await {
         Ok(r) => {
             let bytes = r.bytes().await.map_err(|e| store_error(target, MANIFEST, "read", e))?;
-            let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| DeployError::BadManifest {
-                object: target.describe(MANIFEST),
-                reason: e.to_string(),
-            })?;
+            let m: Manifest = serde_json::from_slice(&bytes)
+                .map_err(|e| DeployError::BadManifest { object: target.describe(MANIFEST), reason: e.to_string() })?;
             Ok(Remote::Manifest(m))
         }
         Err(object_store::Error::NotFound { .. }) => {
@@ -954,7 +958,9 @@ async fn deploy_async(target: &Target, files: &[LocalFile], opts: &DeployOptions
     let mut new = Vec::with_capacity(files.len());
     for f in files {
         let uploaded_md5 = match &remote {
-            Remote::Listing(l) if l.get(&f.path).is_some_and(|(_, e)| e.as_deref().is_some_and(|e| !e.contains('-'))) => {
+            Remote::Listing(l)
+                if l.get(&f.path).is_some_and(|(_, e)| e.as_deref().is_some_and(|e| !e.contains('-'))) =>
+            {
                 use md5::Digest;
                 let bytes = upload_bytes(f)?;
                 let digest = md5::Md5::digest(&bytes);
@@ -981,12 +987,8 @@ async fn deploy_async(target: &Target, files: &[LocalFile], opts: &DeployOptions
             target: target.display.clone(),
         });
     }
-    let mut report = Report {
-        target: target.display.clone(),
-        unchanged: plan.unchanged,
-        had_manifest,
-        ..Default::default()
-    };
+    let mut report =
+        Report { target: target.display.clone(), unchanged: plan.unchanged, had_manifest, ..Default::default() };
     if opts.dry_run {
         report.requests = requests.load(Ordering::Relaxed);
         report.plan = plan;
@@ -1041,11 +1043,8 @@ async fn deploy_async(target: &Target, files: &[LocalFile], opts: &DeployOptions
             }
             let keys: Vec<ObjPath> = batch.iter().map(|p| target.key(p)).collect::<Result<_, _>>()?;
             requests.fetch_add(keys.len().div_ceil(1000) as u64, Ordering::Relaxed);
-            let results: Vec<_> = target
-                .store
-                .delete_stream(stream::iter(keys.into_iter().map(Ok)).boxed())
-                .collect()
-                .await;
+            let results: Vec<_> =
+                target.store.delete_stream(stream::iter(keys.into_iter().map(Ok)).boxed()).collect().await;
             let mut errors = Vec::new();
             for r in results {
                 match r {
@@ -1074,7 +1073,8 @@ async fn deploy_async(target: &Target, files: &[LocalFile], opts: &DeployOptions
 /// folder store writes each file beside its final name, then renames it.
 fn remove_staging_files(dir: &Path) {
     let staging = |name: &str| {
-        name.rsplit_once('#').is_some_and(|(stem, n)| !stem.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        name.rsplit_once('#')
+            .is_some_and(|(stem, n)| !stem.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
     };
     for e in walkdir::WalkDir::new(dir).into_iter().filter_map(Result::ok) {
         if e.file_type().is_file() && e.file_name().to_str().is_some_and(staging) {
@@ -1102,7 +1102,8 @@ fn progress_bar(show: bool, len: u64) -> indicatif::ProgressBar {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(len);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} deploying [{bar:30}] {pos}/{len} ({per_sec})") {
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} deploying [{bar:30}] {pos}/{len} ({per_sec})")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
@@ -1180,7 +1181,11 @@ mod tests {
     }
 
     fn manifest(list: &[(&str, &str)]) -> Manifest {
-        Manifest { version: 1, files: files(list).into_iter().map(|f| (f.path, f.entry)).collect(), ..Default::default() }
+        Manifest {
+            version: 1,
+            files: files(list).into_iter().map(|f| (f.path, f.entry)).collect(),
+            ..Default::default()
+        }
     }
 
     fn order(p: &Plan) -> Vec<(&str, Vec<&str>)> {

@@ -70,7 +70,10 @@ fn first_deploy_publishes_every_file_with_its_headers_s3() {
     assert_eq!(headers("index.html"), ("text/html; charset=utf-8", revalidate));
     assert_eq!(headers("blog/first/index.html"), ("text/html; charset=utf-8", revalidate));
     assert_eq!(headers("theme.css"), ("text/css; charset=utf-8", "public, max-age=3600"));
-    assert_eq!(headers("_sopixi/platform.js"), ("text/javascript; charset=utf-8", "public, max-age=31536000, immutable"));
+    assert_eq!(
+        headers("_sopixi/platform.js"),
+        ("text/javascript; charset=utf-8", "public, max-age=31536000, immutable")
+    );
     assert_eq!(headers("blog/trip/photo.jpg"), ("image/jpeg", "public, max-age=3600"));
     assert_eq!(headers("atom.xml"), ("application/atom+xml; charset=utf-8", revalidate));
     assert_eq!(headers("sitemap.xml"), ("application/xml; charset=utf-8", revalidate));
@@ -252,7 +255,12 @@ fn a_killed_deploy_leaves_no_broken_page_and_the_next_run_converges() {
         assert!(t.read("index.html").contains("/css/v2.css"), "the fixture must reference the new file");
         let changed = {
             let s = deploy_ok(&t, &b, &["--dry-run"]);
-            s["plan"]["phases"].as_array().unwrap().iter().map(|p| p["uploads"].as_array().unwrap().len()).sum::<usize>()
+            s["plan"]["phases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["uploads"].as_array().unwrap().len())
+                .sum::<usize>()
         };
         assert!(changed > 10, "{changed}");
         for n in [1, 2, 4, changed / 2, changed - 1] {

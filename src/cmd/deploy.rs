@@ -231,7 +231,8 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
     if args.dry_run || verbose {
         for phase in &report.plan.phases {
             for (path, reason) in &phase.uploads {
-                let r = serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+                let r =
+                    serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
                 println!("upload  {:<8} {r:<8} /{path}", phase.name);
             }
         }

@@ -255,8 +255,11 @@ impl Backend {
                     for m in metas {
                         let r = store.get(&m.location).await.unwrap();
                         let attr = |a: &Attribute| r.attributes.get(a).map(|v| v.to_string());
-                        let (ct, cc, ce) =
-                            (attr(&Attribute::ContentType), attr(&Attribute::CacheControl), attr(&Attribute::ContentEncoding));
+                        let (ct, cc, ce) = (
+                            attr(&Attribute::ContentType),
+                            attr(&Attribute::CacheControl),
+                            attr(&Attribute::ContentEncoding),
+                        );
                         let bytes = r.bytes().await.unwrap().to_vec();
                         let key = m.location.as_ref().strip_prefix("www/").unwrap().to_string();
                         out.insert(key, Obj { bytes, content_type: ct, cache_control: cc, content_encoding: ce });
@@ -282,7 +285,10 @@ impl Backend {
             Backend::S3(s) => {
                 let store = s.store();
                 runtime().block_on(async {
-                    store.put(&object_store::path::Path::from(format!("www/{key}")), PutPayload::from(bytes.to_vec())).await.unwrap();
+                    store
+                        .put(&object_store::path::Path::from(format!("www/{key}")), PutPayload::from(bytes.to_vec()))
+                        .await
+                        .unwrap();
                 });
             }
             Backend::Folder(d) => {
