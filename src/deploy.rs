@@ -553,7 +553,9 @@ fn skip_local(name: &str) -> bool {
 }
 
 /// Lists and hashes the files of a built site folder (`.sopixi-output.json` and dot-files other
-/// than `.well-known` are left out), sorted by path.
+/// than `.well-known` are left out), sorted by path. Files that `sopixi build` wrote and that are
+/// untouched since (same size and mtime as its manifest records) are not read again: the build's
+/// hash is used.
 pub fn scan_dir(dir: &Path, rules: &HeaderRules) -> Result<Vec<LocalFile>, DeployError> {
     if !dir.is_dir() {
         return Err(DeployError::Target(format!(
@@ -561,31 +563,33 @@ pub fn scan_dir(dir: &Path, rules: &HeaderRules) -> Result<Vec<LocalFile>, Deplo
             dir.display()
         )));
     }
+    let built = crate::output::read_manifest(dir);
     let mut out = Vec::new();
     let walker = walkdir::WalkDir::new(dir)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_str().is_some_and(skip_local));
     for e in walker {
-        let e = e.map_err(|err| DeployError::Local {
-            path: err.path().map_or_else(|| dir.to_path_buf(), Path::to_path_buf),
-            source: err.into(),
+        let local = |path: &Path, source: std::io::Error| DeployError::Local { path: path.to_path_buf(), source };
+        let e = e.map_err(|err| {
+            let path = err.path().map_or_else(|| dir.to_path_buf(), Path::to_path_buf);
+            local(&path, err.into())
         })?;
         if !e.file_type().is_file() {
             continue;
         }
         let rel = e.path().strip_prefix(dir).unwrap_or(e.path());
         let path = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-        let bytes =
-            std::fs::read(e.path()).map_err(|source| DeployError::Local { path: e.path().to_path_buf(), source })?;
-        let (content_type, cache_control, gz) = rules.headers(&path);
-        let entry = Entry {
-            hash: blake3::hash(&bytes).to_hex().to_string(),
-            size: bytes.len() as u64,
-            content_type,
-            cache_control,
-            content_encoding: gz.then(|| "gzip".to_string()),
+        let md = std::fs::metadata(e.path()).map_err(|err| local(e.path(), err))?;
+        let (hash, size) = match built.as_ref().and_then(|m| m.intact_hash(&path, &md)) {
+            Some(h) => (h.to_string(), md.len()),
+            None => {
+                let bytes = std::fs::read(e.path()).map_err(|err| local(e.path(), err))?;
+                (blake3::hash(&bytes).to_hex().to_string(), bytes.len() as u64)
+            }
         };
+        let (content_type, cache_control, gz) = rules.headers(&path);
+        let entry = Entry { hash, size, content_type, cache_control, content_encoding: gz.then(|| "gzip".to_string()) };
         out.push(LocalFile { path, abs: e.path().to_path_buf(), entry });
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
@@ -615,7 +619,7 @@ fn is_adult(html: &str) -> bool {
 /// The compliance gate: one line per HTML file that fails [`crate::compliance::check`] (a page
 /// carrying the adult rating must have its age gate). Kept small so that a site-wide checker can
 /// replace it.
-pub fn compliance_violations(files: &[LocalFile]) -> Vec<String> {
+pub fn compliance_violations(files: &[&LocalFile]) -> Vec<String> {
     let policy = crate::compliance::Policy::default();
     let mut out = Vec::new();
     for f in files.iter().filter(|f| class(&f.path) == 1) {
@@ -986,6 +990,17 @@ async fn deploy_async(target: &Target, files: &[LocalFile], opts: &DeployOptions
             max: opts.max_deletes,
             target: target.display.clone(),
         });
+    }
+    // The compliance gate, before anything is written: every page to upload; every page when the
+    // target has no manifest of ours (pages matched by a listing were never checked).
+    let to_check: Vec<&LocalFile> = if had_manifest {
+        plan.phases.iter().flat_map(|p| &p.uploads).map(|(path, _)| by_path[path.as_str()]).collect()
+    } else {
+        files.iter().collect()
+    };
+    let violations = compliance_violations(&to_check);
+    if !violations.is_empty() {
+        return Err(DeployError::Compliance(violations));
     }
     let mut report =
         Report { target: target.display.clone(), unchanged: plan.unchanged, had_manifest, ..Default::default() };

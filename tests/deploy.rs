@@ -333,6 +333,23 @@ fn the_compliance_gate_refuses_pages_without_the_platform_elements() {
 }
 
 #[test]
+fn the_compliance_gate_checks_changed_pages_of_a_deployed_site() {
+    both(|b| {
+        let t = SiteTest::new("blog");
+        deploy_ok(&t, &b, &[]);
+        let before = b.objects();
+        let public = t.path("public");
+        let hidden = t.read("about/index.html").replace("data-sopixi-badge", "data-x");
+        std::fs::write(public.join("about/index.html"), hidden).unwrap();
+        let out = public.to_string_lossy().into_owned();
+        let r = deploy(&t, &b, &["--output", &out], &[]);
+        assert_eq!(r.status, 1, "{}", r.stdout);
+        assert!(r.stderr.contains("about/index.html: the Sopixi badge link is missing"), "{}", r.stderr);
+        assert_eq!(b.objects(), before, "nothing deployed");
+    });
+}
+
+#[test]
 fn dry_run_changes_nothing_and_named_targets_come_from_site_yaml() {
     let b = Backend::folder();
     let t = SiteTest::new("blog");

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use sopixi::build::{self, BuildError};
 use sopixi::config::{BuildOptions, Config, SITE_FILE};
-use sopixi::deploy::{self, DeployError, DeployOptions, HeaderRules, TargetSpec};
+use sopixi::deploy::{self, DeployOptions, HeaderRules, TargetSpec};
 
 use crate::console;
 
@@ -181,10 +181,6 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
         Ok(f) => f,
         Err(e) => return fail(args.json, &e),
     };
-    let violations = deploy::compliance_violations(&files);
-    if !violations.is_empty() {
-        return fail(args.json, &DeployError::Compliance(violations));
-    }
     if spec.url.starts_with("file://") && files.iter().any(|f| f.entry.content_encoding.is_some()) {
         return fail(
             args.json,
