@@ -375,3 +375,23 @@ fn dry_run_changes_nothing_and_named_targets_come_from_site_yaml() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `mirror`?"));
 }
+
+#[test]
+fn large_files_go_up_in_parts() {
+    let b = Backend::s3();
+    let t = SiteTest::new("blog");
+    // 17 MiB, above the multipart threshold, not compressible into one part.
+    let big: Vec<u8> = (0..17u32 * 1024 * 1024).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    std::fs::create_dir_all(t.path("static/media")).unwrap();
+    std::fs::write(t.path("static/media/film.mp4"), &big).unwrap();
+    let before = b.server().requests();
+    let s = deploy_ok(&t, &b, &[]);
+    let after = b.server().requests();
+    assert!(after.get("POST").unwrap_or(&0) > before.get("POST").unwrap_or(&0), "a multipart upload: {after:?}");
+    let objects = assert_mirrors(&t, &b, &[]);
+    assert!(objects["media/film.mp4"].bytes == big);
+    assert_eq!(objects["media/film.mp4"].content_type.as_deref(), Some("video/mp4"));
+    assert_eq!(objects["media/film.mp4"].cache_control.as_deref(), Some("public, max-age=3600"));
+    assert_eq!(s["bytes"].as_u64().unwrap() > big.len() as u64, true);
+    assert_eq!(deploy_ok(&t, &b, &[])["uploaded"], 0);
+}
