@@ -855,7 +855,7 @@ pub struct DeployOptions {
     pub max_deletes: usize,
     /// Plan only: read the target, change nothing.
     pub dry_run: bool,
-    /// Ignore the target's manifest and listing: upload everything.
+    /// Upload every file whatever the target holds (the manifest still decides deletions).
     pub force: bool,
     /// Draw a progress bar on stderr.
     pub progress: bool,
@@ -915,9 +915,6 @@ pub fn deploy(target: &Target, files: &[LocalFile], opts: &DeployOptions) -> Res
 }
 
 async fn read_remote(target: &Target, force: bool, requests: &AtomicU64) -> Result<Remote, DeployError> {
-    if force {
-        return Ok(Remote::Nothing);
-    }
     let key = target.key(MANIFEST)?;
     requests.fetch_add(1, Ordering::Relaxed);
     match target.store.get(&key).await {
@@ -927,6 +924,7 @@ async fn read_remote(target: &Target, force: bool, requests: &AtomicU64) -> Resu
                 .map_err(|e| DeployError::BadManifest { object: target.describe(MANIFEST), reason: e.to_string() })?;
             Ok(Remote::Manifest(m))
         }
+        Err(object_store::Error::NotFound { .. }) if force => Ok(Remote::Nothing),
         Err(object_store::Error::NotFound { .. }) => {
             let prefix = if target.prefix.is_empty() { None } else { Some(target.key("")?) };
             let prefix = prefix.map(|p| ObjPath::parse(p.as_ref().trim_end_matches('/')).unwrap_or(p));
@@ -955,8 +953,12 @@ async fn read_remote(target: &Target, force: bool, requests: &AtomicU64) -> Resu
 async fn deploy_async(target: &Target, files: &[LocalFile], opts: &DeployOptions) -> Result<Report, DeployError> {
     let start = Instant::now();
     let requests = AtomicU64::new(0);
-    let remote = read_remote(target, opts.force, &requests).await?;
+    let mut remote = read_remote(target, opts.force, &requests).await?;
     let had_manifest = matches!(remote, Remote::Manifest(_));
+    if let (true, Remote::Manifest(m)) = (opts.force, &mut remote) {
+        // Everything goes up again; the manifest still says what may be deleted.
+        m.files.values_mut().for_each(|e| e.hash.clear());
+    }
     // Against a listing, files whose size matches are compared by MD5 (the ETag of a single-part
     // upload); multipart ETags (`…-N`) never match, so those files are uploaded again.
     let mut new = Vec::with_capacity(files.len());

@@ -151,8 +151,10 @@ fn a_deleted_page_is_deleted_and_foreign_objects_stay() {
         assert_eq!(s["deleted"], 0);
         assert!(b.objects().contains_key("blog/le-troisieme/index.html"));
         t.remove("content/blog/third.md");
-        let s = deploy_ok(&t, &b, &[]);
+        // --force uploads everything again, and the manifest still decides what goes.
+        let s = deploy_ok(&t, &b, &["--force"]);
         assert_eq!(s["deleted"], 1, "{s}");
+        assert_eq!(s["uploaded"], built_files(&t.path("public")).len(), "{s}");
         let objects = assert_mirrors(&t, &b, &["foreign/keep.txt", "index.html.bak"]);
         assert!(!objects.contains_key("blog/le-troisieme/index.html"));
         assert_eq!(objects["foreign/keep.txt"].bytes, b"not sopixi's");

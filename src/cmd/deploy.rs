@@ -60,7 +60,7 @@ pub struct Args {
     /// Show what would be uploaded and deleted, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Upload every file, whatever the target holds.
+    /// Upload every file, whatever the target holds (deletions still follow the manifest).
     #[arg(long)]
     pub force: bool,
     /// Print a JSON summary on stdout (for CI) instead of the human one.
