@@ -1013,7 +1013,7 @@ async fn deploy_async(target: &Target, files: &[LocalFile], opts: &DeployOptions
         return Ok(report);
     }
 
-    if let Some(dir) = &target.folder {
+    if let Some(dir) = target.folder.as_ref().filter(|_| plan.upload_count() + plan.deletes.len() > 0) {
         remove_staging_files(dir);
     }
     let bar = progress_bar(opts.progress, (plan.upload_count() + plan.deletes.len()) as u64);
