@@ -55,6 +55,7 @@ pub struct S3Server {
     dir: tempfile::TempDir,
     pub port: u16,
     metrics_port: u16,
+    ports: Vec<u16>,
 }
 
 impl S3Server {
@@ -104,7 +105,7 @@ impl S3Server {
                 .stderr(log)
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}", weed.display()));
-            let mut server = S3Server { child, dir, port: p[0], metrics_port: p[10] };
+            let mut server = S3Server { child, dir, port: p[0], metrics_port: p[10], ports: p.clone() };
             if server.wait_ready(Duration::from_secs(60)) {
                 return server;
             }
@@ -177,17 +178,25 @@ impl S3Server {
 
 impl Drop for S3Server {
     fn drop(&mut self) {
-        // SIGTERM first so it removes its sockets; then make sure.
+        // SIGTERM first; then make sure.
         let _ = Command::new("kill").arg(self.child.id().to_string()).status();
         let t = Instant::now();
-        while t.elapsed() < Duration::from_secs(5) {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
+        while t.elapsed() < Duration::from_secs(5) && !matches!(self.child.try_wait(), Ok(Some(_))) {
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // weed leaves its gRPC sockets in /tmp, named after the ports.
+        if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
+            for e in entries.filter_map(Result::ok) {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let ours =
+                    name.starts_with("seaweedfs-") && self.ports.iter().any(|p| name.ends_with(&format!("-{p}.sock")));
+                if ours {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
     }
 }
 
