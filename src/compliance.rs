@@ -48,6 +48,17 @@ pub fn assets(policy: &Policy) -> Vec<(String, std::borrow::Cow<'static, [u8]>)>
     ]
 }
 
+/// A short hash of the platform's files under `policy`, appended to their URLs (`?v=…`): the
+/// files may then be cached for a year, and a new sopixi or policy still reaches every browser.
+pub fn assets_version(policy: &Policy) -> String {
+    let mut h = blake3::Hasher::new();
+    for (path, bytes) in assets(policy) {
+        h.update(path.as_bytes());
+        h.update(&bytes);
+    }
+    h.finalize().to_hex()[..10].to_string()
+}
+
 /// The site path of the badge's logo under `policy`.
 pub fn logo_path(policy: &Policy) -> String {
     let ext = policy.logo.as_ref().map_or("svg", |(e, _)| e.as_str());
@@ -202,11 +213,12 @@ fn platform_block(policy: &Policy, text: &NoticeText) -> String {
     let e = crate::text::escape_html;
     format!(
         "<div {MARKER} id=\"sopixi-platform\">\
-<a class=\"sopixi-badge\" data-sopixi-badge href=\"{url}\" aria-label=\"{label}\"><img src=\"{logo}\" alt=\"Sopixi\" width=\"72\" height=\"20\"></a> \
+<a class=\"sopixi-badge\" data-sopixi-badge href=\"{url}\" aria-label=\"{label}\"><img src=\"{logo}?v={v}\" alt=\"Sopixi\" width=\"72\" height=\"20\"></a> \
 <button type=\"button\" class=\"sopixi-settings\" data-sopixi-settings>{settings}</button>\
 <div class=\"sopixi-notice\" data-sopixi-notice role=\"dialog\" aria-label=\"{settings}\"><p>{message}</p>\
 <button type=\"button\" data-sopixi-accept>{accept}</button> <button type=\"button\" data-sopixi-refuse>{refuse}</button></div>\
-<link rel=\"stylesheet\" href=\"/{ASSET_DIR}/platform.css\"><script src=\"/{ASSET_DIR}/platform.js\" defer></script></div>",
+<link rel=\"stylesheet\" href=\"/{ASSET_DIR}/platform.css?v={v}\"><script src=\"/{ASSET_DIR}/platform.js?v={v}\" defer></script></div>",
+        v = assets_version(policy),
         url = e(&policy.badge_url),
         logo = logo_path(policy),
         label = e(&policy.badge_label),
@@ -260,7 +272,11 @@ impl Injector {
         Injector {
             block: platform_block(policy, text).into(),
             gate: age_gate(text).into(),
-            head_css: format!("<link rel=\"stylesheet\" href=\"/{ASSET_DIR}/platform.css\">").into(),
+            head_css: format!(
+                "<link rel=\"stylesheet\" href=\"/{ASSET_DIR}/platform.css?v={}\">",
+                assets_version(policy)
+            )
+            .into(),
         }
     }
 
@@ -452,7 +468,7 @@ mod tests {
         assert_eq!(a[0].0, "_sopixi/logo.png");
         assert!(std::str::from_utf8(&a[1].1).unwrap().contains("--sopixi-bg:#fefefe"));
         let html = inject("<body></body>", en(false), &p).unwrap();
-        assert!(html.contains("src=\"/_sopixi/logo.png\""), "{html}");
+        assert!(html.contains("src=\"/_sopixi/logo.png?v="), "{html}");
     }
 
     #[test]

@@ -56,9 +56,9 @@ pub struct SiteConfig {
     /// Whether HTML, CSS and JS are minified (the `build` default; `--no-minify` turns it off).
     #[serde(default = "yes")]
     pub minify: bool,
-    /// Deployment targets, read by `sopixi deploy`.
+    /// Deployment targets and publishing rules, read by `sopixi deploy`.
     #[serde(default)]
-    pub deploy: BTreeMap<String, serde_json::Value>,
+    pub deploy: DeployConfig,
     /// Free-form values for themes, available as `site.extra`.
     #[serde(default)]
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -161,6 +161,57 @@ impl Default for ImagesConfig {
     fn default() -> Self {
         ImagesConfig { widths: default_widths(), quality: default_quality() }
     }
+}
+
+/// `deploy:` in `site.yaml`: where `sopixi deploy` publishes, and the headers files get.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployConfig {
+    /// Named targets; `sopixi deploy --to NAME` picks one, the first is the default.
+    #[serde(default)]
+    pub targets: Vec<DeployTarget>,
+    /// Header rules, first match wins per header: `{pattern: "fonts/**", cache_control: "…"}`.
+    #[serde(default)]
+    pub matchers: Vec<DeployMatcher>,
+    /// Upload text files gzip-compressed with `Content-Encoding: gzip`.
+    #[serde(default)]
+    pub gzip: bool,
+    /// Abort before deleting more than this many objects (`--max-deletes` overrides it).
+    #[serde(default)]
+    pub max_deletes: Option<usize>,
+}
+
+/// One place the site is published to.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployTarget {
+    /// The name given to `--to`.
+    pub name: String,
+    /// `s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix` or `file:///folder`.
+    pub url: String,
+    /// S3-compatible endpoint (OVHcloud, Scaleway, R2, MinIO …), e.g. `https://s3.gra.io.cloud.ovh.net`.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Region of the bucket.
+    #[serde(default)]
+    pub region: Option<String>,
+}
+
+/// Headers for the files whose site path matches a glob (`*` within a folder, `**` across).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployMatcher {
+    /// Glob over the site path without leading slash, e.g. `**/*.woff2` or `blog/**`.
+    pub pattern: String,
+    /// `Cache-Control` value for matching files.
+    #[serde(default)]
+    pub cache_control: Option<String>,
+    /// `Content-Type` value for matching files.
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// Whether matching files are gzip-compressed (overrides `gzip`).
+    #[serde(default)]
+    pub gzip: Option<bool>,
 }
 
 fn yes() -> bool {
@@ -764,6 +815,22 @@ mod tests {
         assert!(d.message.contains("unknown key `titel`"), "{d}");
         assert_eq!(d.line, Some(3));
         assert!(d.hint.as_deref().unwrap().contains("did you mean `title`"), "{d}");
+    }
+
+    #[test]
+    fn deploy_section_is_typed() {
+        let c = Config::load(
+            "title: T\nbase_url: https://x.org\ndeploy:\n  targets:\n    - { name: prod, url: \"s3://b/site\" }\n  gzip: true\n",
+            &BuildOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(c.site.deploy.targets[0].url, "s3://b/site");
+        assert!(c.site.deploy.gzip);
+        let e = Config::load("title: T\nbase_url: https://x.org\ndeploy:\n  target: []\n", &BuildOptions::default())
+            .unwrap_err();
+        assert!(e[0].message.contains("unknown key `target` in `deploy`"), "{}", e[0]);
+        assert_eq!(e[0].line, Some(4));
+        assert!(e[0].hint.as_deref().unwrap().contains("did you mean `targets`"), "{}", e[0]);
     }
 
     #[test]

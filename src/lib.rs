@@ -9,6 +9,7 @@ pub mod build;
 pub mod compliance;
 pub mod config;
 pub mod content;
+pub mod deploy;
 pub mod diag;
 pub mod embedded;
 pub mod highlight;

@@ -33,6 +33,7 @@ enum Command {
     Init(cmd::init::Args),
     Build(cmd::build::Args),
     Check(cmd::check::Args),
+    Deploy(cmd::deploy::Args),
 }
 
 fn main() {
@@ -44,6 +45,7 @@ fn main() {
         Command::Init(args) => cmd::init::execute(args),
         Command::Build(args) => cmd::build::execute(args, cli.verbose),
         Command::Check(args) => cmd::check::execute(args),
+        Command::Deploy(args) => cmd::deploy::execute(args, cli.verbose),
     };
     std::process::exit(code);
 }

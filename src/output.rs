@@ -131,6 +131,14 @@ pub struct Manifest {
     pub adult: Vec<String>,
 }
 
+impl Manifest {
+    /// The blake3 hash (hex) recorded for `path` if the file still has the size and mtime it was
+    /// written with (`md`), so that a reader (deploy) need not read and hash it again.
+    pub fn intact_hash(&self, path: &str, md: &std::fs::Metadata) -> Option<&str> {
+        self.files.get(path).filter(|s| s.size == md.len() && s.mtime_ns == mtime_ns(md)).map(|s| s.hash.as_str())
+    }
+}
+
 /// An error while writing the output folder.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write {}: {source}", .path.display())]

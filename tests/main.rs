@@ -8,4 +8,5 @@ mod build_errors;
 mod build_outputs;
 mod cli;
 mod compliance;
+mod deploy;
 mod rebuilds;

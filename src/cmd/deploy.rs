@@ -1,0 +1,276 @@
+//! `sopixi deploy`: builds a site, then publishes it to an object store or a folder.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use sopixi::build::{self, BuildError};
+use sopixi::config::{BuildOptions, Config, SITE_FILE};
+use sopixi::deploy::{self, DeployOptions, HeaderRules, TargetSpec};
+
+use crate::console;
+
+/// Publish the website to S3 (or an S3-compatible store), Google Cloud Storage, Azure or a folder.
+///
+/// The site is built first (into SITE/public, skipped when nothing changed), unless --output
+/// names an already built folder. Only new and changed files are uploaded: the target keeps a
+/// manifest (.sopixi-deploy.json) of what the last deploy published, so a deploy with no change
+/// reads one object and writes nothing. Without a manifest, files are compared with a listing.
+///
+/// Order: new and changed files other than pages first (CSS, JS, images), then HTML pages
+/// (deepest first, home last), then feeds, sitemap and robots.txt, then the manifest, then
+/// deletions — a page being served never points at a file that is not there yet. Only objects
+/// the previous deploy published are ever deleted. A deploy that fails or is killed keeps the
+/// previous manifest, and running it again finishes the job.
+///
+/// Targets: s3://bucket/prefix (with --endpoint for OVHcloud, Scaleway, R2, MinIO …),
+/// gs://bucket/prefix, az://container/prefix, file:///folder, or the name of a target in
+/// site.yaml's `deploy.targets`. Credentials come from the environment (AWS_ACCESS_KEY_ID,
+/// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE …) and are never printed.
+///
+/// Exit status: 0 on success, 1 when anything failed.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The site folder (holding site.yaml).
+    #[arg(default_value = ".")]
+    pub site: PathBuf,
+    /// Target URL (s3://bucket/prefix, gs://…, az://…, file:///folder) or the name of a target in
+    /// site.yaml [default: the first target of site.yaml].
+    #[arg(long, value_name = "URL|NAME")]
+    pub to: Option<String>,
+    /// Deploy this already built folder as it is, without building.
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// S3-compatible endpoint, e.g. https://s3.fr-par.scw.cloud [env: AWS_ENDPOINT_URL].
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Bucket region [env: AWS_REGION, default: us-east-1].
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Uploads in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub concurrency: usize,
+    /// Abort, before changing anything, when more than N objects would be deleted
+    /// [default: 256, or site.yaml's deploy.max_deletes].
+    #[arg(long, value_name = "N")]
+    pub max_deletes: Option<usize>,
+    /// Upload text files (HTML, CSS, JS, XML, JSON, SVG) gzip-compressed with
+    /// `Content-Encoding: gzip` (for stores served straight to browsers, such as S3 behind a CDN).
+    #[arg(long)]
+    pub gzip: bool,
+    /// Show what would be uploaded and deleted, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Upload every file, whatever the target holds (deletions still follow the manifest).
+    #[arg(long)]
+    pub force: bool,
+    /// The platform operator's policy file; pages are built with it and checked against it.
+    #[arg(long, value_name = "FILE", env = "SOPIXI_POLICY")]
+    pub policy: Option<PathBuf>,
+    /// Print a JSON summary on stdout (for CI) instead of the human one.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn fail(json: bool, e: &dyn std::error::Error) -> i32 {
+    if json {
+        println!("{}", serde_json::json!({"status": "error", "message": e.to_string()}));
+    } else {
+        console::error_chain(e);
+    }
+    1
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Message(String);
+
+/// Runs `sopixi deploy`.
+pub fn execute(args: Args, verbose: bool) -> i32 {
+    let start = Instant::now();
+    let Some(policy) = super::policy(args.policy.as_deref(), args.json) else { return 1 };
+    // site.yaml: targets, header rules, base_url. Optional when an output folder is given.
+    let site_file = args.site.join(SITE_FILE);
+    let config = match std::fs::read_to_string(&site_file) {
+        Ok(text) => match Config::load(&text, &BuildOptions::default()) {
+            Ok(c) => Some(c),
+            Err(diags) => {
+                for d in &diags {
+                    let mut d = d.clone();
+                    d.file = site_file.clone();
+                    console::diagnostic(&d);
+                }
+                return fail(args.json, &Message(format!("{} has errors; nothing was deployed", site_file.display())));
+            }
+        },
+        Err(_) if args.output.is_some() => None,
+        Err(e) => {
+            return fail(
+                args.json,
+                &Message(format!(
+                    "cannot read {}: {e}; give the site folder, or --output DIR to deploy a built folder",
+                    site_file.display()
+                )),
+            )
+        }
+    };
+    let deploy_cfg = config.as_ref().map(|c| c.site.deploy.clone()).unwrap_or_default();
+
+    // The target: a URL, a name from site.yaml, or site.yaml's first target.
+    let mut spec = match args.to.as_deref() {
+        Some(url) if url.contains("://") => TargetSpec { url: url.to_string(), ..Default::default() },
+        Some(name) => match deploy_cfg.targets.iter().find(|t| t.name == name) {
+            Some(t) => TargetSpec { url: t.url.clone(), endpoint: t.endpoint.clone(), region: t.region.clone() },
+            None => {
+                let names: Vec<&str> = deploy_cfg.targets.iter().map(|t| t.name.as_str()).collect();
+                let hint = match sopixi::diag::did_you_mean(name, names.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None if names.is_empty() => "site.yaml has no deploy.targets; give a URL such as s3://bucket/prefix".into(),
+                    None => format!("the targets of site.yaml are: {}", names.join(", ")),
+                };
+                return fail(args.json, &Message(format!("no deploy target named `{name}`: {hint}")));
+            }
+        },
+        None => match deploy_cfg.targets.first() {
+            Some(t) => TargetSpec { url: t.url.clone(), endpoint: t.endpoint.clone(), region: t.region.clone() },
+            None => {
+                return fail(
+                    args.json,
+                    &Message(
+                        "no deploy target: give --to s3://bucket/prefix (or gs://, az://, file://), or add deploy.targets to site.yaml".into(),
+                    ),
+                )
+            }
+        },
+    };
+    if args.endpoint.is_some() {
+        spec.endpoint = args.endpoint.clone();
+    }
+    if args.region.is_some() {
+        spec.region = args.region.clone();
+    }
+
+    // Build, unless a built folder is given.
+    let dir = match &args.output {
+        Some(d) => d.clone(),
+        None => {
+            let out = args.site.join("public");
+            let opts = BuildOptions {
+                progress: !args.json && console::interactive(),
+                policy: policy.clone(),
+                ..Default::default()
+            };
+            match build::build_to_dir(&args.site, &opts, &out) {
+                Ok(done) => {
+                    if verbose {
+                        eprintln!(
+                            "built {} files ({})",
+                            done.stats.files,
+                            if done.up_to_date { "nothing changed" } else { "rebuilt" }
+                        );
+                    }
+                }
+                Err(BuildError::Failed(f)) => {
+                    for d in &f.0 {
+                        console::diagnostic(d);
+                    }
+                    return fail(
+                        args.json,
+                        &Message(format!("the build failed with {} error(s); nothing was deployed", f.0.len())),
+                    );
+                }
+                Err(e) => return fail(args.json, &e),
+            }
+            out
+        }
+    };
+
+    let rules = HeaderRules::from_config(&deploy_cfg, args.gzip);
+    let files = match deploy::scan_dir(&dir, &rules) {
+        Ok(f) => f,
+        Err(e) => return fail(args.json, &e),
+    };
+    if spec.url.starts_with("file://") && files.iter().any(|f| f.entry.content_encoding.is_some()) {
+        return fail(
+            args.json,
+            &Message("a folder keeps no Content-Encoding: deploy to file:// without --gzip (and deploy.gzip)".into()),
+        );
+    }
+    let target = match deploy::open(&spec) {
+        Ok(t) => t,
+        Err(e) => return fail(args.json, &e),
+    };
+    let opts = DeployOptions {
+        concurrency: args.concurrency.max(1),
+        max_deletes: args.max_deletes.or(deploy_cfg.max_deletes).unwrap_or(256),
+        dry_run: args.dry_run,
+        force: args.force,
+        progress: !args.json && console::interactive(),
+        base_url: config.as_ref().map_or_else(|| "/".to_string(), |c| c.site.base_url.clone()),
+        exit_after_uploads: std::env::var("SOPIXI_TEST_DEPLOY_EXIT_AFTER").ok().and_then(|v| v.parse().ok()),
+        adult: sopixi::output::read_manifest(&dir).map(|m| m.adult.into_iter().collect()).unwrap_or_default(),
+        policy,
+    };
+    let report = match deploy::deploy(&target, &files, &opts) {
+        Ok(r) => r,
+        Err(e) => return fail(args.json, &e),
+    };
+    let secs = start.elapsed().as_secs_f64();
+    if args.json {
+        let mut v = serde_json::json!({
+            "status": "ok",
+            "target": report.target,
+            "dry_run": args.dry_run,
+            "uploaded": report.uploaded,
+            "deleted": report.deleted,
+            "unchanged": report.unchanged,
+            "bytes": report.bytes,
+            "requests": report.requests,
+            "had_manifest": report.had_manifest,
+            "duration_ms": (secs * 1000.0).round(),
+        });
+        if args.dry_run {
+            v["plan"] = serde_json::json!(report.plan);
+        }
+        println!("{v}");
+        return 0;
+    }
+    if args.dry_run || verbose {
+        for phase in &report.plan.phases {
+            for (path, reason) in &phase.uploads {
+                let r =
+                    serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+                println!("upload  {:<8} {r:<8} /{path}", phase.name);
+            }
+        }
+        for path in &report.plan.deletes {
+            println!("delete                    /{path}");
+        }
+    }
+    if args.dry_run {
+        println!(
+            "Dry run on {}: {} to upload, {} to delete, {} unchanged; nothing was changed",
+            report.target,
+            report.plan.upload_count(),
+            report.plan.deletes.len(),
+            report.unchanged
+        );
+    } else {
+        println!(
+            "Deployed to {} in {secs:.2} s: {} uploaded ({}), {} deleted, {} unchanged",
+            report.target,
+            report.uploaded,
+            human_bytes(report.bytes),
+            report.deleted,
+            report.unchanged
+        );
+    }
+    0
+}
+
+fn human_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 => format!("{:.1} MB", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} kB", n as f64 / 1024.0),
+        n => format!("{n} B"),
+    }
+}

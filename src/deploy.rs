@@ -1,0 +1,1385 @@
+//! Deploy: publishing a built site to an object store (S3 and S3-compatible stores, Google Cloud
+//! Storage, Azure Blob Storage) or a local folder, incrementally and in an order that never
+//! leaves a served page pointing at a missing file.
+//!
+//! In: a folder of built files (what `build` wrote), the header rules of `site.yaml` and a target
+//! URL. Out: the target holding exactly those files, with `Content-Type` and `Cache-Control` set,
+//! and a manifest object ([`MANIFEST`]: path → content hash, size, headers) that the next deploy
+//! diffs against, so unchanged files are never touched and a no-change deploy is one read.
+//! Uploads go in phases — other files, then HTML pages (pages linking to new pages after them,
+//! deepest first, home last), then feeds, sitemap and `robots.txt` —, each phase complete before
+//! the next; then the manifest; then deletions.
+//!
+//! It must never: delete an object the previous manifest does not list (foreign objects stay),
+//! delete more than the allowed count, write the manifest before every upload succeeded, print or
+//! return credentials, or publish output that fails the platform compliance check.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::stream::{self, StreamExt, TryStreamExt};
+use object_store::path::Path as ObjPath;
+use object_store::{
+    Attribute, Attributes, ClientOptions, ObjectStore, ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload,
+    RetryConfig, WriteMultipart,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{DeployConfig, DeployMatcher};
+
+/// The manifest object, at the root of the target prefix.
+pub const MANIFEST: &str = ".sopixi-deploy.json";
+
+/// Files above this size are sent as multipart uploads.
+const MULTIPART_THRESHOLD: u64 = 16 * 1024 * 1024;
+const MULTIPART_CHUNK: usize = 8 * 1024 * 1024;
+
+/// HTML pages are uploaded in at most this many dependency waves (then deepest first).
+const MAX_HTML_WAVES: usize = 8;
+
+/// `Cache-Control` of pages, feeds and the sitemap: caches must ask again every time.
+pub const REVALIDATE: &str = "public, max-age=0, must-revalidate";
+/// `Cache-Control` of content-addressed files (and the platform's `/_sopixi/` files).
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// `Cache-Control` of other files (images, PDFs, unhashed CSS/JS): an hour.
+pub const MODERATE: &str = "public, max-age=3600";
+
+// ---------------------------------------------------------------------------------------------
+// Manifest and plan (pure)
+
+/// What the target holds for one file, as the manifest records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// blake3 of the file's bytes as built (before any compression).
+    pub hash: String,
+    /// Size as built.
+    pub size: u64,
+    /// `Content-Type` sent.
+    pub content_type: String,
+    /// `Cache-Control` sent.
+    pub cache_control: String,
+    /// `Content-Encoding` sent (`gzip`), if the object is compressed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_encoding: Option<String>,
+}
+
+/// The manifest object: what the last deploy left on the target.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Format version.
+    pub version: u32,
+    /// The sopixi version that wrote it.
+    #[serde(default)]
+    pub generator: String,
+    /// Site path → entry.
+    pub files: BTreeMap<String, Entry>,
+    /// Objects the deploy that wrote this manifest was about to delete (kept so that a deploy
+    /// killed while deleting finishes the job next time).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_deletes: Vec<String>,
+}
+
+/// What the target is compared against.
+#[derive(Debug, Clone)]
+pub enum Remote {
+    /// The manifest of the previous deploy.
+    Manifest(Manifest),
+    /// No manifest: a listing of the prefix (path → size, ETag).
+    Listing(BTreeMap<String, (u64, Option<String>)>),
+    /// Nothing known (`--force`): everything is uploaded.
+    Nothing,
+}
+
+/// One file of the site to publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFile {
+    /// Site path.
+    pub path: String,
+    /// What the manifest will record.
+    pub entry: Entry,
+    /// Size and MD5 (hex) of the bytes as uploaded, when known (compared with listing ETags).
+    pub uploaded_md5: Option<(u64, String)>,
+}
+
+/// Why a file is uploaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reason {
+    /// The target does not have it.
+    New,
+    /// The target has other bytes or other headers.
+    Changed,
+}
+
+/// A group of uploads that completes before the next starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Phase {
+    /// `files`, `pages`, `home` or `feeds`.
+    pub name: &'static str,
+    /// Site paths with why, in start order.
+    pub uploads: Vec<(String, Reason)>,
+}
+
+/// The ordered plan of a deploy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// Upload phases, in order.
+    pub phases: Vec<Phase>,
+    /// Files left as they are.
+    pub unchanged: usize,
+    /// Objects to delete after the manifest is written (HTML first).
+    pub deletes: Vec<String>,
+    /// The manifest to write once every upload succeeded.
+    #[serde(skip)]
+    pub manifest: Manifest,
+    /// Whether the manifest differs from the target's.
+    pub manifest_changed: bool,
+}
+
+impl Plan {
+    /// Number of uploads.
+    pub fn upload_count(&self) -> usize {
+        self.phases.iter().map(|p| p.uploads.len()).sum()
+    }
+}
+
+/// The upload class of a site path: 0 other files, 1 HTML, 2 feeds, sitemap and robots.txt.
+fn class(path: &str) -> u8 {
+    let lower = path.to_ascii_lowercase();
+    if lower.ends_with(".html") || lower.ends_with(".htm") {
+        1
+    } else if lower.ends_with(".xml") || lower == "robots.txt" {
+        2
+    } else {
+        0
+    }
+}
+
+fn is_home(path: &str) -> bool {
+    path == "index.html"
+}
+
+fn depth(path: &str) -> usize {
+    path.matches('/').count()
+}
+
+/// Plans a deploy: which files to upload, in which order, and what to delete.
+///
+/// `refs_of` gives the site paths an HTML page references (see [`local_refs`]); it is only asked
+/// about pages that are uploaded. Pure: no IO.
+pub fn plan(remote: &Remote, new: &[NewFile], refs_of: impl Fn(&str) -> Vec<String>) -> Plan {
+    let mut uploads: Vec<(String, Reason)> = Vec::new();
+    let mut unchanged = 0;
+    for f in new {
+        let reason = match remote {
+            Remote::Manifest(m) => match m.files.get(&f.path) {
+                None => Some(Reason::New),
+                Some(e) if *e != f.entry => Some(Reason::Changed),
+                Some(_) => None,
+            },
+            Remote::Listing(l) => match (l.get(&f.path), &f.uploaded_md5) {
+                (None, _) => Some(Reason::New),
+                (Some((size, Some(etag))), Some((usize_, md5)))
+                    if size == usize_ && etag.trim_matches('"').eq_ignore_ascii_case(md5) =>
+                {
+                    None
+                }
+                (Some(_), _) => Some(Reason::Changed),
+            },
+            Remote::Nothing => Some(Reason::New),
+        };
+        match reason {
+            Some(r) => uploads.push((f.path.clone(), r)),
+            None => unchanged += 1,
+        }
+    }
+    uploads.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut phases = Vec::new();
+    let files: Vec<_> = uploads.iter().filter(|(p, _)| class(p) == 0).cloned().collect();
+    if !files.is_empty() {
+        phases.push(Phase { name: "files", uploads: files });
+    }
+    phases.extend(html_waves(uploads.iter().filter(|(p, _)| class(p) == 1).cloned().collect(), refs_of));
+    let feeds: Vec<_> = uploads.iter().filter(|(p, _)| class(p) == 2).cloned().collect();
+    if !feeds.is_empty() {
+        phases.push(Phase { name: "feeds", uploads: feeds });
+    }
+
+    let new_paths: BTreeSet<&str> = new.iter().map(|f| f.path.as_str()).collect();
+    let mut deletes: Vec<String> = match remote {
+        Remote::Manifest(m) => m
+            .files
+            .keys()
+            .chain(m.pending_deletes.iter())
+            .filter(|p| !new_paths.contains(p.as_str()))
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    };
+    // Pages go before the files they may reference.
+    deletes.sort_by_key(|p| (class(p) != 1, p.clone()));
+
+    let manifest = Manifest {
+        version: 1,
+        generator: format!("sopixi {}", env!("CARGO_PKG_VERSION")),
+        files: new.iter().map(|f| (f.path.clone(), f.entry.clone())).collect(),
+        pending_deletes: Vec::new(),
+    };
+    let manifest_changed = match remote {
+        Remote::Manifest(m) => m.files != manifest.files || !m.pending_deletes.is_empty(),
+        _ => true,
+    };
+    Plan { phases, unchanged, deletes, manifest, manifest_changed }
+}
+
+/// Orders the HTML uploads: a page that links to another page being uploaded goes in a later
+/// wave (so a served page does not link to a page not there yet), at most [`MAX_HTML_WAVES`]
+/// waves; deepest first inside a wave; the home page alone, last.
+fn html_waves(pages: Vec<(String, Reason)>, refs_of: impl Fn(&str) -> Vec<String>) -> Vec<Phase> {
+    if pages.is_empty() {
+        return Vec::new();
+    }
+    let pending: BTreeSet<&str> = pages.iter().map(|(p, _)| p.as_str()).collect();
+    let deps: HashMap<&str, Vec<&str>> = pages
+        .iter()
+        .map(|(p, _)| {
+            let d: Vec<&str> = refs_of(p)
+                .iter()
+                .filter_map(|r| pending.get(r.as_str()).copied())
+                .filter(|r| *r != p && !is_home(r))
+                .collect();
+            (p.as_str(), d)
+        })
+        .collect();
+    // level = 1 + the highest level of the pending pages it links to; a cycle is cut where found.
+    fn level<'a>(
+        p: &'a str,
+        deps: &HashMap<&'a str, Vec<&'a str>>,
+        memo: &mut HashMap<&'a str, usize>,
+        visiting: &mut BTreeSet<&'a str>,
+    ) -> usize {
+        if let Some(l) = memo.get(p) {
+            return *l;
+        }
+        if !visiting.insert(p) {
+            return 0;
+        }
+        let mut l = 0;
+        for d in deps.get(p).map(Vec::as_slice).unwrap_or(&[]) {
+            l = l.max(1 + level(d, deps, memo, visiting));
+        }
+        visiting.remove(p);
+        let l = l.min(MAX_HTML_WAVES - 1);
+        memo.insert(p, l);
+        l
+    }
+    let mut memo = HashMap::new();
+    let mut waves: Vec<Vec<(String, Reason)>> = vec![Vec::new(); MAX_HTML_WAVES];
+    let mut home = Vec::new();
+    for (p, r) in &pages {
+        if is_home(p) {
+            home.push((p.clone(), *r));
+        } else {
+            let l = level(p, &deps, &mut memo, &mut BTreeSet::new());
+            waves[l].push((p.clone(), *r));
+        }
+    }
+    let mut out: Vec<Phase> = waves
+        .into_iter()
+        .filter(|w| !w.is_empty())
+        .map(|mut w| {
+            w.sort_by(|a, b| depth(&b.0).cmp(&depth(&a.0)).then_with(|| a.0.cmp(&b.0)));
+            Phase { name: "pages", uploads: w }
+        })
+        .collect();
+    if !home.is_empty() {
+        out.push(Phase { name: "home", uploads: home });
+    }
+    out
+}
+
+/// The site paths an HTML page references through `href` and `src`: root-relative URLs, relative
+/// URLs and absolute URLs under `base_url`. A URL ending in `/` means its `index.html`. Other
+/// hosts, fragments-only links and `mailto:`-like schemes are ignored.
+pub fn local_refs(html: &str, page: &str, base_url: &str) -> Vec<String> {
+    let base_path =
+        base_url.split_once("://").map(|(_, rest)| rest.find('/').map_or("/", |i| &rest[i..])).unwrap_or(base_url);
+    let mut out = BTreeSet::new();
+    let bytes = html.as_bytes();
+    for attr in ["href=", "src="] {
+        let mut from = 0;
+        while let Some(i) = html[from..].find(attr) {
+            let start = from + i + attr.len();
+            from = start;
+            let prev = (from - attr.len()).checked_sub(1).map(|j| bytes[j]);
+            if !matches!(prev, Some(b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'')) {
+                continue;
+            }
+            let value = match bytes.get(start) {
+                Some(q @ (b'"' | b'\'')) => {
+                    let rest = &html[start + 1..];
+                    &rest[..rest.find(*q as char).unwrap_or(rest.len())]
+                }
+                _ => {
+                    let rest = &html[start..];
+                    &rest[..rest.find(|c: char| c.is_ascii_whitespace() || c == '>').unwrap_or(rest.len())]
+                }
+            };
+            if let Some(p) = resolve_url(value, page, base_url, base_path) {
+                out.insert(p);
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+fn resolve_url(value: &str, page: &str, base_url: &str, base_path: &str) -> Option<String> {
+    let value = value.trim();
+    let value = value.split(['#', '?']).next().unwrap_or("");
+    if value.is_empty() {
+        return None;
+    }
+    let path = if let Some(rest) = value.strip_prefix(base_url) {
+        rest.to_string()
+    } else if value.starts_with("//") || value.split('/').next().is_some_and(|s| s.contains(':')) {
+        return None;
+    } else if let Some(abs) = value.strip_prefix('/') {
+        let bp = base_path.trim_start_matches('/');
+        abs.strip_prefix(bp).unwrap_or(abs).to_string()
+    } else {
+        let dir = page.rfind('/').map_or("", |i| &page[..=i]);
+        format!("{dir}{value}")
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    let mut p = parts.join("/");
+    if p.is_empty() || p.ends_with('/') {
+        p.push_str("index.html");
+    }
+    Some(p)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Headers
+
+/// The headers every file gets: `site.yaml`'s matchers first, then the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct HeaderRules {
+    /// `deploy.matchers`, first match wins per header.
+    pub matchers: Vec<DeployMatcher>,
+    /// Gzip text files (`deploy.gzip` or `--gzip`).
+    pub gzip: bool,
+}
+
+impl HeaderRules {
+    /// The rules of a site's `deploy:` section.
+    pub fn from_config(c: &DeployConfig, gzip_flag: bool) -> HeaderRules {
+        HeaderRules { matchers: c.matchers.clone(), gzip: c.gzip || gzip_flag }
+    }
+
+    /// `(Content-Type, Cache-Control, gzip)` of a site path.
+    pub fn headers(&self, path: &str) -> (String, String, bool) {
+        let mut ct = None;
+        let mut cc = None;
+        let mut gz = None;
+        for m in self.matchers.iter().filter(|m| glob(m.pattern.trim_start_matches('/'), path)) {
+            ct = ct.or(m.content_type.clone());
+            cc = cc.or(m.cache_control.clone());
+            gz = gz.or(m.gzip);
+        }
+        let ct = ct.unwrap_or_else(|| default_content_type(path));
+        let cc = cc.unwrap_or_else(|| default_cache_control(path).to_string());
+        let gz = gz.unwrap_or(self.gzip && compressible(&ct));
+        (ct, cc, gz)
+    }
+}
+
+/// The MIME type of a site path, with `charset=utf-8` on every text type.
+pub fn default_content_type(path: &str) -> String {
+    let lower = path.to_ascii_lowercase();
+    if lower.ends_with("atom.xml") {
+        return "application/atom+xml; charset=utf-8".into();
+    }
+    if lower.ends_with("rss.xml") {
+        return "application/rss+xml; charset=utf-8".into();
+    }
+    if lower.ends_with(".md") {
+        return "text/markdown; charset=utf-8".into();
+    }
+    let t = crate::output::content_type(path);
+    if !t.contains("charset") && (t.starts_with("text/") || matches!(t, "application/json" | "application/xml")) {
+        format!("{t}; charset=utf-8")
+    } else {
+        t.to_string()
+    }
+}
+
+/// Whether a file name carries a content hash (`app.3f9a1c2b.css`, `main-8d2f7e01ab.js`): a run
+/// of at least 8 hexadecimal digits (with a digit among them) or 16 alphanumerics between
+/// separators, just before the extension.
+pub fn content_addressed(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let Some((stem, _ext)) = name.rsplit_once('.') else { return false };
+    let last = stem.rsplit(['.', '-', '_']).next().unwrap_or("");
+    if last.len() == stem.len() {
+        return false;
+    }
+    let hex =
+        last.len() >= 8 && last.chars().all(|c| c.is_ascii_hexdigit()) && last.chars().any(|c| c.is_ascii_digit());
+    let b32 = last.len() >= 16
+        && last.chars().all(|c| c.is_ascii_alphanumeric())
+        && last.chars().any(|c| c.is_ascii_digit())
+        && last.chars().any(|c| c.is_ascii_alphabetic());
+    hex || b32
+}
+
+/// The default `Cache-Control` of a site path.
+pub fn default_cache_control(path: &str) -> &'static str {
+    if class(path) != 0 || path.ends_with(".txt") || path.ends_with(".json") {
+        REVALIDATE
+    } else if path.starts_with(&format!("{}/", crate::compliance::ASSET_DIR)) || content_addressed(path) {
+        IMMUTABLE
+    } else {
+        MODERATE
+    }
+}
+
+fn compressible(content_type: &str) -> bool {
+    content_type.starts_with("text/") || ["json", "xml", "javascript", "svg"].iter().any(|t| content_type.contains(t))
+}
+
+/// `*` matches within a folder, `**` across folders, `?` one character.
+fn glob(pattern: &str, path: &str) -> bool {
+    fn go(p: &[u8], s: &[u8]) -> bool {
+        match p.first() {
+            None => s.is_empty(),
+            Some(b'*') if p.get(1) == Some(&b'*') => {
+                if p.get(2) == Some(&b'/') {
+                    (0..=s.len()).filter(|&i| i == 0 || s[i - 1] == b'/').any(|i| go(&p[3..], &s[i..]))
+                } else {
+                    (0..=s.len()).any(|i| go(&p[2..], &s[i..]))
+                }
+            }
+            Some(b'*') => (0..=s.len()).take_while(|&i| i == 0 || s[i - 1] != b'/').any(|i| go(&p[1..], &s[i..])),
+            Some(b'?') => s.first().is_some_and(|c| *c != b'/') && go(&p[1..], &s[1..]),
+            Some(c) => s.first() == Some(c) && go(&p[1..], &s[1..]),
+        }
+    }
+    go(pattern.as_bytes(), path.as_bytes())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Local files
+
+/// A file of the built site on disk, with what the manifest will say of it.
+#[derive(Debug, Clone)]
+pub struct LocalFile {
+    /// Site path.
+    pub path: String,
+    /// Where it is.
+    pub abs: PathBuf,
+    /// Hash, size, headers.
+    pub entry: Entry,
+}
+
+/// Why a deploy failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    /// The target URL or options are wrong.
+    #[error("{0}")]
+    Target(String),
+    /// The store refused the credentials (or they lack a permission).
+    #[error("{target} refused the credentials: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the provider's equivalent), and that they may read, list, write and delete in this bucket")]
+    Credentials {
+        /// The target, without credentials.
+        target: String,
+    },
+    /// A local file could not be read.
+    #[error("cannot read {}: {source}", .path.display())]
+    Local {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The target's manifest is not one sopixi can read.
+    #[error("the deploy manifest {object} cannot be read ({reason}): delete it and deploy again (files are then compared with a listing)")]
+    BadManifest {
+        /// The manifest object.
+        object: String,
+        /// Why.
+        reason: String,
+    },
+    /// More deletions than allowed.
+    #[error("this deploy would delete {count} objects from {target}, more than the limit of {max}; nothing was changed: if that is intended, run again with --max-deletes {count}")]
+    TooManyDeletes {
+        /// Deletions planned.
+        count: usize,
+        /// The limit.
+        max: usize,
+        /// The target.
+        target: String,
+    },
+    /// Files fail the platform compliance check.
+    #[error("{} file{} fail the platform compliance check; nothing was deployed:\n{}", .0.len(), if .0.len() == 1 { "" } else { "s" }, .0.join("\n"))]
+    Compliance(Vec<String>),
+    /// One or more store operations failed.
+    #[error("{} operation{} on {target} failed; the previous deploy's manifest was kept, so running the deploy again finishes the job:\n{}", .errors.len(), if .errors.len() == 1 { "" } else { "s" }, .errors.join("\n"))]
+    Store {
+        /// The target.
+        target: String,
+        /// One line per failed object.
+        errors: Vec<String>,
+    },
+}
+
+fn skip_local(name: &str) -> bool {
+    name == crate::output::MANIFEST || name == MANIFEST || (name.starts_with('.') && name != ".well-known")
+}
+
+/// Lists and hashes the files of a built site folder (`.sopixi-output.json` and dot-files other
+/// than `.well-known` are left out), sorted by path. Files that `sopixi build` wrote and that are
+/// untouched since (same size and mtime as its manifest records) are not read again: the build's
+/// hash is used.
+pub fn scan_dir(dir: &Path, rules: &HeaderRules) -> Result<Vec<LocalFile>, DeployError> {
+    if !dir.is_dir() {
+        return Err(DeployError::Target(format!(
+            "{} is not a folder: build the site first or give another --output",
+            dir.display()
+        )));
+    }
+    let built = crate::output::read_manifest(dir);
+    let mut out = Vec::new();
+    let walker = walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_str().is_some_and(skip_local));
+    for e in walker {
+        let local = |path: &Path, source: std::io::Error| DeployError::Local { path: path.to_path_buf(), source };
+        let e = e.map_err(|err| {
+            let path = err.path().map_or_else(|| dir.to_path_buf(), Path::to_path_buf);
+            local(&path, err.into())
+        })?;
+        if !e.file_type().is_file() {
+            continue;
+        }
+        let rel = e.path().strip_prefix(dir).unwrap_or(e.path());
+        let path = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+        let md = std::fs::metadata(e.path()).map_err(|err| local(e.path(), err))?;
+        let (hash, size) = match built.as_ref().and_then(|m| m.intact_hash(&path, &md)) {
+            Some(h) => (h.to_string(), md.len()),
+            None => {
+                let bytes = std::fs::read(e.path()).map_err(|err| local(e.path(), err))?;
+                (blake3::hash(&bytes).to_hex().to_string(), bytes.len() as u64)
+            }
+        };
+        let (content_type, cache_control, gz) = rules.headers(&path);
+        let entry = Entry { hash, size, content_type, cache_control, content_encoding: gz.then(|| "gzip".to_string()) };
+        out.push(LocalFile { path, abs: e.path().to_path_buf(), entry });
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// The bytes of a file as uploaded (gzip-compressed, deterministically, when its entry says so).
+fn upload_bytes(f: &LocalFile) -> Result<Vec<u8>, DeployError> {
+    let raw = std::fs::read(&f.abs).map_err(|source| DeployError::Local { path: f.abs.clone(), source })?;
+    if f.entry.content_encoding.as_deref() == Some("gzip") {
+        let mut enc = flate2::GzBuilder::new().write(Vec::new(), flate2::Compression::best());
+        enc.write_all(&raw)
+            .and_then(|_| enc.flush())
+            .map_err(|source| DeployError::Local { path: f.abs.clone(), source })?;
+        enc.finish().map_err(|source| DeployError::Local { path: f.abs.clone(), source })
+    } else {
+        Ok(raw)
+    }
+}
+
+fn is_adult(html: &str) -> bool {
+    // As written by `compliance::inject`, minified or not.
+    let lower = html.to_ascii_lowercase();
+    lower.contains("<meta name=rating content=adult") || lower.contains("<meta name=\"rating\" content=\"adult\"")
+}
+
+/// The compliance gate: one line per HTML file that fails [`crate::compliance::check`] under
+/// `policy`. A page is held to the age gate when the build recorded it as adult (`adult`, from
+/// the output folder's manifest) or when it carries the adult rating.
+pub fn compliance_violations(
+    files: &[&LocalFile],
+    policy: &crate::config::Policy,
+    adult: &std::collections::BTreeSet<String>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in files.iter().filter(|f| crate::compliance::is_html_path(&f.path)) {
+        let text = match std::fs::read(&f.abs) {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(e) => {
+                out.push(format!("  {}: cannot read it: {e}", f.path));
+                continue;
+            }
+        };
+        let v = crate::compliance::check(&text, adult.contains(&f.path) || is_adult(&text), policy);
+        if !v.is_empty() {
+            let what: Vec<String> = v.iter().map(ToString::to_string).collect();
+            out.push(format!("  {}: {}", f.path, what.join("; ")));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets
+
+/// Where to publish, as given on the command line or in `site.yaml`.
+#[derive(Debug, Clone, Default)]
+pub struct TargetSpec {
+    /// `s3://bucket/prefix`, `gs://…`, `az://…`, `file:///folder`.
+    pub url: String,
+    /// S3-compatible endpoint, e.g. `http://127.0.0.1:8333`.
+    pub endpoint: Option<String>,
+    /// Region.
+    pub region: Option<String>,
+}
+
+/// An opened target.
+pub struct Target {
+    store: Arc<dyn ObjectStore>,
+    prefix: String,
+    /// The URL, for messages (never holds credentials).
+    pub display: String,
+    /// Whether the store keeps Content-Type and Cache-Control (a folder does not).
+    attributes: bool,
+    /// The folder of a `file://` target.
+    folder: Option<PathBuf>,
+}
+
+impl Target {
+    fn key(&self, path: &str) -> Result<ObjPath, DeployError> {
+        let full = if self.prefix.is_empty() { path.to_string() } else { format!("{}/{path}", self.prefix) };
+        ObjPath::parse(&full).map_err(|e| {
+            DeployError::Target(format!("cannot name the object for /{path} on {}: {e}; rename the file", self.display))
+        })
+    }
+
+    fn describe(&self, path: &str) -> String {
+        format!("{}/{path}", self.display.trim_end_matches('/'))
+    }
+}
+
+fn retry() -> RetryConfig {
+    RetryConfig {
+        max_retries: 6,
+        retry_timeout: Duration::from_secs(120),
+        backoff: object_store::BackoffConfig {
+            init_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(10),
+            base: 2.0,
+        },
+    }
+}
+
+fn client() -> ClientOptions {
+    ClientOptions::new().with_timeout(Duration::from_secs(120)).with_connect_timeout(Duration::from_secs(10))
+}
+
+/// `[profile]` credentials from `~/.aws/credentials` (or `AWS_SHARED_CREDENTIALS_FILE`), for
+/// `AWS_PROFILE` (default `default`), when the environment has none.
+fn profile_credentials() -> Option<(String, String, Option<String>)> {
+    let file = std::env::var_os("AWS_SHARED_CREDENTIALS_FILE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".aws/credentials")))?;
+    let text = std::fs::read_to_string(file).ok()?;
+    let want = std::env::var("AWS_PROFILE").unwrap_or_else(|_| "default".into());
+    let mut section = String::new();
+    let (mut id, mut secret, mut token) = (None, None, None);
+    for line in text.lines().map(str::trim) {
+        if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = s.trim().trim_start_matches("profile ").to_string();
+        } else if section == want {
+            if let Some((k, v)) = line.split_once('=') {
+                let v = v.trim().to_string();
+                match k.trim() {
+                    "aws_access_key_id" => id = Some(v),
+                    "aws_secret_access_key" => secret = Some(v),
+                    "aws_session_token" => token = Some(v),
+                    _ => {}
+                }
+            }
+        }
+    }
+    Some((id?, secret?, token))
+}
+
+fn env_nonempty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Opens a target. Credentials come from the environment (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_PROFILE` …, `GOOGLE_SERVICE_ACCOUNT`,
+/// `AZURE_STORAGE_ACCOUNT_NAME` …) and never appear in messages.
+pub fn open(spec: &TargetSpec) -> Result<Target, DeployError> {
+    let url = spec.url.trim();
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+        DeployError::Target(format!(
+            "`{url}` is not a target URL: write s3://bucket/prefix, gs://bucket/prefix, az://container/prefix or file:///folder (or name a target of site.yaml's deploy.targets)"
+        ))
+    })?;
+    if scheme == "file" {
+        let dir = PathBuf::from(rest);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| DeployError::Target(format!("cannot create the target folder {}: {e}", dir.display())))?;
+        let store = object_store::local::LocalFileSystem::new_with_prefix(&dir)
+            .map_err(|e| DeployError::Target(format!("cannot use the target folder {}: {e}", dir.display())))?
+            .with_automatic_cleanup(true);
+        return Ok(Target {
+            store: Arc::new(store),
+            prefix: String::new(),
+            display: url.to_string(),
+            attributes: false,
+            folder: Some(dir),
+        });
+    }
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(DeployError::Target(format!("`{url}` names no bucket: write {scheme}://bucket/prefix")));
+    }
+    let prefix = prefix.trim_matches('/').to_string();
+    let bad = |e: object_store::Error| DeployError::Target(format!("cannot use {url}: {e}"));
+    let store: Arc<dyn ObjectStore> = match scheme {
+        "s3" | "s3a" => {
+            let mut b = object_store::aws::AmazonS3Builder::from_env()
+                .with_bucket_name(bucket)
+                .with_retry(retry())
+                .with_client_options(client());
+            if env_nonempty("AWS_ACCESS_KEY_ID").is_none() {
+                if let Some((id, secret, token)) = profile_credentials() {
+                    b = b.with_access_key_id(id).with_secret_access_key(secret);
+                    if let Some(t) = token {
+                        b = b.with_token(t);
+                    }
+                }
+            }
+            let region = spec
+                .region
+                .clone()
+                .or_else(|| env_nonempty("AWS_REGION"))
+                .or_else(|| env_nonempty("AWS_DEFAULT_REGION"))
+                .unwrap_or_else(|| "us-east-1".into());
+            b = b.with_region(region);
+            let endpoint = spec
+                .endpoint
+                .clone()
+                .or_else(|| env_nonempty("AWS_ENDPOINT_URL_S3"))
+                .or_else(|| env_nonempty("AWS_ENDPOINT_URL"));
+            if let Some(ep) = endpoint {
+                // Providers other than AWS (and local servers) take path-style requests.
+                b = b
+                    .with_allow_http(ep.starts_with("http://"))
+                    .with_endpoint(ep.trim_end_matches('/'))
+                    .with_virtual_hosted_style_request(false);
+            }
+            Arc::new(b.build().map_err(bad)?)
+        }
+        "gs" => Arc::new(
+            object_store::gcp::GoogleCloudStorageBuilder::from_env()
+                .with_bucket_name(bucket)
+                .with_retry(retry())
+                .with_client_options(client())
+                .build()
+                .map_err(bad)?,
+        ),
+        "az" | "azure" => Arc::new(
+            object_store::azure::MicrosoftAzureBuilder::from_env()
+                .with_container_name(bucket)
+                .with_retry(retry())
+                .with_client_options(client())
+                .build()
+                .map_err(bad)?,
+        ),
+        other => {
+            return Err(DeployError::Target(format!(
+                "unknown target scheme `{other}://`: use s3://, gs://, az:// or file://"
+            )))
+        }
+    };
+    Ok(Target {
+        store,
+        prefix,
+        display: format!("{scheme}://{bucket}/{}", rest.split_once('/').map_or("", |r| r.1)),
+        attributes: true,
+        folder: None,
+    })
+}
+
+fn refused(e: &object_store::Error) -> bool {
+    if matches!(e, object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }) {
+        return true;
+    }
+    let s = e.to_string();
+    ["SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "403 Forbidden", "401 Unauthorized"]
+        .iter()
+        .any(|m| s.contains(m))
+}
+
+fn store_error(target: &Target, object: &str, what: &str, e: object_store::Error) -> DeployError {
+    if refused(&e) {
+        return DeployError::Credentials { target: target.display.clone() };
+    }
+    DeployError::Store {
+        target: target.display.clone(),
+        errors: vec![format!("  cannot {what} {}: {e}", target.describe(object))],
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deploy
+
+/// How to deploy.
+#[derive(Debug, Clone)]
+pub struct DeployOptions {
+    /// Uploads in flight at once.
+    pub concurrency: usize,
+    /// Abort before deleting more objects than this.
+    pub max_deletes: usize,
+    /// Plan only: read the target, change nothing.
+    pub dry_run: bool,
+    /// Upload every file whatever the target holds (the manifest still decides deletions).
+    pub force: bool,
+    /// Draw a progress bar on stderr.
+    pub progress: bool,
+    /// The site's `base_url`, to recognise absolute links to its own pages.
+    pub base_url: String,
+    /// Test hook: exit the process (status 137) after this many uploads, like a killed deploy.
+    #[doc(hidden)]
+    pub exit_after_uploads: Option<usize>,
+    /// The platform policy the pages are checked against.
+    pub policy: crate::config::Policy,
+    /// Pages the build recorded as adult (from the output folder's manifest).
+    pub adult: std::collections::BTreeSet<String>,
+}
+
+impl Default for DeployOptions {
+    fn default() -> Self {
+        DeployOptions {
+            concurrency: 16,
+            max_deletes: 256,
+            dry_run: false,
+            force: false,
+            progress: false,
+            base_url: "/".into(),
+            exit_after_uploads: None,
+            policy: Default::default(),
+            adult: Default::default(),
+        }
+    }
+}
+
+/// What a deploy did (or, for a dry run, would do).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// The target.
+    pub target: String,
+    /// The plan followed.
+    pub plan: Plan,
+    /// Objects uploaded (manifest not counted).
+    pub uploaded: usize,
+    /// Objects deleted.
+    pub deleted: usize,
+    /// Files left as they were.
+    pub unchanged: usize,
+    /// Bytes uploaded (as sent, manifest not counted).
+    pub bytes: u64,
+    /// Requests sent to the store (without retries).
+    pub requests: u64,
+    /// Whether the target had a manifest from a previous deploy.
+    pub had_manifest: bool,
+    /// Wall time.
+    pub duration_ms: u128,
+}
+
+/// Deploys `files` to `target`: reads the target's manifest (or lists it), plans, uploads in
+/// phases, writes the manifest, deletes. Creates its own tokio runtime; call from sync code.
+pub fn deploy(target: &Target, files: &[LocalFile], opts: &DeployOptions) -> Result<Report, DeployError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| DeployError::Target(format!("cannot start the network runtime: {e}")))?;
+    rt.block_on(deploy_async(target, files, opts))
+}
+
+async fn read_remote(target: &Target, force: bool, requests: &AtomicU64) -> Result<Remote, DeployError> {
+    let key = target.key(MANIFEST)?;
+    requests.fetch_add(1, Ordering::Relaxed);
+    match target.store.get(&key).await {
+        Ok(r) => {
+            let bytes = r.bytes().await.map_err(|e| store_error(target, MANIFEST, "read", e))?;
+            let m: Manifest = serde_json::from_slice(&bytes)
+                .map_err(|e| DeployError::BadManifest { object: target.describe(MANIFEST), reason: e.to_string() })?;
+            Ok(Remote::Manifest(m))
+        }
+        Err(object_store::Error::NotFound { .. }) if force => Ok(Remote::Nothing),
+        Err(object_store::Error::NotFound { .. }) => {
+            let prefix = if target.prefix.is_empty() { None } else { Some(target.key("")?) };
+            let prefix = prefix.map(|p| ObjPath::parse(p.as_ref().trim_end_matches('/')).unwrap_or(p));
+            requests.fetch_add(1, Ordering::Relaxed);
+            let metas: Vec<_> = target
+                .store
+                .list(prefix.as_ref())
+                .try_collect()
+                .await
+                .map_err(|e| store_error(target, "", "list", e))?;
+            requests.fetch_add((metas.len() / 1000) as u64, Ordering::Relaxed);
+            let strip = if target.prefix.is_empty() { String::new() } else { format!("{}/", target.prefix) };
+            let listing = metas
+                .into_iter()
+                .filter_map(|m| {
+                    let k = m.location.as_ref().strip_prefix(&strip)?.to_string();
+                    Some((k, (m.size, m.e_tag)))
+                })
+                .collect();
+            Ok(Remote::Listing(listing))
+        }
+        Err(e) => Err(store_error(target, MANIFEST, "read", e)),
+    }
+}
+
+async fn deploy_async(target: &Target, files: &[LocalFile], opts: &DeployOptions) -> Result<Report, DeployError> {
+    let start = Instant::now();
+    let requests = AtomicU64::new(0);
+    let mut remote = read_remote(target, opts.force, &requests).await?;
+    let had_manifest = matches!(remote, Remote::Manifest(_));
+    if let (true, Remote::Manifest(m)) = (opts.force, &mut remote) {
+        // Everything goes up again; the manifest still says what may be deleted.
+        m.files.values_mut().for_each(|e| e.hash.clear());
+    }
+    // Against a listing, files whose size matches are compared by MD5 (the ETag of a single-part
+    // upload); multipart ETags (`…-N`) never match, so those files are uploaded again.
+    let mut new = Vec::with_capacity(files.len());
+    for f in files {
+        let uploaded_md5 = match &remote {
+            Remote::Listing(l)
+                if l.get(&f.path).is_some_and(|(_, e)| e.as_deref().is_some_and(|e| !e.contains('-'))) =>
+            {
+                use md5::Digest;
+                let bytes = upload_bytes(f)?;
+                let digest = md5::Md5::digest(&bytes);
+                let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+                Some((bytes.len() as u64, hex))
+            }
+            _ => None,
+        };
+        new.push(NewFile { path: f.path.clone(), entry: f.entry.clone(), uploaded_md5 });
+    }
+    let by_path: HashMap<&str, &LocalFile> = files.iter().map(|f| (f.path.as_str(), f)).collect();
+    let refs_of = |p: &str| {
+        by_path
+            .get(p)
+            .and_then(|f| std::fs::read(&f.abs).ok())
+            .map(|b| local_refs(&String::from_utf8_lossy(&b), p, &opts.base_url))
+            .unwrap_or_default()
+    };
+    let plan = plan(&remote, &new, refs_of);
+    if plan.deletes.len() > opts.max_deletes {
+        return Err(DeployError::TooManyDeletes {
+            count: plan.deletes.len(),
+            max: opts.max_deletes,
+            target: target.display.clone(),
+        });
+    }
+    // The compliance gate, before anything is written: every page to upload; every page when the
+    // target has no manifest of ours (pages matched by a listing were never checked).
+    let to_check: Vec<&LocalFile> = if had_manifest {
+        plan.phases.iter().flat_map(|p| &p.uploads).map(|(path, _)| by_path[path.as_str()]).collect()
+    } else {
+        files.iter().collect()
+    };
+    let violations = compliance_violations(&to_check, &opts.policy, &opts.adult);
+    if !violations.is_empty() {
+        return Err(DeployError::Compliance(violations));
+    }
+    let mut report =
+        Report { target: target.display.clone(), unchanged: plan.unchanged, had_manifest, ..Default::default() };
+    if opts.dry_run {
+        report.requests = requests.load(Ordering::Relaxed);
+        report.plan = plan;
+        report.duration_ms = start.elapsed().as_millis();
+        return Ok(report);
+    }
+
+    if let Some(dir) = target.folder.as_ref().filter(|_| plan.upload_count() + plan.deletes.len() > 0) {
+        remove_staging_files(dir);
+    }
+    let bar = progress_bar(opts.progress, (plan.upload_count() + plan.deletes.len()) as u64);
+    let uploaded = AtomicUsize::new(0);
+    let bytes_sent = AtomicU64::new(0);
+    for phase in &plan.phases {
+        let results: Vec<Result<(), DeployError>> = stream::iter(phase.uploads.iter())
+            .map(|(path, _)| {
+                let f = by_path[path.as_str()];
+                let (uploaded, bytes_sent, requests, bar) = (&uploaded, &bytes_sent, &requests, &bar);
+                async move {
+                    let n = upload(target, f, requests).await?;
+                    bytes_sent.fetch_add(n, Ordering::Relaxed);
+                    let done = uploaded.fetch_add(1, Ordering::SeqCst) + 1;
+                    bar.inc(1);
+                    if opts.exit_after_uploads.is_some_and(|max| done >= max) {
+                        std::process::exit(137);
+                    }
+                    Ok(())
+                }
+            })
+            .buffer_unordered(opts.concurrency.max(1))
+            .collect()
+            .await;
+        let errors: Vec<DeployError> = results.into_iter().filter_map(Result::err).collect();
+        if !errors.is_empty() {
+            bar.finish_and_clear();
+            return Err(merge_errors(target, errors));
+        }
+    }
+    report.uploaded = uploaded.load(Ordering::SeqCst);
+    report.bytes = bytes_sent.load(Ordering::Relaxed);
+
+    if plan.manifest_changed {
+        let mut m = plan.manifest.clone();
+        m.pending_deletes = plan.deletes.clone();
+        put_manifest(target, &m, &requests).await?;
+    }
+    if !plan.deletes.is_empty() {
+        let (pages, others): (Vec<&String>, Vec<&String>) = plan.deletes.iter().partition(|p| class(p) == 1);
+        for batch in [pages, others] {
+            if batch.is_empty() {
+                continue;
+            }
+            let keys: Vec<ObjPath> = batch.iter().map(|p| target.key(p)).collect::<Result<_, _>>()?;
+            requests.fetch_add(keys.len().div_ceil(1000) as u64, Ordering::Relaxed);
+            let results: Vec<_> =
+                target.store.delete_stream(stream::iter(keys.into_iter().map(Ok)).boxed()).collect().await;
+            let mut errors = Vec::new();
+            for r in results {
+                match r {
+                    Ok(_) | Err(object_store::Error::NotFound { .. }) => {
+                        report.deleted += 1;
+                        bar.inc(1);
+                    }
+                    Err(e) => errors.push(store_error(target, "", "delete", e)),
+                }
+            }
+            if !errors.is_empty() {
+                bar.finish_and_clear();
+                return Err(merge_errors(target, errors));
+            }
+        }
+        put_manifest(target, &plan.manifest, &requests).await?;
+    }
+    bar.finish_and_clear();
+    report.requests = requests.load(Ordering::Relaxed);
+    report.plan = plan;
+    report.duration_ms = start.elapsed().as_millis();
+    Ok(report)
+}
+
+/// Removes the half-written files (`name#N`) a killed deploy to a folder left behind: the
+/// folder store writes each file beside its final name, then renames it.
+fn remove_staging_files(dir: &Path) {
+    let staging = |name: &str| {
+        name.rsplit_once('#')
+            .is_some_and(|(stem, n)| !stem.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    for e in walkdir::WalkDir::new(dir).into_iter().filter_map(Result::ok) {
+        if e.file_type().is_file() && e.file_name().to_str().is_some_and(staging) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+fn merge_errors(target: &Target, errors: Vec<DeployError>) -> DeployError {
+    if let Some(i) = errors.iter().position(|e| matches!(e, DeployError::Credentials { .. })) {
+        return errors.into_iter().nth(i).expect("index in range");
+    }
+    let mut lines = Vec::new();
+    for e in errors {
+        match e {
+            DeployError::Store { errors, .. } => lines.extend(errors),
+            other => lines.push(format!("  {other}")),
+        }
+    }
+    DeployError::Store { target: target.display.clone(), errors: lines }
+}
+
+fn progress_bar(show: bool, len: u64) -> indicatif::ProgressBar {
+    if !show || len == 0 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} deploying [{bar:30}] {pos}/{len} ({per_sec})")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+fn attributes(target: &Target, e: &Entry) -> Attributes {
+    let mut a = Attributes::new();
+    if target.attributes {
+        a.insert(Attribute::ContentType, e.content_type.clone().into());
+        a.insert(Attribute::CacheControl, e.cache_control.clone().into());
+        if let Some(enc) = &e.content_encoding {
+            a.insert(Attribute::ContentEncoding, enc.clone().into());
+        }
+    }
+    a
+}
+
+/// Uploads one file; returns the bytes sent.
+async fn upload(target: &Target, f: &LocalFile, requests: &AtomicU64) -> Result<u64, DeployError> {
+    let key = target.key(&f.path)?;
+    let bytes = upload_bytes(f)?;
+    let n = bytes.len() as u64;
+    let attrs = attributes(target, &f.entry);
+    if n > MULTIPART_THRESHOLD {
+        requests.fetch_add(2 + n.div_ceil(MULTIPART_CHUNK as u64), Ordering::Relaxed);
+        let up = target
+            .store
+            .put_multipart_opts(&key, PutMultipartOptions { attributes: attrs, ..Default::default() })
+            .await
+            .map_err(|e| store_error(target, &f.path, "upload", e))?;
+        let mut w = WriteMultipart::new_with_chunk_size(up, MULTIPART_CHUNK);
+        w.put(bytes.into());
+        w.finish().await.map_err(|e| store_error(target, &f.path, "upload", e))?;
+    } else {
+        requests.fetch_add(1, Ordering::Relaxed);
+        target
+            .store
+            .put_opts(&key, PutPayload::from(bytes), PutOptions { attributes: attrs, ..Default::default() })
+            .await
+            .map_err(|e| store_error(target, &f.path, "upload", e))?;
+    }
+    Ok(n)
+}
+
+async fn put_manifest(target: &Target, m: &Manifest, requests: &AtomicU64) -> Result<(), DeployError> {
+    let key = target.key(MANIFEST)?;
+    let body = serde_json::to_vec(m).unwrap_or_default();
+    let e = Entry {
+        hash: String::new(),
+        size: 0,
+        content_type: "application/json".into(),
+        cache_control: "no-store".into(),
+        content_encoding: None,
+    };
+    requests.fetch_add(1, Ordering::Relaxed);
+    target
+        .store
+        .put_opts(&key, PutPayload::from(body), PutOptions { attributes: attributes(target, &e), ..Default::default() })
+        .await
+        .map_err(|e| store_error(target, MANIFEST, "write", e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(hash: &str, path: &str) -> Entry {
+        let (ct, cc, _) = HeaderRules::default().headers(path);
+        Entry { hash: hash.into(), size: 1, content_type: ct, cache_control: cc, content_encoding: None }
+    }
+
+    fn files(list: &[(&str, &str)]) -> Vec<NewFile> {
+        list.iter().map(|(p, h)| NewFile { path: p.to_string(), entry: entry(h, p), uploaded_md5: None }).collect()
+    }
+
+    fn manifest(list: &[(&str, &str)]) -> Manifest {
+        Manifest {
+            version: 1,
+            files: files(list).into_iter().map(|f| (f.path, f.entry)).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn order(p: &Plan) -> Vec<(&str, Vec<&str>)> {
+        p.phases.iter().map(|ph| (ph.name, ph.uploads.iter().map(|(p, _)| p.as_str()).collect())).collect()
+    }
+
+    #[test]
+    fn first_deploy_orders_files_pages_home_feeds() {
+        let new = files(&[
+            ("index.html", "1"),
+            ("about/index.html", "1"),
+            ("blog/a/index.html", "1"),
+            ("style.css", "1"),
+            ("sitemap.xml", "1"),
+            ("atom.xml", "1"),
+            ("robots.txt", "1"),
+            ("img/x.png", "1"),
+        ]);
+        let p = plan(&Remote::Nothing, &new, |_| Vec::new());
+        assert_eq!(
+            order(&p),
+            vec![
+                ("files", vec!["img/x.png", "style.css"]),
+                ("pages", vec!["blog/a/index.html", "about/index.html"]),
+                ("home", vec!["index.html"]),
+                ("feeds", vec!["atom.xml", "robots.txt", "sitemap.xml"]),
+            ]
+        );
+        assert!(p.deletes.is_empty());
+        assert!(p.manifest_changed);
+        assert_eq!(p.manifest.files.len(), 8);
+    }
+
+    #[test]
+    fn no_change_plans_nothing() {
+        let list = [("index.html", "1"), ("a.css", "2")];
+        let p = plan(&Remote::Manifest(manifest(&list)), &files(&list), |_| Vec::new());
+        assert_eq!(p.upload_count(), 0);
+        assert_eq!(p.unchanged, 2);
+        assert!(p.deletes.is_empty() && !p.manifest_changed);
+    }
+
+    #[test]
+    fn changes_headers_and_deletions() {
+        let old = manifest(&[("index.html", "1"), ("a.css", "2"), ("gone/index.html", "3"), ("gone.png", "4")]);
+        let mut new = files(&[("index.html", "1"), ("a.css", "9"), ("b.js", "1")]);
+        new[0].entry.cache_control = "no-cache".into();
+        let p = plan(&Remote::Manifest(old), &new, |_| Vec::new());
+        assert_eq!(order(&p), vec![("files", vec!["a.css", "b.js"]), ("home", vec!["index.html"])]);
+        assert_eq!(p.phases[0].uploads[0].1, Reason::Changed);
+        assert_eq!(p.phases[0].uploads[1].1, Reason::New);
+        // Pages are deleted before the files they might use.
+        assert_eq!(p.deletes, vec!["gone/index.html", "gone.png"]);
+    }
+
+    #[test]
+    fn pending_deletes_of_a_killed_deploy_are_finished() {
+        let mut old = manifest(&[("index.html", "1")]);
+        old.pending_deletes = vec!["old.png".into(), "index.html".into()];
+        let p = plan(&Remote::Manifest(old), &files(&[("index.html", "1")]), |_| Vec::new());
+        assert_eq!(p.deletes, vec!["old.png"]);
+        assert!(p.manifest_changed);
+    }
+
+    #[test]
+    fn pages_linking_to_new_pages_wait_for_them() {
+        let new = files(&[
+            ("index.html", "1"),
+            ("blog/index.html", "1"),
+            ("blog/new/index.html", "1"),
+            ("blog/page/2/index.html", "1"),
+            ("tags/x/index.html", "1"),
+        ]);
+        let refs = |p: &str| -> Vec<String> {
+            match p {
+                "blog/index.html" => vec!["blog/new/index.html".into(), "blog/page/2/index.html".into()],
+                "tags/x/index.html" => vec!["blog/new/index.html".into(), "index.html".into()],
+                "blog/page/2/index.html" => vec!["blog/index.html".into()],
+                _ => vec![],
+            }
+        };
+        let p = plan(&Remote::Nothing, &new, refs);
+        assert_eq!(
+            order(&p),
+            vec![
+                ("pages", vec!["blog/new/index.html"]),
+                // A cycle (page 2 ↔ listing) is cut; deepest first inside a wave.
+                ("pages", vec!["blog/page/2/index.html", "tags/x/index.html"]),
+                ("pages", vec!["blog/index.html"]),
+                ("home", vec!["index.html"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn listing_compares_md5_and_size_and_never_deletes() {
+        let mut new = files(&[("a.css", "1"), ("b.css", "1"), ("c.css", "1"), ("d.css", "1")]);
+        new[0].uploaded_md5 = Some((3, "abc".into()));
+        new[1].uploaded_md5 = Some((3, "abc".into()));
+        let listing = BTreeMap::from([
+            ("a.css".to_string(), (3, Some("\"ABC\"".to_string()))),
+            ("b.css".to_string(), (4, Some("\"abc\"".to_string()))),
+            ("c.css".to_string(), (3, Some("\"abc-2\"".to_string()))),
+            ("foreign.txt".to_string(), (3, None)),
+        ]);
+        let p = plan(&Remote::Listing(listing), &new, |_| Vec::new());
+        assert_eq!(p.unchanged, 1);
+        assert_eq!(order(&p), vec![("files", vec!["b.css", "c.css", "d.css"])]);
+        assert_eq!(p.phases[0].uploads[2].1, Reason::New);
+        assert!(p.deletes.is_empty());
+    }
+
+    #[test]
+    fn finds_local_references() {
+        let html = r#"<link rel=stylesheet href=/theme.css><a href="https://x.org/blog/">b</a>
+<img src='../img/p.png'><a href=https://other.org/x>o</a><a href=#top>t</a><a href="mailto:a@b">m</a>
+<a data-href=/no.css>d</a><a href=//cdn.org/x.js>c</a><a href="sub/?q=1#f">s</a>"#;
+        assert_eq!(
+            local_refs(html, "blog/post/index.html", "https://x.org/"),
+            vec!["blog/img/p.png", "blog/index.html", "blog/post/sub/index.html", "theme.css"]
+        );
+        // A base URL with a path: root-relative links carry it.
+        assert_eq!(local_refs("<a href=/site/a/>", "index.html", "https://x.org/site/"), vec!["a/index.html"]);
+    }
+
+    #[test]
+    fn default_headers() {
+        let r = HeaderRules::default();
+        assert_eq!(r.headers("index.html").0, "text/html; charset=utf-8");
+        assert_eq!(r.headers("index.html").1, REVALIDATE);
+        assert_eq!(r.headers("atom.xml").0, "application/atom+xml; charset=utf-8");
+        assert_eq!(r.headers("sitemap.xml"), ("application/xml; charset=utf-8".into(), REVALIDATE.into(), false));
+        assert_eq!(r.headers("_sopixi/platform.css").1, IMMUTABLE);
+        assert_eq!(r.headers("assets/app.3f9a1c2b.js").1, IMMUTABLE);
+        assert_eq!(r.headers("assets/app-3f9a1c2b.css").1, IMMUTABLE);
+        assert_eq!(r.headers("css/extra.css").1, MODERATE);
+        assert_eq!(r.headers("photos/holiday-2024.jpg").1, MODERATE);
+        assert_eq!(r.headers("photo.jpg").0, "image/jpeg");
+    }
+
+    #[test]
+    fn matchers_and_gzip() {
+        let r = HeaderRules {
+            matchers: vec![
+                DeployMatcher {
+                    pattern: "fonts/**".into(),
+                    cache_control: Some("public, max-age=604800".into()),
+                    content_type: None,
+                    gzip: None,
+                },
+                DeployMatcher { pattern: "*.svg".into(), cache_control: None, content_type: None, gzip: Some(false) },
+            ],
+            gzip: true,
+        };
+        assert_eq!(r.headers("fonts/a/b.woff2").1, "public, max-age=604800");
+        assert_eq!(r.headers("fonts.woff2").1, MODERATE);
+        assert!(r.headers("index.html").2);
+        assert!(!r.headers("logo.svg").2, "matcher turns gzip off");
+        assert!(r.headers("img/logo.svg").2, "* stays within a folder");
+        assert!(!r.headers("photo.jpg").2, "images are not compressed");
+        assert!(glob("**/*.css", "a/b/c.css") && glob("**/*.css", "c.css") && !glob("*.css", "a/c.css"));
+        assert!(!glob("**/x.css", "ax.css") && glob("**/x.css", "a/x.css"));
+    }
+
+    #[test]
+    fn adult_pages_are_recognised_minified_or_not() {
+        assert!(is_adult("<head><meta name=rating content=adult></head>"));
+        assert!(is_adult("<head><meta name=\"rating\" content=\"adult\"></head>"));
+        assert!(!is_adult("<p>adult</p>"));
+    }
+}
