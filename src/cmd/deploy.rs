@@ -185,7 +185,9 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
     };
 
     let rules = HeaderRules::from_config(&deploy_cfg, args.gzip);
-    let files = match deploy::scan_dir(&dir, &rules) {
+    // The build's manifest vouches for the hashes of the files it wrote, and lists adult pages.
+    let built = sopixi::output::read_manifest(&dir);
+    let files = match deploy::scan_dir(&dir, &rules, built.as_ref()) {
         Ok(f) => f,
         Err(e) => return fail(args.json, &e),
     };
@@ -207,7 +209,7 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
         progress: !args.json && console::interactive(),
         base_url: config.as_ref().map_or_else(|| "/".to_string(), |c| c.site.base_url.clone()),
         exit_after_uploads: std::env::var("SOPIXI_TEST_DEPLOY_EXIT_AFTER").ok().and_then(|v| v.parse().ok()),
-        adult: sopixi::output::read_manifest(&dir).map(|m| m.adult.into_iter().collect()).unwrap_or_default(),
+        adult: built.map(|m| m.adult.into_iter().collect()).unwrap_or_default(),
         policy,
     };
     let report = match deploy::deploy(&target, &files, &opts) {
