@@ -798,6 +798,7 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
         output.put(path, body, "(platform)");
     }
     output.adult = finish.adult.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().collect();
+    errors.extend(quota_errors(&output, &config.policy.quotas));
     lap("static", &mut timings);
 
     if !errors.is_empty() {
@@ -807,6 +808,57 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
     // Freeing a 10,000-page site's values is a million small frees: do it off the critical path.
     drop_in_background((content, values, tpl));
     Ok(Built { output, stats, timings })
+}
+
+/// The platform's disk quotas: every video at most `video_bytes`, every file at most
+/// `file_bytes`, the whole site at most `site_bytes`. Each file over its limit is named.
+fn quota_errors(output: &Output, q: &crate::config::Quotas) -> Vec<Diagnostic> {
+    use crate::config::{human_bytes, VIDEO_EXTENSIONS};
+    let sizes: Vec<(&String, &output::OutFile, u64)> =
+        output.files.par_iter().map(|(p, f)| (p, f, f.body.len().unwrap_or(0))).collect();
+    let mut errors = Vec::new();
+    for (path, f, size) in &sizes {
+        let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+        if VIDEO_EXTENSIONS.contains(&ext.as_str()) && *size > q.video_bytes {
+            errors.push(
+                Diagnostic::new(
+                    &f.origin,
+                    format!("this video is {}, over the platform's limit of {} per video", human_bytes(*size), human_bytes(q.video_bytes)),
+                )
+                .hint("compress it (for example 720p H.264 at a lower bit rate) or publish it on a video host and link to it"),
+            );
+        } else if *size > q.file_bytes {
+            errors.push(
+                Diagnostic::new(
+                    &f.origin,
+                    format!(
+                        "this file is {}, over the platform's limit of {} per file",
+                        human_bytes(*size),
+                        human_bytes(q.file_bytes)
+                    ),
+                )
+                .hint("make it smaller or host it elsewhere and link to it"),
+            );
+        }
+    }
+    let total: u64 = sizes.iter().map(|s| s.2).sum();
+    if total > q.site_bytes {
+        let mut largest: Vec<_> = sizes.iter().map(|(p, _, n)| (*n, p.as_str())).collect();
+        largest.sort_by(|a, b| b.cmp(a));
+        let top: Vec<String> = largest.iter().take(5).map(|(n, p)| format!("/{p} ({})", human_bytes(*n))).collect();
+        errors.push(
+            Diagnostic::new(
+                SITE_FILE,
+                format!(
+                    "the built site is {}, over the platform's quota of {}",
+                    human_bytes(total),
+                    human_bytes(q.site_bytes)
+                ),
+            )
+            .hint(format!("the largest files: {}", top.join(", "))),
+        );
+    }
+    errors
 }
 
 /// What a platform check of a whole output found.

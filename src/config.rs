@@ -463,6 +463,59 @@ pub struct Policy {
     pub colors: PolicyColors,
     /// Notice texts by language code; `en` is the fallback.
     pub texts: Vec<(String, NoticeText)>,
+    /// Disk use the platform allows a site.
+    pub quotas: Quotas,
+}
+
+/// Sizes the platform allows, in bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quotas {
+    /// The whole built site.
+    #[serde(default = "default_site_bytes")]
+    pub site_bytes: u64,
+    /// Any one file of the built site.
+    #[serde(default = "default_file_bytes")]
+    pub file_bytes: u64,
+    /// Any one video file (the terms of service: 5 MB).
+    #[serde(default = "default_video_bytes")]
+    pub video_bytes: u64,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Quotas {
+            site_bytes: default_site_bytes(),
+            file_bytes: default_file_bytes(),
+            video_bytes: default_video_bytes(),
+        }
+    }
+}
+fn default_site_bytes() -> u64 {
+    1_000_000_000
+}
+fn default_file_bytes() -> u64 {
+    50_000_000
+}
+fn default_video_bytes() -> u64 {
+    5_000_000
+}
+
+/// File extensions of videos (held to [`Quotas::video_bytes`]).
+pub const VIDEO_EXTENSIONS: &[&str] =
+    &["mp4", "m4v", "mov", "webm", "ogv", "avi", "mkv", "mpg", "mpeg", "3gp", "wmv", "flv"];
+
+/// A byte count for people: `7.3 MB`.
+pub fn human_bytes(n: u64) -> String {
+    if n >= 1_000_000_000 {
+        format!("{:.1} GB", n as f64 / 1e9)
+    } else if n >= 1_000_000 {
+        format!("{:.1} MB", n as f64 / 1e6)
+    } else if n >= 1_000 {
+        format!("{:.1} kB", n as f64 / 1e3)
+    } else {
+        format!("{n} bytes")
+    }
 }
 
 impl Default for Policy {
@@ -489,6 +542,7 @@ impl Default for Policy {
             logo: None,
             colors: PolicyColors { text: "#1f2a44".into(), background: "#ffffff".into(), accent: "#1f2a44".into() },
             texts: vec![("en".into(), en), ("fr".into(), fr)],
+            quotas: Quotas::default(),
         }
     }
 }
@@ -519,6 +573,9 @@ impl Policy {
         drop(tree);
         let raw: RawPolicy = yaml::from_str(text).map_err(|e| vec![yaml_diagnostic(file, e, 0)])?;
         let mut p = Policy::default();
+        if let Some(q) = raw.quotas {
+            p.quotas = q;
+        }
         let line = |key: &str| text.lines().position(|l| l.trim_start().starts_with(&format!("{key}:"))).map(|i| i + 1);
         if let Some(url) = raw.badge.url {
             if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(['"', '<', '>', ' ']) {
@@ -640,6 +697,8 @@ struct RawPolicy {
     colors: RawColors,
     #[serde(default)]
     notice: BTreeMap<String, RawTexts>,
+    #[serde(default)]
+    quotas: Option<Quotas>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -854,6 +913,10 @@ mod tests {
         assert_eq!(p.text("de").refuse, "Refuse", "missing German texts fall back to English");
         assert_eq!(p.text("fr").accept, "Accepter");
         assert_eq!(p.colors.text, "#000");
+        assert_eq!(p.quotas.video_bytes, 5_000_000, "the terms' 5 MB by default");
+        let (p, _) = Policy::parse("policy.yaml", "quotas:\n  video_bytes: 8000000\n").unwrap();
+        assert_eq!((p.quotas.video_bytes, p.quotas.site_bytes), (8_000_000, 1_000_000_000));
+        assert!(Policy::parse("policy.yaml", "quotas:\n  videos: 1\n").is_err());
     }
 
     #[test]

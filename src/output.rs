@@ -91,6 +91,24 @@ impl Body {
         Body::Packed(lz4_flex::compress_prepend_size(bytes))
     }
 
+    /// The size in bytes (a file system lookup for [`Body::File`]).
+    pub fn len(&self) -> io::Result<u64> {
+        Ok(match self {
+            Body::Bytes(v) => v.len() as u64,
+            Body::Packed(v) => {
+                let n: [u8; 4] = v.get(..4).and_then(|b| b.try_into().ok()).unwrap_or_default();
+                u64::from(u32::from_le_bytes(n))
+            }
+            Body::Static(s) => s.len() as u64,
+            Body::File(p) => std::fs::metadata(p)?.len(),
+        })
+    }
+
+    /// Whether the body holds no bytes.
+    pub fn is_empty(&self) -> io::Result<bool> {
+        self.len().map(|n| n == 0)
+    }
+
     /// The bytes (read from disk for [`Body::File`], decompressed for [`Body::Packed`]).
     pub fn bytes(&self) -> io::Result<Cow<'_, [u8]>> {
         body_bytes(self)

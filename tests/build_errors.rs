@@ -154,3 +154,38 @@ fn links_out_of_the_site_are_refused() {
     assert!(err.contains("static/secret.txt: this link points outside the site folder"), "{err}");
     assert!(!err.contains("about-source"), "{err}");
 }
+
+#[test]
+fn a_video_over_5_mb_and_a_site_over_its_quota_fail_the_build_naming_the_files() {
+    let t = SiteTest::new("blog");
+    t.build();
+    let before = t.read("index.html");
+    std::fs::write(t.path("content/blog/trip/clip.mp4"), vec![0u8; 5_100_000]).unwrap();
+    std::fs::write(t.path("static/intro.webm"), vec![0u8; 4_900_000]).unwrap();
+    let r = t.build_fails();
+    assert!(
+        r.stderr.contains(
+            "content/blog/trip/clip.mp4: this video is 5.1 MB, over the platform's limit of 5.0 MB per video"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("intro.webm"), "a 4.9 MB video is allowed: {}", r.stderr);
+    assert_eq!(t.read("index.html"), before, "the previous output is untouched");
+    t.remove("content/blog/trip/clip.mp4");
+    t.build();
+    assert!(t.exists("intro.webm"));
+
+    // The operator's policy sets the quotas.
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(&policy, "quotas:\n  site_bytes: 1000000\n").unwrap();
+    let root = t.root.to_string_lossy().into_owned();
+    let r = t.run(&["build", &root, "--policy", &policy.to_string_lossy()]);
+    assert_eq!(r.status, 1);
+    assert!(
+        r.stderr.contains("over the platform's quota of 1.0 MB") && r.stderr.contains("/intro.webm (4.9 MB)"),
+        "{}",
+        r.stderr
+    );
+}
