@@ -437,6 +437,8 @@ struct Finish {
     minify: bool,
     policy: crate::compliance::Policy,
     injector: crate::compliance::Injector,
+    /// The injector's block, minified.
+    block_min: Vec<u8>,
     /// Output paths of the pages rendered with the age gate.
     adult: std::sync::Mutex<Vec<String>>,
 }
@@ -457,6 +459,19 @@ impl Finish {
     fn html(&self, path: &str, text: &str, adult: bool, origin: &str) -> Result<Vec<u8>, Diagnostic> {
         if cfg!(feature = "bench-without-compliance") {
             return Ok(if self.minify { crate::minify::html(text.as_bytes()) } else { text.as_bytes().to_vec() });
+        }
+        if self.minify && !adult {
+            // The usual page: minified, then the minified block appended, when the end of the
+            // page is certainly inside <body> (see `append_if_certain`).
+            let min = crate::minify::html(text.as_bytes());
+            if let Some(out) = crate::compliance::append_if_certain(&min, &self.block_min) {
+                debug_assert_eq!(
+                    crate::compliance::check(&String::from_utf8_lossy(&out), false, &self.policy),
+                    Vec::new(),
+                    "{origin}"
+                );
+                return Ok(out);
+            }
         }
         let injected = self
             .injector
@@ -692,10 +707,12 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
     // Render every page and finish each one as soon as it is rendered, so that only finished
     // bytes are held in memory.
     let minify = config.minify;
+    let injector = crate::compliance::Injector::new(&config.policy, &config.site.language);
     let finish = Finish {
         minify,
         policy: config.policy.clone(),
-        injector: crate::compliance::Injector::new(&config.policy, &config.site.language),
+        block_min: crate::minify::html(injector.block().as_bytes()),
+        injector,
         adult: Default::default(),
     };
     let rendered = render_all(&tpl, &values, config, &content, opts, &finish, &mut errors);
