@@ -7,9 +7,10 @@
 //! idempotent and goes through a streaming HTML parser (lol_html), so comments, `<script>` and
 //! `<template>` contents are never mistaken for the end of the body. Pure: no IO.
 //!
-//! `build` passes every HTML file of the output through [`inject`] before minification and
-//! publishes [`assets`]. Still to come (issue 3): the operator's policy file, `sopixi check`
-//! (built on [`check`]) and the browser tests.
+//! `build` gives every HTML file of the output the elements — the pre-minified block appended to
+//! the minified page when [`append_if_certain`] proves that safe, else [`Injector::inject`]
+//! before minification and [`check`] after it — and publishes [`assets`]. `sopixi check` and
+//! `deploy` run [`check`] on finished files.
 
 use std::cell::Cell;
 use std::rc::Rc;
