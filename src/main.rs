@@ -34,6 +34,7 @@ enum Command {
     Build(cmd::build::Args),
     Check(cmd::check::Args),
     Deploy(cmd::deploy::Args),
+    Serve(cmd::serve::Args),
 }
 
 fn main() {
@@ -46,6 +47,7 @@ fn main() {
         Command::Build(args) => cmd::build::execute(args, cli.verbose),
         Command::Check(args) => cmd::check::execute(args),
         Command::Deploy(args) => cmd::deploy::execute(args, cli.verbose),
+        Command::Serve(args) => cmd::serve::execute(args, cli.verbose),
     };
     std::process::exit(code);
 }
