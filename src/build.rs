@@ -356,11 +356,13 @@ pub fn build(root: &Path, opts: &BuildOptions) -> Result<Built, BuildFailed> {
     build_from(root, inputs, opts, None)
 }
 
-/// What `serve` keeps from one build to the next: each Markdown body's HTML and each finished
-/// file, with the key of what it was made of. A build reuses an entry only when its key is the
+/// What `serve` keeps from one build to the next: each Markdown file parsed, each body's HTML and
+/// each finished file, with the key of what it was made of. A build reuses an entry only when its key is the
 /// same, so its output is byte-identical to a fresh [`build`] (tested).
 #[derive(Default)]
 pub struct Cache {
+    parsed: HashMap<String, (blake3::Hash, Parsed)>,
+    highlighter: Arc<Highlighter>,
     markdown: HashMap<String, (blake3::Hash, crate::markdown::Rendered)>,
     files: HashMap<String, (blake3::Hash, Body)>,
     /// Finished files the last build reused instead of rendering them again.
@@ -724,12 +726,43 @@ fn build_from(
     // Parse front matter, in parallel. Broken front matter is reported and replaced by defaults,
     // so that every other problem of the site is found in the same run.
     let markdown = std::mem::take(&mut inputs.markdown);
-    let parsed: Vec<(Parsed, Vec<Diagnostic>)> =
-        markdown.into_par_iter().map(|(f, text)| content::parse(&f.rel, text, config)).collect();
+    // `serve`: a file whose text (and the configuration) did not change is not parsed again.
+    let parse_env = cache.is_some().then(|| {
+        let mut h = blake3::Hasher::new();
+        h.update(format!("{:?}|{:?}|{:?}", opts.drafts, opts.base_url, opts.theme_dir).as_bytes());
+        h.update(inputs.config_text.as_bytes());
+        h.finalize()
+    });
+    let parse_old = cache.as_deref().filter(|_| parse_env.is_some()).map(|c| &c.parsed);
+    let parsed: Vec<(Parsed, Vec<Diagnostic>, Option<blake3::Hash>)> = markdown
+        .into_par_iter()
+        .map(|(f, text)| {
+            let key = parse_env.map(|env| {
+                let mut h = blake3::Hasher::new();
+                h.update(env.as_bytes());
+                h.update(text.as_bytes());
+                h.finalize()
+            });
+            match parse_old.and_then(|m| m.get(&f.rel)).filter(|(k, _)| Some(*k) == key) {
+                Some((_, p)) => (p.clone(), Vec::new(), key),
+                None => {
+                    let (p, d) = content::parse(&f.rel, text, config);
+                    (p, d, key)
+                }
+            }
+        })
+        .collect();
     let mut ok = Vec::with_capacity(parsed.len());
-    for (p, d) in parsed {
+    let mut parsed_new = HashMap::new();
+    for (p, d, key) in parsed {
+        if let (Some(key), true) = (key, d.is_empty()) {
+            parsed_new.insert(p.rel.clone(), (key, p.clone()));
+        }
         ok.push(p);
         errors.extend(d);
+    }
+    if let Some(c) = cache.as_deref_mut() {
+        c.parsed = parsed_new;
     }
 
     // Templates: built-ins, then theme, then the site's overrides.
@@ -802,7 +835,8 @@ fn build_from(
         Arc::new(l)
     };
     tpl.register_site_functions(url_lookup.clone());
-    let highlighter = Highlighter::default();
+    // Syntaxes take tens of milliseconds to load: `serve` loads them once for all its builds.
+    let highlighter = cache.as_deref().map_or_else(|| Arc::new(Highlighter::default()), |c| c.highlighter.clone());
     let site_value = templates::site_value(config, &content);
     let shortcode_names = tpl.shortcode_names();
     let resolve = |rel: &str| url_lookup.urls.get(rel).cloned();
@@ -1414,8 +1448,11 @@ mod tests {
         assert!(reused > 0, "a body edit reuses the pages it does not affect");
         edit("content/blog/second.md", "title:", "title: Renamed");
         step(&mut s, "title edit (listings, feeds)", &["content/blog/second.md"]);
-        std::fs::write(root.join("content/blog/fourth.md"), "---\ntitle: Fourth\ndate: 2024-05-01\ntags: [new-tag]\n---\nHello.\n")
-            .unwrap();
+        std::fs::write(
+            root.join("content/blog/fourth.md"),
+            "---\ntitle: Fourth\ndate: 2024-05-01\ntags: [new-tag]\n---\nHello.\n",
+        )
+        .unwrap();
         step(&mut s, "new page with a new tag", &["content/blog/fourth.md"]);
         std::fs::rename(root.join("content/blog/fourth.md"), root.join("content/blog/fifth.md")).unwrap();
         step(&mut s, "renamed page", &["content/blog/fourth.md", "content/blog/fifth.md"]);

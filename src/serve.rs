@@ -85,6 +85,8 @@ pub enum Notice {
         changed: usize,
         /// Only stylesheets changed: swapped in the open pages without a reload.
         css_only: bool,
+        /// Time per build stage.
+        stages: Vec<(&'static str, Duration)>,
     },
     /// A build failed; the last good one is still served.
     Failed(Vec<Diagnostic>),
@@ -191,7 +193,9 @@ fn public_base(addr: SocketAddr) -> String {
 /// Runs the preview server until the process is stopped. Returns only when it cannot start.
 pub fn serve(opts: ServeOptions, report: Arc<dyn Fn(Notice) + Send + Sync>) -> Result<(), ServeError> {
     let listener = listen(&opts, &*report)?;
-    let addr = listener.local_addr().map_err(|source| ServeError::Listen { addr: SocketAddr::new(opts.bind, opts.port), source })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| ServeError::Listen { addr: SocketAddr::new(opts.bind, opts.port), source })?;
     let base = public_base(addr);
     let mut build_opts = opts.build.clone();
     build_opts.base_url = Some(base.clone());
@@ -204,11 +208,16 @@ pub fn serve(opts: ServeOptions, report: Arc<dyn Fn(Notice) + Send + Sync>) -> R
     let mut session = Session::new(&root, build_opts);
 
     let (tx, _) = broadcast::channel(64);
-    let instance = format!(
-        "{:x}",
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
-    );
-    let first = Snapshot { output: Arc::new(Output::default()), errors: Vec::new(), version: 0, builds: 0, reused: 0, last_ms: 0.0 };
+    let instance =
+        format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    let first = Snapshot {
+        output: Arc::new(Output::default()),
+        errors: Vec::new(),
+        version: 0,
+        builds: 0,
+        reused: 0,
+        last_ms: 0.0,
+    };
     let shared = Arc::new(Shared { now: RwLock::new(Arc::new(first)), tx, instance });
 
     // The first build, before the first request.
@@ -237,7 +246,8 @@ pub fn serve(opts: ServeOptions, report: Arc<dyn Fn(Notice) + Send + Sync>) -> R
         .map_err(ServeError::Runtime)?;
     rt.block_on(async move {
         listener.set_nonblocking(true).map_err(|source| ServeError::Listen { addr, source })?;
-        let listener = tokio::net::TcpListener::from_std(listener).map_err(|source| ServeError::Listen { addr, source })?;
+        let listener =
+            tokio::net::TcpListener::from_std(listener).map_err(|source| ServeError::Listen { addr, source })?;
         let app = axum::Router::new().fallback(handle).with_state(shared);
         report(Notice::Listening(base));
         axum::serve(listener, app).await.map_err(|source| ServeError::Listen { addr, source })
@@ -262,9 +272,7 @@ fn watch_all(w: &mut notify::RecommendedWatcher, root: &Path, theme_dir: Option<
 
 /// Whether a changed path can change the build: under a watched folder, not an ignored name.
 fn relevant(path: &Path, root: &Path, theme_dir: Option<&Path>) -> bool {
-    let name_ok = |rel: &Path| {
-        rel.components().all(|c| c.as_os_str().to_str().is_some_and(|n| !editor_noise(n)))
-    };
+    let name_ok = |rel: &Path| rel.components().all(|c| c.as_os_str().to_str().is_some_and(|n| !editor_noise(n)));
     if let Some(t) = theme_dir {
         if let Ok(rel) = path.strip_prefix(t) {
             return name_ok(rel);
@@ -284,7 +292,10 @@ fn relevant(path: &Path, root: &Path, theme_dir: Option<&Path>) -> bool {
 /// (`.page.md.swp`, Emacs' `.#page.md`), backups (`page.md~`), swap and temporary files, and
 /// Vim's `4913` probe.
 fn editor_noise(name: &str) -> bool {
-    build::ignored_name(name) || name == "4913" || name.ends_with(".swx") || (name.starts_with('#') && name.ends_with('#'))
+    build::ignored_name(name)
+        || name == "4913"
+        || name.ends_with(".swx")
+        || (name.starts_with('#') && name.ends_with('#'))
 }
 
 fn watch_loop(
@@ -370,18 +381,13 @@ fn rebuild(session: &mut Session, shared: &Shared, changed: &[PathBuf], report: 
                 reused: session.reused(),
                 changed: n_changed,
                 css_only,
+                stages: built.timings,
             });
         }
         Err(BuildFailed(errors)) => {
             let version = old.version + 1;
-            let snap = Snapshot {
-                output: old.output.clone(),
-                errors: errors.clone(),
-                version,
-                builds,
-                reused: 0,
-                last_ms,
-            };
+            let snap =
+                Snapshot { output: old.output.clone(), errors: errors.clone(), version, builds, reused: 0, last_ms };
             *shared.now.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snap);
             let _ = shared.tx.send(Message::Failed(version, errors.clone()));
             report(Notice::Failed(errors));
@@ -390,7 +396,8 @@ fn rebuild(session: &mut Session, shared: &Shared, changed: &[PathBuf], report: 
 }
 
 /// How many files differ between two outputs, and which of them are stylesheets. A file copied
-/// from disk counts as changed when its source is among the `changed` paths.
+/// from disk counts as changed when its source is among the `changed` paths (or when they are
+/// unknown).
 fn diff(old: &Output, new: &Output, changed: &[PathBuf]) -> (usize, Vec<String>) {
     let mut n = 0;
     let mut css = Vec::new();
@@ -404,7 +411,8 @@ fn diff(old: &Output, new: &Output, changed: &[PathBuf]) -> (usize, Vec<String>)
         let same = match (old.files.get(path).map(|o| &o.body), &f.body) {
             (Some(Body::Packed(a)), Body::Packed(b)) | (Some(Body::Bytes(a)), Body::Bytes(b)) => a == b,
             (Some(Body::Static(a)), Body::Static(b)) => a == b,
-            (Some(Body::File(a)), Body::File(b)) => a == b && !changed.iter().any(|c| c == b),
+            // An empty `changed` means "anything may have changed" (a rescan).
+            (Some(Body::File(a)), Body::File(b)) => a == b && !changed.is_empty() && !changed.iter().any(|c| c == b),
             _ => false,
         };
         if !same {
@@ -616,7 +624,14 @@ mod tests {
         assert!(relevant(Path::new("/s/content/a.md"), root, None));
         assert!(relevant(Path::new("/s/site.yaml"), root, None));
         assert!(relevant(Path::new("/t/templates/page.html"), root, Some(Path::new("/t"))));
-        for noise in ["/s/content/.a.md.swp", "/s/content/4913", "/s/content/a.md~", "/s/public/index.html", "/s/content/#a.md#", "/s/notes.txt"] {
+        for noise in [
+            "/s/content/.a.md.swp",
+            "/s/content/4913",
+            "/s/content/a.md~",
+            "/s/public/index.html",
+            "/s/content/#a.md#",
+            "/s/notes.txt",
+        ] {
             assert!(!relevant(Path::new(noise), root, None), "{noise}");
         }
     }

@@ -160,7 +160,10 @@ fn an_edit_is_served_and_announced_after_the_build() {
     assert!(!t.path("public").exists(), "serve never writes public/");
     let ev = s.events();
 
-    t.write("content/about.md", &std::fs::read_to_string(t.path("content/about.md")).unwrap().replace("We write", "We now write"));
+    t.write(
+        "content/about.md",
+        &std::fs::read_to_string(t.path("content/about.md")).unwrap().replace("We write", "We now write"),
+    );
     ev.expect("reload");
     // The reload is sent once the new build is served.
     let (_, about) = s.get("/about/");
@@ -304,7 +307,10 @@ fn an_editor_save_is_one_build_of_the_final_content() {
     ev.expect("reload");
     assert!(s.get("/about/").1.contains("Burst 4 wrote"), "the final content is served");
     // Nothing else is coming: a later, unrelated edit is the very next event.
-    t.write("content/blog/first.md", &std::fs::read_to_string(t.path("content/blog/first.md")).unwrap().replace("title:", "title: Edited"));
+    t.write(
+        "content/blog/first.md",
+        &std::fs::read_to_string(t.path("content/blog/first.md")).unwrap().replace("title:", "title: Edited"),
+    );
     ev.expect("reload");
     assert_eq!(s.status()["builds"].as_u64().unwrap(), before + 2, "one build for the save, one for the edit");
 }
@@ -358,7 +364,10 @@ fn in_a_browser_an_edit_shows_without_any_action() {
     assert!(b.js(text).as_str().unwrap().contains("We write"));
     // Mark this page load: a reload clears the mark.
     b.js("window.sopixiMark = 1; return null");
-    t.write("content/about.md", &std::fs::read_to_string(t.path("content/about.md")).unwrap().replace("We write", "The browser saw this"));
+    t.write(
+        "content/about.md",
+        &std::fs::read_to_string(t.path("content/about.md")).unwrap().replace("We write", "The browser saw this"),
+    );
     let deadline = Instant::now() + PATIENCE;
     loop {
         let now = b.js(text);

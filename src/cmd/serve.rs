@@ -109,7 +109,7 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
                 open_browser(&url);
             }
         }
-        Notice::Built { number, pages, took, reused, changed, css_only } => {
+        Notice::Built { number, pages, took, reused, changed, css_only, stages } => {
             let ms = took.as_secs_f64() * 1000.0;
             if number == 1 {
                 println!("Built {pages} page{} in {ms:.0} ms", if pages == 1 { "" } else { "s" });
@@ -117,7 +117,9 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
                 let what = if css_only { " (stylesheets swapped)" } else { "" };
                 println!("Rebuilt in {ms:.1} ms: {changed} file{} changed{what}", if changed == 1 { "" } else { "s" });
                 if verbose {
-                    eprintln!("  {reused} finished files reused");
+                    let stages: Vec<String> =
+                        stages.iter().map(|(n, d)| format!("{n} {:.1}", d.as_secs_f64() * 1000.0)).collect();
+                    eprintln!("  {reused} finished files reused; ms per stage: {}", stages.join(", "));
                 }
             }
         }
