@@ -405,8 +405,10 @@ impl Session {
     }
 
     /// Builds again after the files `changed` (absolute paths) changed; an empty list means
-    /// "anything may have changed". Markdown files under `content/` are read again one by one;
-    /// any other change reads the whole site again (the caches still apply).
+    /// "anything may have changed". Markdown files under `content/` are read again one by one,
+    /// edits of known templates and static files need no reading here; any other change (a new
+    /// or removed file that is not Markdown, a folder, `site.yaml`) reads the whole site again
+    /// (the caches still apply).
     pub fn rebuild(&mut self, changed: &[PathBuf]) -> Result<Built, BuildFailed> {
         let t = Instant::now();
         let patched = match self.inputs.take() {
@@ -432,6 +434,20 @@ impl Session {
         }
         let content_dir = self.root.join("content");
         for path in changed {
+            // Templates, static and bundle files are read by the build itself, from the paths
+            // listed: an edit of a listed file (but `theme.yaml`, checked when gathering) changes
+            // nothing here.
+            let listed = |files: &[Found]| files.iter().any(|f| f.abs == *path);
+            let is_theme_yaml = path.file_name().is_some_and(|n| n == "theme.yaml");
+            if path.is_file()
+                && !is_theme_yaml
+                && (listed(&inputs.static_files)
+                    || listed(&inputs.site_templates)
+                    || listed(&inputs.theme_dir_files)
+                    || listed(&inputs.content_other))
+            {
+                continue;
+            }
             let rel = path.strip_prefix(&content_dir).ok()?.to_str()?.replace('\\', "/");
             if rel.split('/').any(skip_name) {
                 continue;
