@@ -1064,7 +1064,7 @@ fn build_from(
     output.adult = finish.adult.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().collect();
     lap("static", &mut timings);
 
-    if let Some(c) = cache.as_deref_mut() {
+    if let Some(c) = cache {
         c.files = match finish.reuse {
             Some(r) if errors.is_empty() => {
                 c.reused = r.hits.into_inner();
