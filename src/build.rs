@@ -651,10 +651,7 @@ impl Finish<'_> {
             h.update(template.as_bytes());
             h.update(&[0, u8::from(adult)]);
             h.update(path.as_bytes());
-            // serde_json writes small pieces: buffer them, then hash once.
-            let mut buf = Vec::with_capacity(16 * 1024);
-            let _ = serde_json::to_writer(&mut buf, &ctx);
-            h.update(&buf);
+            hash_value(&mut h, &ctx);
             h.finalize()
         });
         if let (Some(r), Some(key)) = (&self.reuse, key) {
@@ -676,6 +673,46 @@ impl Finish<'_> {
             r.new.lock().unwrap_or_else(|e| e.into_inner()).push((path.clone(), key, body.clone()));
         }
         Ok((path, body))
+    }
+}
+
+/// Feeds a JSON value into a hasher, unambiguously (every item tagged, every length given) and
+/// without serialising it: page contents are hashed as they are, not escaped first.
+fn hash_value(h: &mut blake3::Hasher, v: &Value) {
+    match v {
+        Value::Null => {
+            h.update(b"n");
+        }
+        Value::Bool(b) => {
+            h.update(if *b { b"t" } else { b"f" });
+        }
+        Value::Number(n) => {
+            let text = n.to_string();
+            h.update(b"#");
+            h.update(&(text.len() as u64).to_le_bytes());
+            h.update(text.as_bytes());
+        }
+        Value::String(s) => {
+            h.update(b"s");
+            h.update(&(s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        }
+        Value::Array(items) => {
+            h.update(b"[");
+            h.update(&(items.len() as u64).to_le_bytes());
+            for i in items {
+                hash_value(h, i);
+            }
+        }
+        Value::Object(m) => {
+            h.update(b"{");
+            h.update(&(m.len() as u64).to_le_bytes());
+            for (k, x) in m {
+                h.update(&(k.len() as u64).to_le_bytes());
+                h.update(k.as_bytes());
+                hash_value(h, x);
+            }
+        }
     }
 }
 
