@@ -363,6 +363,7 @@ pub fn build(root: &Path, opts: &BuildOptions) -> Result<Built, BuildFailed> {
 pub struct Cache {
     parsed: HashMap<String, (blake3::Hash, Parsed)>,
     highlighter: Arc<Highlighter>,
+    templates: Option<(blake3::Hash, Templates)>,
     markdown: HashMap<String, (blake3::Hash, crate::markdown::Rendered)>,
     files: HashMap<String, (blake3::Hash, Body)>,
     /// Finished files the last build reused instead of rendering them again.
@@ -844,18 +845,33 @@ fn build_from(
         for s in theme_sources.iter().chain(&site_sources) {
             h.update(s.name.as_bytes());
             h.update(&[0]);
+            h.update(s.origin.as_bytes());
+            h.update(&[0]);
             h.update(s.text.as_bytes());
             h.update(&[0]);
         }
         (h, !uses("load_data"), !uses("load_data") && !uses("get_page") && !uses("get_section"))
     });
-    let mut tpl = match Templates::load(vec![theme_sources, site_sources]) {
+    // `serve`: unchanged templates are not parsed again (every function and filter is registered
+    // anew below, so a copy is as good as a fresh load).
+    let tpl_key = env.as_ref().map(|(h, ..)| h.finalize());
+    let reused_tpl = cache.as_deref().and_then(|c| c.templates.as_ref()).filter(|(k, _)| Some(*k) == tpl_key);
+    let loaded = match reused_tpl {
+        Some((_, t)) => Ok(t.clone()),
+        None => Templates::load(vec![theme_sources, site_sources]),
+    };
+    let mut tpl = match loaded {
         Ok(t) => t,
         Err(d) => {
             errors.extend(d);
             return Err(BuildFailed::new(errors));
         }
     };
+    if let (Some(c), Some(k)) = (cache.as_deref_mut(), tpl_key) {
+        if c.templates.as_ref().is_none_or(|(old, _)| *old != k) {
+            c.templates = Some((k, tpl.clone()));
+        }
+    }
     for required in ["index.html", "section.html", "page.html"] {
         if !tpl.has(required) {
             errors.push(

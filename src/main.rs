@@ -16,8 +16,8 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// A site folder holds `site.yaml`, `content/` (Markdown pages), `static/` (files copied as they
 /// are) and optionally `templates/` (overrides of the theme's templates).
 ///
-/// Start with `sopixi init my-site`, then `sopixi build my-site`: the website is written to
-/// `my-site/public/`.
+/// Start with `sopixi init my-site`, preview it with `sopixi serve my-site` while you edit, then
+/// `sopixi build my-site`: the website is written to `my-site/public/`.
 #[derive(Parser)]
 #[command(name = "sopixi", version, propagate_version = true, max_term_width = 100)]
 struct Cli {

@@ -57,6 +57,7 @@ pub fn builtin_sources() -> Vec<TemplateSource> {
 }
 
 /// The loaded templates.
+#[derive(Clone)]
 pub struct Templates {
     tera: Tera,
     origins: HashMap<String, String>,
