@@ -5,7 +5,7 @@
 //! and skipped entirely when nothing the build reads has changed since the last write.
 //! This module and `output` are the IO edge: other modules get values, not paths to read.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -76,6 +76,7 @@ pub fn with_jobs<R: Send>(jobs: Option<usize>, f: impl FnOnce() -> R + Send) -> 
 }
 
 /// Where theme files come from.
+#[derive(Clone)]
 enum ThemeFiles {
     Dir { dir: PathBuf, label: String },
     Bundled(String, Vec<(&'static str, &'static [u8])>),
@@ -152,6 +153,7 @@ fn walk(dir: &Path, label: &str, errors: &mut Vec<Diagnostic>) -> Vec<Found> {
 }
 
 /// Everything a build reads, gathered before any work.
+#[derive(Clone)]
 struct Inputs {
     config_text: String,
     config: Config,
@@ -351,7 +353,129 @@ pub fn load_policy(path: &Path) -> Result<crate::config::Policy, BuildFailed> {
 /// Builds the site in memory.
 pub fn build(root: &Path, opts: &BuildOptions) -> Result<Built, BuildFailed> {
     let inputs = gather(root, opts)?;
-    build_from(root, inputs, opts)
+    build_from(root, inputs, opts, None)
+}
+
+/// What `serve` keeps from one build to the next: each Markdown file parsed, each body's HTML and
+/// each finished file, with the key of what it was made of. A build reuses an entry only when its key is the
+/// same, so its output is byte-identical to a fresh [`build`] (tested).
+#[derive(Default)]
+pub struct Cache {
+    parsed: HashMap<String, (blake3::Hash, Parsed)>,
+    highlighter: Arc<Highlighter>,
+    templates: Option<(blake3::Hash, Templates)>,
+    markdown: HashMap<String, (blake3::Hash, crate::markdown::Rendered)>,
+    files: HashMap<String, (blake3::Hash, Body)>,
+    /// Finished files the last build reused instead of rendering them again.
+    pub reused: usize,
+}
+
+/// A site being previewed: the inputs last read and the [`Cache`], so that after an edit only the
+/// changed files are read again and only the files whose context changed are rendered again.
+pub struct Session {
+    root: PathBuf,
+    opts: BuildOptions,
+    inputs: Option<Inputs>,
+    cache: Cache,
+}
+
+/// The order [`walk`] lists files in: by path component, each compared by name.
+fn walk_order(a: &str, b: &str) -> std::cmp::Ordering {
+    a.split('/').cmp(b.split('/'))
+}
+
+/// Whether a file name is one the build ignores (dot-files, editor backups and swap files).
+pub fn ignored_name(name: &str) -> bool {
+    skip_name(name)
+}
+
+impl Session {
+    /// A session over the site at `root` (give it canonical, as the watcher reports such paths).
+    pub fn new(root: &Path, opts: BuildOptions) -> Session {
+        Session { root: root.to_path_buf(), opts, inputs: None, cache: Cache::default() }
+    }
+
+    /// The options every build of this session uses.
+    pub fn options(&self) -> &BuildOptions {
+        &self.opts
+    }
+
+    /// Finished files the last build reused.
+    pub fn reused(&self) -> usize {
+        self.cache.reused
+    }
+
+    /// Builds again after the files `changed` (absolute paths) changed; an empty list means
+    /// "anything may have changed". Markdown files under `content/` are read again one by one,
+    /// edits of known templates and static files need no reading here; any other change (a new
+    /// or removed file that is not Markdown, a folder, `site.yaml`) reads the whole site again
+    /// (the caches still apply).
+    pub fn rebuild(&mut self, changed: &[PathBuf]) -> Result<Built, BuildFailed> {
+        let t = Instant::now();
+        let patched = match self.inputs.take() {
+            Some(inputs) if !changed.is_empty() => self.patch(inputs, changed),
+            _ => None,
+        };
+        let inputs = match patched {
+            Some(i) => i,
+            None => gather(&self.root, &self.opts)?,
+        };
+        self.inputs = Some(inputs.clone());
+        let read = t.elapsed();
+        let mut built = build_from(&self.root, inputs, &self.opts, Some(&mut self.cache))?;
+        built.timings.insert(0, ("read", read));
+        Ok(built)
+    }
+
+    /// The last inputs with the changed Markdown files read again, or `None` when a change is not
+    /// one a patch can follow (another kind of file, a folder, a link, a file that cannot be read).
+    fn patch(&self, mut inputs: Inputs, changed: &[PathBuf]) -> Option<Inputs> {
+        if !inputs.errors.is_empty() {
+            return None;
+        }
+        let content_dir = self.root.join("content");
+        for path in changed {
+            // Templates, static and bundle files are read by the build itself, from the paths
+            // listed: an edit of a listed file (but `theme.yaml`, checked when gathering) changes
+            // nothing here.
+            let listed = |files: &[Found]| files.iter().any(|f| f.abs == *path);
+            let is_theme_yaml = path.file_name().is_some_and(|n| n == "theme.yaml");
+            if path.is_file()
+                && !is_theme_yaml
+                && (listed(&inputs.static_files)
+                    || listed(&inputs.site_templates)
+                    || listed(&inputs.theme_dir_files)
+                    || listed(&inputs.content_other))
+            {
+                continue;
+            }
+            let rel = path.strip_prefix(&content_dir).ok()?.to_str()?.replace('\\', "/");
+            if rel.split('/').any(skip_name) {
+                continue;
+            }
+            if !rel.ends_with(".md") {
+                return None;
+            }
+            let pos = inputs.markdown.binary_search_by(|(f, _)| walk_order(&f.rel, &rel));
+            match std::fs::symlink_metadata(path) {
+                Ok(m) if m.is_file() => {
+                    let f = Found { rel, abs: path.clone() };
+                    let text = read_text(&f, &content::diag_path(&f.rel)).ok()?;
+                    match pos {
+                        Ok(i) => inputs.markdown[i] = (f, text),
+                        Err(i) => inputs.markdown.insert(i, (f, text)),
+                    }
+                }
+                Ok(_) => return None,
+                Err(_) => {
+                    if let Ok(i) = pos {
+                        inputs.markdown.remove(i);
+                    }
+                }
+            }
+        }
+        Some(inputs)
+    }
 }
 
 /// What [`build_to_dir`] did.
@@ -380,7 +504,7 @@ pub fn build_to_dir(root: &Path, opts: &BuildOptions, out_dir: &Path) -> Result<
         return Ok(DiskBuild { stats, write, up_to_date: true, timings: vec![("check inputs", ms(t.elapsed()))] });
     }
     let gather_time = t.elapsed();
-    let built = build_from(root, inputs, opts)?;
+    let built = build_from(root, inputs, opts, None)?;
     let t = Instant::now();
     let write = output::write(&built.output, out_dir, &hash, json!(built.stats))?;
     let mut timings: Vec<(&'static str, f64)> = vec![("read", ms(gather_time))];
@@ -433,7 +557,7 @@ fn theme_templates(inputs: &Inputs) -> Result<Vec<TemplateSource>, Vec<Diagnosti
 type Rendered = Result<(String, Body), Diagnostic>;
 
 /// The finish stage of every rendered file: platform injection (once it lands), then minification.
-struct Finish {
+struct Finish<'a> {
     minify: bool,
     policy: crate::compliance::Policy,
     injector: crate::compliance::Injector,
@@ -441,6 +565,17 @@ struct Finish {
     block_min: Vec<u8>,
     /// Output paths of the pages rendered with the age gate.
     adult: std::sync::Mutex<Vec<String>>,
+    /// `serve` only: the previous build's finished files, reused when their key is the same.
+    reuse: Option<Reuse<'a>>,
+}
+
+/// Finished files of the previous build and the ones of this build, keyed by what they are made
+/// of (the render environment, template, path, age gate and the whole context value).
+struct Reuse<'a> {
+    env: blake3::Hash,
+    old: &'a HashMap<String, (blake3::Hash, Body)>,
+    new: std::sync::Mutex<Vec<(String, blake3::Hash, Body)>>,
+    hits: std::sync::atomic::AtomicUsize,
 }
 
 /// A finished file that breaks the platform's rules.
@@ -452,7 +587,7 @@ fn platform_violation(origin: &str, path: &str, violations: &[crate::compliance:
     )
 }
 
-impl Finish {
+impl Finish<'_> {
     /// Platform elements into every HTML file (before minification), then minification, then
     /// the platform check of the finished bytes: a theme or file that defeats the elements fails
     /// the build.
@@ -512,7 +647,7 @@ impl Finish {
     }
 
     /// Renders `template` into the file at `path`, finished.
-    fn render(&self, tpl: &Templates, template: &str, ctx: &Context, origin: &str, path: String) -> Rendered {
+    fn render(&self, tpl: &Templates, template: &str, ctx: Value, origin: &str, path: String) -> Rendered {
         self.render_page(tpl, template, ctx, origin, path, false)
     }
 
@@ -521,14 +656,79 @@ impl Finish {
         &self,
         tpl: &Templates,
         template: &str,
-        ctx: &Context,
+        ctx: Value,
         origin: &str,
         path: String,
         adult: bool,
     ) -> Rendered {
-        let text = tpl.render(template, ctx, origin)?;
+        let key = self.reuse.as_ref().map(|r| {
+            let mut h = blake3::Hasher::new();
+            h.update(r.env.as_bytes());
+            h.update(template.as_bytes());
+            h.update(&[0, u8::from(adult)]);
+            h.update(path.as_bytes());
+            hash_value(&mut h, &ctx);
+            h.finalize()
+        });
+        if let (Some(r), Some(key)) = (&self.reuse, key) {
+            if let Some((k, body)) = r.old.get(&path) {
+                if *k == key {
+                    if adult && path.ends_with(".html") {
+                        self.adult.lock().unwrap_or_else(|e| e.into_inner()).push(path.clone());
+                    }
+                    r.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    r.new.lock().unwrap_or_else(|e| e.into_inner()).push((path.clone(), key, body.clone()));
+                    return Ok((path, body.clone()));
+                }
+            }
+        }
+        let ctx = Context::from_value(ctx).unwrap_or_default();
+        let text = tpl.render(template, &ctx, origin)?;
         let body = self.apply(&path, text, adult, origin)?;
+        if let (Some(r), Some(key)) = (&self.reuse, key) {
+            r.new.lock().unwrap_or_else(|e| e.into_inner()).push((path.clone(), key, body.clone()));
+        }
         Ok((path, body))
+    }
+}
+
+/// Feeds a JSON value into a hasher, unambiguously (every item tagged, every length given) and
+/// without serialising it: page contents are hashed as they are, not escaped first.
+fn hash_value(h: &mut blake3::Hasher, v: &Value) {
+    match v {
+        Value::Null => {
+            h.update(b"n");
+        }
+        Value::Bool(b) => {
+            h.update(if *b { b"t" } else { b"f" });
+        }
+        Value::Number(n) => {
+            let text = n.to_string();
+            h.update(b"#");
+            h.update(&(text.len() as u64).to_le_bytes());
+            h.update(text.as_bytes());
+        }
+        Value::String(s) => {
+            h.update(b"s");
+            h.update(&(s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        }
+        Value::Array(items) => {
+            h.update(b"[");
+            h.update(&(items.len() as u64).to_le_bytes());
+            for i in items {
+                hash_value(h, i);
+            }
+        }
+        Value::Object(m) => {
+            h.update(b"{");
+            h.update(&(m.len() as u64).to_le_bytes());
+            for (k, x) in m {
+                h.update(&(k.len() as u64).to_le_bytes());
+                h.update(k.as_bytes());
+                hash_value(h, x);
+            }
+        }
     }
 }
 
@@ -570,14 +770,19 @@ fn render_listing(l: Listing, tpl: &Templates, values: &Values, config: &Config,
         if let Some(p) = paginator {
             entries.push(("paginator", p));
         }
-        let ctx = templates::context(values, config, &path, entries);
+        let ctx = templates::context_value(values, config, &path, entries);
         let file = format!("{}index.html", path.trim_start_matches('/'));
-        out.push(finish.render_page(tpl, l.template, &ctx, l.origin, file, l.adult));
+        out.push(finish.render_page(tpl, l.template, ctx, l.origin, file, l.adult));
     }
     out
 }
 
-fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Built, BuildFailed> {
+fn build_from(
+    root: &Path,
+    mut inputs: Inputs,
+    opts: &BuildOptions,
+    mut cache: Option<&mut Cache>,
+) -> Result<Built, BuildFailed> {
     let mut timings = Vec::new();
     let mut t = Instant::now();
     let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, Duration)>| {
@@ -590,12 +795,43 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
     // Parse front matter, in parallel. Broken front matter is reported and replaced by defaults,
     // so that every other problem of the site is found in the same run.
     let markdown = std::mem::take(&mut inputs.markdown);
-    let parsed: Vec<(Parsed, Vec<Diagnostic>)> =
-        markdown.into_par_iter().map(|(f, text)| content::parse(&f.rel, text, config)).collect();
+    // `serve`: a file whose text (and the configuration) did not change is not parsed again.
+    let parse_env = cache.is_some().then(|| {
+        let mut h = blake3::Hasher::new();
+        h.update(format!("{:?}|{:?}|{:?}", opts.drafts, opts.base_url, opts.theme_dir).as_bytes());
+        h.update(inputs.config_text.as_bytes());
+        h.finalize()
+    });
+    let parse_old = cache.as_deref().filter(|_| parse_env.is_some()).map(|c| &c.parsed);
+    let parsed: Vec<(Parsed, Vec<Diagnostic>, Option<blake3::Hash>)> = markdown
+        .into_par_iter()
+        .map(|(f, text)| {
+            let key = parse_env.map(|env| {
+                let mut h = blake3::Hasher::new();
+                h.update(env.as_bytes());
+                h.update(text.as_bytes());
+                h.finalize()
+            });
+            match parse_old.and_then(|m| m.get(&f.rel)).filter(|(k, _)| Some(*k) == key) {
+                Some((_, p)) => (p.clone(), Vec::new(), key),
+                None => {
+                    let (p, d) = content::parse(&f.rel, text, config);
+                    (p, d, key)
+                }
+            }
+        })
+        .collect();
     let mut ok = Vec::with_capacity(parsed.len());
-    for (p, d) in parsed {
+    let mut parsed_new = HashMap::new();
+    for (p, d, key) in parsed {
+        if let (Some(key), true) = (key, d.is_empty()) {
+            parsed_new.insert(p.rel.clone(), (key, p.clone()));
+        }
         ok.push(p);
         errors.extend(d);
+    }
+    if let Some(c) = cache.as_deref_mut() {
+        c.parsed = parsed_new;
     }
 
     // Templates: built-ins, then theme, then the site's overrides.
@@ -611,13 +847,46 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
         errors.extend(d);
         Vec::new()
     });
-    let mut tpl = match Templates::load(vec![theme_sources, site_sources]) {
+    // `serve` reuses Markdown and finished files from the previous build when everything they are
+    // made of is the same; this hashes what is common to all of them. Functions that read beyond
+    // the values hashed (`load_data` reads files; `get_page`/`get_section` any page) turn reuse off.
+    let env = cache.is_some().then(|| {
+        let uses = |w: &str| theme_sources.iter().chain(&site_sources).any(|s| s.text.contains(w));
+        let mut h = blake3::Hasher::new();
+        h.update(env!("CARGO_PKG_VERSION").as_bytes());
+        h.update(format!("{:?}|{:?}|{}|{:?}", opts.drafts, opts.base_url, opts.no_minify, opts.theme_dir).as_bytes());
+        h.update(format!("{:?}", opts.policy).as_bytes());
+        h.update(inputs.config_text.as_bytes());
+        for s in theme_sources.iter().chain(&site_sources) {
+            h.update(s.name.as_bytes());
+            h.update(&[0]);
+            h.update(s.origin.as_bytes());
+            h.update(&[0]);
+            h.update(s.text.as_bytes());
+            h.update(&[0]);
+        }
+        (h, !uses("load_data"), !uses("load_data") && !uses("get_page") && !uses("get_section"))
+    });
+    // `serve`: unchanged templates are not parsed again (every function and filter is registered
+    // anew below, so a copy is as good as a fresh load).
+    let tpl_key = env.as_ref().map(|(h, ..)| h.finalize());
+    let reused_tpl = cache.as_deref().and_then(|c| c.templates.as_ref()).filter(|(k, _)| Some(*k) == tpl_key);
+    let loaded = match reused_tpl {
+        Some((_, t)) => Ok(t.clone()),
+        None => Templates::load(vec![theme_sources, site_sources]),
+    };
+    let mut tpl = match loaded {
         Ok(t) => t,
         Err(d) => {
             errors.extend(d);
             return Err(BuildFailed::new(errors));
         }
     };
+    if let (Some(c), Some(k)) = (cache.as_deref_mut(), tpl_key) {
+        if c.templates.as_ref().is_none_or(|(old, _)| *old != k) {
+            c.templates = Some((k, tpl.clone()));
+        }
+    }
     for required in ["index.html", "section.html", "page.html"] {
         if !tpl.has(required) {
             errors.push(
@@ -650,7 +919,8 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
         Arc::new(l)
     };
     tpl.register_site_functions(url_lookup.clone());
-    let highlighter = Highlighter::default();
+    // Syntaxes take tens of milliseconds to load: `serve` loads them once for all its builds.
+    let highlighter = cache.as_deref().map_or_else(|| Arc::new(Highlighter::default()), |c| c.highlighter.clone());
     let site_value = templates::site_value(config, &content);
     let shortcode_names = tpl.shortcode_names();
     let resolve = |rel: &str| url_lookup.urls.get(rel).cloned();
@@ -676,12 +946,43 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
             .render(&name, &ctx, "shortcode")
             .map_err(|d| format!("shortcode `{}` failed: {}: {}", call.name, d.location(), d.message))
     };
+    // A body's HTML depends on its text and on the environment: every URL (internal links),
+    // templates (shortcodes), the `site` value and the configuration.
+    let md_env = env.as_ref().filter(|e| e.1).map(|(h, ..)| {
+        let mut h = h.clone();
+        let mut urls: Vec<_> = url_lookup.urls.iter().collect();
+        urls.sort();
+        for (rel, url) in urls {
+            h.update(rel.as_bytes());
+            h.update(&[0]);
+            h.update(url.as_bytes());
+            h.update(&[0]);
+        }
+        h.update(site_value.to_string().as_bytes());
+        h.finalize()
+    });
+    let md_old = cache.as_deref().filter(|_| md_env.is_some()).map(|c| &c.markdown);
+    let md_new = std::sync::Mutex::new(Vec::new());
     // Each source is freed as soon as it is rendered, so the HTML of later pages reuses its memory.
     let render_one = |src: &mut Parsed, rendered: &mut crate::markdown::Rendered| -> Vec<Diagnostic> {
-        let r = content::render_body(src, &md_cx, &shortcode);
+        let key = md_env.map(|env| {
+            let mut h = blake3::Hasher::new();
+            h.update(env.as_bytes());
+            h.update(&src.body_line.to_le_bytes());
+            h.update(src.body.as_bytes());
+            h.finalize()
+        });
+        let old = md_old.and_then(|m| m.get(&src.rel)).filter(|(k, _)| Some(*k) == key);
+        let r = match old {
+            Some((_, r)) => Ok(r.clone()),
+            None => content::render_body(src, &md_cx, &shortcode),
+        };
         src.body = String::new();
         match r {
             Ok(r) => {
+                if let Some(key) = key {
+                    md_new.lock().unwrap_or_else(|e| e.into_inner()).push((src.rel.clone(), (key, r.clone())));
+                }
                 *rendered = r;
                 Vec::new()
             }
@@ -693,6 +994,9 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
     let section_errors: Vec<Vec<Diagnostic>> =
         content.sections.par_iter_mut().map(|s| render_one(&mut s.src, &mut s.rendered)).collect();
     errors.extend(page_errors.into_iter().chain(section_errors).flatten());
+    if let Some(c) = cache.as_deref_mut() {
+        c.markdown = md_new.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().collect();
+    }
     lap("markdown", &mut timings);
     if !errors.is_empty() {
         // Templates would only add noise about pages already known to be broken.
@@ -708,12 +1012,25 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
     // bytes are held in memory.
     let minify = config.minify;
     let injector = crate::compliance::Injector::new(&config.policy, &config.site.language);
+    // Template functions look up URLs and terms: part of every finished file's key.
+    let render_env = env.as_ref().filter(|e| e.2).map(|(h, ..)| {
+        let mut h = h.clone();
+        let lookup = values.lookup(config, &content);
+        let mut urls: Vec<_> = lookup.urls.iter().collect();
+        urls.sort();
+        let mut terms: Vec<_> = lookup.terms.iter().collect();
+        terms.sort();
+        h.update(format!("{urls:?}{terms:?}").as_bytes());
+        h.finalize()
+    });
+    let old_files = cache.as_deref_mut().map(|c| std::mem::take(&mut c.files)).unwrap_or_default();
     let finish = Finish {
         minify,
         policy: config.policy.clone(),
         block_min: crate::minify::html(injector.block().as_bytes()),
         injector,
         adult: Default::default(),
+        reuse: render_env.map(|env| Reuse { env, old: &old_files, new: Default::default(), hits: Default::default() }),
     };
     let rendered = render_all(&tpl, &values, config, &content, opts, &finish, &mut errors);
     let content_ref = &content;
@@ -818,6 +1135,23 @@ fn build_from(root: &Path, mut inputs: Inputs, opts: &BuildOptions) -> Result<Bu
     errors.extend(quota_errors(&output, &config.policy.quotas));
     lap("static", &mut timings);
 
+    if let Some(c) = cache {
+        c.files = match finish.reuse {
+            Some(r) if errors.is_empty() => {
+                c.reused = r.hits.into_inner();
+                r.new.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().map(|(p, k, b)| (p, (k, b))).collect()
+            }
+            // A failed build keeps the last good build's files for the next try.
+            _ => {
+                c.reused = 0;
+                if errors.is_empty() {
+                    HashMap::new()
+                } else {
+                    old_files
+                }
+            }
+        };
+    }
     if !errors.is_empty() {
         return Err(BuildFailed::new(group_template_errors(errors)));
     }
@@ -1047,9 +1381,9 @@ fn render_all(
             let r = if !tpl.has(name) {
                 Err(missing_template(name, &origin))
             } else {
-                let ctx = templates::context(values, config, &p.path, vec![("page", values.page_full(i))]);
+                let ctx = templates::context_value(values, config, &p.path, vec![("page", values.page_full(i))]);
                 let file = format!("{}index.html", p.path.trim_start_matches('/'));
-                finish.render_page(tpl, name, &ctx, &origin, file, p.adult)
+                finish.render_page(tpl, name, ctx, &origin, file, p.adult)
             };
             bar.inc(1);
             (r, origin)
@@ -1075,8 +1409,8 @@ fn render_all(
         let tax_value = json!({"name": tax.name, "path": tax_path, "permalink": config.permalink(&tax_path)});
         let mut list_value = tax_value.clone();
         list_value["terms"] = Value::Array(terms.clone());
-        let ctx = templates::context(values, config, &tax_path, vec![("taxonomy", list_value)]);
-        push(finish.render(tpl, "taxonomy.html", &ctx, &origin, format!("{}/index.html", tax.name)), &origin, &mut out);
+        let ctx = templates::context_value(values, config, &tax_path, vec![("taxonomy", list_value)]);
+        push(finish.render(tpl, "taxonomy.html", ctx, &origin, format!("{}/index.html", tax.name)), &origin, &mut out);
         sitemap_extra.push(json!({"permalink": config.permalink(&tax_path)}));
         let rendered: Vec<Vec<Rendered>> = tax
             .terms
@@ -1130,16 +1464,16 @@ fn render_all(
                 format!("{}/index.html", a.trim_end_matches('/'))
             };
             let target = Value::String(config.permalink(target_path));
-            let ctx = templates::context(values, config, &format!("/{a}"), vec![("target", target)]);
-            push(finish.render(tpl, "alias.html", &ctx, &origin, file), &origin, &mut out);
+            let ctx = templates::context_value(values, config, &format!("/{a}"), vec![("target", target)]);
+            push(finish.render(tpl, "alias.html", ctx, &origin, file), &origin, &mut out);
         }
     }
 
     // 404, robots.txt, sitemap, feeds.
-    let ctx = templates::context(values, config, "/404.html", vec![]);
-    push(finish.render(tpl, "404.html", &ctx, "404 page", "404.html".into()), "404 page", &mut out);
-    let ctx = templates::context(values, config, "/robots.txt", vec![]);
-    push(finish.render(tpl, "robots.txt", &ctx, "robots.txt", "robots.txt".into()), "robots.txt", &mut out);
+    let ctx = templates::context_value(values, config, "/404.html", vec![]);
+    push(finish.render(tpl, "404.html", ctx, "404 page", "404.html".into()), "404 page", &mut out);
+    let ctx = templates::context_value(values, config, "/robots.txt", vec![]);
+    push(finish.render(tpl, "robots.txt", ctx, "robots.txt", "robots.txt".into()), "robots.txt", &mut out);
 
     let lastmod = |f: &content::FrontMatter| {
         f.updated.as_ref().or(f.date.as_ref()).map(|d| d.instant.format("%Y-%m-%d").to_string())
@@ -1157,8 +1491,8 @@ fn render_all(
         .chain(sitemap_extra)
         .collect();
     entries.sort_by(|a, b| a["permalink"].as_str().cmp(&b["permalink"].as_str()));
-    let ctx = templates::context(values, config, "/sitemap.xml", vec![("entries", Value::Array(entries))]);
-    push(finish.render(tpl, "sitemap.xml", &ctx, "sitemap", "sitemap.xml".into()), "sitemap", &mut out);
+    let ctx = templates::context_value(values, config, "/sitemap.xml", vec![("entries", Value::Array(entries))]);
+    push(finish.render(tpl, "sitemap.xml", ctx, "sitemap", "sitemap.xml".into()), "sitemap", &mut out);
 
     let mut dated: Vec<usize> =
         (0..content.pages.len()).filter(|&i| content.pages[i].src.front.date.is_some()).collect();
@@ -1183,8 +1517,8 @@ fn render_all(
                 ("feed_url", Value::String(config.permalink(name))),
                 ("last_updated", Value::String(last_updated.clone())),
             ];
-            let ctx = templates::context(values, config, &format!("/{name}"), entries);
-            push(finish.render(tpl, name, &ctx, "feed", name.to_string()), "feed", &mut out);
+            let ctx = templates::context_value(values, config, &format!("/{name}"), entries);
+            push(finish.render(tpl, name, ctx, "feed", name.to_string()), "feed", &mut out);
         }
     }
     errors.extend(alias_errors);
@@ -1194,4 +1528,86 @@ fn render_all(
 fn missing_template(name: &str, origin: &str) -> Diagnostic {
     Diagnostic::new(origin, format!("missing template `{name}`"))
         .hint("add it to templates/ in the site or to the theme, or fix the `template` front matter key")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
+        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap().join(name);
+        for e in walkdir::WalkDir::new(&from) {
+            let e = e.unwrap();
+            let to = root.join(e.path().strip_prefix(&from).unwrap());
+            if e.file_type().is_dir() {
+                std::fs::create_dir_all(&to).unwrap();
+            } else {
+                std::fs::copy(e.path(), &to).unwrap();
+            }
+        }
+        (dir, root)
+    }
+
+    fn assert_same(served: &Output, fresh: &Output, step: &str) {
+        let a: Vec<&String> = served.files.keys().collect();
+        let b: Vec<&String> = fresh.files.keys().collect();
+        assert_eq!(a, b, "{step}: not the same files");
+        for (path, f) in &fresh.files {
+            let x = served.files[path].body.bytes().unwrap();
+            let y = f.body.bytes().unwrap();
+            assert!(x == y, "{step}: /{path} differs from a fresh build");
+        }
+        assert_eq!(served.adult, fresh.adult, "{step}");
+    }
+
+    #[test]
+    fn serve_rebuilds_are_byte_identical_to_fresh_builds() {
+        let (_dir, root) = fixture("blog");
+        let opts = BuildOptions { base_url: Some("http://127.0.0.1:1111/".into()), ..Default::default() };
+        let mut s = Session::new(&root, opts.clone());
+        let step = |s: &mut Session, name: &str, changed: &[&str]| {
+            let changed: Vec<PathBuf> = changed.iter().map(|c| root.join(c)).collect();
+            let served = s.rebuild(&changed).unwrap_or_else(|e| panic!("{name}: {:?}", e.0));
+            let fresh = build(&root, &opts).unwrap();
+            assert_same(&served.output, &fresh.output, name);
+            s.reused()
+        };
+        assert_eq!(step(&mut s, "first build", &[]), 0, "nothing to reuse at first");
+        let edit = |rel: &str, from: &str, to: &str| {
+            let p = root.join(rel);
+            let t = std::fs::read_to_string(&p).unwrap();
+            assert!(t.contains(from), "{rel} lacks {from}");
+            std::fs::write(&p, t.replacen(from, to, 1)).unwrap();
+        };
+        edit("content/about.md", "We write", "We now write");
+        let reused = step(&mut s, "body edit", &["content/about.md"]);
+        assert!(reused > 0, "a body edit reuses the pages it does not affect");
+        edit("content/blog/second.md", "title:", "title: Renamed");
+        step(&mut s, "title edit (listings, feeds)", &["content/blog/second.md"]);
+        std::fs::write(
+            root.join("content/blog/fourth.md"),
+            "---\ntitle: Fourth\ndate: 2024-05-01\ntags: [new-tag]\n---\nHello.\n",
+        )
+        .unwrap();
+        step(&mut s, "new page with a new tag", &["content/blog/fourth.md"]);
+        std::fs::rename(root.join("content/blog/fourth.md"), root.join("content/blog/fifth.md")).unwrap();
+        step(&mut s, "renamed page", &["content/blog/fourth.md", "content/blog/fifth.md"]);
+        std::fs::remove_file(root.join("content/blog/fifth.md")).unwrap();
+        step(&mut s, "deleted page", &["content/blog/fifth.md"]);
+        let page = "themes/plain/templates/page.html";
+        let t = std::fs::read_to_string(root.join(page)).unwrap();
+        std::fs::write(root.join(page), t.replacen("</", "<!-- edited --></", 1)).unwrap();
+        step(&mut s, "template edit", &[page]);
+        std::fs::write(root.join("static/css/extra.css"), "body { color: red }\n").unwrap();
+        step(&mut s, "stylesheet edit", &["static/css/extra.css"]);
+        edit("site.yaml", "Fixture Blog", "Fixture Blog 2");
+        step(&mut s, "site.yaml edit", &["site.yaml"]);
+        // A page that fails, then is fixed: the failure leaves the cache usable.
+        edit("content/about.md", "title:", "title: [unclosed");
+        assert!(s.rebuild(&[root.join("content/about.md")]).is_err());
+        edit("content/about.md", "title: [unclosed", "title:");
+        step(&mut s, "fixed page", &["content/about.md"]);
+    }
 }

@@ -20,6 +20,11 @@ pub fn error(msg: &str) {
     eprintln!("{} {msg}", paint("1;31", "error:"));
 }
 
+/// Prints `warning: message` on stderr.
+pub fn warning(msg: &str) {
+    eprintln!("{} {msg}", paint("1;33", "warning:"));
+}
+
 /// Prints a diagnostic: `error: file:line:col: message` and its hint.
 pub fn diagnostic(d: &sopixi::diag::Diagnostic) {
     eprintln!("{} {}: {}", paint("1;31", "error:"), paint("1", &d.location()), d.message);

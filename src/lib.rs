@@ -16,6 +16,7 @@ pub mod highlight;
 pub mod markdown;
 pub mod minify;
 pub mod output;
+pub mod serve;
 pub mod shortcodes;
 pub mod templates;
 pub mod text;

@@ -16,8 +16,8 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// A site folder holds `site.yaml`, `content/` (Markdown pages), `static/` (files copied as they
 /// are) and optionally `templates/` (overrides of the theme's templates).
 ///
-/// Start with `sopixi init my-site`, then `sopixi build my-site`: the website is written to
-/// `my-site/public/`.
+/// Start with `sopixi init my-site`, preview it with `sopixi serve my-site` while you edit, then
+/// `sopixi build my-site`: the website is written to `my-site/public/`.
 #[derive(Parser)]
 #[command(name = "sopixi", version, propagate_version = true, max_term_width = 100)]
 struct Cli {
@@ -34,6 +34,7 @@ enum Command {
     Build(cmd::build::Args),
     Check(cmd::check::Args),
     Deploy(cmd::deploy::Args),
+    Serve(cmd::serve::Args),
 }
 
 fn main() {
@@ -46,6 +47,7 @@ fn main() {
         Command::Build(args) => cmd::build::execute(args, cli.verbose),
         Command::Check(args) => cmd::check::execute(args),
         Command::Deploy(args) => cmd::deploy::execute(args, cli.verbose),
+        Command::Serve(args) => cmd::serve::execute(args, cli.verbose),
     };
     std::process::exit(code);
 }

@@ -57,6 +57,7 @@ pub fn builtin_sources() -> Vec<TemplateSource> {
 }
 
 /// The loaded templates.
+#[derive(Clone)]
 pub struct Templates {
     tera: Tera,
     origins: HashMap<String, String>,
@@ -585,6 +586,12 @@ pub fn paginator(items: &[Value], per_page: usize, index: usize, base_permalink:
 /// A context with `site`, `current_path`, `current_url` and `entries`. The entries are moved in,
 /// not serialised again (Tera's `Context::insert` would re-serialise every value).
 pub fn context(values: &Values, config: &Config, path: &str, entries: Vec<(&str, Value)>) -> Context {
+    Context::from_value(context_value(values, config, path, entries)).unwrap_or_default()
+}
+
+/// The value of [`context`], before it becomes a Tera context (`build` hashes it to reuse the
+/// finished file of an unchanged context in `serve`).
+pub fn context_value(values: &Values, config: &Config, path: &str, entries: Vec<(&str, Value)>) -> Value {
     let mut m = Map::new();
     m.insert("site".into(), values.site.clone());
     m.insert("current_path".into(), Value::String(path.into()));
@@ -592,7 +599,7 @@ pub fn context(values: &Values, config: &Config, path: &str, entries: Vec<(&str,
     for (k, v) in entries {
         m.insert(k.into(), v);
     }
-    Context::from_value(Value::Object(m)).unwrap_or_default()
+    Value::Object(m)
 }
 
 #[cfg(test)]

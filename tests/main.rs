@@ -10,3 +10,4 @@ mod cli;
 mod compliance;
 mod deploy;
 mod rebuilds;
+mod serve;
