@@ -344,8 +344,88 @@ fn watch_loop(
             }
         }
         let list: Vec<PathBuf> = if rescan { Vec::new() } else { changed.into_iter().collect() };
+        if !list.is_empty() && swap_stylesheets(shared, &list, root, theme_dir, report) {
+            continue;
+        }
         rebuild(&mut session, shared, &list, report);
     }
+}
+
+/// The stylesheet fast path: when every changed file is a stylesheet that the served output
+/// copies from that very file (a site or theme `static/` file, not shadowed by another), the new
+/// bytes go straight into the served output — finished exactly as a build finishes them — and
+/// pages swap the stylesheet, without a pipeline run. Returns false (nothing done) otherwise.
+fn swap_stylesheets(
+    shared: &Shared,
+    changed: &[PathBuf],
+    root: &Path,
+    theme_dir: Option<&Path>,
+    report: &dyn Fn(Notice),
+) -> bool {
+    let t = Instant::now();
+    let old = shared.snapshot();
+    if !old.errors.is_empty() || old.builds == 0 {
+        return false;
+    }
+    let mut files = old.output.files.clone();
+    let mut swapped = Vec::new();
+    for p in changed {
+        if p.extension().and_then(|e| e.to_str()) != Some("css") || !p.is_file() {
+            return false;
+        }
+        // The output path and the origin label the build gives that file.
+        let place = if let Ok(rel) = p.strip_prefix(root.join("static")) {
+            Some((rel.to_path_buf(), format!("static/{}", slash(rel))))
+        } else if let Some(rel) = theme_dir.and_then(|t| p.strip_prefix(t.join("static")).ok()) {
+            theme_dir.map(|t| (rel.to_path_buf(), format!("{}/static/{}", t.display(), slash(rel))))
+        } else if let Ok(rest) = p.strip_prefix(root.join("themes")) {
+            let mut parts = rest.components();
+            let name = parts.next().map(|c| c.as_os_str().to_string_lossy().into_owned());
+            let rest = parts.as_path();
+            match (name, rest.strip_prefix("static")) {
+                (Some(name), Ok(rel)) => Some((rel.to_path_buf(), format!("themes/{name}/static/{}", slash(rel)))),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        let Some((rel, origin)) = place else { return false };
+        let out_path = slash(&rel);
+        let Some(entry) = files.get_mut(&out_path) else { return false };
+        if entry.origin != origin {
+            return false; // shadowed by another file of the same path, or produced otherwise
+        }
+        entry.body = match &entry.body {
+            Body::File(_) => Body::File(p.clone()),
+            Body::Bytes(_) => match std::fs::read(p) {
+                Ok(bytes) => Body::Bytes(crate::minify::asset("css", &bytes).unwrap_or(bytes)),
+                Err(_) => return false,
+            },
+            _ => return false,
+        };
+        swapped.push(out_path);
+    }
+    let version = old.version + 1;
+    let output = Output { files, adult: old.output.adult.clone() };
+    let builds = old.builds + 1;
+    let took = t.elapsed();
+    let snap = Snapshot {
+        output: Arc::new(output),
+        errors: Vec::new(),
+        version,
+        builds,
+        reused: old.reused,
+        last_ms: took.as_secs_f64() * 1000.0,
+    };
+    *shared.now.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snap);
+    let n = swapped.len();
+    let _ = shared.tx.send(Message::Css(version, swapped));
+    report(Notice::Built { number: builds, pages: 0, took, reused: 0, changed: n, css_only: true, stages: Vec::new() });
+    true
+}
+
+fn slash(p: &Path) -> String {
+    p.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
 /// Builds, publishes the result (or the errors) and tells connected pages.

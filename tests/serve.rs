@@ -279,6 +279,15 @@ fn a_stylesheet_edit_is_swapped_not_reloaded() {
     t.write("themes/plain/static/theme.css", "h1 { color: teal }\n");
     let d = ev.expect("css");
     assert_eq!(d["paths"], serde_json::json!(["theme.css"]), "{d}");
+    // Swapped without a pipeline run, yet byte for byte what a build makes of them.
+    t.build();
+    assert_eq!(s.get("/theme.css").1, t.read("theme.css"));
+    assert_eq!(s.get("/css/extra.css").1, t.read("css/extra.css"));
+    // A later page edit rebuilds with the new stylesheets still served.
+    t.write("content/about.md", "---\ntitle: About\n---\nAfter the swap.\n");
+    ev.expect("reload");
+    assert!(s.get("/about/").1.contains("After the swap."));
+    assert_eq!(s.get("/theme.css").1, t.read("theme.css"));
 }
 
 #[test]
