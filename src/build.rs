@@ -1272,17 +1272,28 @@ pub fn check_dir(dir: &Path, policy: &crate::config::Policy) -> Result<CheckRepo
         let Ok(rel) = entry.path().strip_prefix(dir) else { continue };
         let rel = rel.to_string_lossy().replace('\\', "/");
         if crate::compliance::is_html_path(&rel) {
-            paths.push(rel);
+            paths.push((rel, entry.path().to_path_buf()));
         }
     }
-    let failures: Vec<_> = paths
+    Ok(CheckReport { checked: paths.len(), failures: check_files(&paths, &adult, policy) })
+}
+
+/// Checks HTML files on disk, given as (output path, file), against the platform rules; the
+/// pages in `adult` (and any page declaring `rating=adult`) must have their age gate. Files that
+/// are not HTML are skipped. The failures, in the order given.
+pub fn check_files(
+    files: &[(String, PathBuf)],
+    adult: &std::collections::BTreeSet<String>,
+    policy: &crate::config::Policy,
+) -> Vec<crate::compliance::FileReport> {
+    files
         .par_iter()
-        .filter_map(|rel| {
-            let bytes = std::fs::read(dir.join(rel)).map_err(|e| e.to_string());
+        .filter(|(rel, _)| crate::compliance::is_html_path(rel))
+        .filter_map(|(rel, abs)| {
+            let bytes = std::fs::read(abs).map_err(|e| e.to_string());
             check_one(rel, bytes, adult.contains(rel), policy)
         })
-        .collect();
-    Ok(CheckReport { checked: paths.len(), failures })
+        .collect()
 }
 
 /// Drops `value` on another thread (a CLI process may exit before it is done, which is fine).

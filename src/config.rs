@@ -355,6 +355,13 @@ impl Config {
     }
 }
 
+/// The 1-based line of the first `key:` at any depth of YAML text (for messages about nested
+/// keys, where the first occurrence is the best guess there is).
+pub fn any_key_line(text: &str, key: &str) -> Option<usize> {
+    let needle = format!("{key}:");
+    text.lines().position(|l| l.trim_start().starts_with(&needle)).map(|i| i + 1)
+}
+
 /// The 1-based line where a top-level `key:` is written in YAML text, if it is.
 pub fn key_line(text: &str, key: &str) -> Option<usize> {
     text.lines().position(|l| l.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':'))).map(|i| i + 1)
@@ -576,7 +583,7 @@ impl Policy {
         if let Some(q) = raw.quotas {
             p.quotas = q;
         }
-        let line = |key: &str| text.lines().position(|l| l.trim_start().starts_with(&format!("{key}:"))).map(|i| i + 1);
+        let line = |key: &str| any_key_line(text, key);
         if let Some(url) = raw.badge.url {
             if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(['"', '<', '>', ' ']) {
                 errors.push(
@@ -806,7 +813,7 @@ pub fn platform_switches(file: &str, text: &str, tree: &yaml::Value) -> Vec<Diag
     let Some(m) = tree.as_mapping() else { return out };
     let mut check = |k: &str, v: &yaml::Value, place: &str| {
         if is_platform_switch(k, &yaml::to_json(v)) {
-            let line = text.lines().position(|l| l.trim_start().starts_with(&format!("{k}:"))).map(|i| i + 1);
+            let line = any_key_line(text, k);
             out.push(platform_switch_diagnostic(file, &format!("{place}{k}"), line));
         }
     };
@@ -840,7 +847,7 @@ fn find_switches(file: &str, text: &str, v: &yaml::Value, path: &str, errors: &m
                 && !matches!(child, yaml::Value::Mapping(_)))
                 || is_platform_switch(k, &yaml::to_json(child)) && !matches!(child, yaml::Value::Mapping(_));
             if switch {
-                let line = text.lines().position(|l| l.trim_start().starts_with(&format!("{k}:"))).map(|i| i + 1);
+                let line = any_key_line(text, k);
                 errors.push(
                     Diagnostic::new(file, format!("`{full}`: the policy can restyle the badge and reword the notice, not turn them off"))
                         .at(line, None)

@@ -243,7 +243,7 @@ fn parse_front(file: &str, y: &str, config: &Config) -> (FrontMatter, Vec<Diagno
             serde_json::Value::Object(m) => {
                 for (k, v) in &m {
                     if crate::config::is_platform_switch(k, v) {
-                        let l = y.lines().position(|l| l.trim_start().starts_with(&format!("{k}:"))).map(|i| i + 2);
+                        let l = crate::config::any_key_line(y, k).map(|l| l + 1);
                         errors.push(crate::config::platform_switch_diagnostic(file, &format!("extra.{k}"), l));
                     }
                 }

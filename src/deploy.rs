@@ -634,36 +634,19 @@ fn upload_bytes(f: &LocalFile) -> Result<Vec<u8>, DeployError> {
     }
 }
 
-fn is_adult(html: &str) -> bool {
-    // As written by `compliance::inject`, minified or not.
-    let lower = html.to_ascii_lowercase();
-    lower.contains("<meta name=rating content=adult") || lower.contains("<meta name=\"rating\" content=\"adult\"")
-}
-
-/// The compliance gate: one line per HTML file that fails [`crate::compliance::check`] under
-/// `policy`. A page is held to the age gate when the build recorded it as adult (`adult`, from
-/// the output folder's manifest) or when it carries the adult rating.
+/// The compliance gate: one line per HTML file that fails the platform check under `policy`
+/// (`build::check_files`). A page is held to the age gate when the build recorded it as adult
+/// (`adult`, from the output folder's manifest) or when it carries the adult rating.
 pub fn compliance_violations(
     files: &[&LocalFile],
     policy: &crate::config::Policy,
     adult: &std::collections::BTreeSet<String>,
 ) -> Vec<String> {
-    let mut out = Vec::new();
-    for f in files.iter().filter(|f| crate::compliance::is_html_path(&f.path)) {
-        let text = match std::fs::read(&f.abs) {
-            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-            Err(e) => {
-                out.push(format!("  {}: cannot read it: {e}", f.path));
-                continue;
-            }
-        };
-        let v = crate::compliance::check(&text, adult.contains(&f.path) || is_adult(&text), policy);
-        if !v.is_empty() {
-            let what: Vec<String> = v.iter().map(ToString::to_string).collect();
-            out.push(format!("  {}: {}", f.path, what.join("; ")));
-        }
-    }
-    out
+    let list: Vec<(String, PathBuf)> = files.iter().map(|f| (f.path.clone(), f.abs.clone())).collect();
+    crate::build::check_files(&list, adult, policy)
+        .into_iter()
+        .map(|r| format!("  {}: {}", r.file, r.problems.join("; ")))
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1423,13 +1406,6 @@ mod tests {
         assert!(!r.headers("photo.jpg").2, "images are not compressed");
         assert!(glob("**/*.css", "a/b/c.css") && glob("**/*.css", "c.css") && !glob("*.css", "a/c.css"));
         assert!(!glob("**/x.css", "ax.css") && glob("**/x.css", "a/x.css"));
-    }
-
-    #[test]
-    fn adult_pages_are_recognised_minified_or_not() {
-        assert!(is_adult("<head><meta name=rating content=adult></head>"));
-        assert!(is_adult("<head><meta name=\"rating\" content=\"adult\"></head>"));
-        assert!(!is_adult("<p>adult</p>"));
     }
 
     #[test]
