@@ -34,6 +34,12 @@ pub struct BuildStats {
     pub sections: usize,
     /// Files in the output, all kinds.
     pub files: usize,
+    /// Image variants made by this build (decoded, resized, encoded).
+    #[serde(default)]
+    pub images_made: usize,
+    /// Image variants this build took from the cache.
+    #[serde(default)]
+    pub images_cached: usize,
 }
 
 /// A successful build.
@@ -567,6 +573,8 @@ struct Finish<'a> {
     adult: std::sync::Mutex<Vec<String>>,
     /// `serve` only: the previous build's finished files, reused when their key is the same.
     reuse: Option<Reuse<'a>>,
+    /// The build's images (`<img data-responsive>` becomes a `<picture>` here).
+    images: &'a crate::images::Images,
 }
 
 /// Finished files of the previous build and the ones of this build, keyed by what they are made
@@ -592,6 +600,16 @@ impl Finish<'_> {
     /// the platform check of the finished bytes: a theme or file that defeats the elements fails
     /// the build.
     fn html(&self, path: &str, text: &str, adult: bool, origin: &str) -> Result<Vec<u8>, Diagnostic> {
+        let rewritten;
+        let text = if text.contains("data-responsive") {
+            rewritten = self.images.rewrite(text, None, path, true).map_err(|e| {
+                let hint = crate::images::hint_for(&e[0]);
+                Diagnostic::new(origin, format!("/{path}: {}", e.join("; "))).hint(hint)
+            })?;
+            rewritten.as_str()
+        } else {
+            text
+        };
         if cfg!(feature = "bench-without-compliance") {
             return Ok(if self.minify { crate::minify::html(text.as_bytes()) } else { text.as_bytes().to_vec() });
         }
@@ -683,9 +701,12 @@ impl Finish<'_> {
             }
         }
         let ctx = Context::from_value(ctx).unwrap_or_default();
-        let text = tpl.render(template, &ctx, origin)?;
+        let (text, used_images) = crate::images::scoped(origin, || tpl.render(template, &ctx, origin));
+        let text = text?;
+        // A file made with images depends on image files too: it is made again every time.
+        let used_images = used_images || text.contains("data-responsive");
         let body = self.apply(&path, text, adult, origin)?;
-        if let (Some(r), Some(key)) = (&self.reuse, key) {
+        if let (Some(r), Some(key), false) = (&self.reuse, key, used_images) {
             r.new.lock().unwrap_or_else(|e| e.into_inner()).push((path.clone(), key, body.clone()));
         }
         Ok((path, body))
@@ -905,6 +926,16 @@ fn build_from(
     };
     lap("load", &mut timings);
 
+    // Images: found and measured while rendering, made after it.
+    let images = Arc::new(crate::images::Images::new(
+        root,
+        theme_static(&inputs),
+        content.assets.iter().map(|a| (a.out.clone(), a.rel.clone())).collect(),
+        &config.site.base_url,
+        image_settings(root, config),
+    ));
+    tpl.register_image_functions(images.clone());
+
     // Markdown bodies, in parallel; shortcodes and internal links resolved here.
     tpl.register_base(config, root);
     let url_lookup = {
@@ -924,7 +955,12 @@ fn build_from(
     let site_value = templates::site_value(config, &content);
     let shortcode_names = tpl.shortcode_names();
     let resolve = |rel: &str| url_lookup.urls.get(rel).cloned();
-    let md_cx = MdContext { config: &config.site.markdown, resolve: &resolve, highlighter: &highlighter };
+    let md_cx = MdContext {
+        config: &config.site.markdown,
+        resolve: &resolve,
+        highlighter: &highlighter,
+        responsive_images: true,
+    };
     let tpl_ref = &tpl;
     let shortcode = |call: &crate::shortcodes::Call| -> Result<String, String> {
         let name = format!("shortcodes/{}.html", call.name);
@@ -973,14 +1009,31 @@ fn build_from(
             h.finalize()
         });
         let old = md_old.and_then(|m| m.get(&src.rel)).filter(|(k, _)| Some(*k) == key);
-        let r = match old {
-            Some((_, r)) => Ok(r.clone()),
-            None => content::render_body(src, &md_cx, &shortcode),
+        let origin = content::diag_path(&src.rel);
+        let (r, mut used_images) = match old {
+            Some((_, r)) => (Ok(r.clone()), false),
+            None => crate::images::scoped(&origin, || content::render_body(src, &md_cx, &shortcode)),
         };
+        // Images of the body: `<picture>`s with absolute URLs, so that the body can be shown
+        // on any page (listings, feeds).
+        let r = r.and_then(|mut r| {
+            if !r.html.contains("data-responsive") {
+                return Ok(r);
+            }
+            used_images = true;
+            let fail = |errors: Vec<String>| -> Vec<Diagnostic> {
+                errors.into_iter().map(|e| image_diagnostic(&origin, src, e)).collect()
+            };
+            r.html = images.rewrite(&r.html, Some(&origin), "", true).map_err(fail)?;
+            if let Some(s) = &r.summary {
+                r.summary = Some(images.rewrite(s, Some(&origin), "", false).map_err(fail)?);
+            }
+            Ok(r)
+        });
         src.body = String::new();
         match r {
             Ok(r) => {
-                if let Some(key) = key {
+                if let (Some(key), false) = (key, used_images) {
                     md_new.lock().unwrap_or_else(|e| e.into_inner()).push((src.rel.clone(), (key, r.clone())));
                 }
                 *rendered = r;
@@ -1030,6 +1083,7 @@ fn build_from(
         block_min: crate::minify::html(injector.block().as_bytes()),
         injector,
         adult: Default::default(),
+        images: &images,
         reuse: render_env.map(|env| Reuse { env, old: &old_files, new: Default::default(), hits: Default::default() }),
     };
     let rendered = render_all(&tpl, &values, config, &content, opts, &finish, &mut errors);
@@ -1087,6 +1141,17 @@ fn build_from(
         .into_par_iter()
         .map(|(path, (body, origin))| {
             let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+            if let (Body::File(abs), "jpg" | "jpeg" | "png") = (&body, ext.as_str()) {
+                // Published photos lose their metadata (GPS position, camera, XMP) too.
+                return match images.published_original(&origin, abs) {
+                    Ok(Some(clean)) => (path, Ok(Body::File(clean)), origin),
+                    Ok(None) => (path, Ok(body), origin),
+                    Err(e) => {
+                        let d = Diagnostic::new(&origin, e).hint("replace the file with a valid JPEG or PNG image");
+                        (path, Err(d), origin)
+                    }
+                };
+            }
             let is_html = matches!(ext.as_str(), "html" | "htm");
             let needs = is_html || (minify && matches!(ext.as_str(), "css" | "js"));
             if !needs {
@@ -1132,8 +1197,21 @@ fn build_from(
         output.put(path, body, "(platform)");
     }
     output.adult = finish.adult.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().collect();
-    errors.extend(quota_errors(&output, &config.policy.quotas));
     lap("static", &mut timings);
+
+    // Every variant the pages and templates asked for; the cache holds those made before. Made
+    // even when other files failed, so that the next build finds them ready.
+    {
+        let (made, failed) = images.process(opts.progress);
+        errors.extend(failed);
+        for (path, file, origin) in made {
+            if let Err(d) = output.add(path, Body::File(file), origin) {
+                errors.push(d);
+            }
+        }
+        lap("images", &mut timings);
+    }
+    errors.extend(quota_errors(&output, &config.policy.quotas));
 
     if let Some(c) = cache {
         c.files = match finish.reuse {
@@ -1155,10 +1233,52 @@ fn build_from(
     if !errors.is_empty() {
         return Err(BuildFailed::new(group_template_errors(errors)));
     }
-    let stats = BuildStats { pages: content.pages.len(), sections: content.sections.len(), files: output.len() };
+    let (images_made, images_cached) = images.counts();
+    let stats = BuildStats {
+        pages: content.pages.len(),
+        sections: content.sections.len(),
+        files: output.len(),
+        images_made,
+        images_cached,
+    };
     // Freeing a 10,000-page site's values is a million small frees: do it off the critical path.
     drop_in_background((content, values, tpl));
     Ok(Built { output, stats, timings })
+}
+
+/// The theme's static files, where images are looked up last.
+fn theme_static(inputs: &Inputs) -> crate::images::ThemeStatic {
+    match &inputs.theme {
+        ThemeFiles::Dir { dir, label } => crate::images::ThemeStatic::Dir(dir.join("static"), format!("{label}/static")),
+        ThemeFiles::Bundled(name, files) => crate::images::ThemeStatic::Bundled(
+            name.clone(),
+            files.iter().filter_map(|(rel, b)| Some((rel.strip_prefix("static/")?.to_string(), *b))).collect(),
+        ),
+    }
+}
+
+/// The `images:` settings, resolved against the site folder.
+fn image_settings(root: &Path, config: &Config) -> crate::images::Settings {
+    let c = &config.site.images;
+    crate::images::Settings {
+        widths: c.widths.clone(),
+        quality: c.quality,
+        webp: c.webp,
+        sizes: c.sizes.clone(),
+        max_pixels: u64::from(c.max_megapixels) * 1_000_000,
+        cache_dir: root.join(&c.cache_dir),
+    }
+}
+
+/// An image problem of a content file, at the line that names the image when it can be found.
+fn image_diagnostic(origin: &str, src: &Parsed, message: String) -> Diagnostic {
+    let named = message.split('`').nth(1).unwrap_or("");
+    let line = (!named.is_empty())
+        .then(|| src.body.lines().position(|l| l.contains(named)))
+        .flatten()
+        .map(|i| i + src.body_line);
+    let hint = crate::images::hint_for(&message);
+    Diagnostic::new(origin, message).at(line, None).hint(hint)
 }
 
 /// The platform's disk quotas: every video at most `video_bytes`, every file at most

@@ -155,12 +155,41 @@ pub struct ImagesConfig {
     /// Encoder quality, 1–100.
     #[serde(default = "default_quality")]
     pub quality: u8,
+    /// Whether responsive images get WebP variants besides the JPEG/PNG fallback.
+    #[serde(default = "default_true")]
+    pub webp: bool,
+    /// The `sizes` attribute of responsive images (default: the image's width, or the viewport).
+    #[serde(default)]
+    pub sizes: Option<String>,
+    /// Largest source image accepted, in megapixels (bigger ones are refused, not decoded).
+    #[serde(default = "default_max_megapixels")]
+    pub max_megapixels: u32,
+    /// The cache of processed images, relative to the site folder.
+    #[serde(default = "default_cache_dir")]
+    pub cache_dir: String,
 }
 
 impl Default for ImagesConfig {
     fn default() -> Self {
-        ImagesConfig { widths: default_widths(), quality: default_quality() }
+        ImagesConfig {
+            widths: default_widths(),
+            quality: default_quality(),
+            webp: true,
+            sizes: None,
+            max_megapixels: default_max_megapixels(),
+            cache_dir: default_cache_dir(),
+        }
     }
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_max_megapixels() -> u32 {
+    100
+}
+fn default_cache_dir() -> String {
+    ".sopixi-cache".to_string()
 }
 
 /// `deploy:` in `site.yaml`: where `sopixi deploy` publishes, and the headers files get.
@@ -314,6 +343,27 @@ impl Config {
         if !(1..=100).contains(&site.images.quality) {
             errors.push(
                 Diagnostic::new(SITE_FILE, "`images.quality` must be between 1 and 100").at(line_of("images"), None),
+            );
+        }
+        if site.images.widths.is_empty() || site.images.widths.iter().any(|&w| w == 0 || w > 10_000) {
+            errors.push(
+                Diagnostic::new(SITE_FILE, "`images.widths` must list widths between 1 and 10000 pixels")
+                    .at(line_of("images"), None)
+                    .hint("for example `widths: [480, 960, 1600]`"),
+            );
+        }
+        site.images.widths.sort_unstable();
+        site.images.widths.dedup();
+        if site.images.max_megapixels == 0 {
+            errors.push(
+                Diagnostic::new(SITE_FILE, "`images.max_megapixels` must be at least 1").at(line_of("images"), None),
+            );
+        }
+        if crate::images::escapes(&site.images.cache_dir) {
+            errors.push(
+                Diagnostic::new(SITE_FILE, "`images.cache_dir` must be a folder inside the site")
+                    .at(line_of("images"), None)
+                    .hint("write a relative path such as `.sopixi-cache`"),
             );
         }
         for (i, t) in site.taxonomies.iter().enumerate() {

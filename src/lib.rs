@@ -13,6 +13,7 @@ pub mod deploy;
 pub mod diag;
 pub mod embedded;
 pub mod highlight;
+pub mod images;
 pub mod markdown;
 pub mod minify;
 pub mod output;

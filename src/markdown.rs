@@ -25,6 +25,9 @@ pub struct MdContext<'a> {
     pub resolve: &'a (dyn Fn(&str) -> Option<String> + Sync),
     /// The code highlighter.
     pub highlighter: &'a Highlighter,
+    /// Whether local images are marked `data-responsive` (for the build to turn into
+    /// `<picture>`s) rather than written as plain `<img>`.
+    pub responsive_images: bool,
 }
 
 /// One heading of the table of contents.
@@ -93,6 +96,8 @@ pub fn render(text: &str, cx: &MdContext) -> Rendered {
     let mut flat: Vec<Heading> = Vec::new();
     let mut more_at: Option<usize> = None;
     let mut link_stack: Vec<bool> = Vec::new();
+    // A local image being gathered: source, title, alt text.
+    let mut image: Option<(CowStr, CowStr, String)> = None;
 
     // A heading or code block is gathered whole, then emitted as HTML.
     let mut heading: Option<OpenHeading> = None;
@@ -112,7 +117,34 @@ pub fn render(text: &str, cx: &MdContext) -> Rendered {
             }
             continue;
         }
+        if let Some((_, _, alt)) = &mut image {
+            match ev {
+                Event::Text(t) | Event::Code(t) => alt.push_str(&t),
+                Event::SoftBreak | Event::HardBreak => alt.push(' '),
+                Event::End(TagEnd::Image) => {
+                    if let Some((src, title, alt)) = image.take() {
+                        let title =
+                            if title.is_empty() { String::new() } else { format!(" title=\"{}\"", escape_html(&title)) };
+                        let tag = format!(
+                            "<img src=\"{}\" alt=\"{}\"{title} data-responsive>",
+                            escape_html(&src),
+                            escape_html(&alt)
+                        );
+                        match &mut heading {
+                            Some((.., inner)) => inner.push(Event::InlineHtml(tag.into())),
+                            None => events.push(Event::InlineHtml(tag.into())),
+                        }
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
         let ev = match ev {
+            Event::Start(Tag::Image { dest_url, title, .. }) if cx.responsive_images && is_local(&dest_url) => {
+                image = Some((dest_url, title, String::new()));
+                continue;
+            }
             Event::Start(Tag::Link { link_type, dest_url, title, id }) => {
                 let dest_url = match internal_target(&dest_url) {
                     Some(target) => match resolve_with_anchor(target, cx) {
@@ -238,6 +270,11 @@ pub fn render(text: &str, cx: &MdContext) -> Rendered {
     out
 }
 
+/// Whether an image URL names a file of the site (not another site, not inline data).
+fn is_local(url: &str) -> bool {
+    !(url.is_empty() || url.contains("://") || url.starts_with("//") || url.starts_with("data:") || url.starts_with('#'))
+}
+
 /// `@/blog/hello.md#part` → `Some("blog/hello.md#part")`.
 fn internal_target(url: &str) -> Option<&str> {
     url.strip_prefix("@/")
@@ -303,7 +340,14 @@ mod tests {
         let cfg = MarkdownConfig::default();
         let h = Highlighter::default();
         let resolve = |p: &str| (p == "blog/hello.md").then(|| "https://x.org/blog/hello/".to_string());
-        render(text, &MdContext { config: &cfg, resolve: &resolve, highlighter: &h })
+        render(text, &MdContext { config: &cfg, resolve: &resolve, highlighter: &h, responsive_images: true })
+    }
+
+    #[test]
+    fn local_images_are_marked_for_the_build() {
+        let r = render_with("![A *red* door](door.jpg \"Front\") ![far](https://x.org/a.png)\n");
+        assert!(r.html.contains(r#"<img src="door.jpg" alt="A red door" title="Front" data-responsive>"#), "{}", r.html);
+        assert!(r.html.contains(r#"<img src="https://x.org/a.png" alt="far" />"#), "{}", r.html);
     }
 
     #[test]

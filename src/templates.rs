@@ -235,6 +235,18 @@ impl Templates {
         });
     }
 
+    /// Registers `resize_image` and `image_meta` for one build's images.
+    pub fn register_image_functions(&mut self, images: Arc<crate::images::Images>) {
+        let i = images.clone();
+        self.tera.register_function("resize_image", move |args: &HashMap<String, Value>| {
+            i.resize_image(args).map_err(tera::Error::msg)
+        });
+        let i = images;
+        self.tera.register_function("image_meta", move |args: &HashMap<String, Value>| {
+            i.image_meta(args).map_err(tera::Error::msg)
+        });
+    }
+
     /// Renders `name`; `rendering` names what was being rendered (a content file) for the error.
     pub fn render(&self, name: &str, ctx: &Context, rendering: &str) -> Result<String, Diagnostic> {
         self.tera.render(name, ctx).map_err(|e| self.render_error(name, &e, rendering))

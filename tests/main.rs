@@ -9,5 +9,6 @@ mod build_outputs;
 mod cli;
 mod compliance;
 mod deploy;
+mod images;
 mod rebuilds;
 mod serve;

@@ -68,6 +68,8 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
                     "pages": done.stats.pages,
                     "sections": done.stats.sections,
                     "files": done.stats.files,
+                    "images_made": done.stats.images_made,
+                    "images_cached": done.stats.images_cached,
                     "written": done.write.written,
                     "unchanged": done.write.unchanged,
                     "removed": done.write.removed,
@@ -86,8 +88,13 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
                         done.write.written, done.write.unchanged, done.write.removed
                     )
                 };
+                let images = if s.images_made + s.images_cached > 0 {
+                    format!(" ({} images made, {} from the cache)", s.images_made, s.images_cached)
+                } else {
+                    String::new()
+                };
                 println!(
-                    "Built {} page{}, {} section{}, {} files in {secs:.2} s ({detail}) → {}",
+                    "Built {} page{}, {} section{}, {} files{images} in {secs:.2} s ({detail}) → {}",
                     s.pages,
                     if s.pages == 1 { "" } else { "s" },
                     s.sections,

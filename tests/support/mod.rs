@@ -126,6 +126,11 @@ impl SiteTest {
         std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
     }
 
+    /// The text of a site file (not an output one).
+    pub fn read_source(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap()
+    }
+
     pub fn exists(&self, rel: &str) -> bool {
         self.path("public").join(rel).exists()
     }
