@@ -1249,7 +1249,9 @@ fn build_from(
 /// The theme's static files, where images are looked up last.
 fn theme_static(inputs: &Inputs) -> crate::images::ThemeStatic {
     match &inputs.theme {
-        ThemeFiles::Dir { dir, label } => crate::images::ThemeStatic::Dir(dir.join("static"), format!("{label}/static")),
+        ThemeFiles::Dir { dir, label } => {
+            crate::images::ThemeStatic::Dir(dir.join("static"), format!("{label}/static"))
+        }
         ThemeFiles::Bundled(name, files) => crate::images::ThemeStatic::Bundled(
             name.clone(),
             files.iter().filter_map(|(rel, b)| Some((rel.strip_prefix("static/")?.to_string(), *b))).collect(),

@@ -451,7 +451,10 @@ pub fn content_addressed(path: &str) -> bool {
 pub fn default_cache_control(path: &str) -> &'static str {
     if class(path) != 0 || path.ends_with(".txt") || path.ends_with(".json") {
         REVALIDATE
-    } else if path.starts_with(&format!("{}/", crate::compliance::ASSET_DIR)) || content_addressed(path) {
+    } else if path.starts_with(&format!("{}/", crate::compliance::ASSET_DIR))
+        || path.starts_with(&format!("{}/", crate::images::OUT_DIR))
+        || content_addressed(path)
+    {
         IMMUTABLE
     } else {
         MODERATE
@@ -1378,6 +1381,7 @@ mod tests {
         assert_eq!(r.headers("sitemap.xml"), ("application/xml; charset=utf-8".into(), REVALIDATE.into(), false));
         assert_eq!(r.headers("_sopixi/platform.css").1, IMMUTABLE);
         assert_eq!(r.headers("assets/app.3f9a1c2b.js").1, IMMUTABLE);
+        assert_eq!(r.headers("processed_images/door.1a2b3c4d5e6f7a8b.960x640.webp").1, IMMUTABLE);
         assert_eq!(r.headers("assets/app-3f9a1c2b.css").1, IMMUTABLE);
         assert_eq!(r.headers("css/extra.css").1, MODERATE);
         assert_eq!(r.headers("photos/holiday-2024.jpg").1, MODERATE);

@@ -470,7 +470,8 @@ impl Images {
                 h
             }
         };
-        let format = known_format(&header.format).ok_or_else(|| format!("{label}: not a JPEG, PNG, GIF or WebP image"))?;
+        let format =
+            known_format(&header.format).ok_or_else(|| format!("{label}: not a JPEG, PNG, GIF or WebP image"))?;
         let pixels = u64::from(header.width) * u64::from(header.height);
         if pixels > self.settings.max_pixels {
             return Err(format!("{label}: {}", too_big(header.width, header.height, self.settings.max_pixels)));
@@ -835,8 +836,10 @@ impl Images {
         let dir = self.settings.cache_dir.join("images");
         let file = dir.join(&name);
         self.originals.lock().unwrap_or_else(|e| e.into_inner()).push(name);
-        let hit =
-            std::fs::File::options().append(true).open(&file).and_then(|f| f.set_modified(std::time::SystemTime::now()));
+        let hit = std::fs::File::options()
+            .append(true)
+            .open(&file)
+            .and_then(|f| f.set_modified(std::time::SystemTime::now()));
         if hit.is_ok() {
             return Ok(Some(file));
         }
@@ -880,7 +883,22 @@ fn strip_jpeg(bytes: &[u8], orientation: u8) -> Option<Vec<u8>> {
         // APP1 "Exif": a big-endian TIFF header and one IFD with one entry, Orientation.
         out.extend_from_slice(&[0xFF, 0xE1, 0x00, 0x22]);
         out.extend_from_slice(b"Exif\0\0MM\0\x2a\0\0\0\x08");
-        out.extend_from_slice(&[0x00, 0x01, 0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, orientation, 0x00, 0x00]);
+        out.extend_from_slice(&[
+            0x00,
+            0x01,
+            0x01,
+            0x12,
+            0x00,
+            0x03,
+            0x00,
+            0x00,
+            0x00,
+            0x01,
+            0x00,
+            orientation,
+            0x00,
+            0x00,
+        ]);
         out.extend_from_slice(&[0, 0, 0, 0]);
     }
     let mut i = 2;
@@ -1031,8 +1049,9 @@ fn decode(source: &Source, bytes: &[u8], max_pixels: u64) -> Result<DynamicImage
 fn make(vs: &[Arc<Variant>], dir: &Path, max_pixels: u64) -> Result<(), Diagnostic> {
     let source = &vs[0].source;
     let fail = |msg: String| {
-        Diagnostic::new(&source.label, msg)
-            .hint("replace the file with a valid JPEG, PNG, GIF or WebP image (a phone photo or an export from an editor)")
+        Diagnostic::new(&source.label, msg).hint(
+            "replace the file with a valid JPEG, PNG, GIF or WebP image (a phone photo or an export from an editor)",
+        )
     };
     let bytes = read(&source.data).map_err(|e| fail(format!("cannot read: {e}")))?;
     let img = decode(source, &bytes, max_pixels).map_err(fail)?;
@@ -1092,7 +1111,8 @@ pub fn encode(img: &DynamicImage, format: Format, quality: u8) -> Result<Vec<u8>
                 DynamicImage::ImageRgb8(b) => webp::Encoder::from_rgb(b.as_raw(), img.width(), img.height()),
                 _ => return Err("cannot encode WebP from this pixel format".into()),
             };
-            let mem = encoder.encode_simple(false, f32::from(quality)).map_err(|e| format!("cannot encode WebP: {e:?}"))?;
+            let mem =
+                encoder.encode_simple(false, f32::from(quality)).map_err(|e| format!("cannot encode WebP: {e:?}"))?;
             out.extend_from_slice(&mem);
         }
     }

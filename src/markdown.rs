@@ -123,8 +123,11 @@ pub fn render(text: &str, cx: &MdContext) -> Rendered {
                 Event::SoftBreak | Event::HardBreak => alt.push(' '),
                 Event::End(TagEnd::Image) => {
                     if let Some((src, title, alt)) = image.take() {
-                        let title =
-                            if title.is_empty() { String::new() } else { format!(" title=\"{}\"", escape_html(&title)) };
+                        let title = if title.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" title=\"{}\"", escape_html(&title))
+                        };
                         let tag = format!(
                             "<img src=\"{}\" alt=\"{}\"{title} data-responsive>",
                             escape_html(&src),
@@ -272,7 +275,11 @@ pub fn render(text: &str, cx: &MdContext) -> Rendered {
 
 /// Whether an image URL names a file of the site (not another site, not inline data).
 fn is_local(url: &str) -> bool {
-    !(url.is_empty() || url.contains("://") || url.starts_with("//") || url.starts_with("data:") || url.starts_with('#'))
+    !(url.is_empty()
+        || url.contains("://")
+        || url.starts_with("//")
+        || url.starts_with("data:")
+        || url.starts_with('#'))
 }
 
 /// `@/blog/hello.md#part` → `Some("blog/hello.md#part")`.
@@ -346,7 +353,11 @@ mod tests {
     #[test]
     fn local_images_are_marked_for_the_build() {
         let r = render_with("![A *red* door](door.jpg \"Front\") ![far](https://x.org/a.png)\n");
-        assert!(r.html.contains(r#"<img src="door.jpg" alt="A red door" title="Front" data-responsive>"#), "{}", r.html);
+        assert!(
+            r.html.contains(r#"<img src="door.jpg" alt="A red door" title="Front" data-responsive>"#),
+            "{}",
+            r.html
+        );
         assert!(r.html.contains(r#"<img src="https://x.org/a.png" alt="far" />"#), "{}", r.html);
     }
 

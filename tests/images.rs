@@ -45,7 +45,10 @@ fn markdown_images_become_responsive_pictures() {
     let widths: Vec<&str> = fallback.split(", ").map(|s| s.rsplit(' ').next().unwrap()).collect();
     assert_eq!(widths, ["480w", "960w", "1600w"], "{fallback}");
     assert!(fallback.contains(".jpg 480w"), "{fallback}");
-    assert!(html.contains("<source type=\"image/webp\" srcset=\"https://photos.example/processed_images/wide."), "{html}");
+    assert!(
+        html.contains("<source type=\"image/webp\" srcset=\"https://photos.example/processed_images/wide."),
+        "{html}"
+    );
     assert!(html.contains("alt=\"Wide view\""));
     let wide = &html[html.find("alt=\"Wide view\"").unwrap()..];
     assert!(wide.contains("width=\"1600\" height=\"800\""), "{wide}");
@@ -63,7 +66,10 @@ fn markdown_images_become_responsive_pictures() {
     let widths: Vec<&str> = logo.split(", ").map(|s| s.rsplit_once('.').unwrap().1).collect();
     assert_eq!(widths, ["png 480w", "png 600w"], "{logo}");
     // The animated GIF is published as it is, with its size.
-    assert!(html.contains("<img src=\"anim.gif\" alt=\"Moving\" width=\"20\" height=\"10\" loading=\"lazy\""), "{html}");
+    assert!(
+        html.contains("<img src=\"anim.gif\" alt=\"Moving\" width=\"20\" height=\"10\" loading=\"lazy\""),
+        "{html}"
+    );
     assert!(t.exists("trip/anim.gif"));
     // Every image the page names exists in the output, with the size its name says.
     let urls: Vec<String> = referenced(&html).into_iter().filter(|u| u.starts_with("processed_images/")).collect();
@@ -109,7 +115,8 @@ fn published_photos_carry_no_metadata() {
     assert!(has(&source, &gps_tag) && !has(&copy, &gps_tag), "GPS IFD pointer left in the copy");
     let img = image::load_from_memory(&copy).unwrap();
     assert_eq!((img.width(), img.height()), (80, 40), "the pixels are untouched");
-    let mut dec = image::ImageReader::new(std::io::Cursor::new(&copy)).with_guessed_format().unwrap().into_decoder().unwrap();
+    let mut dec =
+        image::ImageReader::new(std::io::Cursor::new(&copy)).with_guessed_format().unwrap().into_decoder().unwrap();
     use image::ImageDecoder;
     assert_eq!(dec.orientation().unwrap(), image::metadata::Orientation::Rotate90);
     // Processed variants carry no EXIF at all.
@@ -185,7 +192,10 @@ fn a_path_out_of_the_site_is_refused_naming_the_template() {
     #[cfg(unix)]
     {
         std::os::unix::fs::symlink("/etc/hostname", t.path("static/out.jpg")).unwrap();
-        t.write("templates/gallery.html", "{% extends \"base.html\" %}{% block main %}{{ image_meta(path=\"out.jpg\").width }}{% endblock main %}");
+        t.write(
+            "templates/gallery.html",
+            "{% extends \"base.html\" %}{% block main %}{{ image_meta(path=\"out.jpg\").width }}{% endblock main %}",
+        );
         let r = t.build_fails();
         assert!(r.stderr.contains("outside the site"), "{}", r.stderr);
     }
@@ -197,7 +207,8 @@ fn broken_and_oversized_images_are_all_reported_and_nothing_is_lost() {
     let before = snapshot(&t.path("public"));
     // A corrupt photo, a missing one, and a limit the wide photo (2 megapixels) is above.
     t.write("content/trip/broken.jpg", "\u{FFFD}not a jpeg at all");
-    std::fs::write(t.path("content/trip/cut.jpg"), &std::fs::read(t.path("static/images/wide.jpg")).unwrap()[..600]).unwrap();
+    std::fs::write(t.path("content/trip/cut.jpg"), &std::fs::read(t.path("static/images/wide.jpg")).unwrap()[..600])
+        .unwrap();
     t.write(
         "content/trip/index.md",
         "---\ntitle: Our trip\n---\n![a](broken.jpg)\n\n![b](cut.jpg)\n\n![c](missing.jpg)\n\n![d](/images/wide.jpg)\n",
