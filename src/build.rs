@@ -158,13 +158,29 @@ fn walk(dir: &Path, label: &str, errors: &mut Vec<Diagnostic>) -> Vec<Found> {
     out
 }
 
+/// A Markdown file of `content/` and its text (shared: `serve` keeps the texts it read).
+#[derive(Clone)]
+struct MdFile {
+    f: Found,
+    text: Arc<String>,
+    /// The text's hash, when asked for (fingerprints, `serve`).
+    hash: Option<blake3::Hash>,
+}
+
+impl MdFile {
+    fn new(f: Found, text: String, hash: bool) -> MdFile {
+        let hash = hash.then(|| blake3::hash(text.as_bytes()));
+        MdFile { f, text: Arc::new(text), hash }
+    }
+}
+
 /// Everything a build reads, gathered before any work.
 #[derive(Clone)]
 struct Inputs {
     config_text: String,
     config: Config,
     theme: ThemeFiles,
-    markdown: Vec<(Found, String)>,
+    markdown: Vec<MdFile>,
     content_other: Vec<Found>,
     static_files: Vec<Found>,
     site_templates: Vec<Found>,
@@ -183,7 +199,8 @@ fn read_text(f: &Found, label: &str) -> Result<String, Diagnostic> {
     })
 }
 
-fn gather(root: &Path, opts: &BuildOptions) -> Result<Inputs, BuildFailed> {
+/// Reads what a build reads; `hash`: the hash of each Markdown text too.
+fn gather(root: &Path, opts: &BuildOptions, hash: bool) -> Result<Inputs, BuildFailed> {
     let site_file = root.join(SITE_FILE);
     if !root.is_dir() {
         return Err(fail(
@@ -222,8 +239,10 @@ fn gather(root: &Path, opts: &BuildOptions) -> Result<Inputs, BuildFailed> {
         ThemeFiles::Bundled(..) => Vec::new(),
     };
     let (md, content_other): (Vec<Found>, Vec<Found>) = content_all.into_iter().partition(|f| f.rel.ends_with(".md"));
-    let read: Vec<Result<(Found, String), Diagnostic>> =
-        md.into_par_iter().map(|f| read_text(&f, &content::diag_path(&f.rel)).map(|t| (f, t))).collect();
+    let read: Vec<Result<MdFile, Diagnostic>> = md
+        .into_par_iter()
+        .map(|f| read_text(&f, &content::diag_path(&f.rel)).map(|t| MdFile::new(f, t, hash)))
+        .collect();
     let mut markdown = Vec::with_capacity(read.len());
     for r in read {
         match r {
@@ -294,9 +313,9 @@ fn fingerprint(inputs: &Inputs, opts: &BuildOptions) -> String {
         h.update(name.as_bytes());
     }
     let text_hashes: Vec<blake3::Hash> =
-        inputs.markdown.par_iter().map(|(_, text)| blake3::hash(text.as_bytes())).collect();
-    for ((f, _), th) in inputs.markdown.iter().zip(text_hashes) {
-        h.update(f.rel.as_bytes());
+        inputs.markdown.par_iter().map(|m| m.hash.unwrap_or_else(|| blake3::hash(m.text.as_bytes()))).collect();
+    for (m, th) in inputs.markdown.iter().zip(text_hashes) {
+        h.update(m.f.rel.as_bytes());
         h.update(th.as_bytes());
     }
     let groups: [(&str, &Vec<Found>); 4] = [
@@ -358,7 +377,7 @@ pub fn load_policy(path: &Path) -> Result<crate::config::Policy, BuildFailed> {
 
 /// Builds the site in memory.
 pub fn build(root: &Path, opts: &BuildOptions) -> Result<Built, BuildFailed> {
-    let inputs = gather(root, opts)?;
+    let inputs = gather(root, opts, false)?;
     build_from(root, inputs, opts, None)
 }
 
@@ -367,10 +386,10 @@ pub fn build(root: &Path, opts: &BuildOptions) -> Result<Built, BuildFailed> {
 /// same, so its output is byte-identical to a fresh [`build`] (tested).
 #[derive(Default)]
 pub struct Cache {
-    parsed: HashMap<String, (blake3::Hash, Parsed)>,
+    parsed: HashMap<String, (blake3::Hash, Arc<Parsed>)>,
     highlighter: Arc<Highlighter>,
     templates: Option<(blake3::Hash, Templates)>,
-    markdown: HashMap<String, (blake3::Hash, crate::markdown::Rendered)>,
+    markdown: HashMap<String, (blake3::Hash, Arc<crate::markdown::Rendered>)>,
     files: HashMap<String, (blake3::Hash, Body)>,
     /// Finished files the last build reused instead of rendering them again.
     pub reused: usize,
@@ -424,7 +443,7 @@ impl Session {
         };
         let inputs = match patched {
             Some(i) => i,
-            None => gather(&self.root, &self.opts)?,
+            None => gather(&self.root, &self.opts, true)?,
         };
         self.inputs = Some(inputs.clone());
         let read = t.elapsed();
@@ -462,14 +481,15 @@ impl Session {
             if !rel.ends_with(".md") {
                 return None;
             }
-            let pos = inputs.markdown.binary_search_by(|(f, _)| walk_order(&f.rel, &rel));
+            let pos = inputs.markdown.binary_search_by(|m| walk_order(&m.f.rel, &rel));
             match std::fs::symlink_metadata(path) {
                 Ok(m) if m.is_file() => {
                     let f = Found { rel, abs: path.clone() };
                     let text = read_text(&f, &content::diag_path(&f.rel)).ok()?;
+                    let m = MdFile::new(f, text, true);
                     match pos {
-                        Ok(i) => inputs.markdown[i] = (f, text),
-                        Err(i) => inputs.markdown.insert(i, (f, text)),
+                        Ok(i) => inputs.markdown[i] = m,
+                        Err(i) => inputs.markdown.insert(i, m),
                     }
                 }
                 Ok(_) => return None,
@@ -502,7 +522,7 @@ pub struct DiskBuild {
 pub fn build_to_dir(root: &Path, opts: &BuildOptions, out_dir: &Path) -> Result<DiskBuild, BuildError> {
     output::check_writable(out_dir).map_err(BuildError::OutputFolder)?;
     let t = Instant::now();
-    let inputs = gather(root, opts)?;
+    let inputs = gather(root, opts, true)?;
     let hash = fingerprint(&inputs, opts);
     if let Some(m) = output::current_manifest(out_dir, &hash).filter(|_| inputs.errors.is_empty()) {
         let stats: BuildStats = serde_json::from_value(m.summary.clone()).unwrap_or_default();
@@ -669,7 +689,8 @@ impl Finish<'_> {
         self.render_page(tpl, template, ctx, origin, path, false)
     }
 
-    /// Renders `template` into the file at `path`, finished; `adult` pages get the age gate.
+    /// Renders `template` into the file at `path`, finished; `adult` pages get the age gate. In
+    /// `serve`, the previous build's file is reused when the whole context value is the same.
     fn render_page(
         &self,
         tpl: &Templates,
@@ -679,28 +700,67 @@ impl Finish<'_> {
         path: String,
         adult: bool,
     ) -> Rendered {
-        let key = self.reuse.as_ref().map(|r| {
-            let mut h = blake3::Hasher::new();
-            h.update(r.env.as_bytes());
-            h.update(template.as_bytes());
-            h.update(&[0, u8::from(adult)]);
-            h.update(path.as_bytes());
-            hash_value(&mut h, &ctx);
-            h.finalize()
+        let key = self.key(template, adult, &path, |h| {
+            h.update(b"value");
+            templates::hash_value(h, &ctx);
         });
-        if let (Some(r), Some(key)) = (&self.reuse, key) {
-            if let Some((k, body)) = r.old.get(&path) {
-                if *k == key {
-                    if adult && path.ends_with(".html") {
-                        self.adult.lock().unwrap_or_else(|e| e.into_inner()).push(path.clone());
-                    }
-                    r.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    r.new.lock().unwrap_or_else(|e| e.into_inner()).push((path.clone(), key, body.clone()));
-                    return Ok((path, body.clone()));
-                }
-            }
+        self.render_keyed(tpl, template, key, || ctx, origin, path, adult)
+    }
+
+    /// The key of the file at `path` (`None` when nothing is reused): the render environment,
+    /// template, age gate and path, and what `parts` feeds in, which must stand for the whole
+    /// context value but for `site` (in the environment).
+    fn key(
+        &self,
+        template: &str,
+        adult: bool,
+        path: &str,
+        parts: impl FnOnce(&mut blake3::Hasher),
+    ) -> Option<blake3::Hash> {
+        let r = self.reuse.as_ref()?;
+        let mut h = blake3::Hasher::new();
+        h.update(r.env.as_bytes());
+        h.update(&(template.len() as u64).to_le_bytes());
+        h.update(template.as_bytes());
+        h.update(&[0, u8::from(adult)]);
+        h.update(&(path.len() as u64).to_le_bytes());
+        h.update(path.as_bytes());
+        parts(&mut h);
+        Some(h.finalize())
+    }
+
+    /// The previous build's file at `path`, when its key is `key`.
+    fn reused(&self, path: &str, key: Option<blake3::Hash>, adult: bool) -> Option<Body> {
+        let (r, key) = (self.reuse.as_ref()?, key?);
+        let (k, body) = r.old.get(path)?;
+        if *k != key {
+            return None;
         }
-        let ctx = Context::from_value(ctx).unwrap_or_default();
+        if adult && path.ends_with(".html") {
+            self.adult.lock().unwrap_or_else(|e| e.into_inner()).push(path.to_string());
+        }
+        r.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        r.new.lock().unwrap_or_else(|e| e.into_inner()).push((path.to_string(), key, body.clone()));
+        Some(body.clone())
+    }
+
+    /// Renders `template` with the context `ctx` makes (called only when the file of that `key`
+    /// cannot be reused).
+    #[allow(clippy::too_many_arguments)]
+    fn render_keyed(
+        &self,
+        tpl: &Templates,
+        template: &str,
+        key: Option<blake3::Hash>,
+        ctx: impl FnOnce() -> Value,
+        origin: &str,
+        path: String,
+        adult: bool,
+    ) -> Rendered {
+        if let Some(body) = self.reused(&path, key, adult) {
+            return Ok((path, body));
+        }
+        let ctx = Context::from_value(ctx()).unwrap_or_default();
         let (text, used_images) = crate::images::scoped(origin, || tpl.render(template, &ctx, origin));
         let text = text?;
         // A file made with images depends on image files too: it is made again every time.
@@ -713,46 +773,6 @@ impl Finish<'_> {
     }
 }
 
-/// Feeds a JSON value into a hasher, unambiguously (every item tagged, every length given) and
-/// without serialising it: page contents are hashed as they are, not escaped first.
-fn hash_value(h: &mut blake3::Hasher, v: &Value) {
-    match v {
-        Value::Null => {
-            h.update(b"n");
-        }
-        Value::Bool(b) => {
-            h.update(if *b { b"t" } else { b"f" });
-        }
-        Value::Number(n) => {
-            let text = n.to_string();
-            h.update(b"#");
-            h.update(&(text.len() as u64).to_le_bytes());
-            h.update(text.as_bytes());
-        }
-        Value::String(s) => {
-            h.update(b"s");
-            h.update(&(s.len() as u64).to_le_bytes());
-            h.update(s.as_bytes());
-        }
-        Value::Array(items) => {
-            h.update(b"[");
-            h.update(&(items.len() as u64).to_le_bytes());
-            for i in items {
-                hash_value(h, i);
-            }
-        }
-        Value::Object(m) => {
-            h.update(b"{");
-            h.update(&(m.len() as u64).to_le_bytes());
-            for (k, x) in m {
-                h.update(&(k.len() as u64).to_le_bytes());
-                h.update(k.as_bytes());
-                hash_value(h, x);
-            }
-        }
-    }
-}
-
 /// One listing (section or term): its value holds the listed `pages`.
 struct Listing<'a> {
     template: &'a str,
@@ -760,28 +780,54 @@ struct Listing<'a> {
     origin: &'a str,
     per_page: usize,
     key: &'a str,
-    value: Value,
+    /// How many pages the value lists.
+    count: usize,
+    /// Makes the value (only when a file of the listing must be rendered).
+    value: Box<dyn FnOnce() -> Value + 'a>,
+    /// `serve`: stands for the value and `extra` (see [`templates::ValueKeys`]).
+    parts: Option<blake3::Hash>,
     extra: Option<(&'a str, Value)>,
     adult: bool,
 }
 
 /// Renders a listing, paginated when its template uses `paginator`.
 fn render_listing(l: Listing, tpl: &Templates, values: &Values, config: &Config, finish: &Finish) -> Vec<Rendered> {
-    let empty = Vec::new();
-    let items = l.value["pages"].as_array().unwrap_or(&empty);
     let paginate = l.per_page > 0 && tpl.mentions(l.template, "paginator");
-    let n_pages = if paginate { items.len().div_ceil(l.per_page).max(1) } else { 1 };
+    let n_pages = if paginate { l.count.div_ceil(l.per_page).max(1) } else { 1 };
     let base = config.permalink(l.path);
-    let paginators: Vec<Option<Value>> = (1..=n_pages)
-        .map(|n| paginate.then(|| templates::paginator(items, l.per_page, n, &base, &config.site.pagination.path)))
-        .collect();
-    let mut value = Some(l.value);
+    let mut make = Some(l.value);
+    let mut value: Option<Value> = None;
     let mut extra = l.extra;
     let mut out = Vec::with_capacity(n_pages);
-    for (i, paginator) in paginators.into_iter().enumerate() {
-        let n = i + 1;
+    for n in 1..=n_pages {
         let last = n == n_pages;
         let path = if n == 1 { l.path.to_string() } else { format!("{}{}/{n}/", l.path, config.site.pagination.path) };
+        let file = format!("{}index.html", path.trim_start_matches('/'));
+        let key = l.parts.and_then(|parts| {
+            finish.key(l.template, l.adult, &file, |h| {
+                h.update(b"listing");
+                h.update(&(l.key.len() as u64).to_le_bytes());
+                h.update(l.key.as_bytes());
+                h.update(parts.as_bytes());
+                h.update(&(path.len() as u64).to_le_bytes());
+                h.update(path.as_bytes());
+                h.update(&[u8::from(paginate)]);
+                h.update(&(l.per_page as u64).to_le_bytes());
+                h.update(&(n as u64).to_le_bytes());
+            })
+        });
+        if let Some(body) = finish.reused(&file, key, l.adult) {
+            out.push(Ok((file, body)));
+            continue;
+        }
+        if value.is_none() {
+            value = make.take().map(|f| f());
+        }
+        let paginator = paginate.then(|| {
+            let empty = Vec::new();
+            let items = value.as_ref().and_then(|v| v["pages"].as_array()).unwrap_or(&empty);
+            templates::paginator(items, l.per_page, n, &base, &config.site.pagination.path)
+        });
         // The last page takes the values; earlier ones get copies.
         let v = if last { value.take().unwrap_or_default() } else { value.clone().unwrap_or_default() };
         let mut entries = vec![(l.key, v)];
@@ -791,9 +837,8 @@ fn render_listing(l: Listing, tpl: &Templates, values: &Values, config: &Config,
         if let Some(p) = paginator {
             entries.push(("paginator", p));
         }
-        let ctx = templates::context_value(values, config, &path, entries);
-        let file = format!("{}index.html", path.trim_start_matches('/'));
-        out.push(finish.render_page(tpl, l.template, ctx, l.origin, file, l.adult));
+        let ctx = || templates::context_value(values, config, &path, entries);
+        out.push(finish.render_keyed(tpl, l.template, key, ctx, l.origin, file, l.adult));
     }
     out
 }
@@ -826,16 +871,19 @@ fn build_from(
     let parse_old = cache.as_deref().filter(|_| parse_env.is_some()).map(|c| &c.parsed);
     let parsed: Vec<(Parsed, Vec<Diagnostic>, Option<blake3::Hash>)> = markdown
         .into_par_iter()
-        .map(|(f, text)| {
+        .map(|MdFile { f, text, hash }| {
             let key = parse_env.map(|env| {
                 let mut h = blake3::Hasher::new();
                 h.update(env.as_bytes());
-                h.update(text.as_bytes());
+                h.update(hash.unwrap_or_else(|| blake3::hash(text.as_bytes())).as_bytes());
                 h.finalize()
             });
             match parse_old.and_then(|m| m.get(&f.rel)).filter(|(k, _)| Some(*k) == key) {
-                Some((_, p)) => (p.clone(), Vec::new(), key),
+                // The copy shares the body with the cached one.
+                Some((_, p)) => (Parsed::clone(p), Vec::new(), key),
                 None => {
+                    // `build` holds the only reference: the text is not copied.
+                    let text = Arc::try_unwrap(text).unwrap_or_else(|t| String::clone(&t));
                     let (p, d) = content::parse(&f.rel, text, config);
                     (p, d, key)
                 }
@@ -846,7 +894,7 @@ fn build_from(
     let mut parsed_new = HashMap::new();
     for (p, d, key) in parsed {
         if let (Some(key), true) = (key, d.is_empty()) {
-            parsed_new.insert(p.rel.clone(), (key, p.clone()));
+            parsed_new.insert(p.rel.clone(), (key, Arc::new(p.clone())));
         }
         ok.push(p);
         errors.extend(d);
@@ -998,28 +1046,41 @@ fn build_from(
         h.finalize()
     });
     let md_old = cache.as_deref().filter(|_| md_env.is_some()).map(|c| &c.markdown);
+    let parsed_keys = cache.as_deref().map(|c| &c.parsed);
     let md_new = std::sync::Mutex::new(Vec::new());
     // Each source is freed as soon as it is rendered, so the HTML of later pages reuses its memory.
-    let render_one = |src: &mut Parsed, rendered: &mut crate::markdown::Rendered| -> Vec<Diagnostic> {
+    let render_one = |src: &mut Parsed, rendered: &mut Arc<crate::markdown::Rendered>| {
         let key = md_env.map(|env| {
             let mut h = blake3::Hasher::new();
             h.update(env.as_bytes());
-            h.update(&src.body_line.to_le_bytes());
-            h.update(src.body.as_bytes());
+            // The body of a file parsed from a known text stands for by that text's key, saving
+            // a hash of every body at each build; any other (an implicit section's) by itself.
+            match parsed_keys.and_then(|m| m.get(&src.rel)).filter(|(_, p)| Arc::ptr_eq(&p.body, &src.body)) {
+                Some((k, _)) => {
+                    h.update(b"k");
+                    h.update(k.as_bytes());
+                }
+                None => {
+                    h.update(b"b");
+                    h.update(&src.body_line.to_le_bytes());
+                    h.update(src.body.as_bytes());
+                }
+            }
             h.finalize()
         });
         let old = md_old.and_then(|m| m.get(&src.rel)).filter(|(k, _)| Some(*k) == key);
         let origin = content::diag_path(&src.rel);
         let (r, mut used_images) = match old {
             Some((_, r)) => (Ok(r.clone()), false),
-            None => crate::images::scoped(&origin, || content::render_body(src, &md_cx, &shortcode)),
+            None => crate::images::scoped(&origin, || content::render_body(src, &md_cx, &shortcode).map(Arc::new)),
         };
         // Images of the body: `<picture>`s with absolute URLs, so that the body can be shown
         // on any page (listings, feeds).
-        let r = r.and_then(|mut r| {
+        let r = r.and_then(|r| {
             if !r.html.contains("data-responsive") {
                 return Ok(r);
             }
+            let mut r = Arc::unwrap_or_clone(r);
             used_images = true;
             let fail = |errors: Vec<String>| -> Vec<Diagnostic> {
                 errors.into_iter().map(|e| image_diagnostic(&origin, src, e)).collect()
@@ -1028,24 +1089,27 @@ fn build_from(
             if let Some(s) = &r.summary {
                 r.summary = Some(images.rewrite(s, Some(&origin), "", false).map_err(fail)?);
             }
-            Ok(r)
+            Ok(Arc::new(r))
         });
-        src.body = String::new();
+        src.body = Arc::default();
         match r {
             Ok(r) => {
-                if let (Some(key), false) = (key, used_images) {
+                // A body with images depends on image files: no key stands for it (it is
+                // hashed as it is), and it is made again at every build.
+                let key = key.filter(|_| !used_images);
+                if let Some(key) = key {
                     md_new.lock().unwrap_or_else(|e| e.into_inner()).push((src.rel.clone(), (key, r.clone())));
                 }
                 *rendered = r;
-                Vec::new()
+                (Vec::new(), key)
             }
-            Err(d) => d,
+            Err(d) => (d, None),
         }
     };
-    let page_errors: Vec<Vec<Diagnostic>> =
-        content.pages.par_iter_mut().map(|p| render_one(&mut p.src, &mut p.rendered)).collect();
+    let (page_errors, body_keys): (Vec<Vec<Diagnostic>>, Vec<Option<blake3::Hash>>) =
+        content.pages.par_iter_mut().map(|p| render_one(&mut p.src, &mut p.rendered)).unzip();
     let section_errors: Vec<Vec<Diagnostic>> =
-        content.sections.par_iter_mut().map(|s| render_one(&mut s.src, &mut s.rendered)).collect();
+        content.sections.par_iter_mut().map(|s| render_one(&mut s.src, &mut s.rendered).0).collect();
     errors.extend(page_errors.into_iter().chain(section_errors).flatten());
     if let Some(c) = cache.as_deref_mut() {
         c.markdown = md_new.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().collect();
@@ -1057,7 +1121,7 @@ fn build_from(
     }
 
     // Template values and functions that need rendered content.
-    let values = Arc::new(Values::new(config, &mut content));
+    let values = Arc::new(Values::new(config, &content));
     tpl.register_site_functions(Arc::new(values.lookup(config, &content)));
     lap("context", &mut timings);
 
@@ -1076,6 +1140,15 @@ fn build_from(
         h.update(format!("{urls:?}{terms:?}").as_bytes());
         h.finalize()
     });
+    // What each page and section value is made of, hashed once: a file's key is assembled from
+    // these instead of hashing its whole context.
+    let keys = render_env.map(|_| values.keys(&content, &body_keys));
+    let render_env = render_env.zip(keys.as_ref()).map(|(env, k)| {
+        let mut h = blake3::Hasher::new();
+        h.update(env.as_bytes());
+        h.update(k.site.as_bytes());
+        h.finalize()
+    });
     let old_files = cache.as_deref_mut().map(|c| std::mem::take(&mut c.files)).unwrap_or_default();
     let finish = Finish {
         minify,
@@ -1086,7 +1159,7 @@ fn build_from(
         images: &images,
         reuse: render_env.map(|env| Reuse { env, old: &old_files, new: Default::default(), hits: Default::default() }),
     };
-    let rendered = render_all(&tpl, &values, config, &content, opts, &finish, &mut errors);
+    let rendered = render_all(&tpl, &values, keys.as_ref(), config, &content, opts, &finish, &mut errors);
     let content_ref = &content;
     let mut output = Output::default();
     for (path, body, origin) in rendered {
@@ -1448,6 +1521,7 @@ fn group_template_errors(errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
 fn render_all(
     tpl: &Templates,
     values: &Values,
+    keys: Option<&templates::ValueKeys>,
     config: &Config,
     content: &Content,
     opts: &BuildOptions,
@@ -1490,7 +1564,9 @@ fn render_all(
                 origin: &origin,
                 per_page: s.src.front.paginate_by.unwrap_or(config.site.pagination.per_page),
                 key: "section",
-                value: values.section_full(content, i),
+                count: s.pages.len(),
+                value: Box::new(move || values.section_full(content, i)),
+                parts: keys.map(|k| k.section_full[i]),
                 extra: None,
                 adult: s.adult,
             };
@@ -1514,9 +1590,17 @@ fn render_all(
             let r = if !tpl.has(name) {
                 Err(missing_template(name, &origin))
             } else {
-                let ctx = templates::context_value(values, config, &p.path, vec![("page", values.page_full(i))]);
+                let ctx = || templates::context_value(values, config, &p.path, vec![("page", values.page_full(i))]);
                 let file = format!("{}index.html", p.path.trim_start_matches('/'));
-                finish.render_page(tpl, name, ctx, &origin, file, p.adult)
+                let key = keys.and_then(|k| {
+                    finish.key(name, p.adult, &file, |h| {
+                        h.update(b"page");
+                        h.update(&(p.path.len() as u64).to_le_bytes());
+                        h.update(p.path.as_bytes());
+                        h.update(k.full[i].as_bytes());
+                    })
+                });
+                finish.render_keyed(tpl, name, key, ctx, &origin, file, p.adult)
             };
             bar.inc(1);
             (r, origin)
@@ -1549,8 +1633,22 @@ fn render_all(
             .terms
             .par_iter()
             .map(|t| {
-                let mut value = term_info(t);
-                value["pages"] = Value::Array(t.pages.iter().map(|&p| values.pages_light[p].clone()).collect());
+                let info = term_info(t);
+                let parts = keys.map(|k| {
+                    let mut h = blake3::Hasher::new();
+                    templates::hash_value(&mut h, &info);
+                    h.update(&(t.pages.len() as u64).to_le_bytes());
+                    for &p in &t.pages {
+                        h.update(k.light[p].as_bytes());
+                    }
+                    templates::hash_value(&mut h, &tax_value);
+                    h.finalize()
+                });
+                let value = move || {
+                    let mut value = info;
+                    value["pages"] = Value::Array(t.pages.iter().map(|&p| values.pages_light[p].clone()).collect());
+                    value
+                };
                 let path = format!("{tax_path}{}/", t.slug);
                 let listing = Listing {
                     template: "term.html",
@@ -1558,7 +1656,9 @@ fn render_all(
                     origin: &origin,
                     per_page: config.site.pagination.per_page,
                     key: "term",
-                    value,
+                    count: t.pages.len(),
+                    value: Box::new(value),
+                    parts,
                     extra: Some(("taxonomy", tax_value.clone())),
                     adult: false,
                 };
@@ -1634,7 +1734,7 @@ fn render_all(
         d(b).cmp(&d(a)).then_with(|| content.pages[a].src.rel.cmp(&content.pages[b].src.rel))
     });
     dated.truncate(config.site.feeds.limit);
-    let feed_pages: Vec<Value> = dated.iter().map(|&i| values.page_full(i)).collect();
+    let mut feed_pages: Option<Vec<Value>> = None;
     let last_updated = dated
         .iter()
         .filter_map(|&i| {
@@ -1645,13 +1745,32 @@ fn render_all(
         .map_or_else(|| "1970-01-01T00:00:00+00:00".to_string(), |d| d.to_rfc3339());
     for (enabled, name) in [(config.site.feeds.atom, "atom.xml"), (config.site.feeds.rss, "rss.xml")] {
         if enabled {
-            let entries = vec![
-                ("pages", Value::Array(feed_pages.clone())),
-                ("feed_url", Value::String(config.permalink(name))),
-                ("last_updated", Value::String(last_updated.clone())),
-            ];
-            let ctx = templates::context_value(values, config, &format!("/{name}"), entries);
-            push(finish.render(tpl, name, ctx, "feed", name.to_string()), "feed", &mut out);
+            let feed_url = config.permalink(name);
+            let current = format!("/{name}");
+            let key = keys.and_then(|k| {
+                finish.key(name, false, name, |h| {
+                    h.update(b"feed");
+                    h.update(&(current.len() as u64).to_le_bytes());
+                    h.update(current.as_bytes());
+                    h.update(&(dated.len() as u64).to_le_bytes());
+                    for &i in &dated {
+                        h.update(k.full[i].as_bytes());
+                    }
+                    h.update(&(feed_url.len() as u64).to_le_bytes());
+                    h.update(feed_url.as_bytes());
+                    h.update(last_updated.as_bytes());
+                })
+            });
+            let ctx = || {
+                let pages = feed_pages.get_or_insert_with(|| dated.iter().map(|&i| values.page_full(i)).collect());
+                let entries = vec![
+                    ("pages", Value::Array(pages.clone())),
+                    ("feed_url", Value::String(feed_url)),
+                    ("last_updated", Value::String(last_updated.clone())),
+                ];
+                templates::context_value(values, config, &current, entries)
+            };
+            push(finish.render_keyed(tpl, name, key, ctx, "feed", name.to_string(), false), "feed", &mut out);
         }
     }
     errors.extend(alias_errors);
@@ -1729,10 +1848,44 @@ mod tests {
         step(&mut s, "renamed page", &["content/blog/fourth.md", "content/blog/fifth.md"]);
         std::fs::remove_file(root.join("content/blog/fifth.md")).unwrap();
         step(&mut s, "deleted page", &["content/blog/fifth.md"]);
+        edit("content/blog/first.md", "The summary part.", "The summary, edited.");
+        step(&mut s, "summary edit (listings, feeds)", &["content/blog/first.md"]);
+        edit("content/blog/second.md", "tags: [rust]", "tags: [rust, go]");
+        step(&mut s, "tags edit (terms)", &["content/blog/second.md"]);
+        edit("content/blog/third.md", "date: 2024-03-10", "date: 2023-12-01");
+        step(&mut s, "date edit (order, neighbours, feeds)", &["content/blog/third.md"]);
+        edit("content/blog/_index.md", "All posts.", "Every post.");
+        step(&mut s, "section body edit", &["content/blog/_index.md"]);
+        edit("content/blog/_index.md", "title: Blog", "title: Weblog");
+        step(&mut s, "section title edit (home, subsections)", &["content/blog/_index.md"]);
+        edit("content/blog/second.md", "title:", "adult: true\ntitle:");
+        step(&mut s, "page rated adult", &["content/blog/second.md"]);
+        edit("content/blog/second.md", "adult: true\n", "");
+        step(&mut s, "page no longer adult", &["content/blog/second.md"]);
+        edit("content/blog/first.md", "## Intro", "## Introduction");
+        step(&mut s, "heading edit (toc, anchors in links)", &["content/blog/first.md"]);
+        edit("content/blog/trip/index.md", "---\n", "---\nweight: 1\n");
+        step(&mut s, "bundle page edit", &["content/blog/trip/index.md"]);
+        // A new version of a photo (another size): new variant names in the page, its listings.
+        let photo = image::RgbImage::from_pixel(80, 40, image::Rgb([10, 200, 30]));
+        photo.save(root.join("content/blog/trip/photo.jpg")).unwrap();
+        step(&mut s, "photo replaced", &["content/blog/trip/photo.jpg"]);
+        std::fs::write(root.join("content/blog/sixth.md"), "---\ntitle: Sixth\ndate: 2024-06-01\n---\nSix.\n").unwrap();
+        std::fs::write(root.join("content/blog/seventh.md"), "---\ntitle: Seventh\ndate: 2024-07-01\n---\nSeven.\n")
+            .unwrap();
+        step(&mut s, "two new pages (another listing page)", &["content/blog/sixth.md", "content/blog/seventh.md"]);
+        std::fs::remove_file(root.join("content/blog/seventh.md")).unwrap();
+        step(&mut s, "a listing page fewer", &["content/blog/seventh.md"]);
         let page = "themes/plain/templates/page.html";
         let t = std::fs::read_to_string(root.join(page)).unwrap();
         std::fs::write(root.join(page), t.replacen("</", "<!-- edited --></", 1)).unwrap();
         step(&mut s, "template edit", &[page]);
+        std::fs::write(root.join("templates/page.html"), "{% extends \"base.html\" %}{% block main %}<h1>{{ page.title }}</h1>{{ page.content | safe }}{% endblock main %}").unwrap();
+        step(&mut s, "new site template overriding the theme's", &["templates/page.html"]);
+        std::fs::remove_file(root.join("templates/page.html")).unwrap();
+        step(&mut s, "site template removed", &["templates/page.html"]);
+        let reused = step(&mut s, "nothing changed", &["content/about.md"]);
+        assert!(reused > 10, "an unchanged site reuses every page ({reused})");
         std::fs::write(root.join("static/css/extra.css"), "body { color: red }\n").unwrap();
         step(&mut s, "stylesheet edit", &["static/css/extra.css"]);
         edit("site.yaml", "Fixture Blog", "Fixture Blog 2");

@@ -6,6 +6,7 @@
 //! parses and renders in parallel with [`parse`] and [`render_body`]).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::Deserialize;
@@ -130,8 +131,8 @@ pub struct Parsed {
     pub rel: String,
     /// Front matter.
     pub front: FrontMatter,
-    /// Markdown after the front matter.
-    pub body: String,
+    /// Markdown after the front matter (shared: `serve` keeps it from one build to the next).
+    pub body: Arc<String>,
     /// 1-based line of the file where `body` starts.
     pub body_line: usize,
 }
@@ -160,7 +161,7 @@ pub fn parse(rel: &str, text: String, config: &Config) -> (Parsed, Vec<Diagnosti
     // The body keeps the file's own buffer: 10,000 pages are not copied once more.
     let mut body = text;
     body.drain(..body_start);
-    (Parsed { rel: rel.to_string(), front, body, body_line }, errors)
+    (Parsed { rel: rel.to_string(), front, body: Arc::new(body), body_line }, errors)
 }
 
 trait WithFile {
@@ -405,8 +406,9 @@ pub struct Page {
     pub assets: Vec<String>,
     /// Adult content, own or inherited.
     pub adult: bool,
-    /// Rendered Markdown (filled by [`render_body`]).
-    pub rendered: Rendered,
+    /// Rendered Markdown (filled by [`render_body`]; shared: `serve` keeps it from one build to
+    /// the next).
+    pub rendered: Arc<Rendered>,
     /// Previous page in the section's order (`page.lower`).
     pub lower: Option<usize>,
     /// Next page in the section's order (`page.higher`).
@@ -435,7 +437,7 @@ pub struct Section {
     /// Adult content, own or inherited.
     pub adult: bool,
     /// Rendered Markdown.
-    pub rendered: Rendered,
+    pub rendered: Arc<Rendered>,
 }
 
 /// One term of a taxonomy.
@@ -616,7 +618,7 @@ impl Content {
                     let rel = if dir.is_empty() { "_index.md".to_string() } else { format!("{dir}/_index.md") };
                     let title = if dir.is_empty() { config.site.title.clone() } else { humanize(file_name(dir)) };
                     let front = FrontMatter { title: Some(title), ..Default::default() };
-                    (Parsed { rel, front, body: String::new(), body_line: 1 }, false)
+                    (Parsed { rel, front, body: Arc::default(), body_line: 1 }, false)
                 }
             };
             let parent = if dir.is_empty() { None } else { index_of.get(parent_dir(dir)).copied() };
@@ -646,7 +648,7 @@ impl Content {
                 subsections: Vec::new(),
                 assets: Vec::new(),
                 adult,
-                rendered: Rendered::default(),
+                rendered: Arc::default(),
             });
         }
 
@@ -671,7 +673,7 @@ impl Content {
                 section: si,
                 assets: Vec::new(),
                 adult,
-                rendered: Rendered::default(),
+                rendered: Arc::default(),
                 lower: None,
                 higher: None,
             });
@@ -889,7 +891,7 @@ mod tests {
         assert_eq!(page.front.date.as_ref().unwrap().text, "2025-03-01");
         assert_eq!(page.front.taxonomies["tags"], vec!["x", "y"]);
         assert_eq!(page.front.extra["k"], 1);
-        assert_eq!(page.body, "body\n");
+        assert_eq!(page.body.as_str(), "body\n");
         assert_eq!(page.body_line, 8);
     }
 

@@ -23,8 +23,9 @@ pub enum Body {
     /// Produced by the build.
     Bytes(Vec<u8>),
     /// Produced by the build, LZ4-compressed while the rest of the site renders (a 10,000-page
-    /// site holds 85 MB of HTML until it is written; compressed it is a fifth of that).
-    Packed(Vec<u8>),
+    /// site holds 85 MB of HTML until it is written; compressed it is a fifth of that). Shared, so
+    /// that `serve` reuses a finished file in the next build without copying it.
+    Packed(std::sync::Arc<Vec<u8>>),
     /// Compiled into the binary (bundled theme files).
     Static(&'static [u8]),
     /// Copied from a source file as is (static files, bundle files).
@@ -88,7 +89,7 @@ impl Output {
 impl Body {
     /// Compresses bytes produced by the build.
     pub fn packed(bytes: &[u8]) -> Body {
-        Body::Packed(lz4_flex::compress_prepend_size(bytes))
+        Body::Packed(std::sync::Arc::new(lz4_flex::compress_prepend_size(bytes)))
     }
 
     /// The size in bytes (a file system lookup for [`Body::File`]).
@@ -119,7 +120,8 @@ fn body_bytes(b: &Body) -> io::Result<Cow<'_, [u8]>> {
     Ok(match b {
         Body::Bytes(v) => Cow::Borrowed(v.as_slice()),
         Body::Packed(v) => Cow::Owned(
-            lz4_flex::decompress_size_prepended(v).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?,
+            lz4_flex::decompress_size_prepended(v.as_slice())
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?,
         ),
         Body::Static(s) => Cow::Borrowed(s),
         Body::File(p) => Cow::Owned(std::fs::read(p)?),

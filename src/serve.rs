@@ -489,7 +489,9 @@ fn diff(old: &Output, new: &Output, changed: &[PathBuf]) -> (usize, Vec<String>)
     };
     for (path, f) in &new.files {
         let same = match (old.files.get(path).map(|o| &o.body), &f.body) {
-            (Some(Body::Packed(a)), Body::Packed(b)) | (Some(Body::Bytes(a)), Body::Bytes(b)) => a == b,
+            // A file reused from the last build is the very same bytes.
+            (Some(Body::Packed(a)), Body::Packed(b)) => Arc::ptr_eq(a, b) || a == b,
+            (Some(Body::Bytes(a)), Body::Bytes(b)) => a == b,
             (Some(Body::Static(a)), Body::Static(b)) => a == b,
             // An empty `changed` means "anything may have changed" (a rescan).
             (Some(Body::File(a)), Body::File(b)) => a == b && !changed.is_empty() && !changed.iter().any(|c| c == b),

@@ -353,10 +353,11 @@ pub struct Values {
     pub site: Value,
     /// Each page without content and table of contents, as listed in sections and terms.
     pub pages_light: Vec<Value>,
-    /// Each page's content, lower and higher: what `page` has on top of the listed fields.
-    pages_rest: Vec<[(&'static str, Value); 3]>,
-    /// Each page's table of contents, serialised only when the page is (it is as big as the rest).
-    tocs: Vec<Vec<crate::markdown::Heading>>,
+    /// Each page's rendered Markdown (shared with the content tree): its content and table of
+    /// contents are serialised only when the page is (they are as big as the rest).
+    bodies: Vec<Arc<crate::markdown::Rendered>>,
+    /// Each page's lower and higher: what `page` has on top of the listed fields and body.
+    neighbours: Vec<[(&'static str, Value); 2]>,
     /// Each section's own fields, without its pages.
     sections_head: Vec<Value>,
     /// Each section's pages.
@@ -470,13 +471,11 @@ fn section_common(config: &Config, s: &Section) -> Map<String, Value> {
 }
 
 impl Values {
-    /// Serialises every page and section once. Call after bodies are rendered: the pages' HTML
-    /// moves into the values.
-    pub fn new(config: &Config, content: &mut Content) -> Values {
+    /// Serialises every page and section once. Call after bodies are rendered: the values share
+    /// the pages' rendered Markdown.
+    pub fn new(config: &Config, content: &Content) -> Values {
         use rayon::prelude::*;
-        let html: Vec<String> = content.pages.iter_mut().map(|p| std::mem::take(&mut p.rendered.html)).collect();
-        let tocs: Vec<_> = content.pages.iter_mut().map(|p| std::mem::take(&mut p.rendered.toc)).collect();
-        let content = &*content;
+        let bodies: Vec<_> = content.pages.iter().map(|p| p.rendered.clone()).collect();
         let pages_light: Vec<Value> =
             content.pages.par_iter().map(|p| Value::Object(page_common(config, content, p))).collect();
         let neighbour = |i: Option<usize>| {
@@ -485,17 +484,10 @@ impl Values {
                 json!({"title": pages_light[i]["title"], "path": p.path, "permalink": config.permalink(&p.path)})
             })
         };
-        let pages_rest = content
+        let neighbours = content
             .pages
             .iter()
-            .zip(html)
-            .map(|(p, html)| {
-                [
-                    ("content", Value::String(html)),
-                    ("lower", json!(neighbour(p.lower))),
-                    ("higher", json!(neighbour(p.higher))),
-                ]
-            })
+            .map(|p| [("lower", json!(neighbour(p.lower))), ("higher", json!(neighbour(p.higher)))])
             .collect();
         let sections_head = content
             .sections
@@ -515,17 +507,18 @@ impl Values {
             })
             .collect();
         let section_pages = content.sections.iter().map(|s| s.pages.clone()).collect();
-        Values { site: site_value(config, content), pages_light, pages_rest, tocs, sections_head, section_pages }
+        Values { site: site_value(config, content), pages_light, bodies, neighbours, sections_head, section_pages }
     }
 
     /// The `page` value of page `i`: its listed fields plus content, toc, lower and higher.
     pub fn page_full(&self, i: usize) -> Value {
         let mut v = self.pages_light[i].clone();
         if let Value::Object(m) = &mut v {
-            for (k, x) in &self.pages_rest[i] {
+            m.insert("content".into(), Value::String(self.bodies[i].html.clone()));
+            for (k, x) in &self.neighbours[i] {
                 m.insert((*k).to_string(), x.clone());
             }
-            m.insert("toc".into(), json!(self.tocs[i]));
+            m.insert("toc".into(), json!(self.bodies[i].toc));
         }
         v
     }
@@ -571,6 +564,124 @@ impl Values {
             }
         }
         l
+    }
+}
+
+/// Hashes of the parts of [`Values`], so that `serve` can tell that a file's context is unchanged
+/// without building that context. Each key stands for exactly the value it names: equal keys,
+/// equal values (it may change when the value does not, never the other way round).
+pub struct ValueKeys {
+    /// `site`.
+    pub site: blake3::Hash,
+    /// Each page as listed ([`Values::pages_light`]).
+    pub light: Vec<blake3::Hash>,
+    /// Each page's whole `page` value ([`Values::page_full`]).
+    pub full: Vec<blake3::Hash>,
+    /// Each section's `section` value ([`Values::section_full`]).
+    pub section_full: Vec<blake3::Hash>,
+}
+
+impl Values {
+    /// The [`ValueKeys`] of these values. `bodies[i]`, when known, stands for page `i`'s content
+    /// and table of contents (the key of the Markdown they were rendered from, which determines
+    /// them), so that they need not be hashed again.
+    pub fn keys(&self, content: &Content, bodies: &[Option<blake3::Hash>]) -> ValueKeys {
+        use rayon::prelude::*;
+        let one = |v: &Value| {
+            let mut h = blake3::Hasher::new();
+            hash_value(&mut h, v);
+            h.finalize()
+        };
+        let light: Vec<blake3::Hash> = self.pages_light.par_iter().map(one).collect();
+        let full: Vec<blake3::Hash> = (0..self.pages_light.len())
+            .into_par_iter()
+            .map(|i| {
+                let mut h = blake3::Hasher::new();
+                h.update(b"page");
+                h.update(light[i].as_bytes());
+                match bodies.get(i).copied().flatten() {
+                    Some(k) => {
+                        h.update(b"m");
+                        h.update(k.as_bytes());
+                    }
+                    None => {
+                        h.update(b"c");
+                        hash_value(&mut h, &Value::String(self.bodies[i].html.clone()));
+                        hash_value(&mut h, &json!(self.bodies[i].toc));
+                    }
+                }
+                for (_, v) in &self.neighbours[i] {
+                    hash_value(&mut h, v);
+                }
+                h.finalize()
+            })
+            .collect();
+        let section_light: Vec<blake3::Hash> = (0..self.sections_head.len())
+            .map(|i| {
+                let mut h = blake3::Hasher::new();
+                h.update(b"section");
+                hash_value(&mut h, &self.sections_head[i]);
+                h.update(&(self.section_pages[i].len() as u64).to_le_bytes());
+                for &p in &self.section_pages[i] {
+                    h.update(light[p].as_bytes());
+                }
+                h.finalize()
+            })
+            .collect();
+        let section_full = (0..self.sections_head.len())
+            .map(|i| {
+                let mut h = blake3::Hasher::new();
+                h.update(section_light[i].as_bytes());
+                let subs = &content.sections[i].subsections;
+                h.update(&(subs.len() as u64).to_le_bytes());
+                for &c in subs {
+                    h.update(section_light[c].as_bytes());
+                }
+                hash_value(&mut h, &json!(content.sections[i].rendered.toc));
+                h.finalize()
+            })
+            .collect();
+        ValueKeys { site: one(&self.site), light, full, section_full }
+    }
+}
+
+/// Feeds a JSON value into a hasher, unambiguously (every item tagged, every length given) and
+/// without serialising it: page contents are hashed as they are, not escaped first.
+pub fn hash_value(h: &mut blake3::Hasher, v: &Value) {
+    match v {
+        Value::Null => {
+            h.update(b"n");
+        }
+        Value::Bool(b) => {
+            h.update(if *b { b"t" } else { b"f" });
+        }
+        Value::Number(n) => {
+            let text = n.to_string();
+            h.update(b"#");
+            h.update(&(text.len() as u64).to_le_bytes());
+            h.update(text.as_bytes());
+        }
+        Value::String(s) => {
+            h.update(b"s");
+            h.update(&(s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        }
+        Value::Array(items) => {
+            h.update(b"[");
+            h.update(&(items.len() as u64).to_le_bytes());
+            for i in items {
+                hash_value(h, i);
+            }
+        }
+        Value::Object(m) => {
+            h.update(b"{");
+            h.update(&(m.len() as u64).to_le_bytes());
+            for (k, x) in m {
+                h.update(&(k.len() as u64).to_le_bytes());
+                h.update(k.as_bytes());
+                hash_value(h, x);
+            }
+        }
     }
 }
 
