@@ -1093,8 +1093,16 @@ pub fn encode(img: &DynamicImage, format: Format, quality: u8) -> Result<Vec<u8>
             } else {
                 img
             };
-            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
-                .encode_image(img)
+            // jpeg-encoder (SIMD): four times faster than `image`'s encoder here, and 4:2:0
+            // chroma subsampling, as cameras and libjpeg do (files a third smaller).
+            let (w, h) = (u16::try_from(img.width()), u16::try_from(img.height()));
+            let (Ok(w), Ok(h)) = (w, h) else { return Err("a JPEG is at most 65,535 pixels wide and high".into()) };
+            let rgb = match img {
+                DynamicImage::ImageRgb8(b) => std::borrow::Cow::Borrowed(b),
+                other => std::borrow::Cow::Owned(other.to_rgb8()),
+            };
+            jpeg_encoder::Encoder::new(&mut out, quality)
+                .encode(rgb.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)
                 .map_err(|e| format!("cannot encode JPEG: {e}"))?;
         }
         Format::Png => {
@@ -1111,8 +1119,12 @@ pub fn encode(img: &DynamicImage, format: Format, quality: u8) -> Result<Vec<u8>
                 DynamicImage::ImageRgb8(b) => webp::Encoder::from_rgb(b.as_raw(), img.width(), img.height()),
                 _ => return Err("cannot encode WebP from this pixel format".into()),
             };
-            let mem =
-                encoder.encode_simple(false, f32::from(quality)).map_err(|e| format!("cannot encode WebP: {e:?}"))?;
+            // Method 2 of libwebp's 0 (fast) to 6 (small): 2.5 times faster than its default 4,
+            // for files 3 to 5 % larger (benches/image-stages).
+            let mut config = webp::WebPConfig::new().map_err(|_| "cannot set up the WebP encoder".to_string())?;
+            config.quality = f32::from(quality);
+            config.method = 2;
+            let mem = encoder.encode_advanced(&config).map_err(|e| format!("cannot encode WebP: {e:?}"))?;
             out.extend_from_slice(&mem);
         }
     }
