@@ -223,6 +223,19 @@ fn a_build_error_shows_over_the_page_and_clears_when_fixed() {
     assert!(d["errors"][0]["file"].as_str().unwrap().contains("page.html"), "{d}");
     std::fs::write(&page, tpl).unwrap();
     ev.expect("reload");
+
+    // An image error: a photo replaced by a broken file, then by a real one of another size.
+    let photo = t.path("content/blog/trip/photo.jpg");
+    let good_photo = std::fs::read(&photo).unwrap();
+    std::fs::write(&photo, b"not a photo").unwrap();
+    let d = ev.expect("failed");
+    assert!(d["errors"].to_string().contains("content/blog/trip/photo.jpg"), "{d}");
+    image::RgbImage::from_pixel(30, 20, image::Rgb([1, 2, 3])).save(&photo).unwrap();
+    ev.expect("reload");
+    let trip = s.get("/blog/trip/").1;
+    assert!(trip.contains(".30x20.jpg") && trip.contains(" width=30"), "the new photo's size is served: {trip}");
+    std::fs::write(&photo, good_photo).unwrap();
+    ev.expect("reload");
 }
 
 impl Server {
