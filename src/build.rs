@@ -1116,7 +1116,10 @@ fn build_from(
     }
     lap("markdown", &mut timings);
     if !errors.is_empty() {
-        // Templates would only add noise about pages already known to be broken.
+        // Templates would only add noise about pages already known to be broken. The images
+        // the bodies asked for are made all the same, so that the next build finds them ready.
+        let (_, failed) = images.process(false);
+        errors.extend(failed);
         return Err(BuildFailed::new(errors));
     }
 

@@ -205,13 +205,15 @@ fn a_path_out_of_the_site_is_refused_naming_the_template() {
 fn broken_and_oversized_images_are_all_reported_and_nothing_is_lost() {
     let t = built();
     let before = snapshot(&t.path("public"));
-    // A corrupt photo, a missing one, and a limit the wide photo (2 megapixels) is above.
+    // A corrupt photo, a missing one, and a limit the wide photo (2 megapixels) is above; and
+    // a good new one.
+    image::RgbImage::from_pixel(30, 30, image::Rgb([9, 99, 199])).save(t.path("content/trip/fresh.png")).unwrap();
     t.write("content/trip/broken.jpg", "\u{FFFD}not a jpeg at all");
     std::fs::write(t.path("content/trip/cut.jpg"), &std::fs::read(t.path("static/images/wide.jpg")).unwrap()[..600])
         .unwrap();
     t.write(
         "content/trip/index.md",
-        "---\ntitle: Our trip\n---\n![a](broken.jpg)\n\n![b](cut.jpg)\n\n![c](missing.jpg)\n\n![d](/images/wide.jpg)\n",
+        "---\ntitle: Our trip\n---\n![a](broken.jpg)\n\n![b](cut.jpg)\n\n![c](missing.jpg)\n\n![d](/images/wide.jpg)\n\n![e](fresh.png)\n",
     );
     t.write("site.yaml", &(t.read_source("site.yaml") + "images:\n  max_megapixels: 1\n"));
     let r = t.build_fails();
@@ -224,6 +226,13 @@ fn broken_and_oversized_images_are_all_reported_and_nothing_is_lost() {
         assert!(r.stderr.contains(needle), "{needle:?} not in:\n{}", r.stderr);
     }
     assert!(snapshot(&t.path("public")) == before, "a failed build must leave the output as it was");
+    // The images that could be made were made: with the bad ones gone, nothing is left to make.
+    t.write("content/trip/index.md", "---\ntitle: Our trip\n---\n![From the phone](phone.jpg)\n\n![e](fresh.png)\n");
+    t.write("site.yaml", &t.read_source("site.yaml").replace("  max_megapixels: 1\n", ""));
+    std::fs::remove_file(t.path("content/trip/broken.jpg")).unwrap();
+    std::fs::remove_file(t.path("content/trip/cut.jpg")).unwrap();
+    let r = t.build_with(&["--json"]).json();
+    assert_eq!(r["images_made"], 0, "{r}");
 }
 
 #[test]
