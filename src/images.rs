@@ -1033,16 +1033,40 @@ fn decode(source: &Source, bytes: &[u8], max_pixels: u64) -> Result<DynamicImage
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(max_pixels.saturating_mul(8).max(64 << 20));
     reader.limits(limits);
-    let decoder = reader.into_decoder().map_err(|e| format!("corrupt or unreadable image: {e}"))?;
+    let mut decoder = reader.into_decoder().map_err(|e| format!("corrupt or unreadable image: {e}"))?;
+    let icc = decoder.icc_profile().ok().flatten();
     let mut img = DynamicImage::from_decoder(decoder).map_err(|e| format!("corrupt or unreadable image: {e}"))?;
     if let Some(o) = image::metadata::Orientation::from_exif(source.orientation) {
         img.apply_orientation(o);
     }
-    Ok(if img.color().has_alpha() {
+    let mut img = if img.color().has_alpha() {
         DynamicImage::ImageRgba8(img.into_rgba8())
     } else {
         DynamicImage::ImageRgb8(img.into_rgb8())
-    })
+    };
+    if let Some(icc) = icc {
+        to_srgb(&mut img, &icc);
+    }
+    Ok(img)
+}
+
+/// Converts the pixels of a photo tagged with a colour profile (a phone's Display P3, Adobe RGB
+/// …) to sRGB, which is what an untagged variant is taken to be. A profile that cannot be read
+/// leaves the pixels as they are.
+pub fn to_srgb(img: &mut DynamicImage, icc: &[u8]) {
+    use moxcms::{ColorProfile, Layout, TransformOptions};
+    let Ok(profile) = ColorProfile::new_from_slice(icc) else { return };
+    let (layout, raw): (Layout, &mut [u8]) = match img {
+        DynamicImage::ImageRgb8(b) => (Layout::Rgb, &mut **b),
+        DynamicImage::ImageRgba8(b) => (Layout::Rgba, &mut **b),
+        _ => return,
+    };
+    let srgb = ColorProfile::new_srgb();
+    let Ok(t) = profile.create_transform_8bit(layout, &srgb, layout, TransformOptions::default()) else { return };
+    let mut out = vec![0u8; raw.len()];
+    if t.transform(raw, &mut out).is_ok() {
+        raw.copy_from_slice(&out);
+    }
 }
 
 /// Makes the variants of one source (all of them missing from the cache).
@@ -1202,6 +1226,29 @@ mod tests {
         assert_eq!(g.crop, (0.0, 750.0, 1000.0, 500.0));
         assert!(geometry(Op::Fill, 10, 10, Some(5), None).unwrap_err().contains("needs `height`"));
         assert!(geometry(Op::Scale, 10, 10, Some(0), Some(3)).unwrap_err().contains("at least 1"));
+    }
+
+    #[test]
+    fn a_wide_gamut_photo_is_converted_to_srgb() {
+        let p3 = moxcms::ColorProfile::new_display_p3().encode().unwrap();
+        let mut img = DynamicImage::ImageRgb8(image::RgbImage::from_fn(2, 1, |x, _| {
+            if x == 0 {
+                image::Rgb([40, 160, 40])
+            } else {
+                image::Rgb([128, 128, 128])
+            }
+        }));
+        to_srgb(&mut img, &p3);
+        let rgb = img.to_rgb8();
+        let green = rgb.get_pixel(0, 0).0;
+        // A P3 green is a more saturated sRGB green: red down, green up.
+        assert!(green[0] < 40 && green[1] > 160, "{green:?}");
+        let grey = rgb.get_pixel(1, 0).0;
+        assert!(grey.iter().all(|&c| (126..=130).contains(&c)), "grey stays grey: {grey:?}");
+        // Unreadable profiles change nothing.
+        let before = img.clone();
+        to_srgb(&mut img, b"not a profile");
+        assert_eq!(img, before);
     }
 
     #[test]
