@@ -286,6 +286,30 @@ fn scope_dir() -> Option<String> {
     })
 }
 
+/// `%XX` escapes decoded (a malformed one is kept as it is).
+fn percent_decode(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_string();
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (b[i], b.get(i + 1).and_then(|&c| hex(c)), b.get(i + 2).and_then(|&c| hex(c))) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, ..) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+}
+
 /// `a/./b/../c` → `a/c`; `None` when `..` climbs above the start.
 fn normalize(path: &str) -> Option<String> {
     let mut parts: Vec<&str> = Vec::new();
@@ -389,6 +413,9 @@ impl Images {
     /// the site root), then under `content/`, `static/` and the theme's `static/`. A path that
     /// leads outside the site is refused.
     fn find(&self, path: &str, dir: Option<&str>) -> Result<(String, Data), String> {
+        // Editors write `my%20photo.jpg` for `my photo.jpg`.
+        let decoded = percent_decode(path);
+        let path = decoded.as_str();
         let absolute = path.starts_with('/');
         let rel = normalize(path).filter(|r| !r.is_empty()).ok_or_else(|| {
             format!("image path `{path}` leads outside the site: name a file under content/ or static/")
@@ -1257,6 +1284,10 @@ mod tests {
         assert_eq!(normalize("../etc/passwd"), None);
         assert_eq!(normalize("a/../../x"), None);
         assert_eq!(normalize("/images/x.jpg").as_deref(), Some("images/x.jpg"));
+        assert_eq!(percent_decode("my%20photo%C3%A9.jpg"), "my photoé.jpg");
+        assert_eq!(percent_decode("100%.jpg"), "100%.jpg");
+        // An encoded `..` is still a `..`.
+        assert_eq!(normalize(&percent_decode("%2E%2E/x")), None);
     }
 
     #[test]
