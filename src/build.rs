@@ -1217,7 +1217,7 @@ fn build_from(
         .into_par_iter()
         .map(|(path, (body, origin))| {
             let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
-            if let (Body::File(abs), "jpg" | "jpeg" | "png") = (&body, ext.as_str()) {
+            if let (Body::File(abs), "jpg" | "jpeg" | "png" | "webp") = (&body, ext.as_str()) {
                 // Published photos lose their metadata (GPS position, camera, XMP) too.
                 return match images.published_original(&origin, abs) {
                     Ok(Some(clean)) => (path, Ok(Body::File(clean)), origin),

@@ -854,11 +854,15 @@ impl Images {
     /// not an image this can clean (the caller copies it as it is).
     pub fn published_original(&self, label: &str, abs: &Path) -> Result<Option<PathBuf>, String> {
         let source = match self.source(label.to_string(), Data::File(abs.to_path_buf())) {
-            Ok(s) if matches!(s.format, ImageFormat::Jpeg | ImageFormat::Png) => s,
+            Ok(s) if matches!(s.format, ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP) => s,
             Ok(_) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let ext = if source.format == ImageFormat::Jpeg { "jpg" } else { "png" };
+        let ext = match source.format {
+            ImageFormat::Jpeg => "jpg",
+            ImageFormat::WebP => "webp",
+            _ => "png",
+        };
         let name = format!("{}.orig.{ext}", &source.hash[..16]);
         let dir = self.settings.cache_dir.join("images");
         let file = dir.join(&name);
@@ -898,6 +902,8 @@ pub fn strip_metadata(bytes: &[u8], orientation: u8) -> Option<Vec<u8>> {
         strip_jpeg(bytes, orientation)
     } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         strip_png(bytes)
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        strip_webp(bytes)
     } else {
         None
     }
@@ -955,6 +961,32 @@ fn strip_jpeg(bytes: &[u8], orientation: u8) -> Option<Vec<u8>> {
         }
         i = end;
     }
+}
+
+/// WebP: the `EXIF` and `XMP ` chunks go, and their flags in the `VP8X` header.
+fn strip_webp(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(bytes.len());
+    out.extend_from_slice(&bytes[..12]);
+    let mut i = 12;
+    while i + 8 <= bytes.len() {
+        let kind = &bytes[i..i + 4];
+        let len = u32::from_le_bytes(bytes[i + 4..i + 8].try_into().ok()?) as usize;
+        let end = (i + 8).checked_add(len + (len & 1))?.min(bytes.len());
+        if i + 8 + len > bytes.len() {
+            return None;
+        }
+        if kind == b"VP8X" && len >= 1 {
+            let at = out.len() + 8;
+            out.extend_from_slice(&bytes[i..end]);
+            out[at] &= !(0x08 | 0x04);
+        } else if kind != b"EXIF" && kind != b"XMP " {
+            out.extend_from_slice(&bytes[i..end]);
+        }
+        i = end;
+    }
+    let size = u32::try_from(out.len() - 8).ok()?;
+    out[4..8].copy_from_slice(&size.to_le_bytes());
+    Some(out)
 }
 
 fn strip_png(bytes: &[u8]) -> Option<Vec<u8>> {
@@ -1276,6 +1308,35 @@ mod tests {
         let before = img.clone();
         to_srgb(&mut img, b"not a profile");
         assert_eq!(img, before);
+    }
+
+    #[test]
+    fn webp_metadata_chunks_are_removed() {
+        let img = DynamicImage::ImageRgb8(image::RgbImage::from_pixel(4, 3, image::Rgb([200, 10, 10])));
+        let simple = encode(&img, Format::Webp, 80).unwrap();
+        // The extended form: VP8X (EXIF and XMP flags set), the image, EXIF and XMP chunks.
+        let mut body = b"WEBP".to_vec();
+        body.extend_from_slice(b"VP8X\x0a\0\0\0\x0c\0\0\0\x03\0\0\x02\0\0");
+        body.extend_from_slice(&simple[12..]);
+        for (kind, data) in [(b"EXIF", &b"GPS 45N 4E"[..]), (b"XMP ", &b"<x:xmpmeta/>!"[..])] {
+            body.extend_from_slice(kind);
+            body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            body.extend_from_slice(data);
+            if data.len() % 2 == 1 {
+                body.push(0);
+            }
+        }
+        let mut file = b"RIFF".to_vec();
+        file.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        file.extend_from_slice(&body);
+        assert!(image::load_from_memory(&file).is_ok());
+        let clean = strip_metadata(&file, 1).unwrap();
+        let has = |b: &[u8], n: &[u8]| b.windows(n.len()).any(|w| w == n);
+        assert!(has(&file, b"GPS 45N") && !has(&clean, b"GPS 45N") && !has(&clean, b"xmpmeta"));
+        assert_eq!(clean[20] & 0x0c, 0, "the EXIF and XMP flags are cleared");
+        assert_eq!(u32::from_le_bytes(clean[4..8].try_into().unwrap()) as usize, clean.len() - 8);
+        let back = image::load_from_memory(&clean).unwrap();
+        assert_eq!((back.width(), back.height()), (4, 3));
     }
 
     #[test]
