@@ -245,6 +245,8 @@ pub enum ThemeStatic {
 /// The images of one build.
 pub struct Images {
     root: PathBuf,
+    /// `root` with links resolved: a file found is inside the site when its real path is under it.
+    real_root: PathBuf,
     theme: ThemeStatic,
     /// Bundle files: output site path → path under `content/` (for URLs a theme writes).
     assets: HashMap<String, String>,
@@ -387,6 +389,7 @@ impl Images {
             .unwrap_or_default();
         Images {
             root: root.to_path_buf(),
+            real_root: root.canonicalize().unwrap_or_else(|_| root.to_path_buf()),
             theme,
             assets,
             base_url: base_url.to_string(),
@@ -397,11 +400,6 @@ impl Images {
             originals: Mutex::default(),
             counts: Mutex::default(),
         }
-    }
-
-    /// The settings.
-    pub fn settings(&self) -> &Settings {
-        &self.settings
     }
 
     /// Variants made by the last [`Images::process`], and variants it found in the cache.
@@ -434,12 +432,11 @@ impl Images {
         }
         candidates.push(format!("content/{rel}"));
         candidates.push(format!("static/{rel}"));
-        let root = self.root.canonicalize().unwrap_or_else(|_| self.root.clone());
         for c in candidates {
             let abs = self.root.join(&c);
             if abs.is_file() {
                 let real = abs.canonicalize().map_err(|e| format!("cannot read {c}: {e}"))?;
-                if !real.starts_with(&root) {
+                if !real.starts_with(&self.real_root) {
                     return Err(format!("image `{path}` ({c}) is a link to a file outside the site"));
                 }
                 return Ok((c, Data::File(abs)));

@@ -353,16 +353,7 @@ fn theme_mode_previews_a_theme_folder_against_the_example_site() {
     let t = SiteTest::new("blog");
     // A copy of the bundled default theme, as a designer's theme folder.
     let theme = t.root.parent().unwrap().join("my-theme");
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("themes/default");
-    for e in walkdir::WalkDir::new(&src) {
-        let e = e.unwrap();
-        let to = theme.join(e.path().strip_prefix(&src).unwrap());
-        if e.file_type().is_dir() {
-            std::fs::create_dir_all(&to).unwrap();
-        } else {
-            std::fs::copy(e.path(), &to).unwrap();
-        }
-    }
+    crate::support::copy_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("themes/default"), &theme);
     let s = Server::start_args(&["--theme", &theme.to_string_lossy()]);
     let (code, home) = s.get("/");
     assert_eq!(code, 200, "{home}");
