@@ -378,7 +378,7 @@ pub fn load_policy(path: &Path) -> Result<crate::config::Policy, BuildFailed> {
 /// Builds the site in memory.
 pub fn build(root: &Path, opts: &BuildOptions) -> Result<Built, BuildFailed> {
     let inputs = gather(root, opts, false)?;
-    build_from(root, inputs, opts, None)
+    build_from(root, inputs, opts, None, None)
 }
 
 /// What `serve` keeps from one build to the next: each Markdown file parsed, each body's HTML and
@@ -447,7 +447,7 @@ impl Session {
         };
         self.inputs = Some(inputs.clone());
         let read = t.elapsed();
-        let mut built = build_from(&self.root, inputs, &self.opts, Some(&mut self.cache))?;
+        let mut built = build_from(&self.root, inputs, &self.opts, Some(&mut self.cache), None)?;
         built.timings.insert(0, ("read", read));
         Ok(built)
     }
@@ -530,9 +530,15 @@ pub fn build_to_dir(root: &Path, opts: &BuildOptions, out_dir: &Path) -> Result<
         return Ok(DiskBuild { stats, write, up_to_date: true, timings: vec![("check inputs", ms(t.elapsed()))] });
     }
     let gather_time = t.elapsed();
-    let built = build_from(root, inputs, opts, None)?;
+    // Into a missing or empty folder, pages are written as they are finished, into a staging
+    // folder that becomes the output folder when the build succeeded (and is removed when not).
+    let spool = output::Spool::fresh(out_dir);
+    let built = build_from(root, inputs, opts, None, spool.as_ref())?;
     let t = Instant::now();
-    let write = output::write(&built.output, out_dir, &hash, json!(built.stats))?;
+    let write = match spool {
+        Some(spool) => spool.commit(&built.output, &hash, json!(built.stats))?,
+        None => output::write(&built.output, out_dir, &hash, json!(built.stats))?,
+    };
     let mut timings: Vec<(&'static str, f64)> = vec![("read", ms(gather_time))];
     timings.extend(built.timings.iter().map(|(n, d)| (*n, ms(*d))));
     timings.push(("write", ms(t.elapsed())));
@@ -595,6 +601,8 @@ struct Finish<'a> {
     reuse: Option<Reuse<'a>>,
     /// The build's images (`<img data-responsive>` becomes a `<picture>` here).
     images: &'a crate::images::Images,
+    /// A fresh build into an empty folder: finished files go straight to disk.
+    spool: Option<&'a output::Spool>,
 }
 
 /// Finished files of the previous build and the ones of this build, keyed by what they are made
@@ -637,7 +645,7 @@ impl Finish<'_> {
             // The usual page: minified, then the minified block appended, when the end of the
             // page is certainly inside <body> (see `append_if_certain`).
             let min = crate::minify::html(text.as_bytes());
-            if let Some(out) = crate::compliance::append_if_certain(&min, &self.block_min) {
+            if let Some(out) = crate::compliance::append_if_certain(min, &self.block_min) {
                 debug_assert_eq!(
                     crate::compliance::check(&String::from_utf8_lossy(&out), false, &self.policy),
                     Vec::new(),
@@ -677,10 +685,14 @@ impl Finish<'_> {
     }
 
     fn apply(&self, path: &str, text: String, adult: bool, origin: &str) -> Result<Body, Diagnostic> {
-        if path.ends_with(".html") {
-            Ok(Body::packed(&self.html(path, &text, adult, origin)?))
-        } else {
-            Ok(Body::packed(text.as_bytes()))
+        let bytes = if path.ends_with(".html") { self.html(path, &text, adult, origin)? } else { text.into_bytes() };
+        match self.spool {
+            // A fresh build writes each file as soon as it is finished.
+            Some(spool) => spool.put(path, &bytes).map_err(|e| {
+                Diagnostic::new(origin, e.to_string())
+                    .hint("free some disk space, or choose another output folder with -o")
+            }),
+            None => Ok(Body::packed(&bytes)),
         }
     }
 
@@ -848,6 +860,7 @@ fn build_from(
     mut inputs: Inputs,
     opts: &BuildOptions,
     mut cache: Option<&mut Cache>,
+    spool: Option<&output::Spool>,
 ) -> Result<Built, BuildFailed> {
     let mut timings = Vec::new();
     let mut t = Instant::now();
@@ -1161,6 +1174,7 @@ fn build_from(
         adult: Default::default(),
         images: &images,
         reuse: render_env.map(|env| Reuse { env, old: &old_files, new: Default::default(), hits: Default::default() }),
+        spool,
     };
     let rendered = render_all(&tpl, &values, keys.as_ref(), config, &content, opts, &finish, &mut errors);
     let content_ref = &content;

@@ -257,7 +257,7 @@ pub fn inject(html: &str, page: PageInfo, policy: &Policy) -> Result<String, Str
 ///
 /// This costs a scan of the `<` of the page, against the tokenizer pass of an injection (about a
 /// tenth of a build).
-pub fn append_if_certain(doc: &[u8], block: &[u8]) -> Option<Vec<u8>> {
+pub fn append_if_certain(mut doc: Vec<u8>, block: &[u8]) -> Option<Vec<u8>> {
     const NEVER: &[&[u8]] =
         &[b"template", b"frameset", b"noscript", b"plaintext", b"xmp", b"iframe", b"noembed", b"noframes"];
     const CLOSED: &[&[u8]] = &[b"script", b"style", b"title", b"textarea", b"select"];
@@ -267,7 +267,7 @@ pub fn append_if_certain(doc: &[u8], block: &[u8]) -> Option<Vec<u8>> {
     let name_at = |at: usize, name: &[u8]| {
         doc.get(at..at + name.len()).is_some_and(|s| s.eq_ignore_ascii_case(name)) && delimited(at + name.len())
     };
-    for i in memchr::memchr_iter(b'<', doc) {
+    for i in memchr::memchr_iter(b'<', &doc) {
         let next = *doc.get(i + 1)?;
         if next == b'!' {
             if doc[i + 1..].starts_with(b"!--") {
@@ -306,13 +306,11 @@ pub fn append_if_certain(doc: &[u8], block: &[u8]) -> Option<Vec<u8>> {
             }
         }
     }
-    if memchr::memmem::find(doc, b"data-sopixi").is_some() {
+    if memchr::memmem::find(&doc, b"data-sopixi").is_some() {
         return None;
     }
-    let mut out = Vec::with_capacity(doc.len() + block.len());
-    out.extend_from_slice(doc);
-    out.extend_from_slice(block);
-    Some(out)
+    doc.extend_from_slice(block);
+    Some(doc)
 }
 
 /// The platform elements of one site, rendered once, injected into each of its pages.
@@ -599,7 +597,9 @@ mod tests {
     fn the_block_is_appended_to_a_minified_page_only_when_its_end_is_certainly_in_body() {
         let p = Policy::default();
         let block = Injector::new(&p, "en").block().to_string();
-        let ok = |doc: &str| append_if_certain(doc.as_bytes(), block.as_bytes()).map(|v| String::from_utf8(v).unwrap());
+        let ok = |doc: &str| {
+            append_if_certain(doc.as_bytes().to_vec(), block.as_bytes()).map(|v| String::from_utf8(v).unwrap())
+        };
         let page = "<!doctype html><html lang=en><head><title>T</title><style>p{}</style></head><body><p>x<script>a=\"<script\"</script><select><option>a</select>";
         let out = ok(page).expect("a plain minified page");
         assert!(out.starts_with(page) && out.ends_with(&block));

@@ -246,7 +246,7 @@ pub fn render(text: &str, cx: &MdContext) -> Rendered {
             other => other,
         };
         if let Event::Text(t) = &ev {
-            out.word_count += t.split_whitespace().count();
+            out.word_count += count_words(t);
         }
         match &mut heading {
             Some((.., inner)) => inner.push(ev),
@@ -271,6 +271,22 @@ pub fn render(text: &str, cx: &MdContext) -> Rendered {
     out.html.shrink_to_fit();
     out.toc = nest(flat);
     out
+}
+
+/// The words of `t`, as `split_whitespace` counts them; ASCII text (most of it) is counted a byte
+/// at a time, several times faster.
+fn count_words(t: &str) -> usize {
+    if !t.is_ascii() {
+        return t.split_whitespace().count();
+    }
+    let mut prev_space = true;
+    let mut n = 0;
+    for &c in t.as_bytes() {
+        let space = matches!(c, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r');
+        n += usize::from(prev_space & !space);
+        prev_space = space;
+    }
+    n
 }
 
 /// Whether an image URL names a file of the site (not another site, not inline data).
@@ -348,6 +364,13 @@ mod tests {
         let h = Highlighter::default();
         let resolve = |p: &str| (p == "blog/hello.md").then(|| "https://x.org/blog/hello/".to_string());
         render(text, &MdContext { config: &cfg, resolve: &resolve, highlighter: &h, responsive_images: true })
+    }
+
+    #[test]
+    fn words_are_counted_as_split_whitespace_counts_them() {
+        for t in ["", " ", "one", " two  words ", "a\tb\nc\rd\x0Be\x0Cf", "já  está\u{2003}bem", "x\u{a0}y z"] {
+            assert_eq!(count_words(t), t.split_whitespace().count(), "{t:?}");
+        }
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub enum Body {
     Static(&'static [u8]),
     /// Copied from a source file as is (static files, bundle files).
     File(PathBuf),
+    /// Produced by the build and already written, with this length, into the staging folder of
+    /// a [`Spool`] (a fresh build does not hold its pages in memory).
+    Spooled(PathBuf, u64),
 }
 
 /// One output file and what produced it (for collision messages).
@@ -102,6 +105,7 @@ impl Body {
             }
             Body::Static(s) => s.len() as u64,
             Body::File(p) => std::fs::metadata(p)?.len(),
+            Body::Spooled(_, n) => *n,
         })
     }
 
@@ -124,7 +128,7 @@ fn body_bytes(b: &Body) -> io::Result<Cow<'_, [u8]>> {
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?,
         ),
         Body::Static(s) => Cow::Borrowed(s),
-        Body::File(p) => Cow::Owned(std::fs::read(p)?),
+        Body::File(p) | Body::Spooled(p, _) => Cow::Owned(std::fs::read(p)?),
     })
 }
 
@@ -240,7 +244,7 @@ pub fn write(
         .map(|(path, file)| {
             let dest = dir.join(path);
             let bytes = body_bytes(&file.body).map_err(werr(match &file.body {
-                Body::File(p) => p.as_path(),
+                Body::File(p) | Body::Spooled(p, _) => p.as_path(),
                 _ => dest.as_path(),
             }))?;
             let hash = blake3::hash(&bytes).to_hex().to_string();
@@ -309,6 +313,162 @@ pub fn write(
     std::fs::write(&tmp, serde_json::to_vec(&manifest).unwrap_or_default()).map_err(werr(&tmp))?;
     std::fs::rename(&tmp, dir.join(MANIFEST)).map_err(werr(dir))?;
     Ok(stats)
+}
+
+/// The staging folder of a fresh build: when the output folder is missing or empty, each page
+/// is written there as soon as it is finished, instead of being held in memory until the whole
+/// site has rendered. The folder sits beside the output folder and takes its place only when the
+/// build succeeded ([`Spool::commit`]); a failed or interrupted build leaves no output folder
+/// behind (dropping the spool removes it; a leftover of a killed process is removed by the next
+/// build).
+#[derive(Debug)]
+pub struct Spool {
+    dir: PathBuf,
+    target: PathBuf,
+    stamps: std::sync::Mutex<Vec<(String, Stamp)>>,
+    committed: bool,
+}
+
+const STAGING: &str = ".sopixi-staging-";
+
+impl Spool {
+    /// A spool for `target` when it is missing or an empty folder; `None` otherwise (a rebuild
+    /// compares with the files already there) or when the staging folder cannot be made.
+    pub fn fresh(target: &Path) -> Option<Spool> {
+        let name = target.file_name()?.to_str()?;
+        let parent = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        // Only a plain empty folder gives way: not a symbolic link, not a mount point, not one
+        // with something in it.
+        let existing = match std::fs::symlink_metadata(target) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(_) => return None,
+            Ok(md) if !md.is_dir() || std::fs::read_dir(target).ok()?.next().is_some() => return None,
+            Ok(md) => Some(md),
+        };
+        std::fs::create_dir_all(&parent).ok()?;
+        #[cfg(unix)]
+        if let Some(md) = &existing {
+            use std::os::unix::fs::MetadataExt;
+            if std::fs::metadata(&parent).ok()?.dev() != md.dev() {
+                return None;
+            }
+        }
+        remove_abandoned(&parent, name);
+        let dir = parent.join(format!(".{name}{STAGING}{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).ok()?;
+        if let Some(md) = existing {
+            // The folder that gives way keeps its permissions.
+            let _ = std::fs::set_permissions(&dir, md.permissions());
+        }
+        Some(Spool { dir, target: target.to_path_buf(), stamps: Default::default(), committed: false })
+    }
+
+    /// Writes the file at site path `path`. A path written twice keeps its first bytes: the
+    /// build reports the collision and fails.
+    pub fn put(&self, path: &str, bytes: &[u8]) -> Result<Body, WriteError> {
+        let dest = self.dir.join(path);
+        let mut attempt = create_new(&dest, bytes);
+        if attempt.as_ref().is_err_and(|e| e.kind() == io::ErrorKind::NotFound) {
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent).map_err(werr(parent))?;
+            }
+            attempt = create_new(&dest, bytes);
+        }
+        let len = bytes.len() as u64;
+        match attempt {
+            Ok(md) => {
+                let stamp =
+                    Stamp { size: md.len(), mtime_ns: mtime_ns(&md), hash: blake3::hash(bytes).to_hex().to_string() };
+                self.stamps.lock().unwrap_or_else(|e| e.into_inner()).push((path.to_string(), stamp));
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(WriteError { path: dest, source: e }),
+        }
+        Ok(Body::Spooled(dest, len))
+    }
+
+    /// Writes the rest of `output` (static files, images) into the staging folder, then the
+    /// manifest, then puts the folder in the output folder's place.
+    pub fn commit(
+        mut self,
+        output: &Output,
+        input_hash: &str,
+        summary: serde_json::Value,
+    ) -> Result<WriteStats, WriteError> {
+        let mut stamps: std::collections::HashMap<String, Stamp> =
+            std::mem::take(&mut *self.stamps.lock().unwrap_or_else(|e| e.into_inner())).into_iter().collect();
+        let dir = self.dir.clone();
+        let rest: Vec<Result<(String, Stamp), WriteError>> = output
+            .files
+            .par_iter()
+            .filter(|(path, f)| !(matches!(f.body, Body::Spooled(..)) && stamps.contains_key(*path)))
+            .map(|(path, file)| {
+                let dest = dir.join(path);
+                let bytes = body_bytes(&file.body).map_err(werr(match &file.body {
+                    Body::File(p) | Body::Spooled(p, _) => p.as_path(),
+                    _ => dest.as_path(),
+                }))?;
+                if let Some(parent) = dest.parent() {
+                    std::fs::create_dir_all(parent).map_err(werr(parent))?;
+                }
+                let md = create_new(&dest, &bytes).map_err(werr(&dest))?;
+                Ok((
+                    path.clone(),
+                    Stamp { size: md.len(), mtime_ns: mtime_ns(&md), hash: blake3::hash(&bytes).to_hex().to_string() },
+                ))
+            })
+            .collect();
+        for r in rest {
+            let (path, stamp) = r?;
+            stamps.insert(path, stamp);
+        }
+        // Only what the output lists: nothing else was written into the folder.
+        let files: BTreeMap<String, Stamp> =
+            output.files.keys().filter_map(|p| stamps.remove(p).map(|s| (p.clone(), s))).collect();
+        let stats = WriteStats { written: files.len(), unchanged: 0, removed: 0 };
+        let adult = output.adult.iter().cloned().collect();
+        let manifest = Manifest { input_hash: input_hash.to_string(), summary, files, adult };
+        let m = dir.join(MANIFEST);
+        std::fs::write(&m, serde_json::to_vec(&manifest).unwrap_or_default()).map_err(werr(&m))?;
+        // An empty output folder gives way; one that is not empty any more (something wrote into
+        // it during the build) stays, and the build fails.
+        if std::fs::symlink_metadata(&self.target).is_ok_and(|m| m.is_dir()) {
+            std::fs::remove_dir(&self.target).map_err(werr(&self.target))?;
+        }
+        std::fs::rename(&dir, &self.target).map_err(werr(&self.target))?;
+        self.committed = true;
+        Ok(stats)
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Removes staging folders for `name` left by builds that were killed (their process is gone).
+fn remove_abandoned(parent: &Path, name: &str) {
+    let prefix = format!(".{name}{STAGING}");
+    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    for e in entries.flatten() {
+        let file_name = e.file_name();
+        let Some(pid) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else { continue };
+        let alive = pid.parse::<u32>().is_ok_and(|pid| {
+            pid == std::process::id()
+                || !Path::new("/proc/self").exists()
+                || Path::new(&format!("/proc/{pid}")).exists()
+        });
+        if !alive {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// Writes a file that must not exist yet; returns its metadata.

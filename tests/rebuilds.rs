@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::support::SiteTest;
+use crate::support::{snapshot, SiteTest};
 
 fn mtime(t: &SiteTest, rel: &str) -> SystemTime {
     std::fs::metadata(t.path("public").join(rel)).unwrap().modified().unwrap()
@@ -93,4 +93,58 @@ fn foreign_output_folder_is_refused() {
     assert_eq!(r.status, 1);
     assert!(r.stderr.contains("was not written by sopixi"), "{}", r.stderr);
     assert_eq!(std::fs::read_to_string(foreign.join("precious.txt")).unwrap(), "keep me");
+}
+
+/// Entries of the site folder that look like a build's staging folder.
+fn staging_leftovers(t: &SiteTest) -> Vec<String> {
+    std::fs::read_dir(&t.root)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("sopixi-staging"))
+        .collect()
+}
+
+#[test]
+fn fresh_build_writes_through_a_staging_folder() {
+    let t = SiteTest::new("blog");
+    // Left by a build that was killed (no process has this id): removed by the next build.
+    let abandoned = t.path(".public.sopixi-staging-4000000000");
+    std::fs::create_dir_all(abandoned.join("blog")).unwrap();
+    std::fs::write(abandoned.join("blog/index.html"), "half a site").unwrap();
+    // An empty output folder counts as fresh.
+    std::fs::create_dir_all(t.path("public")).unwrap();
+    let v = t.build_with(&["--json"]).json();
+    assert_eq!(v["status"], "ok", "{v}");
+    assert_eq!(v["written"], v["files"], "{v}");
+    assert!(t.exists("index.html") && t.exists(".sopixi-output.json"));
+    assert_eq!(staging_leftovers(&t), Vec::<String>::new());
+
+    // The same site written by the other path (an output folder sopixi wrote before, compared
+    // file by file) has the same bytes.
+    let other = t.path("other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join(".sopixi-output.json"), "{}").unwrap();
+    t.build_with(&["-o", other.to_str().unwrap()]);
+    let strip = |s: Vec<(String, Vec<u8>)>| -> Vec<(String, Vec<u8>)> {
+        s.into_iter().filter(|(p, _)| p != ".sopixi-output.json").collect()
+    };
+    let fresh = strip(snapshot(&t.path("public")));
+    assert!(fresh.len() > 20);
+    assert!(fresh == strip(snapshot(&other)), "a fresh build and a full rewrite differ");
+    // Deploy and the no-change check trust the fresh build's manifest.
+    let v = t.build_with(&["--json"]).json();
+    assert_eq!(v["up_to_date"], true, "{v}");
+}
+
+#[test]
+fn failed_fresh_build_leaves_no_output_folder() {
+    let t = SiteTest::new("blog");
+    // A page whose template fails while rendering: other pages were already written out.
+    t.write("templates/broken.html", "{{ no_such_variable }}");
+    t.write("content/broken.md", "---\ntitle: Broken\ntemplate: broken.html\n---\nBody.\n");
+    let r = t.build_fails();
+    assert!(r.stderr.contains("no_such_variable"), "{}", r.stderr);
+    assert!(!t.path("public").exists(), "no half-written site");
+    assert_eq!(staging_leftovers(&t), Vec::<String>::new());
 }
