@@ -59,6 +59,9 @@ def setup(compliance_cost=False):
 
 def run(cmd):
     """Runs cmd; returns (wall s, cpu s, peak RSS MB) of that process alone."""
+    # The previous run's output is still being written back to disk: flush it first, so that no
+    # run pays for another's writeback.
+    os.sync()
     t = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, ru = os.wait4(p.pid, 0)

@@ -776,7 +776,7 @@ impl Finish<'_> {
         let (text, used_images) = crate::images::scoped(origin, || tpl.render(template, &ctx, origin));
         let text = text?;
         // A file made with images depends on image files too: it is made again every time.
-        let used_images = used_images || text.contains("data-responsive");
+        let used_images = self.reuse.is_some() && (used_images || text.contains("data-responsive"));
         let body = self.apply(&path, text, adult, origin)?;
         if let (Some(r), Some(key), false) = (&self.reuse, key, used_images) {
             r.new.lock().unwrap_or_else(|e| e.into_inner()).push((path.clone(), key, body.clone()));
@@ -1555,15 +1555,50 @@ fn render_all(
     } else {
         indicatif::ProgressBar::hidden()
     };
+    // The site-wide files (taxonomies, aliases, 404, robots.txt, sitemap, feeds) are rendered
+    // by one thread while the others render sections and pages: most of them are single files,
+    // which rendered last would leave the other cores idle.
+    let ((sections, pages), (site_files, alias_errors)) = rayon::join(
+        || render_pages(tpl, values, keys, config, content, finish, &bar),
+        || render_site_files(tpl, values, keys, config, content, finish),
+    );
+    bar.finish_and_clear();
     let mut out: Vec<(String, Body, String)> = Vec::new();
     let mut push = |r: Rendered, origin: &str, out: &mut Vec<(String, Body, String)>| match r {
         Ok((p, h)) => out.push((p, h, origin.to_string())),
         Err(d) => errors.push(d),
     };
+    for (rs, origin) in sections {
+        for r in rs {
+            push(r, &origin, &mut out);
+        }
+    }
+    for (r, origin) in pages {
+        push(r, &origin, &mut out);
+    }
+    for (r, origin) in site_files {
+        push(r, &origin, &mut out);
+    }
+    errors.extend(alias_errors);
+    out
+}
 
+/// A rendered file, or why not, and what it was rendered from.
+type FromOrigin = (Rendered, String);
+
+/// Sections (paginated when their template uses `paginator`) and pages.
+#[allow(clippy::too_many_arguments)]
+fn render_pages(
+    tpl: &Templates,
+    values: &Values,
+    keys: Option<&templates::ValueKeys>,
+    config: &Config,
+    content: &Content,
+    finish: &Finish,
+    bar: &indicatif::ProgressBar,
+) -> (Vec<(Vec<Rendered>, String)>, Vec<FromOrigin>) {
     // Sections first: the home page's listing of every page is the biggest transient value,
     // best made while little output is held yet.
-    // Sections, paginated when their template uses `paginator`.
     let sections: Vec<(Vec<Rendered>, String)> = content
         .sections
         .par_iter()
@@ -1590,14 +1625,7 @@ fn render_all(
             (render_listing(listing, tpl, values, config, finish), origin)
         })
         .collect();
-    for (rs, origin) in sections {
-        for r in rs {
-            push(r, &origin, &mut out);
-        }
-    }
-
-    // Pages.
-    let pages: Vec<(Rendered, String)> = content
+    let pages: Vec<FromOrigin> = content
         .pages
         .par_iter()
         .enumerate()
@@ -1623,11 +1651,21 @@ fn render_all(
             (r, origin)
         })
         .collect();
-    bar.finish_and_clear();
-    for (r, origin) in pages {
-        push(r, &origin, &mut out);
-    }
+    (sections, pages)
+}
 
+/// Taxonomy list and term pages, aliases, the 404 page, robots.txt, the sitemap and feeds; and
+/// the problems with aliases.
+fn render_site_files(
+    tpl: &Templates,
+    values: &Values,
+    keys: Option<&templates::ValueKeys>,
+    config: &Config,
+    content: &Content,
+    finish: &Finish,
+) -> (Vec<FromOrigin>, Vec<Diagnostic>) {
+    let mut out: Vec<FromOrigin> = Vec::new();
+    let push = |r: Rendered, origin: &str, out: &mut Vec<FromOrigin>| out.push((r, origin.to_string()));
     // Taxonomies: a list page and a page per term.
     let mut sitemap_extra: Vec<Value> = Vec::new();
     for tax in &content.taxonomies {
@@ -1790,8 +1828,7 @@ fn render_all(
             push(finish.render_keyed(tpl, name, key, ctx, "feed", name.to_string(), false), "feed", &mut out);
         }
     }
-    errors.extend(alias_errors);
-    out
+    (out, alias_errors)
 }
 
 fn missing_template(name: &str, origin: &str) -> Diagnostic {

@@ -276,8 +276,13 @@ pub fn append_if_certain(mut doc: Vec<u8>, block: &[u8]) -> Option<Vec<u8>> {
             continue;
         }
         let (closing, at) = if next == b'/' { (true, i + 2) } else { (false, i + 1) };
-        if !doc.get(at).is_some_and(u8::is_ascii_alphabetic) {
-            continue;
+        // Only names starting with these two letters can matter below: most of a page's tags
+        // (p, a, li, em, strong, h2 …) are passed over at once.
+        let lower = |k: usize| doc.get(k).map_or(0, u8::to_ascii_lowercase);
+        match (lower(at), lower(at + 1)) {
+            (b'b', b'o') | (b'f', b'r') | (b'h', b't') | (b'i', b'f') | (b'n', b'o') | (b'p', b'l') => {}
+            (b's', b'c' | b't' | b'e') | (b't', b'e' | b'i') | (b'x', b'm') => {}
+            _ => continue,
         }
         if !closing && NEVER.iter().any(|n| name_at(at, n)) {
             return None;

@@ -371,13 +371,16 @@ impl Spool {
     /// build reports the collision and fails.
     pub fn put(&self, path: &str, bytes: &[u8]) -> Result<Body, WriteError> {
         let dest = self.dir.join(path);
-        let mut attempt = create_new(&dest, bytes);
-        if attempt.as_ref().is_err_and(|e| e.kind() == io::ErrorKind::NotFound) {
-            if let Some(parent) = dest.parent() {
-                std::fs::create_dir_all(parent).map_err(werr(parent))?;
+        // Pretty URLs put most pages alone in a new folder: make it first rather than fail to
+        // create the file, then make it.
+        if let Some(parent) = dest.parent().filter(|_| path.contains('/')) {
+            if let Err(e) = std::fs::create_dir(parent) {
+                if e.kind() != io::ErrorKind::AlreadyExists {
+                    std::fs::create_dir_all(parent).map_err(werr(parent))?;
+                }
             }
-            attempt = create_new(&dest, bytes);
         }
+        let attempt = create_new(&dest, bytes);
         let len = bytes.len() as u64;
         match attempt {
             Ok(md) => {
