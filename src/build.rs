@@ -241,6 +241,7 @@ fn gather(root: &Path, opts: &BuildOptions, hash: bool) -> Result<Inputs, BuildF
     let (md, content_other): (Vec<Found>, Vec<Found>) = content_all.into_iter().partition(|f| f.rel.ends_with(".md"));
     let read: Vec<Result<MdFile, Diagnostic>> = md
         .into_par_iter()
+        .with_max_len(LEAF_FILES)
         .map(|f| read_text(&f, &content::diag_path(&f.rel)).map(|t| MdFile::new(f, t, hash)))
         .collect();
     let mut markdown = Vec::with_capacity(read.len());
@@ -884,6 +885,7 @@ fn build_from(
     let parse_old = cache.as_deref().filter(|_| parse_env.is_some()).map(|c| &c.parsed);
     let parsed: Vec<(Parsed, Vec<Diagnostic>, Option<blake3::Hash>)> = markdown
         .into_par_iter()
+        .with_max_len(LEAF_FILES)
         .map(|MdFile { f, text, hash }| {
             let key = parse_env.map(|env| {
                 let mut h = blake3::Hasher::new();
@@ -1120,9 +1122,9 @@ fn build_from(
         }
     };
     let (page_errors, body_keys): (Vec<Vec<Diagnostic>>, Vec<Option<blake3::Hash>>) =
-        content.pages.par_iter_mut().map(|p| render_one(&mut p.src, &mut p.rendered)).unzip();
+        content.pages.par_iter_mut().with_max_len(LEAF_PAGES).map(|p| render_one(&mut p.src, &mut p.rendered)).unzip();
     let section_errors: Vec<Vec<Diagnostic>> =
-        content.sections.par_iter_mut().map(|s| render_one(&mut s.src, &mut s.rendered).0).collect();
+        content.sections.par_iter_mut().with_max_len(1).map(|s| render_one(&mut s.src, &mut s.rendered).0).collect();
     errors.extend(page_errors.into_iter().chain(section_errors).flatten());
     if let Some(c) = cache.as_deref_mut() {
         c.markdown = md_new.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().collect();
@@ -1583,6 +1585,14 @@ fn render_all(
     out
 }
 
+/// Most pages one rayon task renders in a row. Rayon splits a loop into a few long runs and
+/// splits further only when a thread steals: the last run of a loop can then keep one core busy
+/// alone for a tenth of the stage while the other waits. Short runs keep both busy to the end.
+const LEAF_PAGES: usize = 8;
+
+/// The same for the cheap per-file work of reading and front matter.
+const LEAF_FILES: usize = 64;
+
 /// A rendered file, or why not, and what it was rendered from.
 type FromOrigin = (Rendered, String);
 
@@ -1602,6 +1612,7 @@ fn render_pages(
     let sections: Vec<(Vec<Rendered>, String)> = content
         .sections
         .par_iter()
+        .with_max_len(1)
         .enumerate()
         .map(|(i, s)| {
             let origin = content::diag_path(&s.src.rel);
@@ -1628,6 +1639,7 @@ fn render_pages(
     let pages: Vec<FromOrigin> = content
         .pages
         .par_iter()
+        .with_max_len(LEAF_PAGES)
         .enumerate()
         .map(|(i, p)| {
             let origin = content::diag_path(&p.src.rel);
@@ -1687,6 +1699,7 @@ fn render_site_files(
         let rendered: Vec<Vec<Rendered>> = tax
             .terms
             .par_iter()
+            .with_max_len(1)
             .map(|t| {
                 let info = term_info(t);
                 let parts = keys.map(|k| {
