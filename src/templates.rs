@@ -249,7 +249,12 @@ impl Templates {
 
     /// Renders `name`; `rendering` names what was being rendered (a content file) for the error.
     pub fn render(&self, name: &str, ctx: &Context, rendering: &str) -> Result<String, Diagnostic> {
-        self.tera.render(name, ctx).map_err(|e| self.render_error(name, &e, rendering))
+        // Tera starts from a 2 KB buffer and doubles it; a page is mostly its content, so start
+        // from that size and copy it once.
+        let hint = ctx.get("page").and_then(|p| p.get("content")).and_then(Value::as_str).map_or(0, str::len);
+        let mut buf = Vec::with_capacity(hint + 4096);
+        self.tera.render_to(name, ctx, &mut buf).map_err(|e| self.render_error(name, &e, rendering))?;
+        String::from_utf8(buf).map_err(|e| Diagnostic::new(rendering, format!("`{name}` rendered invalid UTF-8: {e}")))
     }
 
     fn render_error(&self, name: &str, e: &tera::Error, rendering: &str) -> Diagnostic {
