@@ -811,6 +811,7 @@ fn render_listing(l: Listing, tpl: &Templates, values: &Values, config: &Config,
     let mut make = Some(l.value);
     let mut value: Option<Value> = None;
     let mut extra = l.extra;
+    let mut items: Vec<Value> = Vec::new();
     let mut out = Vec::with_capacity(n_pages);
     for n in 1..=n_pages {
         let last = n == n_pages;
@@ -835,12 +836,20 @@ fn render_listing(l: Listing, tpl: &Templates, values: &Values, config: &Config,
         }
         if value.is_none() {
             value = make.take().map(|f| f());
+            if paginate {
+                // As in Zola, a paginated listing's pages are in `paginator.pages` only: a copy
+                // of all of them in every listing page would make a 2,000-post blog with 10 per
+                // page copy 400,000 pages into its 200 contexts.
+                if let Some(Value::Array(all)) = value.as_mut().and_then(|v| v.get_mut("pages")).map(Value::take) {
+                    items = all;
+                }
+                if let Some(v) = value.as_mut().filter(|v| v.is_object()) {
+                    v["pages"] = Value::Array(Vec::new());
+                }
+            }
         }
-        let paginator = paginate.then(|| {
-            let empty = Vec::new();
-            let items = value.as_ref().and_then(|v| v["pages"].as_array()).unwrap_or(&empty);
-            templates::paginator(items, l.per_page, n, &base, &config.site.pagination.path)
-        });
+        let paginator =
+            paginate.then(|| templates::paginator(&items, l.per_page, n, &base, &config.site.pagination.path));
         // The last page takes the values; earlier ones get copies.
         let v = if last { value.take().unwrap_or_default() } else { value.clone().unwrap_or_default() };
         let mut entries = vec![(l.key, v)];

@@ -89,6 +89,9 @@ fn sections_are_sorted_and_paginated() {
     t.assert_file("blog/index.html", &["1/2", "href=\"https://fixture.example/blog/page/2/\""]);
     t.assert_file("blog/page/2/index.html", &["2/2", "First post", "A trip"]);
     assert!(!t.exists("blog/page/3/index.html"));
+    // A paginated listing's pages are in `paginator.pages`, not copied into `section.pages`.
+    t.assert_file("blog/index.html", &["4 in all, 0 in section.pages"]);
+    t.assert_file("blog/page/2/index.html", &["4 in all, 0 in section.pages"]);
 }
 
 #[test]
