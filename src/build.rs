@@ -20,7 +20,7 @@ use crate::diag::{did_you_mean, BuildFailed, Diagnostic};
 use crate::highlight::Highlighter;
 use crate::markdown::MdContext;
 use crate::output::{self, Body, Output, WriteError, WriteStats};
-use crate::templates::{self, TemplateSource, Templates, Values};
+use crate::templates::{self, Lookup, TemplateSource, Templates, Values};
 
 /// The theme used when `site.yaml` names none.
 pub const DEFAULT_THEME: &str = "default";
@@ -1148,8 +1148,8 @@ fn build_from(
     }
 
     // Template values and functions that need rendered content.
-    let values = Arc::new(Values::new(config, &content));
-    tpl.register_site_functions(Arc::new(values.lookup(config, &content)));
+    let (values, lookup) = rayon::join(|| Arc::new(Values::new(config, &content)), || Lookup::new(config, &content));
+    tpl.register_site_functions(Arc::new(Lookup { values: Some(values.clone()), ..lookup }));
     lap("context", &mut timings);
 
     // Render every page and finish each one as soon as it is rendered, so that only finished

@@ -491,7 +491,7 @@ impl Values {
         };
         let neighbours = content
             .pages
-            .iter()
+            .par_iter()
             .map(|p| [("lower", json!(neighbour(p.lower))), ("higher", json!(neighbour(p.higher)))])
             .collect();
         let sections_head = content
@@ -547,7 +547,15 @@ impl Values {
 
     /// The lookup table of the template functions.
     pub fn lookup(self: &Arc<Self>, config: &Config, content: &Content) -> Lookup {
-        let mut l = Lookup { base_url: config.site.base_url.clone(), values: Some(self.clone()), ..Default::default() };
+        Lookup { values: Some(self.clone()), ..Lookup::new(config, content) }
+    }
+}
+
+impl Lookup {
+    /// The URLs of every content file and term, and which page or section each file is; no
+    /// values yet (see [`Values::lookup`]).
+    pub fn new(config: &Config, content: &Content) -> Lookup {
+        let mut l = Lookup { base_url: config.site.base_url.clone(), ..Default::default() };
         for (rel, r) in &content.by_file {
             match *r {
                 Ref::Page(i) => {
