@@ -881,6 +881,14 @@ fn build_from(
     let config = &inputs.config;
     let mut errors: Vec<Diagnostic> = inputs.errors.clone();
 
+    // Syntaxes take tens of milliseconds to load: `serve` keeps them for all its builds; a build
+    // with fenced code loads them on a thread of its own while front matter is parsed.
+    let highlighter = cache.as_deref().map_or_else(|| Arc::new(Highlighter::default()), |c| c.highlighter.clone());
+    if inputs.markdown.par_iter().any(|m| Highlighter::may_need(&m.text)) {
+        let h = highlighter.clone();
+        std::thread::spawn(move || h.preload());
+    }
+
     // Parse front matter, in parallel. Broken front matter is reported and replaced by defaults,
     // so that every other problem of the site is found in the same run.
     let markdown = std::mem::take(&mut inputs.markdown);
@@ -1022,8 +1030,6 @@ fn build_from(
         Arc::new(l)
     };
     tpl.register_site_functions(url_lookup.clone());
-    // Syntaxes take tens of milliseconds to load: `serve` loads them once for all its builds.
-    let highlighter = cache.as_deref().map_or_else(|| Arc::new(Highlighter::default()), |c| c.highlighter.clone());
     let site_value = templates::site_value(config, &content);
     let shortcode_names = tpl.shortcode_names();
     let resolve = |rel: &str| url_lookup.urls.get(rel).cloned();

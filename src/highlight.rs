@@ -39,6 +39,18 @@ pub struct Highlighter {
 }
 
 impl Highlighter {
+    /// Loads the syntaxes now (for a thread of its own, while other work goes on), so that the
+    /// first code block does not wait for them.
+    pub fn preload(&self) {
+        self.syntaxes.get_or_init(SyntaxSet::load_defaults_newlines);
+    }
+
+    /// Whether `markdown` may hold a fenced code block, the only kind that is highlighted.
+    pub fn may_need(markdown: &str) -> bool {
+        memchr::memmem::find(markdown.as_bytes(), b"```").is_some()
+            || memchr::memmem::find(markdown.as_bytes(), b"~~~").is_some()
+    }
+
     /// Highlights `code` written in `lang`; `None` when the language is unknown.
     pub fn highlight(&self, lang: &str, code: &str) -> Option<String> {
         let ss = self.syntaxes.get_or_init(SyntaxSet::load_defaults_newlines);
