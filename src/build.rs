@@ -884,7 +884,7 @@ fn build_from(
     // Syntaxes take tens of milliseconds to load: `serve` keeps them for all its builds; a build
     // with fenced code loads them on a thread of its own while front matter is parsed.
     let highlighter = cache.as_deref().map_or_else(|| Arc::new(Highlighter::default()), |c| c.highlighter.clone());
-    if inputs.markdown.par_iter().any(|m| Highlighter::may_need(&m.text)) {
+    if !highlighter.loaded() && inputs.markdown.par_iter().any(|m| Highlighter::may_need(&m.text)) {
         let h = highlighter.clone();
         std::thread::spawn(move || h.preload());
     }

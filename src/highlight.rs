@@ -45,6 +45,11 @@ impl Highlighter {
         self.syntaxes.get_or_init(SyntaxSet::load_defaults_newlines);
     }
 
+    /// Whether the syntaxes are loaded.
+    pub fn loaded(&self) -> bool {
+        self.syntaxes.get().is_some()
+    }
+
     /// Whether `markdown` may hold a fenced code block, the only kind that is highlighted.
     pub fn may_need(markdown: &str) -> bool {
         memchr::memmem::find(markdown.as_bytes(), b"```").is_some()
@@ -98,6 +103,18 @@ impl Highlighter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn preloading_loads_once_and_fences_are_found() {
+        let h = Highlighter::default();
+        assert!(!h.loaded());
+        h.preload();
+        assert!(h.loaded());
+        assert!(h.highlight("rust", "fn main() {}\n").is_some());
+        assert!(Highlighter::may_need("text\n\n```rust\nfn x() {}\n```\n"));
+        assert!(Highlighter::may_need("~~~\ncode\n~~~\n"));
+        assert!(!Highlighter::may_need("    indented code is not highlighted\n`inline` neither"));
+    }
 
     #[test]
     fn highlights_known_languages_only() {
