@@ -882,9 +882,13 @@ fn build_from(
     let mut errors: Vec<Diagnostic> = inputs.errors.clone();
 
     // Syntaxes take tens of milliseconds to load: `serve` keeps them for all its builds; a build
-    // with fenced code loads them on a thread of its own while front matter is parsed.
+    // with fenced code loads them on a thread of its own while front matter is parsed (unless it
+    // was asked to use one thread).
     let highlighter = cache.as_deref().map_or_else(|| Arc::new(Highlighter::default()), |c| c.highlighter.clone());
-    if !highlighter.loaded() && inputs.markdown.par_iter().any(|m| Highlighter::may_need(&m.text)) {
+    if rayon::current_num_threads() > 1
+        && !highlighter.loaded()
+        && inputs.markdown.par_iter().any(|m| Highlighter::may_need(&m.text))
+    {
         let h = highlighter.clone();
         std::thread::spawn(move || h.preload());
     }
