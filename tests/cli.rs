@@ -11,6 +11,10 @@ fn init_then_build_works() {
     assert!(site.join("site.yaml").exists());
     assert!(site.join("content/_index.md").exists());
     assert!(!site.join("public").exists(), "no build output is shipped");
+    let ignored = std::fs::read_to_string(site.join(".gitignore")).unwrap();
+    for line in ["public/", ".sopixi-cache/", ".*.sopixi-staging-*/"] {
+        assert!(ignored.lines().any(|l| l == line), "{line} in .gitignore:\n{ignored}");
+    }
     let out = bin().args(["build", "my-site"]).current_dir(dir.path()).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

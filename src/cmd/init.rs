@@ -32,7 +32,7 @@ pub fn execute(args: Args) -> i32 {
         }
     }
     let gitignore = dir.join(".gitignore");
-    if let Err(e) = std::fs::write(&gitignore, "public/\n.sopixi-cache/\n") {
+    if let Err(e) = std::fs::write(&gitignore, "public/\n.sopixi-cache/\n.*.sopixi-staging-*/\n") {
         console::error(&format!("cannot write {}: {e}", gitignore.display()));
         return 1;
     }
