@@ -840,11 +840,10 @@ fn render_listing(l: Listing, tpl: &Templates, values: &Values, config: &Config,
                 // As in Zola, a paginated listing's pages are in `paginator.pages` only: a copy
                 // of all of them in every listing page would make a 2,000-post blog with 10 per
                 // page copy 400,000 pages into its 200 contexts.
-                if let Some(Value::Array(all)) = value.as_mut().and_then(|v| v.get_mut("pages")).map(Value::take) {
-                    items = all;
-                }
-                if let Some(v) = value.as_mut().filter(|v| v.is_object()) {
-                    v["pages"] = Value::Array(Vec::new());
+                if let Some(pages) = value.as_mut().and_then(|v| v.get_mut("pages")) {
+                    if let Value::Array(all) = std::mem::replace(pages, Value::Array(Vec::new())) {
+                        items = all;
+                    }
                 }
             }
         }
@@ -1159,7 +1158,8 @@ fn build_from(
 
     // Template values and functions that need rendered content.
     let (values, lookup) = rayon::join(|| Arc::new(Values::new(config, &content)), || Lookup::new(config, &content));
-    tpl.register_site_functions(Arc::new(Lookup { values: Some(values.clone()), ..lookup }));
+    let lookup = Arc::new(Lookup { values: Some(values.clone()), ..lookup });
+    tpl.register_site_functions(lookup.clone());
     lap("context", &mut timings);
 
     // Render every page and finish each one as soon as it is rendered, so that only finished
@@ -1169,7 +1169,6 @@ fn build_from(
     // Template functions look up URLs and terms: part of every finished file's key.
     let render_env = env.as_ref().filter(|e| e.2).map(|(h, ..)| {
         let mut h = h.clone();
-        let lookup = values.lookup(config, &content);
         let mut urls: Vec<_> = lookup.urls.iter().collect();
         urls.sort();
         let mut terms: Vec<_> = lookup.terms.iter().collect();

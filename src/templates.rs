@@ -544,16 +544,11 @@ impl Values {
         v["toc"] = json!(content.sections[i].rendered.toc);
         v
     }
-
-    /// The lookup table of the template functions.
-    pub fn lookup(self: &Arc<Self>, config: &Config, content: &Content) -> Lookup {
-        Lookup { values: Some(self.clone()), ..Lookup::new(config, content) }
-    }
 }
 
 impl Lookup {
     /// The URLs of every content file and term, and which page or section each file is; no
-    /// values yet (see [`Values::lookup`]).
+    /// values yet (the build sets `values` once they are made).
     pub fn new(config: &Config, content: &Content) -> Lookup {
         let mut l = Lookup { base_url: config.site.base_url.clone(), ..Default::default() };
         for (rel, r) in &content.by_file {
