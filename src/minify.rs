@@ -69,4 +69,41 @@ mod tests {
         assert!(js.len() < 30, "{}", String::from_utf8_lossy(&js));
         assert!(asset("txt", b"x").is_none());
     }
+
+    /// The fast paths of the patched one-pass minifier (vendor/minify-html-onepass/SOPIXI.md):
+    /// text runs with single spaces, attribute values copied in runs and left in place when
+    /// nothing needs encoding. Each expected output is what upstream 0.18.1 writes for the input.
+    #[test]
+    fn patched_minifier_writes_what_upstream_writes() {
+        let cases: [(&str, &str); 6] = [
+            (
+                "<p>one two  three\tfour\nfive &amp; six <b>bold</b> seven &lt;tag&gt; 1 < 2 and x</p>",
+                "<p>one two three four five & six <b>bold</b> seven &LTtag> 1 < 2 and x",
+            ),
+            (
+                "<pre>  keep   this\n  as is </pre><textarea>  a  b </textarea>",
+                "<pre>  keep   this\n  as is </pre><textarea>  a  b </textarea>",
+            ),
+            (
+                "<a href=\"x y\" title=' a  b ' class=\"k\">l</a><a href='q\"'>q</a><a href=\"plain\">p</a>",
+                "<a href=\"x y\"title=\" a  b \"class=k>l</a><a href=q\">q</a><a href=plain>p</a>",
+            ),
+            (
+                "<img alt=\"&quot;quoted&quot;\" src=x.png><input value=\"a&amp;b c\"><p title=a&quot;b>t</p>",
+                "<img alt='\"quoted\"'src=x.png><input value=\"a&b c\"><p title=a\"b>t",
+            ),
+            (
+                "<a href=\"&#34;x\">s</a><a title=\"1 > 0\">g</a><a class=\" hl-source  hl-rust \">c</a>",
+                "<a href='\"x'>s</a><a title=\"1 > 0\">g</a><a class=\"hl-source hl-rust\">c</a>",
+            ),
+            (
+                "<p>é ü<span> x </span> y</p><ul> <li> a </li> <li>b</li> </ul>",
+                "<p>é ü<span> x </span> y<ul><li>a<li>b</ul>",
+            ),
+        ];
+        for (input, expected) in cases {
+            let out = minify_html_onepass::copy(input.as_bytes(), &minify_html_onepass::Cfg { minify_css: true, minify_js: true }).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), expected, "input: {input:?}");
+        }
+    }
 }
