@@ -102,7 +102,11 @@ mod tests {
             ),
         ];
         for (input, expected) in cases {
-            let out = minify_html_onepass::copy(input.as_bytes(), &minify_html_onepass::Cfg { minify_css: true, minify_js: true }).unwrap();
+            let out = minify_html_onepass::copy(
+                input.as_bytes(),
+                &minify_html_onepass::Cfg { minify_css: true, minify_js: true },
+            )
+            .unwrap();
             assert_eq!(String::from_utf8(out).unwrap(), expected, "input: {input:?}");
         }
     }
