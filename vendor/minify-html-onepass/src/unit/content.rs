@@ -9,6 +9,7 @@ use crate::proc::Processor;
 use crate::unit::bang::process_bang;
 use crate::unit::comment::process_comment;
 use crate::unit::instruction::process_instruction;
+use crate::unit::tag::has_omission_rule;
 use crate::unit::tag::process_tag;
 use crate::unit::tag::MaybeClosingTag;
 use minify_html_common::gen::codepoints::TAG_NAME_CHAR;
@@ -150,7 +151,9 @@ pub fn process_content(
           .require("tag name")?;
         proc.make_lowercase(tag_name);
 
-        if can_omit_as_before(proc.get_or_empty(parent), &proc[tag_name]) {
+        if has_omission_rule(proc.get_or_empty(parent))
+          && can_omit_as_before(proc.get_or_empty(parent), &proc[tag_name])
+        {
           // TODO Is this necessary? Can a previous closing tag even exist?
           prev_sibling_closing_tag.write_if_exists(proc);
           tag_checkpoint.restore(proc);
@@ -173,7 +176,8 @@ pub fn process_content(
       }
       ContentType::End => {
         if prev_sibling_closing_tag
-          .exists_and(|prev_tag| !can_omit_as_last_node(proc.get_or_empty(parent), &proc[prev_tag]))
+          .exists_and(|prev_tag| !(has_omission_rule(&proc[prev_tag])
+            && can_omit_as_last_node(proc.get_or_empty(parent), &proc[prev_tag])))
         {
           prev_sibling_closing_tag.write(proc);
         };

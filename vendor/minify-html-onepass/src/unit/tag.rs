@@ -15,7 +15,6 @@ use crate::unit::script::process_script;
 use crate::unit::script::TopLevelMode;
 use crate::unit::style::process_style;
 use minify_html_common::gen::attrs::AttributeMinification;
-use minify_html_common::gen::attrs::ATTRS;
 use minify_html_common::gen::codepoints::TAG_NAME_CHAR;
 use minify_html_common::gen::codepoints::WHITESPACE;
 use minify_html_common::spec::script::JAVASCRIPT_MIME_TYPES;
@@ -23,6 +22,35 @@ use minify_html_common::spec::tag::ns::Namespace;
 use minify_html_common::spec::tag::omission::can_omit_as_before;
 use minify_html_common::spec::tag::omission::can_omit_as_last_node;
 use minify_html_common::spec::tag::void::VOID_TAGS;
+
+
+/// Sopixi: whether `tag` has a closing-tag omission rule, i.e. is a key of minify-html-common's
+/// `CLOSING_TAG_OMISSION_RULES` (a private table). `can_omit_as_before(tag, _)` and
+/// `can_omit_as_last_node(_, tag)` are false for every other tag, so they need not hash it.
+/// `minify::tests` in Sopixi checks this list against the table for every HTML element.
+#[inline(always)]
+pub fn has_omission_rule(tag: &[u8]) -> bool {
+  matches!(
+    tag,
+    b"html"
+      | b"head"
+      | b"body"
+      | b"li"
+      | b"dt"
+      | b"dd"
+      | b"p"
+      | b"rt"
+      | b"rp"
+      | b"optgroup"
+      | b"option"
+      | b"thead"
+      | b"tbody"
+      | b"tfoot"
+      | b"tr"
+      | b"td"
+      | b"th"
+  )
+}
 
 #[derive(Copy, Clone)]
 enum TagType {
@@ -93,7 +121,7 @@ pub fn process_tag(
   source_tag_name: ProcessorRange,
 ) -> ProcessingResult<MaybeClosingTag> {
   if prev_sibling_closing_tag
-    .exists_and(|prev_tag| !can_omit_as_before(&proc[prev_tag], &proc[source_tag_name]))
+    .exists_and(|prev_tag| !(has_omission_rule(&proc[prev_tag]) && can_omit_as_before(&proc[prev_tag], &proc[source_tag_name])))
   {
     prev_sibling_closing_tag.write(proc);
   };
@@ -144,7 +172,12 @@ pub fn process_tag(
       _ => {}
     };
 
-    let ProcessedAttr { name, typ, value } = process_attr(proc, ns, tag_name)?;
+    let ProcessedAttr {
+      name,
+      typ,
+      value,
+      cfg,
+    } = process_attr(proc, ns, tag_name)?;
     match (tag_type, &proc[name]) {
       // NOTE: We don't support multiple `type` attributes, so can't go from ScriptData => ScriptJs.
       (TagType::ScriptJs, b"type") => {
@@ -161,9 +194,10 @@ pub fn process_tag(
           tag_type = TagType::ScriptData;
         };
       }
-      (_, name) => {
+      (_, _) => {
         // TODO Check if HTML tag before checking if attribute removal applies to all elements.
-        erase_attr = match (value, ATTRS.get(ns, &proc[tag_name], name)) {
+        // Sopixi: `cfg` is `ATTRS.get(ns, &proc[tag_name], name)`, looked up by `process_attr`.
+        erase_attr = match (value, cfg) {
           (
             None,
             Some(AttributeMinification {
@@ -225,7 +259,8 @@ pub fn process_tag(
     }
   };
 
-  let can_omit_closing_tag = can_omit_as_last_node(proc.get_or_empty(parent), &proc[tag_name]);
+  let can_omit_closing_tag =
+    has_omission_rule(&proc[tag_name]) && can_omit_as_last_node(proc.get_or_empty(parent), &proc[tag_name]);
   if closing_tag_omitted || proc.at_end() && can_omit_closing_tag {
     return Ok(MaybeClosingTag(None));
   };

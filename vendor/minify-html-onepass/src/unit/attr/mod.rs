@@ -8,6 +8,7 @@ use crate::unit::attr::value::process_attr_value;
 use crate::unit::attr::value::skip_attr_value;
 use crate::unit::attr::value::DelimiterType;
 use crate::unit::attr::value::ProcessedAttrValue;
+use minify_html_common::gen::attrs::AttributeMinification;
 use minify_html_common::gen::attrs::ATTRS;
 use minify_html_common::gen::codepoints::WHATWG_ATTR_NAME_CHAR;
 use minify_html_common::gen::codepoints::WHITESPACE;
@@ -26,6 +27,8 @@ pub struct ProcessedAttr {
   pub name: ProcessorRange,
   pub typ: AttrType,
   pub value: Option<ProcessorRange>,
+  /// Sopixi: the attribute's rules, looked up once here for the tag as well.
+  pub cfg: Option<&'static AttributeMinification>,
 }
 
 pub fn process_attr(
@@ -83,5 +86,10 @@ pub fn process_attr(
     }
   };
 
-  Ok(ProcessedAttr { name, typ, value })
+  Ok(ProcessedAttr {
+    name,
+    typ,
+    value,
+    cfg: attr_cfg,
+  })
 }
