@@ -159,10 +159,26 @@ impl Browser {
     /// Opens `url` and waits for it to load (scripts with `defer` included).
     pub fn goto(&self, url: &str) {
         self.post("/url", json!({ "url": url }));
+        self.wait_ready();
     }
 
     pub fn reload(&self) {
         self.post("/refresh", json!({}));
+        self.wait_ready();
+    }
+
+    /// Waits until the page has loaded and the platform script has set the notice and gate up
+    /// (it marks the platform block `data-sopixi-ready`). The navigation command can return a
+    /// moment before that on a loaded machine, and a state read then (a notice still hidden by
+    /// the stylesheet) would not be the page's.
+    fn wait_ready(&self) {
+        const READY: &str = "const p = document.getElementById('sopixi-platform'); \
+            return document.readyState === 'complete' && (!p || p.hasAttribute('data-sopixi-ready'));";
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.js(READY) != Value::Bool(true) {
+            assert!(Instant::now() < deadline, "the page and its platform script did not load within 10 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Runs `script` (a function body; `arguments` are not used) and returns its value.

@@ -43,4 +43,6 @@
       html.classList.add("sopixi-adult-ok");
     });
   }
+  // Set up: tests (and anyone checking the page) can tell the notice and gate are in place.
+  root.setAttribute("data-sopixi-ready", "");
 })();
