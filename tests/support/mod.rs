@@ -73,7 +73,6 @@ impl SiteTest {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("site");
         copy_dir(src, &root);
-        let _ = std::fs::remove_dir_all(root.join("public"));
         SiteTest { _dir: dir, root }
     }
 

@@ -9,14 +9,13 @@ use crate::proc::Processor;
 use crate::unit::bang::process_bang;
 use crate::unit::comment::process_comment;
 use crate::unit::instruction::process_instruction;
-use crate::unit::tag::has_omission_rule;
+use crate::unit::tag::can_omit_before;
+use crate::unit::tag::can_omit_last;
 use crate::unit::tag::process_tag;
 use crate::unit::tag::MaybeClosingTag;
 use minify_html_common::gen::codepoints::TAG_NAME_CHAR;
 use minify_html_common::gen::codepoints::WHITESPACE;
 use minify_html_common::spec::tag::ns::Namespace;
-use minify_html_common::spec::tag::omission::can_omit_as_before;
-use minify_html_common::spec::tag::omission::can_omit_as_last_node;
 use minify_html_common::spec::tag::whitespace::get_whitespace_minification_for_tag;
 use minify_html_common::spec::tag::whitespace::WhitespaceMinification;
 
@@ -151,9 +150,7 @@ pub fn process_content(
           .require("tag name")?;
         proc.make_lowercase(tag_name);
 
-        if has_omission_rule(proc.get_or_empty(parent))
-          && can_omit_as_before(proc.get_or_empty(parent), &proc[tag_name])
-        {
+        if can_omit_before(proc.get_or_empty(parent), &proc[tag_name]) {
           // TODO Is this necessary? Can a previous closing tag even exist?
           prev_sibling_closing_tag.write_if_exists(proc);
           tag_checkpoint.restore(proc);
@@ -176,8 +173,7 @@ pub fn process_content(
       }
       ContentType::End => {
         if prev_sibling_closing_tag
-          .exists_and(|prev_tag| !(has_omission_rule(&proc[prev_tag])
-            && can_omit_as_last_node(proc.get_or_empty(parent), &proc[prev_tag])))
+          .exists_and(|prev_tag| !can_omit_last(proc.get_or_empty(parent), &proc[prev_tag]))
         {
           prev_sibling_closing_tag.write(proc);
         };

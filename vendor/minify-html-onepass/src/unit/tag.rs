@@ -52,6 +52,18 @@ pub fn has_omission_rule(tag: &[u8]) -> bool {
   )
 }
 
+/// Sopixi: `can_omit_as_before`, without the table lookup for tags that have no rule.
+#[inline(always)]
+pub fn can_omit_before(before: &[u8], after: &[u8]) -> bool {
+  has_omission_rule(before) && can_omit_as_before(before, after)
+}
+
+/// Sopixi: `can_omit_as_last_node`, without the table lookup for tags that have no rule.
+#[inline(always)]
+pub fn can_omit_last(parent: &[u8], child: &[u8]) -> bool {
+  has_omission_rule(child) && can_omit_as_last_node(parent, child)
+}
+
 #[derive(Copy, Clone)]
 enum TagType {
   ScriptJs,
@@ -121,7 +133,7 @@ pub fn process_tag(
   source_tag_name: ProcessorRange,
 ) -> ProcessingResult<MaybeClosingTag> {
   if prev_sibling_closing_tag
-    .exists_and(|prev_tag| !(has_omission_rule(&proc[prev_tag]) && can_omit_as_before(&proc[prev_tag], &proc[source_tag_name])))
+    .exists_and(|prev_tag| !can_omit_before(&proc[prev_tag], &proc[source_tag_name]))
   {
     prev_sibling_closing_tag.write(proc);
   };
@@ -176,7 +188,7 @@ pub fn process_tag(
       name,
       typ,
       value,
-      cfg,
+      cfg: attr_cfg,
     } = process_attr(proc, ns, tag_name)?;
     match (tag_type, &proc[name]) {
       // NOTE: We don't support multiple `type` attributes, so can't go from ScriptData => ScriptJs.
@@ -196,8 +208,8 @@ pub fn process_tag(
       }
       (_, _) => {
         // TODO Check if HTML tag before checking if attribute removal applies to all elements.
-        // Sopixi: `cfg` is `ATTRS.get(ns, &proc[tag_name], name)`, looked up by `process_attr`.
-        erase_attr = match (value, cfg) {
+        // Sopixi: `attr_cfg` is `ATTRS.get(ns, &proc[tag_name], name)`, looked up by `process_attr`.
+        erase_attr = match (value, attr_cfg) {
           (
             None,
             Some(AttributeMinification {
@@ -259,8 +271,7 @@ pub fn process_tag(
     }
   };
 
-  let can_omit_closing_tag =
-    has_omission_rule(&proc[tag_name]) && can_omit_as_last_node(proc.get_or_empty(parent), &proc[tag_name]);
+  let can_omit_closing_tag = can_omit_last(proc.get_or_empty(parent), &proc[tag_name]);
   if closing_tag_omitted || proc.at_end() && can_omit_closing_tag {
     return Ok(MaybeClosingTag(None));
   };
