@@ -26,7 +26,7 @@ pub fn warning(msg: &str) {
 }
 
 /// Prints a diagnostic: `error: file:line:col: message` and its hint.
-pub fn diagnostic(d: &sopixi::diag::Diagnostic) {
+pub fn diagnostic(d: &sopixi::util::diag::Diagnostic) {
     eprintln!("{} {}: {}", paint("1;31", "error:"), paint("1", &d.location()), d.message);
     if let Some(h) = &d.hint {
         eprintln!("  {} {h}", paint("36", "help:"));

@@ -12,3 +12,4 @@ mod deploy;
 mod images;
 mod rebuilds;
 mod serve;
+mod tidy;

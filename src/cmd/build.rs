@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use sopixi::build;
-use sopixi::config::BuildOptions;
+use sopixi::build::engine::Engine;
+use sopixi::site::config::BuildOptions;
 
 use crate::console;
 
@@ -55,9 +56,9 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
         no_minify: args.no_minify,
         theme_dir: None,
         progress: !args.json && console::interactive(),
-        policy,
     };
-    let result = build::with_jobs(args.jobs, || build::build_to_dir(&args.site, &opts, &out_dir));
+    let engine = Engine::new(policy);
+    let result = build::with_jobs(args.jobs, || build::build_to_dir(&engine, &args.site, &opts, &out_dir));
     let secs = start.elapsed().as_secs_f64();
     match result {
         Ok(done) => {

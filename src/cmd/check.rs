@@ -2,8 +2,11 @@
 
 use std::path::PathBuf;
 
-use sopixi::build::{self, BuildError, CheckReport};
-use sopixi::config::{BuildOptions, Policy};
+use sopixi::build::engine::Engine;
+use sopixi::build::{self, BuildError};
+use sopixi::platform::check::{self, CheckReport};
+use sopixi::platform::policy::Policy;
+use sopixi::site::config::BuildOptions;
 
 use crate::console;
 
@@ -44,7 +47,7 @@ pub fn execute(args: Args) -> i32 {
         None => return 1,
     };
     let (report, what) = match &args.output {
-        Some(dir) => match build::check_dir(dir, &policy) {
+        Some(dir) => match check::check_dir(dir, &policy) {
             Ok(r) => (r, dir.display().to_string()),
             Err(e) => {
                 fail(args.json, &e);
@@ -65,9 +68,10 @@ pub fn execute(args: Args) -> i32 {
 }
 
 fn built_report(args: &Args, policy: Policy) -> Result<CheckReport, i32> {
-    let opts = BuildOptions { drafts: args.drafts, policy: policy.clone(), ..Default::default() };
-    match build::build(&args.site, &opts) {
-        Ok(built) => Ok(build::check_output(&built.output, &policy)),
+    let opts = BuildOptions { drafts: args.drafts, ..Default::default() };
+    let engine = Engine::new(policy);
+    match build::build(&engine, &args.site, &opts) {
+        Ok(built) => Ok(check::check_output(&built.output, &engine.policy)),
         Err(f) => {
             super::report_build_error(&BuildError::Failed(f), args.json, None);
             Err(1)

@@ -3,9 +3,11 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use sopixi::build::engine::Engine;
 use sopixi::build::{self, BuildError};
-use sopixi::config::{BuildOptions, Config, SITE_FILE};
-use sopixi::deploy::{self, DeployOptions, HeaderRules, TargetSpec};
+use sopixi::deploy::plan::HeaderRules;
+use sopixi::deploy::{self, DeployOptions, TargetSpec};
+use sopixi::site::config::{BuildOptions, Config, SITE_FILE};
 
 use crate::console;
 
@@ -122,7 +124,7 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
             Some(t) => TargetSpec { url: t.url.clone(), endpoint: t.endpoint.clone(), region: t.region.clone() },
             None => {
                 let names: Vec<&str> = deploy_cfg.targets.iter().map(|t| t.name.as_str()).collect();
-                let hint = match sopixi::diag::did_you_mean(name, names.iter().copied()) {
+                let hint = match sopixi::util::diag::did_you_mean(name, names.iter().copied()) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None if names.is_empty() => "site.yaml has no deploy.targets; give a URL such as s3://bucket/prefix".into(),
                     None => format!("the targets of site.yaml are: {}", names.join(", ")),
@@ -154,12 +156,9 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
         Some(d) => d.clone(),
         None => {
             let out = args.site.join("public");
-            let opts = BuildOptions {
-                progress: !args.json && console::interactive(),
-                policy: policy.clone(),
-                ..Default::default()
-            };
-            match build::build_to_dir(&args.site, &opts, &out) {
+            let opts = BuildOptions { progress: !args.json && console::interactive(), ..Default::default() };
+            let engine = Engine::new(policy.clone());
+            match build::build_to_dir(&engine, &args.site, &opts, &out) {
                 Ok(done) => {
                     if verbose {
                         eprintln!(
@@ -214,6 +213,11 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
     };
     let report = match deploy::deploy(&target, &files, &opts) {
         Ok(r) => r,
+        // A test's stand-in for a kill: the exit status a killed process has.
+        Err(e @ deploy::DeployError::Interrupted { .. }) => {
+            eprintln!("{e}");
+            return 137;
+        }
         Err(e) => return fail(args.json, &e),
     };
     let secs = start.elapsed().as_secs_f64();
@@ -261,18 +265,10 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
             "Deployed to {} in {secs:.2} s: {} uploaded ({}), {} deleted, {} unchanged",
             report.target,
             report.uploaded,
-            human_bytes(report.bytes),
+            sopixi::util::text::human_bytes(report.bytes),
             report.deleted,
             report.unchanged
         );
     }
     0
-}
-
-fn human_bytes(n: u64) -> String {
-    match n {
-        n if n >= 1 << 20 => format!("{:.1} MB", n as f64 / (1u64 << 20) as f64),
-        n if n >= 1 << 10 => format!("{:.1} kB", n as f64 / 1024.0),
-        n => format!("{n} B"),
-    }
 }

@@ -23,7 +23,7 @@ pub fn execute(args: Args) -> i32 {
         console::error(&format!("{} already exists and is not empty; choose a new folder name", dir.display()));
         return 1;
     }
-    for (rel, bytes) in sopixi::embedded::EXAMPLE_SITE {
+    for (rel, bytes) in sopixi::theme::embedded::EXAMPLE_SITE {
         let path = dir.join(rel);
         let r = path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|_| std::fs::write(&path, bytes));
         if let Err(e) = r {

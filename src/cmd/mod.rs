@@ -9,7 +9,7 @@ pub mod serve;
 use std::path::Path;
 
 use sopixi::build::BuildError;
-use sopixi::config::Policy;
+use sopixi::platform::policy::Policy;
 
 use crate::console;
 
@@ -17,7 +17,7 @@ use crate::console;
 /// printing why) when the file is wrong.
 pub fn policy(path: Option<&Path>, json: bool) -> Option<Policy> {
     let Some(path) = path else { return Some(Policy::default()) };
-    match sopixi::build::load_policy(path) {
+    match sopixi::platform::policy::load_policy(path) {
         Ok(p) => Some(p),
         Err(f) => {
             report_build_error(&BuildError::Failed(f), json, None);

@@ -4,8 +4,9 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use sopixi::config::BuildOptions;
+use sopixi::build::engine::Engine;
 use sopixi::serve::{self, Notice, ServeOptions};
+use sopixi::site::config::BuildOptions;
 
 use crate::console;
 
@@ -71,7 +72,7 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
             }
         },
     };
-    if !root.join(sopixi::config::SITE_FILE).is_file() {
+    if !root.join(sopixi::site::config::SITE_FILE).is_file() {
         console::error(&format!(
             "{} holds no site.yaml; pass the folder of a site (run `sopixi init NAME` to create one), or use --theme DIR to preview a theme against the example site",
             root.display()
@@ -92,8 +93,8 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
             no_minify: false,
             theme_dir: args.theme.clone(),
             progress: false,
-            policy,
         },
+        engine: Engine::new(policy),
         bind: args.bind,
         port: args.port.unwrap_or(1111),
         port_explicit: args.port.is_some(),
@@ -147,7 +148,7 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
 fn example_site() -> Result<PathBuf, String> {
     let dir = std::env::temp_dir().join(format!("sopixi-serve-example-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    for (rel, bytes) in sopixi::embedded::EXAMPLE_SITE {
+    for (rel, bytes) in sopixi::theme::embedded::EXAMPLE_SITE {
         let path = dir.join(rel);
         path.parent()
             .map_or(Ok(()), std::fs::create_dir_all)

@@ -13,9 +13,9 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 use tera::{Context, Tera};
 
-use crate::config::Config;
-use crate::content::{Content, Page, Ref, Section};
-use crate::diag::{did_you_mean, Diagnostic};
+use crate::site::config::Config;
+use crate::site::content::{Content, Page, Ref, Section};
+use crate::util::diag::{did_you_mean, Diagnostic};
 
 /// One template: its Tera name (`page.html`, `shortcodes/video.html`), text and origin file.
 #[derive(Debug, Clone)]
@@ -56,6 +56,32 @@ pub fn builtin_sources() -> Vec<TemplateSource> {
     ]
 }
 
+/// The built-in templates, parsed once per engine (every build of every site starts from a copy).
+#[derive(Clone)]
+pub struct Builtins {
+    tera: Tera,
+    origins: HashMap<String, String>,
+    sources: HashMap<String, String>,
+}
+
+impl Builtins {
+    /// Parses the built-in templates, with the escaping every site's templates use.
+    pub fn parse() -> Builtins {
+        let all = builtin_sources();
+        let mut tera = Tera::default();
+        tera.autoescape_on(vec![".html", ".htm", ".xml"]);
+        // Tera's default also escapes `/`, which makes every URL unreadable in the page source.
+        tera.set_escape_fn(crate::util::text::escape_html);
+        tera.add_raw_templates(all.iter().map(|t| (t.name.clone(), t.text.clone())))
+            .expect("the built-in templates parse (tested)");
+        Builtins {
+            tera,
+            origins: all.iter().map(|t| (t.name.clone(), t.origin.clone())).collect(),
+            sources: all.into_iter().map(|t| (t.name, t.text)).collect(),
+        }
+    }
+}
+
 /// The loaded templates.
 #[derive(Clone)]
 pub struct Templates {
@@ -91,19 +117,21 @@ fn quoted_after<'a>(msg: &'a str, marker: &str) -> Option<&'a str> {
 }
 
 impl Templates {
-    /// Loads built-ins, then `layers` in order (theme, then site); a later layer's template of the
-    /// same name replaces an earlier one.
-    pub fn load(layers: Vec<Vec<TemplateSource>>) -> Result<Templates, Vec<Diagnostic>> {
+    /// Loads `layers` in order (theme, then site) over the parsed built-ins; a later layer's
+    /// template of the same name replaces an earlier one.
+    pub fn load(builtins: &Builtins, layers: Vec<Vec<TemplateSource>>) -> Result<Templates, Vec<Diagnostic>> {
         let mut by_name: std::collections::BTreeMap<String, TemplateSource> = std::collections::BTreeMap::new();
-        for t in builtin_sources().into_iter().chain(layers.into_iter().flatten()) {
+        for t in layers.into_iter().flatten() {
             by_name.insert(t.name.clone(), t);
         }
-        let origins: HashMap<String, String> = by_name.values().map(|t| (t.name.clone(), t.origin.clone())).collect();
-        let sources: HashMap<String, String> = by_name.values().map(|t| (t.name.clone(), t.text.clone())).collect();
-        let mut tera = Tera::default();
-        tera.autoescape_on(vec![".html", ".htm", ".xml"]);
-        // Tera's default also escapes `/`, which makes every URL unreadable in the page source.
-        tera.set_escape_fn(crate::text::escape_html);
+        let mut origins = builtins.origins.clone();
+        let mut sources = builtins.sources.clone();
+        for t in by_name.values() {
+            origins.insert(t.name.clone(), t.origin.clone());
+            sources.insert(t.name.clone(), t.text.clone());
+        }
+        // The built-ins come parsed, with the escaping settings; the layers are parsed here.
+        let mut tera = builtins.tera.clone();
         // Parse one at a time first so that every broken template is reported, not just one.
         let mut errors = Vec::new();
         for t in by_name.values() {
@@ -183,7 +211,7 @@ impl Templates {
         let md = config.site.markdown.clone();
         self.tera.register_filter("markdown", move |v: &Value, _: &HashMap<String, Value>| {
             let s = v.as_str().ok_or_else(|| tera::Error::msg("markdown: the value is not text"))?;
-            Ok(Value::String(crate::markdown::render_plain(s, &md)))
+            Ok(Value::String(crate::render::markdown::render_plain(s, &md)))
         });
     }
 
@@ -228,7 +256,7 @@ impl Templates {
             let kind = str_arg(args, "kind", "get_taxonomy_url")?;
             let name = str_arg(args, "name", "get_taxonomy_url")?;
             l.terms
-                .get(&(kind.clone(), crate::text::slugify(&name)))
+                .get(&(kind.clone(), crate::util::text::slugify(&name)))
                 .cloned()
                 .map(Value::String)
                 .ok_or_else(|| tera::Error::msg(format!("get_taxonomy_url: no term `{name}` in `{kind}`")))
@@ -307,11 +335,11 @@ pub fn load_data(root: &Path, path: &str) -> Result<Value, String> {
     let ext = full.extension().and_then(|e| e.to_str()).unwrap_or("");
     match ext {
         "json" => serde_json::from_str(&text).map_err(|e| format!("load_data: `{path}` is not valid JSON: {e}")),
-        "yaml" | "yml" => {
-            crate::yaml::from_str::<crate::yaml::Value>(&text).map(|v| crate::yaml::to_json(&v)).map_err(|e| {
+        "yaml" | "yml" => crate::util::yaml::from_str::<crate::util::yaml::Value>(&text)
+            .map(|v| crate::util::yaml::to_json(&v))
+            .map_err(|e| {
                 format!("load_data: `{path}` is not valid YAML: {} (line {})", e.message, e.line.unwrap_or(0))
-            })
-        }
+            }),
         _ => Ok(Value::String(text)),
     }
 }
@@ -360,7 +388,7 @@ pub struct Values {
     pub pages_light: Vec<Value>,
     /// Each page's rendered Markdown (shared with the content tree): its content and table of
     /// contents are serialised only when the page is (they are as big as the rest).
-    bodies: Vec<Arc<crate::markdown::Rendered>>,
+    bodies: Vec<Arc<crate::site::body::Rendered>>,
     /// Each page's lower and higher: what `page` has on top of the listed fields and body.
     neighbours: Vec<[(&'static str, Value); 2]>,
     /// Each section's own fields, without its pages.
@@ -410,7 +438,7 @@ pub fn site_value(config: &Config, content: &Content) -> Value {
 fn page_common(config: &Config, content: &Content, p: &Page) -> Map<String, Value> {
     let f = &p.src.front;
     let mut m = Map::new();
-    m.insert("title".into(), json!(f.title.clone().unwrap_or_else(|| crate::text::humanize(&p.slug))));
+    m.insert("title".into(), json!(f.title.clone().unwrap_or_else(|| crate::util::text::humanize(&p.slug))));
     m.insert("description".into(), json!(f.description));
     m.insert("date".into(), json!(f.date.as_ref().map(|d| &d.text)));
     m.insert("updated".into(), json!(f.updated.as_ref().map(|d| &d.text)));
@@ -461,7 +489,7 @@ pub fn price_text(price: f64, currency: &str, language: &str) -> String {
 fn section_common(config: &Config, s: &Section) -> Map<String, Value> {
     let f = &s.src.front;
     let mut m = Map::new();
-    m.insert("title".into(), json!(f.title.clone().unwrap_or_else(|| crate::text::humanize(&s.dir))));
+    m.insert("title".into(), json!(f.title.clone().unwrap_or_else(|| crate::util::text::humanize(&s.dir))));
     m.insert("description".into(), json!(f.description));
     m.insert("path".into(), json!(s.path));
     m.insert("permalink".into(), json!(config.permalink(&s.path)));
@@ -743,10 +771,12 @@ mod tests {
 
     #[test]
     fn syntax_errors_name_file_and_line() {
-        let e =
-            Templates::load(vec![vec![src("page.html", "ok\n{{ page.title | }}\n"), src("index.html", "{% if %}")]])
-                .err()
-                .unwrap();
+        let e = Templates::load(
+            &Builtins::parse(),
+            vec![vec![src("page.html", "ok\n{{ page.title | }}\n"), src("index.html", "{% if %}")]],
+        )
+        .err()
+        .unwrap();
         assert_eq!(e.len(), 2);
         let d = e.iter().find(|d| d.file.ends_with("page.html")).unwrap();
         assert_eq!(d.line, Some(2), "{d}");
@@ -754,10 +784,10 @@ mod tests {
 
     #[test]
     fn render_errors_name_the_template_and_a_line() {
-        let t = Templates::load(vec![vec![
-            src("base.html", "<p>\n{{ page.nope }}\n</p>"),
-            src("page.html", "{% extends \"base.html\" %}"),
-        ]])
+        let t = Templates::load(
+            &Builtins::parse(),
+            vec![vec![src("base.html", "<p>\n{{ page.nope }}\n</p>"), src("page.html", "{% extends \"base.html\" %}")]],
+        )
         .unwrap();
         let mut ctx = Context::new();
         ctx.insert("page", &json!({"title": "x"}));
@@ -769,10 +799,10 @@ mod tests {
 
     #[test]
     fn later_layers_override_and_paginator_detection() {
-        let t = Templates::load(vec![
-            vec![src("section.html", "theme {{ paginator.pages | length }}")],
-            vec![src("404.html", "mine")],
-        ])
+        let t = Templates::load(
+            &Builtins::parse(),
+            vec![vec![src("section.html", "theme {{ paginator.pages | length }}")], vec![src("404.html", "mine")]],
+        )
         .unwrap();
         assert!(t.mentions("section.html", "paginator"));
         assert!(t.has("taxonomy.html"), "built-in fallback");

@@ -15,7 +15,7 @@ use std::time::UNIX_EPOCH;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::diag::Diagnostic;
+use crate::util::diag::Diagnostic;
 
 /// The content of one output file.
 #[derive(Debug, Clone)]

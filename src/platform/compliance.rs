@@ -25,7 +25,7 @@ pub const ASSET_DIR: &str = "_sopixi";
 /// The attribute that marks the platform block; its presence makes injection a no-op.
 pub const MARKER: &str = "data-sopixi-platform";
 
-pub use crate::config::{NoticeText, Policy};
+pub use crate::platform::policy::{NoticeText, Policy};
 
 /// The platform's own files, published under `/_sopixi/` in every site: (site path, bytes). The
 /// stylesheet carries the policy's colours; the logo is the policy's when it names one.
@@ -37,15 +37,15 @@ pub fn assets(policy: &Policy) -> Vec<(String, std::borrow::Cow<'static, [u8]>)>
         c.text, c.background, c.accent
     )
     .into_bytes();
-    css.extend_from_slice(include_bytes!("builtin/platform/platform.css"));
+    css.extend_from_slice(include_bytes!("assets/platform.css"));
     let logo = match &policy.logo {
         Some((ext, bytes)) => (format!("{ASSET_DIR}/logo.{ext}"), Cow::Owned(bytes.clone())),
-        None => (format!("{ASSET_DIR}/logo.svg"), Cow::Borrowed(&include_bytes!("builtin/platform/logo.svg")[..])),
+        None => (format!("{ASSET_DIR}/logo.svg"), Cow::Borrowed(&include_bytes!("assets/logo.svg")[..])),
     };
     vec![
         logo,
         (format!("{ASSET_DIR}/platform.css"), Cow::Owned(css)),
-        (format!("{ASSET_DIR}/platform.js"), Cow::Borrowed(&include_bytes!("builtin/platform/platform.js")[..])),
+        (format!("{ASSET_DIR}/platform.js"), Cow::Borrowed(&include_bytes!("assets/platform.js")[..])),
     ]
 }
 
@@ -211,7 +211,7 @@ pub struct PageInfo<'a> {
 }
 
 fn platform_block(policy: &Policy, text: &NoticeText) -> String {
-    let e = crate::text::escape_html;
+    let e = crate::util::text::escape_html;
     format!(
         "<div {MARKER} id=\"sopixi-platform\">\
 <a class=\"sopixi-badge\" data-sopixi-badge href=\"{url}\" aria-label=\"{label}\"><img src=\"{logo}?v={v}\" alt=\"Sopixi\" width=\"72\" height=\"20\"></a> \
@@ -231,7 +231,7 @@ fn platform_block(policy: &Policy, text: &NoticeText) -> String {
 }
 
 fn age_gate(text: &NoticeText) -> String {
-    let e = crate::text::escape_html;
+    let e = crate::util::text::escape_html;
     format!(
         "<div id=\"sopixi-age-gate\" data-sopixi-age-gate role=\"dialog\" aria-modal=\"true\"><p>{}</p>\
 <button type=\"button\" data-sopixi-age-confirm>{}</button></div>",

@@ -11,32 +11,12 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::Deserialize;
 
-use crate::config::{key_line, yaml_diagnostic, Config};
-use crate::diag::{did_you_mean, Diagnostic};
-use crate::markdown::{self, MdContext, Rendered};
-use crate::shortcodes;
-use crate::text::{humanize, slugify};
-use crate::yaml;
-
-/// Front matter keys every page accepts (configured taxonomies come on top).
-pub const FRONT_MATTER_KEYS: &[&str] = &[
-    "title",
-    "description",
-    "date",
-    "updated",
-    "draft",
-    "slug",
-    "weight",
-    "template",
-    "aliases",
-    "adult",
-    "extra",
-    "price",
-    "currency",
-    "buy_url",
-    "sort_by",
-    "paginate_by",
-];
+use crate::site::body::Rendered;
+use crate::site::config::{Config, FRONT_MATTER_KEYS};
+use crate::util::diag::{did_you_mean, Diagnostic};
+use crate::util::text::{humanize, slugify};
+use crate::util::yaml;
+use crate::util::yaml::{key_line, yaml_diagnostic};
 
 #[derive(Deserialize, Default)]
 struct RawFront {
@@ -243,9 +223,13 @@ fn parse_front(file: &str, y: &str, config: &Config) -> (FrontMatter, Vec<Diagno
         match yaml::to_json(&extra) {
             serde_json::Value::Object(m) => {
                 for (k, v) in &m {
-                    if crate::config::is_platform_switch(k, v) {
-                        let l = crate::config::any_key_line(y, k).map(|l| l + 1);
-                        errors.push(crate::config::platform_switch_diagnostic(file, &format!("extra.{k}"), l));
+                    if crate::platform::policy::is_platform_switch(k, v) {
+                        let l = crate::util::yaml::any_key_line(y, k).map(|l| l + 1);
+                        errors.push(crate::platform::policy::platform_switch_diagnostic(
+                            file,
+                            &format!("extra.{k}"),
+                            l,
+                        ));
                     }
                 }
                 fm.extra = m
@@ -319,8 +303,8 @@ fn parse_front(file: &str, y: &str, config: &Config) -> (FrontMatter, Vec<Diagno
                         .hint(format!("write it as {key}: [one, two]")),
                 ),
             }
-        } else if crate::config::is_platform_switch(&key, &yaml::to_json(&v)) {
-            errors.push(crate::config::platform_switch_diagnostic(file, &key, line(&key)));
+        } else if crate::platform::policy::is_platform_switch(&key, &yaml::to_json(&v)) {
+            errors.push(crate::platform::policy::platform_switch_diagnostic(file, &key, line(&key)));
         } else {
             let mut known: Vec<&str> = FRONT_MATTER_KEYS.to_vec();
             known.extend(config.site.taxonomies.iter().map(String::as_str));
@@ -806,69 +790,10 @@ fn collect_terms(name: &str, pages: &[Page]) -> Taxonomy {
     Taxonomy { name: name.to_string(), terms }
 }
 
-/// Renders one body: shortcodes out, Markdown to HTML, shortcodes back in.
-/// `shortcode` renders one call (its name, arguments and body) to HTML, or says what is wrong.
-pub fn render_body(
-    src: &Parsed,
-    cx: &MdContext,
-    shortcode: &(dyn Fn(&shortcodes::Call) -> Result<String, String> + Sync),
-) -> Result<Rendered, Vec<Diagnostic>> {
-    let file = diag_path(&src.rel);
-    let line_in_file = |l: usize| l + src.body_line - 1;
-    let extracted = shortcodes::extract(&src.body).map_err(|e| {
-        vec![Diagnostic::new(&file, format!("malformed shortcode: {}", e.message))
-            .at(Some(line_in_file(e.line)), Some(e.column))
-            .hint("shortcodes are written {{ name(key=\"value\") }} or {% name(key=\"value\") %}…{% end %}")]
-    })?;
-    let mut rendered = markdown::render(&extracted.text, cx);
-    let mut errors: Vec<Diagnostic> = rendered
-        .problems
-        .drain(..)
-        .map(|p| {
-            let line = extracted.original_line(p.offset);
-            let (_, col) = crate::text::line_col(&extracted.text, p.offset);
-            Diagnostic::new(&file, p.message).at(Some(line_in_file(line)), Some(col)).hint(p.hint)
-        })
-        .collect();
-    if !extracted.calls.is_empty() {
-        let mut outputs = Vec::with_capacity(extracted.calls.len());
-        for call in &extracted.calls {
-            match shortcode(call) {
-                Ok(html) => outputs.push(html),
-                Err(msg) => {
-                    errors.push(Diagnostic::new(&file, msg).at(Some(line_in_file(call.line)), Some(call.column)));
-                    outputs.push(String::new());
-                }
-            }
-        }
-        let put_back = |html: &mut String| {
-            for (i, out) in outputs.iter().enumerate().rev() {
-                let ph = shortcodes::placeholder(i);
-                let block = format!("<p>{ph}</p>");
-                if html.contains(&block) {
-                    *html = html.replacen(&block, out, 1);
-                } else {
-                    *html = html.replacen(&ph, out, 1);
-                }
-            }
-        };
-        put_back(&mut rendered.html);
-        if let Some(s) = &mut rendered.summary {
-            put_back(s);
-        }
-        rendered.word_count = rendered.word_count.saturating_sub(extracted.calls.len());
-    }
-    if errors.is_empty() {
-        Ok(rendered)
-    } else {
-        Err(errors)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::BuildOptions;
+    use crate::site::config::BuildOptions;
 
     fn cfg() -> Config {
         Config::load("title: T\nbase_url: https://x.org/\n", &BuildOptions::default()).unwrap()

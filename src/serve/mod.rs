@@ -6,7 +6,7 @@
 //! makes it), a small script added to HTML responses (never to the `Output`) that reloads the page
 //! when a new build is complete, swaps stylesheets when only CSS changed, and shows build errors
 //! over the page. Changes are watched with `notify`, debounced, and rebuilt through
-//! [`build::Session`], which renders again only what a change affects.
+//! [`crate::build::memo::Session`], which renders again only what a change affects.
 //!
 //! It must never write into the site folder, never serve a path that is not in the `Output` (the
 //! request path is a key into it, never joined to a folder), and never print: what happens is
@@ -30,10 +30,12 @@ use notify::Watcher;
 use serde_json::json;
 use tokio::sync::broadcast;
 
-use crate::build::{self, Session};
-use crate::config::BuildOptions;
-use crate::diag::{BuildFailed, Diagnostic};
+use crate::build::engine::Engine;
+use crate::build::gather::ignored_name;
+use crate::build::memo::Session;
 use crate::output::{self, Body, Output};
+use crate::site::config::BuildOptions;
+use crate::util::diag::{BuildFailed, Diagnostic};
 
 /// How long the watcher waits for quiet after a change before building: editors save in several
 /// steps (a temporary file then a rename, a truncation then a write, a swap file) within a few
@@ -51,6 +53,8 @@ pub struct ServeOptions {
     pub root: PathBuf,
     /// Build options (`base_url` is replaced by the local address).
     pub build: BuildOptions,
+    /// What the builds share (the policy among it).
+    pub engine: Engine,
     /// Address to listen on.
     pub bind: IpAddr,
     /// Port to listen on.
@@ -205,7 +209,7 @@ pub fn serve(opts: ServeOptions, report: Arc<dyn Fn(Notice) + Send + Sync>) -> R
         build_opts.theme_dir = Some(t.canonicalize().unwrap_or_else(|_| t.clone()));
     }
     let theme_dir = build_opts.theme_dir.clone();
-    let mut session = Session::new(&root, build_opts);
+    let mut session = Session::new(&root, build_opts, opts.engine.clone());
 
     let (tx, _) = broadcast::channel(64);
     let instance =
@@ -239,11 +243,7 @@ pub fn serve(opts: ServeOptions, report: Arc<dyn Fn(Notice) + Send + Sync>) -> R
             .map_err(ServeError::Runtime)?;
     }
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(ServeError::Runtime)?;
+    let rt = crate::util::runtime::new().map_err(ServeError::Runtime)?;
     rt.block_on(async move {
         listener.set_nonblocking(true).map_err(|source| ServeError::Listen { addr, source })?;
         let listener =
@@ -292,10 +292,7 @@ fn relevant(path: &Path, root: &Path, theme_dir: Option<&Path>) -> bool {
 /// (`.page.md.swp`, Emacs' `.#page.md`), backups (`page.md~`), swap and temporary files, and
 /// Vim's `4913` probe.
 fn editor_noise(name: &str) -> bool {
-    build::ignored_name(name)
-        || name == "4913"
-        || name.ends_with(".swx")
-        || (name.starts_with('#') && name.ends_with('#'))
+    ignored_name(name) || name == "4913" || name.ends_with(".swx") || (name.starts_with('#') && name.ends_with('#'))
 }
 
 fn watch_loop(
@@ -398,7 +395,7 @@ fn swap_stylesheets(
         entry.body = match &entry.body {
             Body::File(_) => Body::File(p.clone()),
             Body::Bytes(_) => match std::fs::read(p) {
-                Ok(bytes) => Body::Bytes(crate::minify::asset("css", &bytes).unwrap_or(bytes)),
+                Ok(bytes) => Body::Bytes(crate::render::minify::asset("css", &bytes).unwrap_or(bytes)),
                 Err(_) => return false,
             },
             _ => return false,
@@ -516,7 +513,7 @@ pub fn site_path(uri_path: &str) -> Option<String> {
     let mut out: Vec<String> = Vec::new();
     let trimmed = uri_path.strip_prefix('/')?;
     for seg in trimmed.split('/') {
-        let bytes = percent_decode(seg)?;
+        let bytes = crate::util::text::percent_decode(seg, crate::util::text::Malformed::Refuse)?;
         let s = String::from_utf8(bytes).ok()?;
         if s == ".." || s == "." || s.contains('/') || s.contains('\\') || s.contains('\0') {
             return None;
@@ -532,23 +529,6 @@ pub fn site_path(uri_path: &str) -> Option<String> {
         return None;
     }
     Some(p)
-}
-
-fn percent_decode(s: &str) -> Option<Vec<u8>> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    Some(out)
 }
 
 fn no_store(mut r: Response) -> Response {
@@ -662,7 +642,7 @@ fn events(shared: Arc<Shared>) -> Response {
 }
 
 /// The script added to every HTML response of the preview.
-const LIVE_JS: &str = include_str!("serve_live.js");
+const LIVE_JS: &str = include_str!("live.js");
 
 #[cfg(test)]
 mod tests {

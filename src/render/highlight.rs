@@ -27,6 +27,9 @@ type Ops = Vec<(usize, ScopeStackOp)>;
 
 type Memo = HashMap<String, Vec<(ParseState, Ops, ParseState)>>;
 
+// The one thread-local of the library, and a pure cache: what it holds changes no output (tested
+// below), only how fast repeated lines are parsed. It cannot be a value of `Highlighter` shared by
+// threads because syntect's `ParseState` holds oniguruma regions and is not `Send`.
 thread_local! {
     /// line → (state before, operations, state after), a few states per line.
     static MEMO: RefCell<Memo> = RefCell::new(HashMap::new());

@@ -12,7 +12,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
-use std::io::{Cursor, IsTerminal};
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::UNIX_EPOCH;
@@ -21,7 +21,9 @@ use image::{DynamicImage, ImageDecoder, ImageFormat};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::diag::Diagnostic;
+use crate::theme::{self, Theme};
+use crate::util::diag::Diagnostic;
+use crate::util::text::{normalize, Malformed};
 
 /// The output folder of processed images (under the site root of the output).
 pub const OUT_DIR: &str = "processed_images";
@@ -68,6 +70,12 @@ pub struct Source {
     pub format: ImageFormat,
     orientation: u8,
 }
+
+/// Image headers read by the builds of one engine, by absolute path (checked against each
+/// file's size and modification time), so that `serve`'s rebuilds and a platform run's many sites
+/// read each header once.
+#[derive(Default)]
+pub struct HeaderCache(Mutex<HashMap<PathBuf, Header>>);
 
 /// What a source's header says, remembered across builds by path, size and modification time.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -233,21 +241,12 @@ pub struct Variant {
     cache_name: String,
 }
 
-/// The theme's static files, where images are looked up last.
-#[derive(Debug, Clone)]
-pub enum ThemeStatic {
-    /// A theme folder's `static/`, and how messages name it.
-    Dir(PathBuf, String),
-    /// A bundled theme's static files (path under `static/` → bytes), and its name.
-    Bundled(String, HashMap<String, &'static [u8]>),
-}
-
 /// The images of one build.
 pub struct Images {
     root: PathBuf,
     /// `root` with links resolved: a file found is inside the site when its real path is under it.
     real_root: PathBuf,
-    theme: ThemeStatic,
+    theme: Arc<Theme>,
     /// Bundle files: output site path → path under `content/` (for URLs a theme writes).
     assets: HashMap<String, String>,
     base_url: String,
@@ -259,77 +258,51 @@ pub struct Images {
     originals: Mutex<Vec<String>>,
     /// Variants made, and taken from the cache, by [`Images::process`].
     counts: Mutex<(usize, usize)>,
+    /// Which page each rendering thread is on.
+    scopes: Scopes,
+    /// Headers of image files read by any build of this engine, by absolute path.
+    shared_headers: Arc<HeaderCache>,
 }
 
-thread_local! {
-    /// The page being rendered on this thread: its folder under the site root, and whether it
-    /// asked for images.
-    static SCOPE: RefCell<Option<(Option<String>, bool)>> = const { RefCell::new(None) };
-}
+/// The page each thread is rendering: its folder under the site root, and whether it asked for
+/// images. Held by the build's [`Images`] (no thread-local or global state): a thread renders one
+/// file at a time, so its entry is set around that one rendering.
+#[derive(Default)]
+struct Scopes(Mutex<HashMap<std::thread::ThreadId, (Option<String>, bool)>>);
 
-/// Runs `f` as the rendering of the content file `origin` (`content/blog/trip/index.md`, or
-/// anything else for files that are not content): relative image paths are looked up beside it.
-/// Returns whether the rendering used any image (its output then depends on image files).
-pub fn scoped<R>(origin: &str, f: impl FnOnce() -> R) -> (R, bool) {
-    let dir = origin.strip_suffix(".md").and_then(|_| origin.rsplit_once('/')).map(|(d, _)| d.to_string());
-    let saved = SCOPE.with(|s| s.borrow_mut().replace((dir, false)));
-    let r = f();
-    let used = SCOPE.with(|s| std::mem::replace(&mut *s.borrow_mut(), saved)).is_some_and(|(_, u)| u);
-    (r, used)
-}
+impl Images {
+    /// Runs `f` as the rendering of the content file `origin` (`content/blog/trip/index.md`, or
+    /// anything else for files that are not content): relative image paths are looked up beside
+    /// it. Returns whether the rendering used any image (its output then depends on image files).
+    pub fn scoped<R>(&self, origin: &str, f: impl FnOnce() -> R) -> (R, bool) {
+        let dir = origin.strip_suffix(".md").and_then(|_| origin.rsplit_once('/')).map(|(d, _)| d.to_string());
+        let id = std::thread::current().id();
+        let saved = self.scopes.0.lock().unwrap_or_else(|e| e.into_inner()).insert(id, (dir, false));
+        let r = f();
+        let mut map = self.scopes.0.lock().unwrap_or_else(|e| e.into_inner());
+        let used = match saved {
+            Some(s) => map.insert(id, s),
+            None => map.remove(&id),
+        };
+        (r, used.is_some_and(|(_, u)| u))
+    }
 
-fn scope_dir() -> Option<String> {
-    SCOPE.with(|s| {
-        let mut s = s.borrow_mut();
-        s.as_mut().and_then(|(dir, used)| {
+    fn scope_dir(&self) -> Option<String> {
+        let id = std::thread::current().id();
+        let mut map = self.scopes.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get_mut(&id).and_then(|(dir, used)| {
             *used = true;
             dir.clone()
         })
-    })
+    }
 }
 
 /// `%XX` escapes decoded (a malformed one is kept as it is).
 fn percent_decode(s: &str) -> String {
-    if !s.contains('%') {
-        return s.to_string();
+    match crate::util::text::percent_decode(s, Malformed::Keep) {
+        Some(b) => String::from_utf8(b).unwrap_or_else(|_| s.to_string()),
+        None => s.to_string(),
     }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        match (b[i], b.get(i + 1).and_then(|&c| hex(c)), b.get(i + 2).and_then(|&c| hex(c))) {
-            (b'%', Some(h), Some(l)) => {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-            }
-            (c, ..) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
-}
-
-/// `a/./b/../c` → `a/c`; `None` when `..` climbs above the start.
-fn normalize(path: &str) -> Option<String> {
-    let mut parts: Vec<&str> = Vec::new();
-    for p in path.split(['/', '\\']) {
-        match p {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            p => parts.push(p),
-        }
-    }
-    Some(parts.join("/"))
-}
-
-/// Whether a configured relative path leads outside the site (absolute, or climbing out).
-pub fn escapes(path: &str) -> bool {
-    path.starts_with('/') || path.contains(':') || normalize(path).is_none_or(|p| p.is_empty())
 }
 
 fn mtime_of(m: &std::fs::Metadata) -> u128 {
@@ -378,10 +351,11 @@ impl Images {
     /// The images of a build of the site at `root`.
     pub fn new(
         root: &Path,
-        theme: ThemeStatic,
+        theme: Arc<Theme>,
         assets: HashMap<String, String>,
         base_url: &str,
         settings: Settings,
+        shared_headers: Arc<HeaderCache>,
     ) -> Images {
         let headers = std::fs::read(settings.cache_dir.join(HEADERS_FILE))
             .ok()
@@ -399,6 +373,8 @@ impl Images {
             variants: Mutex::default(),
             originals: Mutex::default(),
             counts: Mutex::default(),
+            scopes: Scopes::default(),
+            shared_headers,
         }
     }
 
@@ -443,25 +419,11 @@ impl Images {
             }
             tried.push(c);
         }
-        match &self.theme {
-            ThemeStatic::Dir(dir, label) => {
-                let abs = dir.join(&rel);
-                if abs.is_file() {
-                    let base = dir.canonicalize().unwrap_or_else(|_| dir.clone());
-                    let real = abs.canonicalize().map_err(|e| format!("cannot read {label}/{rel}: {e}"))?;
-                    if !real.starts_with(&base) {
-                        return Err(format!("image `{path}` is a link to a file outside the theme"));
-                    }
-                    return Ok((format!("{label}/{rel}"), Data::File(abs)));
-                }
-                tried.push(format!("{label}/{rel}"));
-            }
-            ThemeStatic::Bundled(name, files) => {
-                if let Some(bytes) = files.get(&rel) {
-                    return Ok((format!("(bundled theme {name}) static/{rel}"), Data::Static(bytes)));
-                }
-                tried.push(format!("the theme's static/{rel}"));
-            }
+        match self.theme.find_static(&rel) {
+            Ok(Some((origin, theme::Data::File(abs)))) => return Ok((origin, Data::File(abs))),
+            Ok(Some((origin, theme::Data::Static(bytes)))) => return Ok((origin, Data::Static(bytes))),
+            Ok(None) => tried.push(self.theme.static_label(&rel)),
+            Err(why) => return Err(format!("image `{path}` {why}")),
         }
         Err(format!("image `{path}` not found (looked for {})", tried.join(", ")))
     }
@@ -478,19 +440,24 @@ impl Images {
             }
             Data::Static(b) => (b.len() as u64, 0),
         };
-        let known = self
-            .headers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&label)
-            .filter(|h| h.len == len && h.mtime == mtime && !matches!(data, Data::Static(_)))
-            .cloned();
+        let fresh = |h: &&Header| h.len == len && h.mtime == mtime && !matches!(data, Data::Static(_));
+        let abs = match &data {
+            Data::File(p) => Some(p.canonicalize().unwrap_or_else(|_| p.clone())),
+            Data::Static(_) => None,
+        };
+        let known = abs
+            .as_ref()
+            .and_then(|a| self.shared_headers.0.lock().unwrap_or_else(|e| e.into_inner()).get(a).filter(fresh).cloned())
+            .or_else(|| self.headers.lock().unwrap_or_else(|e| e.into_inner()).get(&label).filter(fresh).cloned());
         let header = match known {
             Some(h) => h,
             None => {
                 let bytes = read(&data).map_err(|e| format!("cannot read {label}: {e}"))?;
                 let h = read_header(&bytes, len, mtime).map_err(|e| format!("{label}: {e}"))?;
                 self.headers.lock().unwrap_or_else(|e| e.into_inner()).insert(label.clone(), h.clone());
+                if let Some(a) = abs {
+                    self.shared_headers.0.lock().unwrap_or_else(|e| e.into_inner()).insert(a, h.clone());
+                }
                 h
             }
         };
@@ -520,7 +487,7 @@ impl Images {
         let h = short_hash(&[source.hash.as_bytes(), op.as_bytes()]);
         let stem = source.label.rsplit('/').next().unwrap_or("image");
         let stem = stem.rsplit_once('.').map_or(stem, |(s, _)| s);
-        let stem = crate::text::slugify(stem);
+        let stem = crate::util::text::slugify(stem);
         let size = format!("{}x{}", geometry.width, geometry.height);
         let ext = format.ext();
         let path = format!("{OUT_DIR}/{stem}.{h}.{size}.{ext}");
@@ -566,7 +533,7 @@ impl Images {
             Some(_) => return Err("resize_image: `quality` must be between 1 and 100".into()),
             None => self.settings.quality,
         };
-        let (label, data) = self.find(path, scope_dir().as_deref()).map_err(|e| format!("resize_image: {e}"))?;
+        let (label, data) = self.find(path, self.scope_dir().as_deref()).map_err(|e| format!("resize_image: {e}"))?;
         let source = self.source(label, data).map_err(|e| format!("resize_image: {e}"))?;
         let format = Format::parse(args.get("format").and_then(|v| v.as_str()).unwrap_or("auto"), source.format)
             .map_err(|e| format!("resize_image: {e}"))?;
@@ -586,7 +553,7 @@ impl Images {
     /// `image_meta(path)`: width, height and format, from the file's header.
     pub fn image_meta(&self, args: &HashMap<String, serde_json::Value>) -> Result<serde_json::Value, String> {
         let path = args.get("path").and_then(|v| v.as_str()).ok_or("image_meta: `path` is required")?;
-        let (label, data) = self.find(path, scope_dir().as_deref()).map_err(|e| format!("image_meta: {e}"))?;
+        let (label, data) = self.find(path, self.scope_dir().as_deref()).map_err(|e| format!("image_meta: {e}"))?;
         let s = self.source(label, data).map_err(|e| format!("image_meta: {e}"))?;
         Ok(serde_json::json!({
             "width": s.width,
@@ -678,7 +645,7 @@ impl Images {
                                     &format!(
                                         "<picture><source type=\"image/webp\" srcset=\"{}\" sizes=\"{}\">",
                                         webp,
-                                        crate::text::escape_html(&p.sizes)
+                                        crate::util::text::escape_html(&p.sizes)
                                     ),
                                     ContentType::Html,
                                 );
@@ -814,16 +781,11 @@ impl Images {
         let pixels: u64 = jobs.iter().map(|vs| u64::from(vs[0].source.width) * u64::from(vs[0].source.height)).sum();
         // About 40 ms per megapixel decoded and resized, on one core.
         let seconds = pixels as f64 / 1e6 * 0.04 / rayon::current_num_threads() as f64;
-        let bar = if progress && seconds > 2.0 && std::io::stderr().is_terminal() {
-            let b = indicatif::ProgressBar::new(jobs.len() as u64);
-            b.set_style(
-                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} images {eta}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            b
-        } else {
-            indicatif::ProgressBar::hidden()
-        };
+        let bar = crate::util::progress::bar(
+            progress && seconds > 2.0,
+            jobs.len() as u64,
+            "{bar:30} {pos}/{len} images {eta}",
+        );
         let max_pixels = self.settings.max_pixels;
         let failed: Vec<Diagnostic> = jobs
             .par_iter()

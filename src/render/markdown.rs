@@ -7,12 +7,11 @@
 
 use std::collections::HashSet;
 
+use crate::render::highlight::Highlighter;
+use crate::site::body::{Heading, MdProblem, Rendered};
+use crate::site::config::MarkdownConfig;
+use crate::util::text::{escape_html, slugify};
 use pulldown_cmark::{html, CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
-use serde::Serialize;
-
-use crate::config::MarkdownConfig;
-use crate::highlight::Highlighter;
-use crate::text::{escape_html, slugify};
 
 /// The marker that ends a page's summary.
 pub const MORE_MARKER: &str = "<!-- more -->";
@@ -28,45 +27,6 @@ pub struct MdContext<'a> {
     /// Whether local images are marked `data-responsive` (for the build to turn into
     /// `<picture>`s) rather than written as plain `<img>`.
     pub responsive_images: bool,
-}
-
-/// One heading of the table of contents.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Heading {
-    /// 1 to 6.
-    pub level: u32,
-    /// The `id` attribute, unique in the page.
-    pub id: String,
-    /// The heading's text.
-    pub title: String,
-    /// Headings nested under this one.
-    pub children: Vec<Heading>,
-}
-
-/// A problem in the Markdown, at a byte offset of the rendered text.
-#[derive(Debug, Clone)]
-pub struct MdProblem {
-    /// Byte offset in the input.
-    pub offset: usize,
-    /// What is wrong.
-    pub message: String,
-    /// What to do.
-    pub hint: String,
-}
-
-/// Rendered Markdown.
-#[derive(Debug, Default, Clone)]
-pub struct Rendered {
-    /// The whole body.
-    pub html: String,
-    /// The part before `<!-- more -->`, if the marker is present.
-    pub summary: Option<String>,
-    /// Table of contents.
-    pub toc: Vec<Heading>,
-    /// Words of text (code excluded).
-    pub word_count: usize,
-    /// Broken internal links and the like.
-    pub problems: Vec<MdProblem>,
 }
 
 fn options(cfg: &MarkdownConfig) -> Options {

@@ -48,7 +48,7 @@ pub struct Extracted {
 impl Extracted {
     /// Original 1-based line of byte `offset` of the extracted text.
     pub fn original_line(&self, offset: usize) -> usize {
-        let (line, _) = crate::text::line_col(&self.text, offset);
+        let (line, _) = crate::util::text::line_col(&self.text, offset);
         let shift = self.line_shifts.iter().take_while(|(o, _)| *o <= offset).last().map_or(0, |(_, s)| *s);
         line + shift
     }
@@ -115,7 +115,7 @@ pub fn extract(text: &str) -> Result<Extracted, SyntaxError> {
         if !in_span && b == b'{' && i + 1 < bytes.len() && (bytes[i + 1] == b'{' || bytes[i + 1] == b'%') {
             let block = bytes[i + 1] == b'%';
             if let Some(parsed) = parse_call(text, i, block)? {
-                let (line, column) = crate::text::line_col(text, i);
+                let (line, column) = crate::util::text::line_col(text, i);
                 let (mut call, mut end) = parsed;
                 call.line = line;
                 call.column = column;
@@ -190,7 +190,7 @@ impl Cursor<'_> {
         Some(&rest[..n])
     }
     fn error(&self, msg: impl Into<String>) -> SyntaxError {
-        let (line, column) = crate::text::line_col(self.text, self.pos);
+        let (line, column) = crate::util::text::line_col(self.text, self.pos);
         SyntaxError { line, column, message: msg.into() }
     }
     fn value(&mut self) -> Result<Value, SyntaxError> {

@@ -1,0 +1,55 @@
+//! The shared engine: what every build reuses instead of loading it again — the platform policy,
+//! the parsed built-in templates, the syntax highlighter and the image-header cache.
+//!
+//! In: the operator's [`Policy`]. Out: an [`Engine`] that builds take by reference, so that
+//! `serve`'s rebuilds and a platform run of thousands of sites parse nothing twice. Holds no
+//! site's state: two builds of different sites may share one engine at the same time.
+
+use std::sync::Arc;
+
+use crate::images::HeaderCache;
+use crate::platform::policy::Policy;
+use crate::render::highlight::Highlighter;
+use crate::render::templates::Builtins;
+
+/// What builds share (cheap to clone: every part is behind an `Arc`).
+#[derive(Clone)]
+pub struct Engine {
+    /// The platform policy every page is finished and checked under.
+    pub policy: Arc<Policy>,
+    /// A hash standing for the policy, for fingerprints and reuse keys.
+    pub policy_key: blake3::Hash,
+    /// Syntaxes, loaded once, on first use.
+    pub highlighter: Arc<Highlighter>,
+    /// The built-in templates, parsed.
+    pub builtins: Arc<Builtins>,
+    /// Image headers already read, by absolute path.
+    pub image_headers: Arc<HeaderCache>,
+}
+
+impl Engine {
+    /// An engine for builds under `policy`.
+    pub fn new(policy: Policy) -> Engine {
+        let policy_key = blake3::hash(format!("{policy:?}").as_bytes());
+        Engine {
+            policy: Arc::new(policy),
+            policy_key,
+            highlighter: Arc::default(),
+            builtins: Arc::new(Builtins::parse()),
+            image_headers: Arc::default(),
+        }
+    }
+}
+
+impl Default for Engine {
+    /// An engine under the built-in policy.
+    fn default() -> Engine {
+        Engine::new(Policy::default())
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("policy", &self.policy).finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,395 @@
+//! The render stage: every page, section listing (paginated), taxonomy and term page, alias,
+//! 404 page, robots.txt, sitemap and feed, rendered with Tera and finished at once.
+//!
+//! In: the templates, template values and content tree ([`RenderCx`]). Out: finished files with
+//! their origins, and every problem found. Rayon work: pages in short runs, site-wide files on a
+//! thread of their own.
+
+use rayon::prelude::*;
+use serde_json::{json, Value};
+
+use crate::build::finish::{Finish, Job, Rendered};
+use crate::output::Body;
+use crate::render::templates::{self, Templates, ValueKeys, Values};
+use crate::site::config::Config;
+use crate::site::content::{self, Content};
+use crate::util::diag::Diagnostic;
+
+/// What every file of the render stage is rendered with.
+#[derive(Clone, Copy)]
+pub struct RenderCx<'a> {
+    /// The templates, with the site's functions registered.
+    pub tpl: &'a Templates,
+    /// Every page's and section's template value.
+    pub values: &'a Values,
+    /// `serve`: what each value is made of, hashed.
+    pub keys: Option<&'a ValueKeys>,
+    /// The configuration.
+    pub config: &'a Config,
+    /// The content tree.
+    pub content: &'a Content,
+    /// The finish stage.
+    pub finish: &'a Finish<'a>,
+}
+
+/// One listing (section or term): its value holds the listed `pages`.
+pub struct Listing<'a> {
+    template: &'a str,
+    path: &'a str,
+    origin: &'a str,
+    per_page: usize,
+    key: &'a str,
+    /// How many pages the value lists.
+    count: usize,
+    /// Makes the value (only when a file of the listing must be rendered).
+    value: Box<dyn FnOnce() -> Value + 'a>,
+    /// `serve`: stands for the value and `extra` (see [`templates::ValueKeys`]).
+    parts: Option<blake3::Hash>,
+    extra: Option<(&'a str, Value)>,
+    adult: bool,
+}
+
+/// Renders a listing, paginated when its template uses `paginator`.
+fn render_listing(l: Listing, cx: &RenderCx) -> Vec<Rendered> {
+    let RenderCx { tpl, values, config, finish, .. } = *cx;
+    let paginate = l.per_page > 0 && tpl.mentions(l.template, "paginator");
+    let n_pages = if paginate { l.count.div_ceil(l.per_page).max(1) } else { 1 };
+    let base = config.permalink(l.path);
+    let mut make = Some(l.value);
+    let mut value: Option<Value> = None;
+    let mut extra = l.extra;
+    let mut items: Vec<Value> = Vec::new();
+    let mut out = Vec::with_capacity(n_pages);
+    for n in 1..=n_pages {
+        let last = n == n_pages;
+        let path = if n == 1 { l.path.to_string() } else { format!("{}{}/{n}/", l.path, config.site.pagination.path) };
+        let file = format!("{}index.html", path.trim_start_matches('/'));
+        let key = l.parts.and_then(|parts| {
+            finish.key(l.template, l.adult, &file, |h| {
+                h.update(b"listing");
+                h.update(&(l.key.len() as u64).to_le_bytes());
+                h.update(l.key.as_bytes());
+                h.update(parts.as_bytes());
+                h.update(&(path.len() as u64).to_le_bytes());
+                h.update(path.as_bytes());
+                h.update(&[u8::from(paginate)]);
+                h.update(&(l.per_page as u64).to_le_bytes());
+                h.update(&(n as u64).to_le_bytes());
+            })
+        });
+        if let Some(body) = finish.reused(&file, key, l.adult) {
+            out.push(Ok((file, body)));
+            continue;
+        }
+        if value.is_none() {
+            value = make.take().map(|f| f());
+            if paginate {
+                // As in Zola, a paginated listing's pages are in `paginator.pages` only: a copy
+                // of all of them in every listing page would make a 2,000-post blog with 10 per
+                // page copy 400,000 pages into its 200 contexts.
+                if let Some(pages) = value.as_mut().and_then(|v| v.get_mut("pages")) {
+                    if let Value::Array(all) = std::mem::replace(pages, Value::Array(Vec::new())) {
+                        items = all;
+                    }
+                }
+            }
+        }
+        let paginator =
+            paginate.then(|| templates::paginator(&items, l.per_page, n, &base, &config.site.pagination.path));
+        // The last page takes the values; earlier ones get copies.
+        let v = if last { value.take().unwrap_or_default() } else { value.clone().unwrap_or_default() };
+        let mut entries = vec![(l.key, v)];
+        if let Some((k, e)) = if last { extra.take() } else { extra.clone() } {
+            entries.push((k, e));
+        }
+        if let Some(p) = paginator {
+            entries.push(("paginator", p));
+        }
+        let ctx = || templates::context_value(values, config, &path, entries);
+        let job = Job { template: l.template, key, origin: l.origin, path: file, adult: l.adult };
+        out.push(finish.render_keyed(tpl, job, ctx));
+    }
+    out
+}
+
+/// Renders every HTML page and generated file: (site path, finished bytes, origin).
+pub fn render_all(cx: &RenderCx, progress: bool, errors: &mut Vec<Diagnostic>) -> Vec<(String, Body, String)> {
+    let content = cx.content;
+    let bar = crate::util::progress::bar(
+        progress && content.pages.len() >= 2000,
+        content.pages.len() as u64,
+        "{bar:30} {pos}/{len} pages",
+    );
+    // The site-wide files (taxonomies, aliases, 404, robots.txt, sitemap, feeds) are rendered
+    // by one thread while the others render sections and pages: most of them are single files,
+    // which rendered last would leave the other cores idle.
+    let ((sections, pages), (site_files, alias_errors)) =
+        rayon::join(|| render_pages(cx, &bar), || render_site_files(cx));
+    bar.finish_and_clear();
+    let mut out: Vec<(String, Body, String)> = Vec::new();
+    let mut push = |r: Rendered, origin: &str, out: &mut Vec<(String, Body, String)>| match r {
+        Ok((p, h)) => out.push((p, h, origin.to_string())),
+        Err(d) => errors.push(d),
+    };
+    for (rs, origin) in sections {
+        for r in rs {
+            push(r, &origin, &mut out);
+        }
+    }
+    for (r, origin) in pages {
+        push(r, &origin, &mut out);
+    }
+    for (r, origin) in site_files {
+        push(r, &origin, &mut out);
+    }
+    errors.extend(alias_errors);
+    out
+}
+
+/// Most pages one rayon task renders in a row. Rayon splits a loop into a few long runs and
+/// splits further only when a thread steals: the last run of a loop can then keep one core busy
+/// alone for a tenth of the stage while the other waits. Short runs keep both busy to the end.
+pub const LEAF_PAGES: usize = 8;
+
+/// A rendered file, or why not, and what it was rendered from.
+type FromOrigin = (Rendered, String);
+
+/// Sections (paginated when their template uses `paginator`) and pages.
+fn render_pages(cx: &RenderCx, bar: &indicatif::ProgressBar) -> (Vec<(Vec<Rendered>, String)>, Vec<FromOrigin>) {
+    let RenderCx { tpl, values, keys, config, content, finish } = *cx;
+    // Sections first: the home page's listing of every page is the biggest transient value,
+    // best made while little output is held yet.
+    let sections: Vec<(Vec<Rendered>, String)> = content
+        .sections
+        .par_iter()
+        .with_max_len(1)
+        .enumerate()
+        .map(|(i, s)| {
+            let origin = content::diag_path(&s.src.rel);
+            let default = if s.parent.is_none() { "index.html" } else { "section.html" };
+            let name = s.src.front.template.as_deref().unwrap_or(default);
+            if !tpl.has(name) {
+                return (vec![Err(missing_template(name, &origin))], origin);
+            }
+            let listing = Listing {
+                template: name,
+                path: &s.path,
+                origin: &origin,
+                per_page: s.src.front.paginate_by.unwrap_or(config.site.pagination.per_page),
+                key: "section",
+                count: s.pages.len(),
+                value: Box::new(move || values.section_full(content, i)),
+                parts: keys.map(|k| k.section_full[i]),
+                extra: None,
+                adult: s.adult,
+            };
+            (render_listing(listing, cx), origin)
+        })
+        .collect();
+    let pages: Vec<FromOrigin> = content
+        .pages
+        .par_iter()
+        .with_max_len(LEAF_PAGES)
+        .enumerate()
+        .map(|(i, p)| {
+            let origin = content::diag_path(&p.src.rel);
+            let name = p.src.front.template.as_deref().unwrap_or("page.html");
+            let r = if !tpl.has(name) {
+                Err(missing_template(name, &origin))
+            } else {
+                let ctx = || templates::context_value(values, config, &p.path, vec![("page", values.page_full(i))]);
+                let file = format!("{}index.html", p.path.trim_start_matches('/'));
+                let key = keys.and_then(|k| {
+                    finish.key(name, p.adult, &file, |h| {
+                        h.update(b"page");
+                        h.update(&(p.path.len() as u64).to_le_bytes());
+                        h.update(p.path.as_bytes());
+                        h.update(k.full[i].as_bytes());
+                    })
+                });
+                finish.render_keyed(tpl, Job { template: name, key, origin: &origin, path: file, adult: p.adult }, ctx)
+            };
+            bar.inc(1);
+            (r, origin)
+        })
+        .collect();
+    (sections, pages)
+}
+
+/// Taxonomy list and term pages, aliases, the 404 page, robots.txt, the sitemap and feeds; and
+/// the problems with aliases.
+fn render_site_files(cx: &RenderCx) -> (Vec<FromOrigin>, Vec<Diagnostic>) {
+    let RenderCx { tpl, values, keys, config, content, finish } = *cx;
+    let mut out: Vec<FromOrigin> = Vec::new();
+    let push = |r: Rendered, origin: &str, out: &mut Vec<FromOrigin>| out.push((r, origin.to_string()));
+    // Taxonomies: a list page and a page per term.
+    let mut sitemap_extra: Vec<Value> = Vec::new();
+    for tax in &content.taxonomies {
+        let tax_path = format!("/{}/", tax.name);
+        let origin = format!("taxonomy `{}`", tax.name);
+        // The list page names the terms; each term's page lists its pages.
+        let term_info = |t: &content::Term| {
+            let path = format!("{tax_path}{}/", t.slug);
+            let permalink = config.permalink(&path);
+            json!({"name": t.name, "slug": t.slug, "path": path, "permalink": permalink, "count": t.pages.len()})
+        };
+        let terms: Vec<Value> = tax.terms.iter().map(term_info).collect();
+        let tax_value = json!({"name": tax.name, "path": tax_path, "permalink": config.permalink(&tax_path)});
+        let mut list_value = tax_value.clone();
+        list_value["terms"] = Value::Array(terms.clone());
+        let ctx = templates::context_value(values, config, &tax_path, vec![("taxonomy", list_value)]);
+        push(finish.render(tpl, "taxonomy.html", ctx, &origin, format!("{}/index.html", tax.name)), &origin, &mut out);
+        sitemap_extra.push(json!({"permalink": config.permalink(&tax_path)}));
+        let rendered: Vec<Vec<Rendered>> = tax
+            .terms
+            .par_iter()
+            .with_max_len(1)
+            .map(|t| {
+                let info = term_info(t);
+                let parts = keys.map(|k| {
+                    let mut h = blake3::Hasher::new();
+                    templates::hash_value(&mut h, &info);
+                    h.update(&(t.pages.len() as u64).to_le_bytes());
+                    for &p in &t.pages {
+                        h.update(k.light[p].as_bytes());
+                    }
+                    templates::hash_value(&mut h, &tax_value);
+                    h.finalize()
+                });
+                let value = move || {
+                    let mut value = info;
+                    value["pages"] = Value::Array(t.pages.iter().map(|&p| values.pages_light[p].clone()).collect());
+                    value
+                };
+                let path = format!("{tax_path}{}/", t.slug);
+                let listing = Listing {
+                    template: "term.html",
+                    path: &path,
+                    origin: &origin,
+                    per_page: config.site.pagination.per_page,
+                    key: "term",
+                    count: t.pages.len(),
+                    value: Box::new(value),
+                    parts,
+                    extra: Some(("taxonomy", tax_value.clone())),
+                    adult: false,
+                };
+                render_listing(listing, cx)
+            })
+            .collect();
+        for rs in rendered {
+            for r in rs {
+                push(r, &origin, &mut out);
+            }
+        }
+        for term in &terms {
+            sitemap_extra.push(json!({"permalink": term["permalink"]}));
+        }
+    }
+
+    // Aliases: redirect pages at old URLs.
+    let mut alias_errors = Vec::new();
+    let alias_sources =
+        content.pages.iter().map(|p| (&p.src, &p.path)).chain(content.sections.iter().map(|s| (&s.src, &s.path)));
+    for (src, target_path) in alias_sources {
+        for alias in &src.front.aliases {
+            let origin = content::diag_path(&src.rel);
+            let a = alias.trim_start_matches('/');
+            if a.is_empty() || a.split('/').any(|seg| seg == ".." || seg == ".") || alias.contains("://") {
+                alias_errors.push(
+                    Diagnostic::new(&origin, format!("alias `{alias}` is not a path of this site"))
+                        .at(Some(2), None)
+                        .hint("aliases are old paths of the site, e.g. /old-page/ or /old.html"),
+                );
+                continue;
+            }
+            let file = if a.ends_with(".html") || a.ends_with(".htm") {
+                a.to_string()
+            } else {
+                format!("{}/index.html", a.trim_end_matches('/'))
+            };
+            let target = Value::String(config.permalink(target_path));
+            let ctx = templates::context_value(values, config, &format!("/{a}"), vec![("target", target)]);
+            push(finish.render(tpl, "alias.html", ctx, &origin, file), &origin, &mut out);
+        }
+    }
+
+    // 404, robots.txt, sitemap, feeds.
+    let ctx = templates::context_value(values, config, "/404.html", vec![]);
+    push(finish.render(tpl, "404.html", ctx, "404 page", "404.html".into()), "404 page", &mut out);
+    let ctx = templates::context_value(values, config, "/robots.txt", vec![]);
+    push(finish.render(tpl, "robots.txt", ctx, "robots.txt", "robots.txt".into()), "robots.txt", &mut out);
+
+    let lastmod = |f: &content::FrontMatter| {
+        f.updated.as_ref().or(f.date.as_ref()).map(|d| d.instant.format("%Y-%m-%d").to_string())
+    };
+    let mut entries: Vec<Value> = content
+        .sections
+        .iter()
+        .map(|s| json!({"permalink": config.permalink(&s.path), "lastmod": lastmod(&s.src.front)}))
+        .chain(
+            content
+                .pages
+                .iter()
+                .map(|p| json!({"permalink": config.permalink(&p.path), "lastmod": lastmod(&p.src.front)})),
+        )
+        .chain(sitemap_extra)
+        .collect();
+    entries.sort_by(|a, b| a["permalink"].as_str().cmp(&b["permalink"].as_str()));
+    let ctx = templates::context_value(values, config, "/sitemap.xml", vec![("entries", Value::Array(entries))]);
+    push(finish.render(tpl, "sitemap.xml", ctx, "sitemap", "sitemap.xml".into()), "sitemap", &mut out);
+
+    let mut dated: Vec<usize> =
+        (0..content.pages.len()).filter(|&i| content.pages[i].src.front.date.is_some()).collect();
+    dated.sort_by(|&a, &b| {
+        let d = |i: usize| content.pages[i].src.front.date.as_ref().map(|d| d.instant);
+        d(b).cmp(&d(a)).then_with(|| content.pages[a].src.rel.cmp(&content.pages[b].src.rel))
+    });
+    dated.truncate(config.site.feeds.limit);
+    let mut feed_pages: Option<Vec<Value>> = None;
+    let last_updated = dated
+        .iter()
+        .filter_map(|&i| {
+            let f = &content.pages[i].src.front;
+            f.updated.as_ref().or(f.date.as_ref()).map(|d| d.instant)
+        })
+        .max()
+        .map_or_else(|| "1970-01-01T00:00:00+00:00".to_string(), |d| d.to_rfc3339());
+    for (enabled, name) in [(config.site.feeds.atom, "atom.xml"), (config.site.feeds.rss, "rss.xml")] {
+        if enabled {
+            let feed_url = config.permalink(name);
+            let current = format!("/{name}");
+            let key = keys.and_then(|k| {
+                finish.key(name, false, name, |h| {
+                    h.update(b"feed");
+                    h.update(&(current.len() as u64).to_le_bytes());
+                    h.update(current.as_bytes());
+                    h.update(&(dated.len() as u64).to_le_bytes());
+                    for &i in &dated {
+                        h.update(k.full[i].as_bytes());
+                    }
+                    h.update(&(feed_url.len() as u64).to_le_bytes());
+                    h.update(feed_url.as_bytes());
+                    h.update(last_updated.as_bytes());
+                })
+            });
+            let ctx = || {
+                let pages = feed_pages.get_or_insert_with(|| dated.iter().map(|&i| values.page_full(i)).collect());
+                let entries = vec![
+                    ("pages", Value::Array(pages.clone())),
+                    ("feed_url", Value::String(feed_url)),
+                    ("last_updated", Value::String(last_updated.clone())),
+                ];
+                templates::context_value(values, config, &current, entries)
+            };
+            let job = Job { template: name, key, origin: "feed", path: name.to_string(), adult: false };
+            push(finish.render_keyed(tpl, job, ctx), "feed", &mut out);
+        }
+    }
+    (out, alias_errors)
+}
+
+fn missing_template(name: &str, origin: &str) -> Diagnostic {
+    Diagnostic::new(origin, format!("missing template `{name}`"))
+        .hint("add it to templates/ in the site or to the theme, or fix the `template` front matter key")
+}

@@ -1,0 +1,247 @@
+//! The finish stage of every file: responsive images, the platform elements (badge, cookie
+//! notice, age gate), minification and the platform check; and, in `serve`, the reuse of the
+//! previous build's finished files by key.
+//!
+//! In: rendered text. Out: finished bytes (in memory, or written to the staging folder of a fresh
+//! build). Every HTML file passes through here: a file that defeats the platform elements is an
+//! error, never published.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use tera::Context;
+
+use crate::build::engine::Engine;
+use crate::images::Images;
+use crate::output::{self, Body};
+use crate::platform::compliance::{Injector, Violation};
+use crate::platform::policy::Policy;
+use crate::render::templates::{self, Templates};
+use crate::site::config::Config;
+use crate::util::diag::Diagnostic;
+
+/// One file to render: its template, reuse key, origin, output path and age gate.
+pub struct Job<'a> {
+    /// The template.
+    pub template: &'a str,
+    /// `serve`: the key standing for everything the file is made of.
+    pub key: Option<blake3::Hash>,
+    /// What the file is made from, for messages.
+    pub origin: &'a str,
+    /// The output path.
+    pub path: String,
+    /// Whether the page gets the age gate.
+    pub adult: bool,
+}
+
+/// One rendered and finished file (site path, body), or why it could not be rendered.
+pub type Rendered = Result<(String, Body), Diagnostic>;
+
+/// The finish stage of every rendered file: platform injection (once it lands), then minification.
+pub struct Finish<'a> {
+    pub minify: bool,
+    pub policy: Arc<Policy>,
+    pub injector: Injector,
+    /// The injector's block, minified.
+    pub block_min: Vec<u8>,
+    /// Output paths of the pages rendered with the age gate.
+    pub adult: Mutex<Vec<String>>,
+    /// `serve` only: the previous build's finished files, reused when their key is the same.
+    pub reuse: Option<Reuse<'a>>,
+    /// The build's images (`<img data-responsive>` becomes a `<picture>` here).
+    pub images: &'a Images,
+    /// A fresh build into an empty folder: finished files go straight to disk.
+    pub spool: Option<&'a output::Spool>,
+}
+
+/// Finished files of the previous build and the ones of this build, keyed by what they are made
+/// of (the render environment, template, path, age gate and the whole context value).
+pub struct Reuse<'a> {
+    /// Stands for what every file's context shares.
+    pub env: blake3::Hash,
+    /// The previous build's files.
+    pub old: &'a HashMap<String, (blake3::Hash, Body)>,
+    /// This build's files, with their keys.
+    pub new: Mutex<Vec<(String, blake3::Hash, Body)>>,
+    /// Files reused.
+    pub hits: AtomicUsize,
+}
+
+/// A finished file that breaks the platform's rules.
+pub fn platform_violation(origin: &str, path: &str, violations: &[Violation]) -> Diagnostic {
+    let list: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
+    Diagnostic::new(origin, format!("/{path} fails the platform check: {}", list.join("; "))).hint(
+        "the Sopixi badge, cookie notice and age gate must stay on every page: remove the inline style, `hidden` \
+         attribute or fake `data-sopixi-*` markup that hides or replaces them (see \"Platform elements\" in the book)",
+    )
+}
+
+impl<'a> Finish<'a> {
+    /// The finish stage of one build, under the engine's policy, in the site's language.
+    pub fn new(
+        engine: &Engine,
+        config: &Config,
+        images: &'a Images,
+        reuse: Option<Reuse<'a>>,
+        spool: Option<&'a output::Spool>,
+    ) -> Finish<'a> {
+        let injector = Injector::new(&engine.policy, &config.site.language);
+        Finish {
+            minify: config.minify,
+            policy: engine.policy.clone(),
+            block_min: crate::render::minify::html(injector.block().as_bytes()),
+            injector,
+            adult: Default::default(),
+            images,
+            reuse,
+            spool,
+        }
+    }
+
+    /// Platform elements into every HTML file (before minification), then minification, then
+    /// the platform check of the finished bytes: a theme or file that defeats the elements fails
+    /// the build.
+    pub fn html(&self, path: &str, text: &str, adult: bool, origin: &str) -> Result<Vec<u8>, Diagnostic> {
+        let rewritten;
+        let text = if text.contains("data-responsive") {
+            rewritten = self.images.rewrite(text, None, path, true).map_err(|e| {
+                let hint = crate::images::hint_for(&e[0]);
+                Diagnostic::new(origin, format!("/{path}: {}", e.join("; "))).hint(hint)
+            })?;
+            rewritten.as_str()
+        } else {
+            text
+        };
+        if cfg!(feature = "bench-without-compliance") {
+            return Ok(if self.minify {
+                crate::render::minify::html(text.as_bytes())
+            } else {
+                text.as_bytes().to_vec()
+            });
+        }
+        if self.minify && !adult {
+            // The usual page: minified, then the minified block appended, when the end of the
+            // page is certainly inside <body> (see `append_if_certain`).
+            let min = crate::render::minify::html(text.as_bytes());
+            if let Some(out) = crate::platform::compliance::append_if_certain(min, &self.block_min) {
+                debug_assert_eq!(
+                    crate::platform::compliance::check(&String::from_utf8_lossy(&out), false, &self.policy),
+                    Vec::new(),
+                    "{origin}"
+                );
+                return Ok(out);
+            }
+        }
+        let injected = self
+            .injector
+            .inject(text, adult)
+            .map_err(|e| Diagnostic::new(origin, format!("cannot add the platform elements: {e}")))?;
+        let bytes = if self.minify {
+            crate::render::minify::html(injected.html.as_bytes())
+        } else {
+            injected.html.into_bytes()
+        };
+        // The injection pass proves a page without platform markup of its own compliant (but for
+        // a hidden <html>/<body>, which it reports); any other page gets the full check of its
+        // finished bytes. Debug builds (the tests) check every page fully, to hold the shortcut
+        // to the same verdict.
+        let violations = match injected.verdict {
+            Some(v) => {
+                debug_assert_eq!(
+                    v,
+                    crate::platform::compliance::check(&String::from_utf8_lossy(&bytes), adult, &self.policy),
+                    "{origin}"
+                );
+                v
+            }
+            None => crate::platform::compliance::check(&String::from_utf8_lossy(&bytes), adult, &self.policy),
+        };
+        if !violations.is_empty() {
+            return Err(platform_violation(origin, path, &violations));
+        }
+        if adult {
+            self.adult.lock().unwrap_or_else(|e| e.into_inner()).push(path.to_string());
+        }
+        Ok(bytes)
+    }
+
+    pub fn apply(&self, path: &str, text: String, adult: bool, origin: &str) -> Result<Body, Diagnostic> {
+        let bytes = if path.ends_with(".html") { self.html(path, &text, adult, origin)? } else { text.into_bytes() };
+        match self.spool {
+            // A fresh build writes each file as soon as it is finished.
+            Some(spool) => spool.put(path, &bytes).map_err(|e| {
+                Diagnostic::new(origin, e.to_string())
+                    .hint("free some disk space, or choose another output folder with -o")
+            }),
+            None => Ok(Body::packed(&bytes)),
+        }
+    }
+
+    /// Renders `template` into the file at `path`, finished. In `serve`, the previous build's
+    /// file is reused when the whole context value is the same.
+    pub fn render(&self, tpl: &Templates, template: &str, ctx: Value, origin: &str, path: String) -> Rendered {
+        let key = self.key(template, false, &path, |h| {
+            h.update(b"value");
+            templates::hash_value(h, &ctx);
+        });
+        self.render_keyed(tpl, Job { template, key, origin, path, adult: false }, || ctx)
+    }
+
+    /// The key of the file at `path` (`None` when nothing is reused): the render environment,
+    /// template, age gate and path, and what `parts` feeds in, which must stand for the whole
+    /// context value but for `site` (in the environment).
+    pub fn key(
+        &self,
+        template: &str,
+        adult: bool,
+        path: &str,
+        parts: impl FnOnce(&mut blake3::Hasher),
+    ) -> Option<blake3::Hash> {
+        let r = self.reuse.as_ref()?;
+        let mut h = blake3::Hasher::new();
+        h.update(r.env.as_bytes());
+        h.update(&(template.len() as u64).to_le_bytes());
+        h.update(template.as_bytes());
+        h.update(&[0, u8::from(adult)]);
+        h.update(&(path.len() as u64).to_le_bytes());
+        h.update(path.as_bytes());
+        parts(&mut h);
+        Some(h.finalize())
+    }
+
+    /// The previous build's file at `path`, when its key is `key`.
+    pub fn reused(&self, path: &str, key: Option<blake3::Hash>, adult: bool) -> Option<Body> {
+        let (r, key) = (self.reuse.as_ref()?, key?);
+        let (k, body) = r.old.get(path)?;
+        if *k != key {
+            return None;
+        }
+        if adult && path.ends_with(".html") {
+            self.adult.lock().unwrap_or_else(|e| e.into_inner()).push(path.to_string());
+        }
+        r.hits.fetch_add(1, Ordering::Relaxed);
+        r.new.lock().unwrap_or_else(|e| e.into_inner()).push((path.to_string(), key, body.clone()));
+        Some(body.clone())
+    }
+
+    /// Renders the file of `job` with the context `ctx` makes (called only when the file of
+    /// that key cannot be reused).
+    pub fn render_keyed(&self, tpl: &Templates, job: Job, ctx: impl FnOnce() -> Value) -> Rendered {
+        let Job { template, key, origin, path, adult } = job;
+        if let Some(body) = self.reused(&path, key, adult) {
+            return Ok((path, body));
+        }
+        let ctx = Context::from_value(ctx()).unwrap_or_default();
+        let (text, used_images) = self.images.scoped(origin, || tpl.render(template, &ctx, origin));
+        let text = text?;
+        // A file made with images depends on image files too: it is made again every time.
+        let used_images = self.reuse.is_some() && (used_images || text.contains("data-responsive"));
+        let body = self.apply(&path, text, adult, origin)?;
+        if let (Some(r), Some(key), false) = (&self.reuse, key, used_images) {
+            r.new.lock().unwrap_or_else(|e| e.into_inner()).push((path.clone(), key, body.clone()));
+        }
+        Ok((path, body))
+    }
+}

@@ -1,0 +1,263 @@
+//! The read stage: everything a build reads, gathered before any work — `site.yaml` resolved,
+//! the theme found, `content/`, `static/`, `templates/` and the theme's folder walked, every
+//! Markdown text read — and the fingerprint of it all.
+//!
+//! In: the site folder and [`BuildOptions`]. Out: [`Inputs`]. Links are followed only inside
+//! the site (or theme) folder; nothing is written.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::build::engine::Engine;
+use crate::build::{fail, LEAF_FILES};
+use crate::site::config::{BuildOptions, Config, SITE_FILE};
+use crate::site::content;
+use crate::theme::{Data, Place, ResolveError, Theme};
+use crate::util::diag::{did_you_mean, BuildFailed, Diagnostic};
+use crate::util::yaml::key_line;
+
+/// A file found under a site folder: path relative to that folder, and on disk.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// Path relative to the folder walked, `/`-separated.
+    pub rel: String,
+    /// The file on disk.
+    pub abs: PathBuf,
+}
+
+pub fn skip_name(name: &str) -> bool {
+    (name.starts_with('.') && name != ".well-known")
+        || name.ends_with('~')
+        || name.ends_with(".swp")
+        || name.ends_with(".tmp")
+}
+
+/// Files under `dir`, sorted, with paths relative to it; a missing folder has none. Entries that
+/// cannot be read (a dangling link, no permission) are reported against `label/…` and skipped.
+pub fn walk(dir: &Path, label: &str, errors: &mut Vec<Diagnostic>) -> Vec<Found> {
+    let mut out = Vec::new();
+    if !dir.is_dir() {
+        return out;
+    }
+    // Links are followed, but only to places inside the folder's parent (the site, or the theme
+    // folder): a site must not publish, or read, files from elsewhere on the machine.
+    let allowed = dir.canonicalize().ok().and_then(|d| d.parent().map(Path::to_path_buf));
+    let rel_label = |path: &Path| {
+        path.strip_prefix(dir)
+            .map(|r| format!("{label}/{}", r.display()))
+            .unwrap_or_else(|_| path.display().to_string())
+    };
+    let mut walker = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_str().is_some_and(skip_name));
+    while let Some(entry) = walker.next() {
+        match entry {
+            Ok(entry) => {
+                if entry.path_is_symlink() {
+                    let target = entry.path().canonicalize().ok();
+                    let inside = matches!((&target, &allowed), (Some(t), Some(a)) if t.starts_with(a));
+                    if !inside {
+                        errors.push(
+                            Diagnostic::new(rel_label(entry.path()), "this link points outside the site folder")
+                                .hint("copy the file into the site instead of linking to it"),
+                        );
+                        if entry.file_type().is_dir() {
+                            walker.skip_current_dir();
+                        }
+                        continue;
+                    }
+                }
+                if entry.file_type().is_file() {
+                    let rel =
+                        entry.path().strip_prefix(dir).unwrap_or(entry.path()).to_string_lossy().replace('\\', "/");
+                    out.push(Found { rel, abs: entry.path().to_path_buf() });
+                }
+            }
+            Err(e) => {
+                let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| dir.to_path_buf());
+                let why = e.io_error().map_or_else(|| e.to_string(), |io| io.to_string());
+                errors.push(
+                    Diagnostic::new(rel_label(&path), format!("cannot read: {why}"))
+                        .hint("check that the file exists (links must not dangle) and is readable"),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// A Markdown file of `content/` and its text (shared: `serve` keeps the texts it read).
+#[derive(Clone)]
+pub struct MdFile {
+    /// The file.
+    pub f: Found,
+    /// Its text.
+    pub text: Arc<String>,
+    /// The text's hash, when asked for (fingerprints, `serve`).
+    pub hash: Option<blake3::Hash>,
+}
+
+impl MdFile {
+    pub fn new(f: Found, text: String, hash: bool) -> MdFile {
+        let hash = hash.then(|| blake3::hash(text.as_bytes()));
+        MdFile { f, text: Arc::new(text), hash }
+    }
+}
+
+/// Everything a build reads, gathered before any work.
+#[derive(Clone)]
+pub struct Inputs {
+    pub config_text: String,
+    pub config: Config,
+    pub theme: Theme,
+    pub markdown: Vec<MdFile>,
+    pub content_other: Vec<Found>,
+    pub static_files: Vec<Found>,
+    pub site_templates: Vec<Found>,
+    /// Files that could not be read; the build goes on to find every other problem, then fails.
+    pub errors: Vec<Diagnostic>,
+}
+
+pub fn read_text(f: &Found, label: &str) -> Result<String, Diagnostic> {
+    let bytes = std::fs::read(&f.abs).map_err(|e| {
+        Diagnostic::new(label, format!("cannot read: {e}")).hint("check that the file exists and is readable")
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        Diagnostic::new(label, format!("is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
+            .hint("save the file with the UTF-8 encoding")
+    })
+}
+
+/// Reads what a build reads; `hash`: the hash of each Markdown text too.
+pub fn gather(root: &Path, opts: &BuildOptions, hash: bool) -> Result<Inputs, BuildFailed> {
+    let site_file = root.join(SITE_FILE);
+    if !root.is_dir() {
+        return Err(fail(
+            Diagnostic::new(root, "no such site folder")
+                .hint("run `sopixi init NAME` to create a site, or pass the path of an existing one"),
+        ));
+    }
+    let config_text = std::fs::read_to_string(&site_file).map_err(|e| {
+        fail(
+            Diagnostic::new(SITE_FILE, format!("cannot read {}: {e}", site_file.display()))
+                .hint("a site folder holds a site.yaml; run `sopixi init NAME` to create one"),
+        )
+    })?;
+    let config = Config::load(&config_text, opts).map_err(BuildFailed::new)?;
+    let place = resolve_theme(root, &config, &config_text)?;
+    let mut errors = Vec::new();
+    let content_all = walk(&root.join("content"), "content", &mut errors);
+    let static_files = walk(&root.join("static"), "static", &mut errors);
+    let site_templates = walk(&root.join("templates"), "templates", &mut errors);
+    let theme = match &place {
+        Place::Dir { dir, label } => {
+            let files = walk(dir, label, &mut errors).into_iter().map(|f| (f.rel, f.abs)).collect();
+            Theme::from_dir(place.clone(), files)
+        }
+        Place::Bundled(name) => Theme::bundled(name),
+    };
+    if let Err(d) = theme.meta() {
+        errors.extend(d);
+    }
+    let (md, content_other): (Vec<Found>, Vec<Found>) = content_all.into_iter().partition(|f| f.rel.ends_with(".md"));
+    let read: Vec<Result<MdFile, Diagnostic>> = md
+        .into_par_iter()
+        .with_max_len(LEAF_FILES)
+        .map(|f| read_text(&f, &content::diag_path(&f.rel)).map(|t| MdFile::new(f, t, hash)))
+        .collect();
+    let mut markdown = Vec::with_capacity(read.len());
+    for r in read {
+        match r {
+            Ok(x) => markdown.push(x),
+            Err(d) => errors.push(d),
+        }
+    }
+    Ok(Inputs { config_text, config, theme, markdown, content_other, static_files, site_templates, errors })
+}
+
+fn resolve_theme(root: &Path, config: &Config, config_text: &str) -> Result<Place, BuildFailed> {
+    match Place::resolve(root, config.theme_dir.as_deref(), config.site.theme.as_deref()) {
+        Ok(p) => Ok(p),
+        Err(ResolveError::NoTemplates(dir)) => Err(fail(
+            Diagnostic::new(dir, "this theme folder has no templates/ folder")
+                .hint("a theme holds theme.yaml, templates/ and static/"),
+        )),
+        Err(ResolveError::Unknown { name, bundled }) => {
+            let hint = match did_you_mean(&name, bundled.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`? bundled themes: {}", bundled.join(", ")),
+                None => format!("put the theme in themes/{name}/ or use a bundled theme: {}", bundled.join(", ")),
+            };
+            Err(fail(
+                Diagnostic::new(SITE_FILE, format!("no theme `{name}`"))
+                    .at(key_line(config_text, "theme"), None)
+                    .hint(hint),
+            ))
+        }
+    }
+}
+
+/// A fingerprint of everything a build of `root` with `opts` reads (configuration, content,
+/// templates, static files, theme, policy, the sopixi binary itself): equal fingerprints mean
+/// equal output.
+pub fn fingerprint(inputs: &Inputs, opts: &BuildOptions, engine: &Engine) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    if let Some(md) = std::env::current_exe().ok().and_then(|p| std::fs::metadata(p).ok()) {
+        h.update(&md.len().to_le_bytes());
+        let t =
+            md.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+        h.update(&t.to_le_bytes());
+    }
+    opts.hash_into(&mut h);
+    h.update(engine.policy_key.as_bytes());
+    h.update(inputs.config_text.as_bytes());
+    if let Some(name) = inputs.theme.bundled_name() {
+        h.update(name.as_bytes());
+    }
+    let text_hashes: Vec<blake3::Hash> =
+        inputs.markdown.par_iter().map(|m| m.hash.unwrap_or_else(|| blake3::hash(m.text.as_bytes()))).collect();
+    for (m, th) in inputs.markdown.iter().zip(text_hashes) {
+        h.update(m.f.rel.as_bytes());
+        h.update(th.as_bytes());
+    }
+    let theme_files: Vec<Found> = inputs
+        .theme
+        .files
+        .iter()
+        .filter_map(|f| match &f.data {
+            Data::File(abs) => Some(Found { rel: f.rel.clone(), abs: abs.clone() }),
+            Data::Static(_) => None,
+        })
+        .collect();
+    let groups: [(&str, &Vec<Found>); 4] =
+        [("c", &inputs.content_other), ("s", &inputs.static_files), ("t", &inputs.site_templates), ("T", &theme_files)];
+    for (tag, files) in groups {
+        let hashes: Vec<[u8; 32]> = files
+            .par_iter()
+            .map(|f| match std::fs::read(&f.abs) {
+                Ok(b) => *blake3::hash(&b).as_bytes(),
+                Err(_) => [0; 32],
+            })
+            .collect();
+        for (f, fh) in files.iter().zip(hashes) {
+            h.update(tag.as_bytes());
+            h.update(f.rel.as_bytes());
+            h.update(&fh);
+        }
+    }
+    h.finalize().to_hex().to_string()
+}
+
+/// The order [`walk`] lists files in: by path component, each compared by name.
+pub fn walk_order(a: &str, b: &str) -> std::cmp::Ordering {
+    a.split('/').cmp(b.split('/'))
+}
+
+/// Whether a file name is one the build ignores (dot-files, editor backups and swap files).
+pub fn ignored_name(name: &str) -> bool {
+    skip_name(name)
+}

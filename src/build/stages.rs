@@ -1,0 +1,689 @@
+//! The build as a sequence of named stages, each taking the previous stage's value:
+//! [`Inputs`] → [`load`] → [`Loaded`] → [`bodies`] → [`Bodied`] → [`context`] → [`Contexts`]
+//! → [`render`] → [`Finished`] → [`statics`] → [`Finished`] → [`images`] → [`Built`].
+//!
+//! In: the gathered inputs, a [`BuildCx`] (site root, options, engine, staging folder) and the
+//! [`Memo`] (`serve`'s reuse; a plain build passes [`Memo::off`]). Out: one [`Output`] with every
+//! file of the site, or every problem found. Nothing here writes the output folder.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use tera::Context;
+
+use crate::build::engine::Engine;
+use crate::build::files::{render_all, RenderCx, LEAF_PAGES};
+use crate::build::finish::{Finish, Reuse};
+use crate::build::gather::{read_text, Inputs, MdFile};
+use crate::build::memo::Memo;
+use crate::build::{drop_in_background, BuildStats, Built, LEAF_FILES};
+use crate::images::Images;
+use crate::output::{self, Body, Output};
+use crate::platform::compliance;
+use crate::platform::quotas::quota_errors;
+use crate::render::highlight::Highlighter;
+use crate::render::markdown::MdContext;
+use crate::render::templates::{self, Lookup, TemplateSource, Templates, ValueKeys, Values};
+use crate::site::body::Rendered as BodyHtml;
+use crate::site::config::{BuildOptions, Config};
+use crate::site::content::{self, Content, Parsed};
+use crate::util::diag::{did_you_mean, BuildFailed, Diagnostic};
+
+/// What every stage of one build is given: the site, its options, the shared engine and, for a
+/// fresh build into an empty folder, the staging folder finished files are written into.
+#[derive(Clone, Copy)]
+pub struct BuildCx<'a> {
+    /// The site folder.
+    pub root: &'a Path,
+    /// The command-line options.
+    pub opts: &'a BuildOptions,
+    /// What builds share.
+    pub engine: &'a Engine,
+    /// A fresh build's staging folder.
+    pub spool: Option<&'a output::Spool>,
+}
+
+/// The time each stage took, in order.
+struct Laps {
+    timings: Vec<(&'static str, Duration)>,
+    t: Instant,
+}
+
+impl Laps {
+    fn new() -> Laps {
+        Laps { timings: Vec::new(), t: Instant::now() }
+    }
+
+    fn lap(&mut self, name: &'static str) {
+        self.timings.push((name, self.t.elapsed()));
+        self.t = Instant::now();
+    }
+}
+
+/// `serve`: what the reuse keys of every Markdown body and finished file share — the options,
+/// policy, configuration and every template — and whether the templates let them be reused
+/// (functions that read beyond the values hashed turn reuse off).
+struct ReuseEnv {
+    /// Hash of what is common.
+    base: blake3::Hasher,
+    /// No template calls `load_data`: bodies (shortcodes) may be reused.
+    bodies: bool,
+    /// Neither `load_data`, `get_page` nor `get_section`: finished files may be reused.
+    files: bool,
+}
+
+/// After [`load`]: the configuration, the content tree (bodies not yet converted), the
+/// templates, the files to publish as they are, and the problems found so far.
+pub struct Loaded {
+    inputs: Inputs,
+    content: Content,
+    tpl: Templates,
+    env: Option<ReuseEnv>,
+    errors: Vec<Diagnostic>,
+}
+
+/// After [`bodies`]: every body converted to HTML; the images the bodies asked for planned.
+pub struct Bodied {
+    loaded: Loaded,
+    images: Arc<Images>,
+    /// `serve`: the key of each page's body (`None` where it cannot be reused).
+    body_keys: Vec<Option<blake3::Hash>>,
+}
+
+/// After [`context`]: every page's and section's template value, and the lookup tables of the
+/// template functions.
+pub struct Contexts {
+    bodied: Bodied,
+    values: Arc<Values>,
+    lookup: Arc<Lookup>,
+}
+
+/// `serve`: this build's finished files, with their keys, for the next build.
+struct Kept {
+    files: Vec<(String, blake3::Hash, Body)>,
+    /// How many of them were the previous build's.
+    hits: usize,
+}
+
+/// After [`render`] (and [`statics`]): the finished pages, generated and static files.
+pub struct Finished {
+    contexts: Contexts,
+    output: Output,
+    adult: Vec<String>,
+    /// `serve`: the finished files of this build, with their keys, and how many were reused.
+    reuse: Option<Kept>,
+    /// The previous build's finished files (kept when this build fails).
+    old_files: HashMap<String, (blake3::Hash, Body)>,
+}
+
+/// Runs every stage; `memo` is read and updated (a plain build passes [`Memo::off`]).
+pub fn build_from(cx: &BuildCx, inputs: Inputs, memo: &mut Memo) -> Result<Built, BuildFailed> {
+    let mut laps = Laps::new();
+    let loaded = load(cx, inputs, memo)?;
+    laps.lap("load");
+    let bodied = bodies(cx, loaded, memo)?;
+    laps.lap("markdown");
+    let contexts = context(bodied);
+    laps.lap("context");
+    let rendered = render(cx, contexts, memo);
+    laps.lap("render");
+    let rendered = statics(cx, rendered);
+    laps.lap("static");
+    let built = images(cx, rendered, memo, &mut laps)?;
+    Ok(Built { timings: laps.timings, ..built })
+}
+
+/// Front matter parsed (in parallel; broken front matter is reported and replaced by defaults,
+/// so that every other problem is found in the same run), templates loaded (built-ins, then the
+/// theme's, then the site's overrides) and the content tree assembled.
+pub fn load(cx: &BuildCx, mut inputs: Inputs, memo: &mut Memo) -> Result<Loaded, BuildFailed> {
+    let mut errors: Vec<Diagnostic> = inputs.errors.clone();
+    preload_syntaxes(&cx.engine.highlighter, &inputs.markdown);
+    let markdown = std::mem::take(&mut inputs.markdown);
+    let ok = parse_all(cx, &inputs, markdown, memo, &mut errors);
+
+    let mut site_sources = Vec::new();
+    for f in &inputs.site_templates {
+        let origin = format!("templates/{}", f.rel);
+        match read_text(f, &origin) {
+            Ok(text) => site_sources.push(TemplateSource { name: f.rel.clone(), text, origin }),
+            Err(d) => errors.push(d),
+        }
+    }
+    let (theme_texts, unreadable) = inputs.theme.templates();
+    for (origin, why) in unreadable {
+        let hint = if why.starts_with("cannot read") {
+            "check that the file exists and is readable"
+        } else {
+            "save the file with the UTF-8 encoding"
+        };
+        errors.push(Diagnostic::new(origin, why).hint(hint));
+    }
+    let theme_sources: Vec<TemplateSource> =
+        theme_texts.into_iter().map(|t| TemplateSource { name: t.name, text: t.text, origin: t.origin }).collect();
+    let env = memo.active.then(|| reuse_env(cx, &inputs, &theme_sources, &site_sources));
+    let tpl = load_templates(cx, env.as_ref(), memo, vec![theme_sources, site_sources]);
+    let tpl = match tpl {
+        Ok(t) => t,
+        Err(d) => {
+            errors.extend(d);
+            return Err(BuildFailed::new(errors));
+        }
+    };
+    for required in ["index.html", "section.html", "page.html"] {
+        if !tpl.has(required) {
+            errors.push(
+                Diagnostic::new("templates", format!("missing template `{required}`"))
+                    .hint("the theme must provide it, or add it to templates/ in the site"),
+            );
+        }
+    }
+    let other_files: Vec<String> = inputs.content_other.iter().map(|f| f.rel.clone()).collect();
+    let content = match Content::assemble(&inputs.config, ok, other_files) {
+        Ok(c) => c,
+        Err(d) => {
+            errors.extend(d);
+            return Err(BuildFailed::new(errors));
+        }
+    };
+    Ok(Loaded { inputs, content, tpl, env, errors })
+}
+
+/// Syntaxes take tens of milliseconds to load: the engine keeps them for every build; a build
+/// with fenced code loads them on a thread of its own while front matter is parsed (unless it was
+/// asked to use one thread).
+fn preload_syntaxes(highlighter: &Arc<Highlighter>, markdown: &[MdFile]) {
+    if rayon::current_num_threads() > 1
+        && !highlighter.loaded()
+        && markdown.par_iter().any(|m| Highlighter::may_need(&m.text))
+    {
+        let h = highlighter.clone();
+        std::thread::spawn(move || h.preload());
+    }
+}
+
+/// Every Markdown file's front matter, in parallel; `serve` does not parse again a file whose
+/// text (and the options and configuration) did not change.
+fn parse_all(
+    cx: &BuildCx,
+    inputs: &Inputs,
+    markdown: Vec<MdFile>,
+    memo: &mut Memo,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<Parsed> {
+    let config = &inputs.config;
+    let parse_env = memo.active.then(|| {
+        let mut h = blake3::Hasher::new();
+        cx.opts.hash_into(&mut h);
+        h.update(inputs.config_text.as_bytes());
+        h.finalize()
+    });
+    let parse_old = &memo.parsed;
+    let parsed: Vec<(Parsed, Vec<Diagnostic>, Option<blake3::Hash>)> = markdown
+        .into_par_iter()
+        .with_max_len(LEAF_FILES)
+        .map(|MdFile { f, text, hash }| {
+            let key = parse_env.map(|env| {
+                let mut h = blake3::Hasher::new();
+                h.update(env.as_bytes());
+                h.update(hash.unwrap_or_else(|| blake3::hash(text.as_bytes())).as_bytes());
+                h.finalize()
+            });
+            match parse_old.get(&f.rel).filter(|(k, _)| Some(*k) == key) {
+                // The copy shares the body with the memo's.
+                Some((_, p)) => (Parsed::clone(p), Vec::new(), key),
+                None => {
+                    // The build holds the only reference: the text is not copied.
+                    let text = Arc::try_unwrap(text).unwrap_or_else(|t| String::clone(&t));
+                    let (p, d) = content::parse(&f.rel, text, config);
+                    (p, d, key)
+                }
+            }
+        })
+        .collect();
+    let mut ok = Vec::with_capacity(parsed.len());
+    let mut parsed_new = HashMap::new();
+    for (p, d, key) in parsed {
+        if let (Some(key), true) = (key, d.is_empty()) {
+            parsed_new.insert(p.rel.clone(), (key, Arc::new(p.clone())));
+        }
+        ok.push(p);
+        errors.extend(d);
+    }
+    if memo.active {
+        memo.parsed = parsed_new;
+    }
+    ok
+}
+
+/// What every reuse key of `serve` shares (see [`ReuseEnv`]).
+fn reuse_env(cx: &BuildCx, inputs: &Inputs, theme: &[TemplateSource], site: &[TemplateSource]) -> ReuseEnv {
+    let uses = |w: &str| theme.iter().chain(site).any(|s| s.text.contains(w));
+    let mut h = blake3::Hasher::new();
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    cx.opts.hash_into(&mut h);
+    h.update(cx.engine.policy_key.as_bytes());
+    h.update(inputs.config_text.as_bytes());
+    for s in theme.iter().chain(site) {
+        h.update(s.name.as_bytes());
+        h.update(&[0]);
+        h.update(s.origin.as_bytes());
+        h.update(&[0]);
+        h.update(s.text.as_bytes());
+        h.update(&[0]);
+    }
+    ReuseEnv {
+        base: h,
+        bodies: !uses("load_data"),
+        files: !uses("load_data") && !uses("get_page") && !uses("get_section"),
+    }
+}
+
+/// The templates over the engine's built-ins; `serve` does not parse unchanged templates again
+/// (every function and filter is registered anew afterwards, so a copy is as good as a fresh load).
+fn load_templates(
+    cx: &BuildCx,
+    env: Option<&ReuseEnv>,
+    memo: &mut Memo,
+    layers: Vec<Vec<TemplateSource>>,
+) -> Result<Templates, Vec<Diagnostic>> {
+    let key = env.map(|e| e.base.finalize());
+    let reused = memo.templates.as_ref().filter(|(k, _)| Some(*k) == key).map(|(_, t)| t.clone());
+    let tpl = match reused {
+        Some(t) => t,
+        None => Templates::load(&cx.engine.builtins, layers)?,
+    };
+    if let Some(k) = key {
+        if memo.templates.as_ref().is_none_or(|(old, _)| *old != k) {
+            memo.templates = Some((k, tpl.clone()));
+        }
+    }
+    Ok(tpl)
+}
+
+/// Every Markdown body converted, in parallel: shortcodes out → Markdown → HTML (internal links,
+/// table of contents, highlighting) → shortcodes rendered back in → `<img data-responsive>` →
+/// `<picture>`. A build with broken bodies stops here (templates would only add noise about
+/// pages already known to be broken), once the images the bodies asked for are made.
+pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, BuildFailed> {
+    let Loaded { inputs, mut content, mut tpl, env, mut errors } = loaded;
+    let config = &inputs.config;
+    let root = cx.root;
+    let images = Arc::new(Images::new(
+        root,
+        Arc::new(inputs.theme.clone()),
+        content.assets.iter().map(|a| (a.out.clone(), a.rel.clone())).collect(),
+        &config.site.base_url,
+        image_settings(root, config),
+        cx.engine.image_headers.clone(),
+    ));
+    tpl.register_image_functions(images.clone());
+    tpl.register_base(config, root);
+    let url_lookup = {
+        let mut l = Lookup { base_url: config.site.base_url.clone(), ..Default::default() };
+        for (rel, r) in &content.by_file {
+            let path = match r {
+                content::Ref::Page(i) => &content.pages[*i].path,
+                content::Ref::Section(i) => &content.sections[*i].path,
+            };
+            l.urls.insert(rel.clone(), config.permalink(path));
+        }
+        Arc::new(l)
+    };
+    tpl.register_site_functions(url_lookup.clone());
+    let site_value = templates::site_value(config, &content);
+    let shortcode_names = tpl.shortcode_names();
+    let resolve = |rel: &str| url_lookup.urls.get(rel).cloned();
+    let md_cx = MdContext {
+        config: &config.site.markdown,
+        resolve: &resolve,
+        highlighter: &cx.engine.highlighter,
+        responsive_images: true,
+    };
+    let tpl_ref = &tpl;
+    let shortcode = |call: &crate::render::shortcodes::Call| -> Result<String, String> {
+        let name = format!("shortcodes/{}.html", call.name);
+        if !tpl_ref.has(&name) {
+            let hint = did_you_mean(&call.name, shortcode_names.iter().map(String::as_str))
+                .map(|s| format!("did you mean `{s}`? "))
+                .unwrap_or_default();
+            return Err(format!("unknown shortcode `{}`; {hint}available: {}", call.name, shortcode_names.join(", ")));
+        }
+        let mut ctx = Context::new();
+        for (k, v) in &call.args {
+            ctx.insert(k.as_str(), v);
+        }
+        if let Some(b) = &call.body {
+            ctx.insert("body", b);
+        }
+        ctx.insert("site", &site_value);
+        tpl_ref
+            .render(&name, &ctx, "shortcode")
+            .map_err(|d| format!("shortcode `{}` failed: {}: {}", call.name, d.location(), d.message))
+    };
+    // A body's HTML depends on its text and on the environment: every URL (internal links),
+    // templates (shortcodes), the `site` value and the configuration.
+    let md_env = env.as_ref().filter(|e| e.bodies).map(|e| {
+        let mut h = e.base.clone();
+        let mut urls: Vec<_> = url_lookup.urls.iter().collect();
+        urls.sort();
+        for (rel, url) in urls {
+            h.update(rel.as_bytes());
+            h.update(&[0]);
+            h.update(url.as_bytes());
+            h.update(&[0]);
+        }
+        h.update(site_value.to_string().as_bytes());
+        h.finalize()
+    });
+    let md_old = &memo.markdown;
+    let parsed_keys = &memo.parsed;
+    let md_new = std::sync::Mutex::new(Vec::new());
+    // Each source is freed as soon as it is rendered, so the HTML of later pages reuses its memory.
+    let render_one = |src: &mut Parsed, rendered: &mut Arc<BodyHtml>| {
+        let key = md_env.map(|env| {
+            let mut h = blake3::Hasher::new();
+            h.update(env.as_bytes());
+            // The body of a file parsed from a known text stands for by that text's key, saving
+            // a hash of every body at each build; any other (an implicit section's) by itself.
+            match parsed_keys.get(&src.rel).filter(|(_, p)| Arc::ptr_eq(&p.body, &src.body)) {
+                Some((k, _)) => {
+                    h.update(b"k");
+                    h.update(k.as_bytes());
+                }
+                None => {
+                    h.update(b"b");
+                    h.update(&src.body_line.to_le_bytes());
+                    h.update(src.body.as_bytes());
+                }
+            }
+            h.finalize()
+        });
+        let old = md_old.get(&src.rel).filter(|(k, _)| Some(*k) == key);
+        let origin = content::diag_path(&src.rel);
+        let (r, mut used_images) = match old {
+            Some((_, r)) => (Ok(r.clone()), false),
+            None => images.scoped(&origin, || crate::render::body::render_body(src, &md_cx, &shortcode).map(Arc::new)),
+        };
+        // Images of the body: `<picture>`s with absolute URLs, so that the body can be shown
+        // on any page (listings, feeds).
+        let r = r.and_then(|r| {
+            if !r.html.contains("data-responsive") {
+                return Ok(r);
+            }
+            let mut r = Arc::unwrap_or_clone(r);
+            used_images = true;
+            let fail = |errors: Vec<String>| -> Vec<Diagnostic> {
+                errors.into_iter().map(|e| image_diagnostic(&origin, src, e)).collect()
+            };
+            r.html = images.rewrite(&r.html, Some(&origin), "", true).map_err(fail)?;
+            if let Some(s) = &r.summary {
+                r.summary = Some(images.rewrite(s, Some(&origin), "", false).map_err(fail)?);
+            }
+            Ok(Arc::new(r))
+        });
+        src.body = Arc::default();
+        match r {
+            Ok(r) => {
+                // A body with images depends on image files: no key stands for it (it is
+                // hashed as it is), and it is made again at every build.
+                let key = key.filter(|_| !used_images);
+                if let Some(key) = key {
+                    md_new.lock().unwrap_or_else(|e| e.into_inner()).push((src.rel.clone(), (key, r.clone())));
+                }
+                *rendered = r;
+                (Vec::new(), key)
+            }
+            Err(d) => (d, None),
+        }
+    };
+    let (page_errors, body_keys): (Vec<Vec<Diagnostic>>, Vec<Option<blake3::Hash>>) =
+        content.pages.par_iter_mut().with_max_len(LEAF_PAGES).map(|p| render_one(&mut p.src, &mut p.rendered)).unzip();
+    let section_errors: Vec<Vec<Diagnostic>> =
+        content.sections.par_iter_mut().with_max_len(1).map(|s| render_one(&mut s.src, &mut s.rendered).0).collect();
+    errors.extend(page_errors.into_iter().chain(section_errors).flatten());
+    let md_new = md_new.into_inner().unwrap_or_else(|e| e.into_inner());
+    if memo.active {
+        memo.markdown = md_new.into_iter().collect();
+    }
+    if !errors.is_empty() {
+        let (_, failed) = images.process(false);
+        errors.extend(failed);
+        return Err(BuildFailed::new(errors));
+    }
+    Ok(Bodied { loaded: Loaded { inputs, content, tpl, env, errors }, images, body_keys })
+}
+
+/// Template values and the lookup tables of the functions that need rendered content, side by
+/// side.
+pub fn context(bodied: Bodied) -> Contexts {
+    let Bodied { mut loaded, images, body_keys } = bodied;
+    let (config, content) = (&loaded.inputs.config, &loaded.content);
+    let (values, lookup) = rayon::join(|| Arc::new(Values::new(config, content)), || Lookup::new(config, content));
+    let lookup = Arc::new(Lookup { values: Some(values.clone()), ..lookup });
+    loaded.tpl.register_site_functions(lookup.clone());
+    Contexts { bodied: Bodied { loaded, images, body_keys }, values, lookup }
+}
+
+/// Every page rendered and finished as soon as it is rendered, so that only finished bytes are
+/// held in memory; `serve` reuses the previous build's file when its key is the same.
+pub fn render(cx: &BuildCx, contexts: Contexts, memo: &mut Memo) -> Finished {
+    let Contexts { bodied, values, lookup } = &contexts;
+    let Bodied { loaded, images, body_keys } = bodied;
+    let (config, content) = (&loaded.inputs.config, &loaded.content);
+    // Template functions look up URLs and terms: part of every finished file's key.
+    let render_env = loaded.env.as_ref().filter(|e| e.files).map(|e| {
+        let mut h = e.base.clone();
+        let mut urls: Vec<_> = lookup.urls.iter().collect();
+        urls.sort();
+        let mut terms: Vec<_> = lookup.terms.iter().collect();
+        terms.sort();
+        h.update(format!("{urls:?}{terms:?}").as_bytes());
+        h.finalize()
+    });
+    // What each page and section value is made of, hashed once: a file's key is assembled from
+    // these instead of hashing its whole context.
+    let keys: Option<ValueKeys> = render_env.map(|_| values.keys(content, body_keys));
+    let render_env = render_env.zip(keys.as_ref()).map(|(env, k)| {
+        let mut h = blake3::Hasher::new();
+        h.update(env.as_bytes());
+        h.update(k.site.as_bytes());
+        h.finalize()
+    });
+    let old_files = std::mem::take(&mut memo.files);
+    let reuse = render_env.map(|env| Reuse { env, old: &old_files, new: Default::default(), hits: Default::default() });
+    let finish = Finish::new(cx.engine, config, images, reuse, cx.spool);
+    let mut errors = Vec::new();
+    let rcx = RenderCx { tpl: &loaded.tpl, values, keys: keys.as_ref(), config, content, finish: &finish };
+    let rendered = render_all(&rcx, cx.opts.progress, &mut errors);
+    let mut output = Output::default();
+    for (path, body, origin) in rendered {
+        if let Err(d) = output.add(path, body, origin) {
+            errors.push(d);
+        }
+    }
+    let adult = finish.adult.into_inner().unwrap_or_else(|e| e.into_inner());
+    let reuse = finish
+        .reuse
+        .map(|r| Kept { files: r.new.into_inner().unwrap_or_else(|e| e.into_inner()), hits: r.hits.into_inner() });
+    drop(keys);
+    let mut contexts = contexts;
+    contexts.bodied.loaded.errors.extend(errors);
+    Finished { contexts, output, adult, reuse, old_files }
+}
+
+/// Static files — the theme's, replaced by the site's of the same path; then bundle files —
+/// finished (HTML files get the platform elements, CSS and JS are minified, published photos
+/// lose their metadata); then the platform's own files under the reserved `/_sopixi/`.
+pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
+    let loaded = &rendered.contexts.bodied.loaded;
+    let images = &rendered.contexts.bodied.images;
+    let (inputs, config) = (&loaded.inputs, &loaded.inputs.config);
+    let output = &mut rendered.output;
+    let mut errors = Vec::new();
+    let mut statics: BTreeMap<String, (Body, String)> = BTreeMap::new();
+    for (rel, data, origin) in inputs.theme.statics() {
+        let body = match data {
+            crate::theme::Data::File(abs) => Body::File(abs.clone()),
+            crate::theme::Data::Static(b) => Body::Static(b),
+        };
+        statics.insert(rel.to_string(), (body, origin));
+    }
+    for f in &inputs.static_files {
+        statics.insert(f.rel.clone(), (Body::File(f.abs.clone()), format!("static/{}", f.rel)));
+    }
+    let content_dir = cx.root.join("content");
+    for a in &loaded.content.assets {
+        if output.files.contains_key(&a.out) || statics.contains_key(&a.out) {
+            let other = output
+                .files
+                .get(&a.out)
+                .map(|f| f.origin.clone())
+                .or_else(|| statics.get(&a.out).map(|s| s.1.clone()))
+                .unwrap_or_default();
+            errors.push(
+                Diagnostic::new(
+                    content::diag_path(&a.rel),
+                    format!("output file /{} is also produced by {other}", a.out),
+                )
+                .hint("rename one of them"),
+            );
+            continue;
+        }
+        statics.insert(a.out.clone(), (Body::File(content_dir.join(&a.rel)), content::diag_path(&a.rel)));
+    }
+    // Raw HTML files get the platform elements too, through the same finish stage as pages.
+    let finish = Finish::new(cx.engine, config, images, None, None);
+    let minify = config.minify;
+    let finished: Vec<(String, Result<Body, Diagnostic>, String)> = statics
+        .into_par_iter()
+        .map(|(path, (body, origin))| {
+            let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+            if let (Body::File(abs), "jpg" | "jpeg" | "png" | "webp") = (&body, ext.as_str()) {
+                // Published photos lose their metadata (GPS position, camera, XMP) too.
+                return match images.published_original(&origin, abs) {
+                    Ok(Some(clean)) => (path, Ok(Body::File(clean)), origin),
+                    Ok(None) => (path, Ok(body), origin),
+                    Err(e) => {
+                        let d = Diagnostic::new(&origin, e).hint("replace the file with a valid JPEG or PNG image");
+                        (path, Err(d), origin)
+                    }
+                };
+            }
+            let is_html = matches!(ext.as_str(), "html" | "htm");
+            let needs = is_html || (minify && matches!(ext.as_str(), "css" | "js"));
+            if !needs {
+                return (path, Ok(body), origin);
+            }
+            let bytes = match body.bytes() {
+                Ok(b) => b.into_owned(),
+                Err(e) => return (path, Err(Diagnostic::new(&origin, format!("cannot read: {e}"))), origin),
+            };
+            if is_html {
+                let text = String::from_utf8_lossy(&bytes);
+                let r = finish.html(&path, &text, false, &origin).map(Body::Bytes);
+                return (path, r, origin);
+            }
+            let min = crate::render::minify::asset(&ext, &bytes);
+            (path, Ok(Body::Bytes(min.unwrap_or(bytes))), origin)
+        })
+        .collect();
+    for (path, body, origin) in finished {
+        match body {
+            Ok(b) => {
+                if let Err(d) = output.add(path, b, origin) {
+                    errors.push(d);
+                }
+            }
+            Err(d) => errors.push(d),
+        }
+    }
+    // The platform's own files; the whole /_sopixi/ folder is reserved.
+    let reserved = format!("{}/", compliance::ASSET_DIR);
+    for (path, f) in output.files.iter().filter(|(p, _)| p.starts_with(&reserved)) {
+        errors.push(
+            Diagnostic::new(&f.origin, format!("/{path}: the folder /{reserved} is reserved for the platform"))
+                .hint("move the file to another folder"),
+        );
+    }
+    for (path, bytes) in compliance::assets(&cx.engine.policy) {
+        let body = match bytes {
+            std::borrow::Cow::Borrowed(b) => Body::Static(b),
+            std::borrow::Cow::Owned(v) => Body::Bytes(v),
+        };
+        output.put(path, body, "(platform)");
+    }
+    output.adult = rendered.adult.iter().cloned().collect();
+    rendered.contexts.bodied.loaded.errors.extend(errors);
+    rendered
+}
+
+/// Every image variant the pages and templates asked for (the cache holds those made before;
+/// made even when other files failed, so that the next build finds them ready); then the quotas,
+/// the memo's finished files, and the verdict.
+fn images(cx: &BuildCx, rendered: Finished, memo: &mut Memo, laps: &mut Laps) -> Result<Built, BuildFailed> {
+    let Finished { contexts, mut output, adult: _, reuse, old_files } = rendered;
+    let Contexts { bodied, values, lookup } = contexts;
+    let Bodied { loaded, images, .. } = bodied;
+    let Loaded { inputs, content, tpl, mut errors, .. } = loaded;
+    let (made, failed) = images.process(cx.opts.progress);
+    errors.extend(failed);
+    for (path, file, origin) in made {
+        if let Err(d) = output.add(path, Body::File(file), origin) {
+            errors.push(d);
+        }
+    }
+    laps.lap("images");
+    errors.extend(quota_errors(&output, &cx.engine.policy.quotas));
+    if memo.active {
+        (memo.files, memo.reused) = match reuse {
+            Some(kept) if errors.is_empty() => {
+                (kept.files.into_iter().map(|(p, k, b)| (p, (k, b))).collect(), kept.hits)
+            }
+            // A failed build keeps the last good build's files for the next try.
+            _ if errors.is_empty() => (HashMap::new(), 0),
+            _ => (old_files, 0),
+        };
+    }
+    if !errors.is_empty() {
+        return Err(BuildFailed::new(crate::build::group_template_errors(errors)));
+    }
+    let (images_made, images_cached) = images.counts();
+    let stats = BuildStats {
+        pages: content.pages.len(),
+        sections: content.sections.len(),
+        files: output.len(),
+        images_made,
+        images_cached,
+    };
+    // Freeing a 10,000-page site's values is a million small frees: do it off the critical path.
+    drop_in_background((content, values, lookup, tpl, inputs));
+    Ok(Built { output, stats, timings: Vec::new() })
+}
+
+/// The `images:` settings, resolved against the site folder.
+fn image_settings(root: &Path, config: &Config) -> crate::images::Settings {
+    let c = &config.site.images;
+    crate::images::Settings {
+        widths: c.widths.clone(),
+        quality: c.quality,
+        webp: c.webp,
+        sizes: c.sizes.clone(),
+        max_pixels: u64::from(c.max_megapixels) * 1_000_000,
+        cache_dir: root.join(&c.cache_dir),
+    }
+}
+
+/// An image problem of a content file, at the line that names the image when it can be found.
+fn image_diagnostic(origin: &str, src: &Parsed, message: String) -> Diagnostic {
+    let named = message.split('`').nth(1).unwrap_or("");
+    let line = (!named.is_empty())
+        .then(|| src.body.lines().position(|l| l.contains(named)))
+        .flatten()
+        .map(|i| i + src.body_line);
+    let hint = crate::images::hint_for(&message);
+    Diagnostic::new(origin, message).at(line, None).hint(hint)
+}

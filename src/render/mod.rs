@@ -1,0 +1,13 @@
+//! Turning content into HTML: Markdown, shortcodes, syntax highlighting, Tera templates (the
+//! built-in ones, the theme's and the site's overrides, their context values and functions), and
+//! minification.
+//!
+//! In: the loaded site and template texts. Out: HTML strings and template values. Must never
+//! write files; the only reader is `load_data`, which refuses paths outside the site.
+
+pub mod body;
+pub mod highlight;
+pub mod markdown;
+pub mod minify;
+pub mod shortcodes;
+pub mod templates;

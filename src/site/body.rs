@@ -1,0 +1,45 @@
+//! What a page's Markdown body becomes: its HTML, summary, table of contents and word count
+//! (made by `render`, held by the content tree, read by templates).
+//!
+//! In/out: plain values. Must never render anything itself.
+
+use serde::Serialize;
+
+/// One heading of the table of contents.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Heading {
+    /// 1 to 6.
+    pub level: u32,
+    /// The `id` attribute, unique in the page.
+    pub id: String,
+    /// The heading's text.
+    pub title: String,
+    /// Headings nested under this one.
+    pub children: Vec<Heading>,
+}
+
+/// A problem in the Markdown, at a byte offset of the rendered text.
+#[derive(Debug, Clone)]
+pub struct MdProblem {
+    /// Byte offset in the input.
+    pub offset: usize,
+    /// What is wrong.
+    pub message: String,
+    /// What to do.
+    pub hint: String,
+}
+
+/// Rendered Markdown.
+#[derive(Debug, Default, Clone)]
+pub struct Rendered {
+    /// The whole body.
+    pub html: String,
+    /// The part before `<!-- more -->`, if the marker is present.
+    pub summary: Option<String>,
+    /// Table of contents.
+    pub toc: Vec<Heading>,
+    /// Words of text (code excluded).
+    pub word_count: usize,
+    /// Broken internal links and the like.
+    pub problems: Vec<MdProblem>,
+}

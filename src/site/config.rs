@@ -1,0 +1,481 @@
+//! Site configuration: `site.yaml`, merged with command-line options into one resolved, validated,
+//! immutable [`Config`] that is passed down by reference.
+//!
+//! In: the text of `site.yaml` and [`BuildOptions`]. Out: a [`Config`], or diagnostics naming the
+//! line, the column and a "did you mean" for unknown keys. Never reads the disk itself.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::platform::policy::platform_switches;
+use crate::util::diag::Diagnostic;
+use crate::util::yaml::{self, key_line, yaml_diagnostic};
+
+/// The name of the site configuration file, at the site root.
+pub const SITE_FILE: &str = "site.yaml";
+
+/// Front matter keys every page accepts (configured taxonomies come on top).
+pub const FRONT_MATTER_KEYS: &[&str] = &[
+    "title",
+    "description",
+    "date",
+    "updated",
+    "draft",
+    "slug",
+    "weight",
+    "template",
+    "aliases",
+    "adult",
+    "extra",
+    "price",
+    "currency",
+    "buy_url",
+    "sort_by",
+    "paginate_by",
+];
+
+/// `site.yaml` as the partner writes it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    /// The site's name, shown in titles and feeds.
+    pub title: String,
+    /// Absolute URL the site is published at, e.g. `https://bakery.example/`.
+    pub base_url: String,
+    /// Language code of the content (`fr`, `en` …), used for `<html lang>` and platform notices.
+    #[serde(default = "default_language")]
+    pub language: String,
+    /// Theme name: a folder under `themes/` in the site, or a theme bundled with sopixi.
+    #[serde(default)]
+    pub theme: Option<String>,
+    /// One-sentence description, used in feeds and meta tags.
+    #[serde(default)]
+    pub description: String,
+    /// Author or business name, used in feeds.
+    #[serde(default)]
+    pub author: Option<String>,
+    /// Taxonomies pages can be classified in; each becomes a front matter key.
+    #[serde(default = "default_taxonomies")]
+    pub taxonomies: Vec<String>,
+    /// Named menus: `main: [{name, url, weight}]`; `url` may be an internal link `@/about.md`.
+    #[serde(default)]
+    pub menus: BTreeMap<String, Vec<MenuItem>>,
+    /// How section and term listings are split into pages.
+    #[serde(default)]
+    pub pagination: Pagination,
+    /// Markdown rendering switches.
+    #[serde(default)]
+    pub markdown: MarkdownConfig,
+    /// Which feeds are written.
+    #[serde(default)]
+    pub feeds: FeedConfig,
+    /// Responsive image defaults.
+    #[serde(default)]
+    pub images: ImagesConfig,
+    /// Whether HTML, CSS and JS are minified (the `build` default; `--no-minify` turns it off).
+    #[serde(default = "yes")]
+    pub minify: bool,
+    /// Deployment targets and publishing rules, read by `sopixi deploy`.
+    #[serde(default)]
+    pub deploy: DeployConfig,
+    /// Free-form values for themes, available as `site.extra`.
+    #[serde(default)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One menu entry.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MenuItem {
+    /// Text of the link.
+    pub name: String,
+    /// Target: an absolute URL, a site path (`/contact/`) or an internal link (`@/about.md`).
+    pub url: String,
+    /// Order in the menu, smallest first.
+    #[serde(default)]
+    pub weight: i64,
+}
+
+/// Pagination of listings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pagination {
+    /// Pages per listing page; 0 turns pagination off.
+    #[serde(default = "default_per_page")]
+    pub per_page: usize,
+    /// URL segment before the page number: `/blog/page/2/`.
+    #[serde(default = "default_page_path")]
+    pub path: String,
+}
+
+impl Default for Pagination {
+    fn default() -> Self {
+        Pagination { per_page: default_per_page(), path: default_page_path() }
+    }
+}
+
+/// Markdown switches.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkdownConfig {
+    /// Highlight fenced code at build time (CSS classes, no JavaScript).
+    #[serde(default = "yes")]
+    pub highlight_code: bool,
+    /// Turn straight quotes and dashes into typographic ones.
+    #[serde(default = "yes")]
+    pub smart_punctuation: bool,
+    /// Add a `#` link to every heading.
+    #[serde(default = "yes")]
+    pub heading_anchors: bool,
+    /// Open external links in a new tab (`target="_blank" rel="noopener"`).
+    #[serde(default)]
+    pub external_links_new_tab: bool,
+}
+
+impl Default for MarkdownConfig {
+    fn default() -> Self {
+        MarkdownConfig {
+            highlight_code: true,
+            smart_punctuation: true,
+            heading_anchors: true,
+            external_links_new_tab: false,
+        }
+    }
+}
+
+/// Feeds.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedConfig {
+    /// Write `atom.xml`.
+    #[serde(default = "yes")]
+    pub atom: bool,
+    /// Write `rss.xml`.
+    #[serde(default = "yes")]
+    pub rss: bool,
+    /// How many of the newest pages a feed holds.
+    #[serde(default = "default_feed_limit")]
+    pub limit: usize,
+}
+
+impl Default for FeedConfig {
+    fn default() -> Self {
+        FeedConfig { atom: true, rss: true, limit: default_feed_limit() }
+    }
+}
+
+/// Responsive image defaults.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImagesConfig {
+    /// Widths generated for `srcset`.
+    #[serde(default = "default_widths")]
+    pub widths: Vec<u32>,
+    /// Encoder quality, 1–100.
+    #[serde(default = "default_quality")]
+    pub quality: u8,
+    /// Whether responsive images get WebP variants besides the JPEG/PNG fallback.
+    #[serde(default = "default_true")]
+    pub webp: bool,
+    /// The `sizes` attribute of responsive images (default: the image's width, or the viewport).
+    #[serde(default)]
+    pub sizes: Option<String>,
+    /// Largest source image accepted, in megapixels (bigger ones are refused, not decoded).
+    #[serde(default = "default_max_megapixels")]
+    pub max_megapixels: u32,
+    /// The cache of processed images, relative to the site folder.
+    #[serde(default = "default_cache_dir")]
+    pub cache_dir: String,
+}
+
+impl Default for ImagesConfig {
+    fn default() -> Self {
+        ImagesConfig {
+            widths: default_widths(),
+            quality: default_quality(),
+            webp: true,
+            sizes: None,
+            max_megapixels: default_max_megapixels(),
+            cache_dir: default_cache_dir(),
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_max_megapixels() -> u32 {
+    100
+}
+fn default_cache_dir() -> String {
+    ".sopixi-cache".to_string()
+}
+
+/// `deploy:` in `site.yaml`: where `sopixi deploy` publishes, and the headers files get.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployConfig {
+    /// Named targets; `sopixi deploy --to NAME` picks one, the first is the default.
+    #[serde(default)]
+    pub targets: Vec<DeployTarget>,
+    /// Header rules, first match wins per header: `{pattern: "fonts/**", cache_control: "…"}`.
+    #[serde(default)]
+    pub matchers: Vec<DeployMatcher>,
+    /// Upload text files gzip-compressed with `Content-Encoding: gzip`.
+    #[serde(default)]
+    pub gzip: bool,
+    /// Abort before deleting more than this many objects (`--max-deletes` overrides it).
+    #[serde(default)]
+    pub max_deletes: Option<usize>,
+}
+
+/// One place the site is published to.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployTarget {
+    /// The name given to `--to`.
+    pub name: String,
+    /// `s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix` or `file:///folder`.
+    pub url: String,
+    /// S3-compatible endpoint (OVHcloud, Scaleway, R2, MinIO …), e.g. `https://s3.gra.io.cloud.ovh.net`.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Region of the bucket.
+    #[serde(default)]
+    pub region: Option<String>,
+}
+
+/// Headers for the files whose site path matches a glob (`*` within a folder, `**` across).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployMatcher {
+    /// Glob over the site path without leading slash, e.g. `**/*.woff2` or `blog/**`.
+    pub pattern: String,
+    /// `Cache-Control` value for matching files.
+    #[serde(default)]
+    pub cache_control: Option<String>,
+    /// `Content-Type` value for matching files.
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// Whether matching files are gzip-compressed (overrides `gzip`).
+    #[serde(default)]
+    pub gzip: Option<bool>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_language() -> String {
+    "en".into()
+}
+fn default_taxonomies() -> Vec<String> {
+    vec!["tags".into()]
+}
+fn default_per_page() -> usize {
+    10
+}
+fn default_page_path() -> String {
+    "page".into()
+}
+fn default_feed_limit() -> usize {
+    20
+}
+fn default_widths() -> Vec<u32> {
+    vec![480, 960, 1600]
+}
+fn default_quality() -> u8 {
+    80
+}
+
+/// Options from the command line that change what a build produces.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// Include pages marked `draft: true`.
+    pub drafts: bool,
+    /// Replace `base_url` (e.g. for a preview deployment).
+    pub base_url: Option<String>,
+    /// Force minification off even when `site.yaml` asks for it.
+    pub no_minify: bool,
+    /// Theme folder to use instead of the one `site.yaml` names.
+    pub theme_dir: Option<PathBuf>,
+    /// Show a progress bar on stderr (only drawn when stderr is a terminal).
+    pub progress: bool,
+}
+
+impl BuildOptions {
+    /// Feeds every option that changes what a build produces into `h`. The destructuring names
+    /// every field: a new option does not compile until it is hashed here (or said not to matter).
+    pub fn hash_into(&self, h: &mut blake3::Hasher) {
+        let BuildOptions { drafts, base_url, no_minify, theme_dir, progress: _ } = self;
+        h.update(format!("{drafts:?}|{base_url:?}|{no_minify}|{theme_dir:?}").as_bytes());
+    }
+}
+
+/// The resolved configuration: `site.yaml` merged with [`BuildOptions`], validated once.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The site's own settings, with `base_url` normalised to end with `/`.
+    pub site: SiteConfig,
+    /// Drafts are rendered.
+    pub drafts: bool,
+    /// Output is minified.
+    pub minify: bool,
+    /// Theme folder override.
+    pub theme_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Parses and validates `site.yaml`, then applies the command-line options.
+    pub fn load(text: &str, opts: &BuildOptions) -> Result<Config, Vec<Diagnostic>> {
+        let tree: yaml::Value = yaml::from_str(text).map_err(|e| vec![yaml_diagnostic(SITE_FILE, e, 0)])?;
+        let switches = platform_switches(SITE_FILE, text, &tree);
+        if !switches.is_empty() {
+            return Err(switches);
+        }
+        drop(tree);
+        // Parsed again from the text: only then do serde_yaml's errors carry their line.
+        let mut site: SiteConfig = yaml::from_str(text).map_err(|e| vec![yaml_diagnostic(SITE_FILE, e, 0)])?;
+        if let Some(url) = &opts.base_url {
+            site.base_url = url.clone();
+        }
+        let mut errors = Vec::new();
+        let line_of = |key: &str| key_line(text, key);
+        if site.title.trim().is_empty() {
+            errors.push(
+                Diagnostic::new(SITE_FILE, "`title` is empty").at(line_of("title"), None).hint("give the site a name"),
+            );
+        }
+        if !(site.base_url.starts_with("http://")
+            || site.base_url.starts_with("https://")
+            || site.base_url.starts_with('/'))
+        {
+            errors.push(
+                Diagnostic::new(SITE_FILE, format!("`base_url` `{}` is not an absolute URL", site.base_url))
+                    .at(line_of("base_url"), None)
+                    .hint("write it as https://example.org/ (or / for relative links)"),
+            );
+        }
+        if !site.base_url.ends_with('/') {
+            site.base_url.push('/');
+        }
+        if site.pagination.path.is_empty() || site.pagination.path.contains('/') {
+            errors.push(
+                Diagnostic::new(SITE_FILE, "`pagination.path` must be one URL segment, e.g. `page`")
+                    .at(line_of("pagination"), None),
+            );
+        }
+        if !(1..=100).contains(&site.images.quality) {
+            errors.push(
+                Diagnostic::new(SITE_FILE, "`images.quality` must be between 1 and 100").at(line_of("images"), None),
+            );
+        }
+        if site.images.widths.is_empty() || site.images.widths.iter().any(|&w| w == 0 || w > 10_000) {
+            errors.push(
+                Diagnostic::new(SITE_FILE, "`images.widths` must list widths between 1 and 10000 pixels")
+                    .at(line_of("images"), None)
+                    .hint("for example `widths: [480, 960, 1600]`"),
+            );
+        }
+        site.images.widths.sort_unstable();
+        site.images.widths.dedup();
+        if site.images.max_megapixels == 0 {
+            errors.push(
+                Diagnostic::new(SITE_FILE, "`images.max_megapixels` must be at least 1").at(line_of("images"), None),
+            );
+        }
+        if crate::util::text::escapes(&site.images.cache_dir) {
+            errors.push(
+                Diagnostic::new(SITE_FILE, "`images.cache_dir` must be a folder inside the site")
+                    .at(line_of("images"), None)
+                    .hint("write a relative path such as `.sopixi-cache`"),
+            );
+        }
+        for (i, t) in site.taxonomies.iter().enumerate() {
+            if t.is_empty() || !t.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()) {
+                errors.push(
+                    Diagnostic::new(
+                        SITE_FILE,
+                        format!("taxonomy name `{t}` must be lower-case letters, digits or `_`"),
+                    )
+                    .at(line_of("taxonomies"), None),
+                );
+            }
+            if FRONT_MATTER_KEYS.contains(&t.as_str()) && t != "tags" {
+                errors.push(
+                    Diagnostic::new(
+                        SITE_FILE,
+                        format!("taxonomy `{t}` clashes with the front matter key of that name"),
+                    )
+                    .at(line_of("taxonomies"), None),
+                );
+            }
+            if site.taxonomies[..i].contains(t) {
+                errors.push(
+                    Diagnostic::new(SITE_FILE, format!("taxonomy `{t}` is listed twice"))
+                        .at(line_of("taxonomies"), None),
+                );
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let minify = site.minify && !opts.no_minify;
+        Ok(Config { site, drafts: opts.drafts, minify, theme_dir: opts.theme_dir.clone() })
+    }
+
+    /// The absolute URL of a site path (`/blog/` → `https://example.org/blog/`).
+    pub fn permalink(&self, path: &str) -> String {
+        format!("{}{}", self.site.base_url, path.trim_start_matches('/'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = Config::load("title: T\nbase_url: https://x.org\n", &BuildOptions::default()).unwrap();
+        assert_eq!(c.site.base_url, "https://x.org/");
+        assert_eq!(c.site.language, "en");
+        assert_eq!(c.site.taxonomies, vec!["tags"]);
+        assert!(c.minify);
+        assert_eq!(c.permalink("/blog/"), "https://x.org/blog/");
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_line_and_suggestion() {
+        let e = Config::load("title: T\nbase_url: https://x.org\ntitel: x\n", &BuildOptions::default()).unwrap_err();
+        let d = &e[0];
+        assert!(d.message.contains("unknown key `titel`"), "{d}");
+        assert_eq!(d.line, Some(3));
+        assert!(d.hint.as_deref().unwrap().contains("did you mean `title`"), "{d}");
+    }
+
+    #[test]
+    fn deploy_section_is_typed() {
+        let c = Config::load(
+            "title: T\nbase_url: https://x.org\ndeploy:\n  targets:\n    - { name: prod, url: \"s3://b/site\" }\n  gzip: true\n",
+            &BuildOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(c.site.deploy.targets[0].url, "s3://b/site");
+        assert!(c.site.deploy.gzip);
+        let e = Config::load("title: T\nbase_url: https://x.org\ndeploy:\n  target: []\n", &BuildOptions::default())
+            .unwrap_err();
+        assert!(e[0].message.contains("unknown key `target` in `deploy`"), "{}", e[0]);
+        assert_eq!(e[0].line, Some(4));
+        assert!(e[0].hint.as_deref().unwrap().contains("did you mean `targets`"), "{}", e[0]);
+    }
+
+    #[test]
+    fn base_url_override_and_validation() {
+        let opts = BuildOptions { base_url: Some("http://127.0.0.1:1111".into()), ..Default::default() };
+        let c = Config::load("title: T\nbase_url: https://x.org/\n", &opts).unwrap();
+        assert_eq!(c.site.base_url, "http://127.0.0.1:1111/");
+        let e = Config::load("title: T\nbase_url: x.org\n", &BuildOptions::default()).unwrap_err();
+        assert_eq!(e[0].line, Some(2));
+    }
+}

@@ -1,0 +1,11 @@
+//! Small helpers every layer may use: diagnostics, text, the YAML boundary, the async runtime
+//! and progress bars.
+//!
+//! In: values. Out: values. Must never import another module of the crate: it is the bottom row
+//! of the dependency table.
+
+pub mod diag;
+pub mod progress;
+pub mod runtime;
+pub mod text;
+pub mod yaml;

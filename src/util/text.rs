@@ -1,0 +1,129 @@
+//! Small text helpers shared by content, templates and output: slugs, escaping, line numbers.
+//! Pure functions, no IO.
+
+/// A URL-safe slug: lower case ASCII, words joined by `-` (`Café crème` → `cafe-creme`).
+pub fn slugify(s: &str) -> String {
+    let s = slug::slugify(s);
+    if s.is_empty() {
+        "_".into()
+    } else {
+        s
+    }
+}
+
+/// Escapes text for HTML content and attribute values.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// 1-based line and column of byte `offset` in `text`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
+    let col = before.rfind('\n').map_or(offset, |i| offset - i - 1) + 1;
+    (line, col)
+}
+
+/// Title-cases a file or folder name for implicit titles (`my-trip` → `My trip`).
+pub fn humanize(name: &str) -> String {
+    let s = name.replace(['-', '_'], " ");
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slugify("Café crème & Co"), "cafe-creme-co");
+        assert_eq!(slugify("Hello World"), "hello-world");
+        assert_eq!(slugify("!!!"), "_");
+    }
+
+    #[test]
+    fn lines() {
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+        assert_eq!(line_col("ab", 0), (1, 1));
+    }
+}
+
+/// What [`percent_decode`] does with a `%` not followed by two hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Malformed {
+    /// Keep it as it is (a file name may hold a `%`).
+    Keep,
+    /// Refuse the whole text (`None`): a URL path with a broken escape names no file.
+    Refuse,
+}
+
+/// `%XX` escapes decoded into bytes.
+pub fn percent_decode(s: &str, malformed: Malformed) -> Option<Vec<u8>> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    let hex = |c: u8| (c as char).to_digit(16);
+    while i < b.len() {
+        match (b[i], b.get(i + 1).and_then(|&c| hex(c)), b.get(i + 2).and_then(|&c| hex(c))) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b'%', ..) if malformed == Malformed::Refuse => return None,
+            (c, ..) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// A byte count for people, in SI units: `7.3 MB` (the units of the platform's quotas).
+pub fn human_bytes(n: u64) -> String {
+    if n >= 1_000_000_000 {
+        format!("{:.1} GB", n as f64 / 1e9)
+    } else if n >= 1_000_000 {
+        format!("{:.1} MB", n as f64 / 1e6)
+    } else if n >= 1_000 {
+        format!("{:.1} kB", n as f64 / 1e3)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// `a/./b/../c` → `a/c`; `None` when `..` climbs above the start.
+pub fn normalize(path: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in path.split(['/', '\\']) {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// Whether a configured relative path leads outside the site (absolute, or climbing out).
+pub fn escapes(path: &str) -> bool {
+    path.starts_with('/') || path.contains(':') || normalize(path).is_none_or(|p| p.is_empty())
+}
