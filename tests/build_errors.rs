@@ -189,3 +189,28 @@ fn a_video_over_5_mb_and_a_site_over_its_quota_fail_the_build_naming_the_files()
         r.stderr
     );
 }
+
+#[test]
+fn a_bad_alias_is_reported_at_its_own_line() {
+    let err = fails_keeping_output(|t| {
+        t.write("content/about.md", "---\ntitle: About\naliases:\n  - /old-about/\n  - ../../etc/passwd\n---\nx\n");
+    });
+    assert!(err.contains("content/about.md:5: alias `../../etc/passwd` is not a path of this site"), "{err}");
+}
+
+#[test]
+fn json_errors_say_what_kind_and_where() {
+    let t = SiteTest::new("blog");
+    t.write("content/about.md", "---\ntitle: About\n---\n![x](missing-photo.jpg)\n");
+    let root = t.root.to_string_lossy().into_owned();
+    let r = t.run(&["build", &root, "--json"]);
+    assert_eq!(r.status, 1, "{}", r.stdout);
+    let v = r.json();
+    let e = v["errors"].as_array().unwrap().iter().find(|e| e["kind"] == "image").unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(
+        (e["file"].as_str(), e["origin"].as_str(), e["line"].as_u64()),
+        (Some("content/about.md"), Some("file"), Some(4)),
+        "{v}"
+    );
+    assert!(e["hint"].as_str().unwrap().contains("beside the page"), "{v}");
+}

@@ -13,7 +13,7 @@ use crate::output::Body;
 use crate::render::templates::{self, Templates, ValueKeys, Values};
 use crate::site::config::Config;
 use crate::site::content::{self, Content};
-use crate::util::diag::Diagnostic;
+use crate::util::diag::{Diagnostic, Origin};
 
 /// What every file of the render stage is rendered with.
 #[derive(Clone, Copy)]
@@ -36,7 +36,7 @@ pub struct RenderCx<'a> {
 pub struct Listing<'a> {
     template: &'a str,
     path: &'a str,
-    origin: &'a str,
+    origin: &'a Origin,
     per_page: usize,
     key: &'a str,
     /// How many pages the value lists.
@@ -113,7 +113,7 @@ fn render_listing(l: Listing, cx: &RenderCx) -> Vec<Rendered> {
 }
 
 /// Renders every HTML page and generated file: (site path, finished bytes, origin).
-pub fn render_all(cx: &RenderCx, progress: bool, errors: &mut Vec<Diagnostic>) -> Vec<(String, Body, String)> {
+pub fn render_all(cx: &RenderCx, progress: bool, errors: &mut Vec<Diagnostic>) -> Vec<(String, Body, Origin)> {
     let content = cx.content;
     let bar = crate::util::progress::bar(
         progress && content.pages.len() >= 2000,
@@ -126,9 +126,9 @@ pub fn render_all(cx: &RenderCx, progress: bool, errors: &mut Vec<Diagnostic>) -
     let ((sections, pages), (site_files, alias_errors)) =
         rayon::join(|| render_pages(cx, &bar), || render_site_files(cx));
     bar.finish_and_clear();
-    let mut out: Vec<(String, Body, String)> = Vec::new();
-    let mut push = |r: Rendered, origin: &str, out: &mut Vec<(String, Body, String)>| match r {
-        Ok((p, h)) => out.push((p, h, origin.to_string())),
+    let mut out: Vec<(String, Body, Origin)> = Vec::new();
+    let mut push = |r: Rendered, origin: &Origin, out: &mut Vec<(String, Body, Origin)>| match r {
+        Ok((p, h)) => out.push((p, h, origin.clone())),
         Err(d) => errors.push(d),
     };
     for (rs, origin) in sections {
@@ -152,20 +152,20 @@ pub fn render_all(cx: &RenderCx, progress: bool, errors: &mut Vec<Diagnostic>) -
 pub const LEAF_PAGES: usize = 8;
 
 /// A rendered file, or why not, and what it was rendered from.
-type FromOrigin = (Rendered, String);
+type FromOrigin = (Rendered, Origin);
 
 /// Sections (paginated when their template uses `paginator`) and pages.
-fn render_pages(cx: &RenderCx, bar: &indicatif::ProgressBar) -> (Vec<(Vec<Rendered>, String)>, Vec<FromOrigin>) {
+fn render_pages(cx: &RenderCx, bar: &indicatif::ProgressBar) -> (Vec<(Vec<Rendered>, Origin)>, Vec<FromOrigin>) {
     let RenderCx { tpl, values, keys, config, content, finish } = *cx;
     // Sections first: the home page's listing of every page is the biggest transient value,
     // best made while little output is held yet.
-    let sections: Vec<(Vec<Rendered>, String)> = content
+    let sections: Vec<(Vec<Rendered>, Origin)> = content
         .sections
         .par_iter()
         .with_max_len(1)
         .enumerate()
         .map(|(i, s)| {
-            let origin = content::diag_path(&s.src.rel);
+            let origin = Origin::from(content::diag_path(&s.src.rel));
             let default = if s.parent.is_none() { "index.html" } else { "section.html" };
             let name = s.src.front.template.as_deref().unwrap_or(default);
             if !tpl.has(name) {
@@ -192,7 +192,7 @@ fn render_pages(cx: &RenderCx, bar: &indicatif::ProgressBar) -> (Vec<(Vec<Render
         .with_max_len(LEAF_PAGES)
         .enumerate()
         .map(|(i, p)| {
-            let origin = content::diag_path(&p.src.rel);
+            let origin = Origin::from(content::diag_path(&p.src.rel));
             let name = p.src.front.template.as_deref().unwrap_or("page.html");
             let r = if !tpl.has(name) {
                 Err(missing_template(name, &origin))
@@ -219,14 +219,25 @@ fn render_pages(cx: &RenderCx, bar: &indicatif::ProgressBar) -> (Vec<(Vec<Render
 /// Taxonomy list and term pages, aliases, the 404 page, robots.txt, the sitemap and feeds; and
 /// the problems with aliases.
 fn render_site_files(cx: &RenderCx) -> (Vec<FromOrigin>, Vec<Diagnostic>) {
-    let RenderCx { tpl, values, keys, config, content, finish } = *cx;
     let mut out: Vec<FromOrigin> = Vec::new();
-    let push = |r: Rendered, origin: &str, out: &mut Vec<FromOrigin>| out.push((r, origin.to_string()));
-    // Taxonomies: a list page and a page per term.
+    let sitemap_extra = taxonomy_files(cx, &mut out);
+    let alias_errors = alias_files(cx, &mut out);
+    single_files(cx, sitemap_extra, &mut out);
+    feed_files(cx, &mut out);
+    (out, alias_errors)
+}
+
+fn push(r: Rendered, origin: &Origin, out: &mut Vec<FromOrigin>) {
+    out.push((r, origin.clone()));
+}
+
+/// Taxonomies: a list page and a page per term (paginated); the sitemap entries of their pages.
+fn taxonomy_files(cx: &RenderCx, out: &mut Vec<FromOrigin>) -> Vec<Value> {
+    let RenderCx { tpl, values, keys, config, content, finish } = *cx;
     let mut sitemap_extra: Vec<Value> = Vec::new();
     for tax in &content.taxonomies {
         let tax_path = format!("/{}/", tax.name);
-        let origin = format!("taxonomy `{}`", tax.name);
+        let origin = Origin::output(format!("taxonomy `{}`", tax.name));
         // The list page names the terms; each term's page lists its pages.
         let term_info = |t: &content::Term| {
             let path = format!("{tax_path}{}/", t.slug);
@@ -238,7 +249,7 @@ fn render_site_files(cx: &RenderCx) -> (Vec<FromOrigin>, Vec<Diagnostic>) {
         let mut list_value = tax_value.clone();
         list_value["terms"] = Value::Array(terms.clone());
         let ctx = templates::context_value(values, config, &tax_path, vec![("taxonomy", list_value)]);
-        push(finish.render(tpl, "taxonomy.html", ctx, &origin, format!("{}/index.html", tax.name)), &origin, &mut out);
+        push(finish.render(tpl, "taxonomy.html", ctx, &origin, format!("{}/index.html", tax.name)), &origin, out);
         sitemap_extra.push(json!({"permalink": config.permalink(&tax_path)}));
         let rendered: Vec<Vec<Rendered>> = tax
             .terms
@@ -279,7 +290,7 @@ fn render_site_files(cx: &RenderCx) -> (Vec<FromOrigin>, Vec<Diagnostic>) {
             .collect();
         for rs in rendered {
             for r in rs {
-                push(r, &origin, &mut out);
+                push(r, &origin, out);
             }
         }
         for term in &terms {
@@ -287,18 +298,23 @@ fn render_site_files(cx: &RenderCx) -> (Vec<FromOrigin>, Vec<Diagnostic>) {
         }
     }
 
-    // Aliases: redirect pages at old URLs.
+    sitemap_extra
+}
+
+/// Aliases: redirect pages at old URLs; the problems with them.
+fn alias_files(cx: &RenderCx, out: &mut Vec<FromOrigin>) -> Vec<Diagnostic> {
+    let RenderCx { tpl, values, config, content, finish, .. } = *cx;
     let mut alias_errors = Vec::new();
     let alias_sources =
         content.pages.iter().map(|p| (&p.src, &p.path)).chain(content.sections.iter().map(|s| (&s.src, &s.path)));
     for (src, target_path) in alias_sources {
-        for alias in &src.front.aliases {
-            let origin = content::diag_path(&src.rel);
+        for (k, alias) in src.front.aliases.iter().enumerate() {
+            let origin = Origin::from(content::diag_path(&src.rel));
             let a = alias.trim_start_matches('/');
             if a.is_empty() || a.split('/').any(|seg| seg == ".." || seg == ".") || alias.contains("://") {
                 alias_errors.push(
                     Diagnostic::new(&origin, format!("alias `{alias}` is not a path of this site"))
-                        .at(Some(2), None)
+                        .at(src.front.alias_lines.get(k).copied().flatten(), None)
                         .hint("aliases are old paths of the site, e.g. /old-page/ or /old.html"),
                 );
                 continue;
@@ -310,15 +326,22 @@ fn render_site_files(cx: &RenderCx) -> (Vec<FromOrigin>, Vec<Diagnostic>) {
             };
             let target = Value::String(config.permalink(target_path));
             let ctx = templates::context_value(values, config, &format!("/{a}"), vec![("target", target)]);
-            push(finish.render(tpl, "alias.html", ctx, &origin, file), &origin, &mut out);
+            push(finish.render(tpl, "alias.html", ctx, &origin, file), &origin, out);
         }
     }
 
-    // 404, robots.txt, sitemap, feeds.
+    alias_errors
+}
+
+/// The 404 page, robots.txt and the sitemap.
+fn single_files(cx: &RenderCx, sitemap_extra: Vec<Value>, out: &mut Vec<FromOrigin>) {
+    let RenderCx { tpl, values, config, content, finish, .. } = *cx;
     let ctx = templates::context_value(values, config, "/404.html", vec![]);
-    push(finish.render(tpl, "404.html", ctx, "404 page", "404.html".into()), "404 page", &mut out);
+    let origin = Origin::output("404 page");
+    push(finish.render(tpl, "404.html", ctx, &origin, "404.html".into()), &origin, out);
     let ctx = templates::context_value(values, config, "/robots.txt", vec![]);
-    push(finish.render(tpl, "robots.txt", ctx, "robots.txt", "robots.txt".into()), "robots.txt", &mut out);
+    let origin = Origin::output("robots.txt");
+    push(finish.render(tpl, "robots.txt", ctx, &origin, "robots.txt".into()), &origin, out);
 
     let lastmod = |f: &content::FrontMatter| {
         f.updated.as_ref().or(f.date.as_ref()).map(|d| d.instant.format("%Y-%m-%d").to_string())
@@ -337,8 +360,13 @@ fn render_site_files(cx: &RenderCx) -> (Vec<FromOrigin>, Vec<Diagnostic>) {
         .collect();
     entries.sort_by(|a, b| a["permalink"].as_str().cmp(&b["permalink"].as_str()));
     let ctx = templates::context_value(values, config, "/sitemap.xml", vec![("entries", Value::Array(entries))]);
-    push(finish.render(tpl, "sitemap.xml", ctx, "sitemap", "sitemap.xml".into()), "sitemap", &mut out);
+    let origin = Origin::output("sitemap");
+    push(finish.render(tpl, "sitemap.xml", ctx, &origin, "sitemap.xml".into()), &origin, out);
+}
 
+/// The Atom and RSS feeds of the latest dated pages.
+fn feed_files(cx: &RenderCx, out: &mut Vec<FromOrigin>) {
+    let RenderCx { tpl, values, keys, config, content, finish } = *cx;
     let mut dated: Vec<usize> =
         (0..content.pages.len()).filter(|&i| content.pages[i].src.front.date.is_some()).collect();
     dated.sort_by(|&a, &b| {
@@ -347,6 +375,7 @@ fn render_site_files(cx: &RenderCx) -> (Vec<FromOrigin>, Vec<Diagnostic>) {
     });
     dated.truncate(config.site.feeds.limit);
     let mut feed_pages: Option<Vec<Value>> = None;
+    let feed = Origin::output("feed");
     let last_updated = dated
         .iter()
         .filter_map(|&i| {
@@ -382,14 +411,13 @@ fn render_site_files(cx: &RenderCx) -> (Vec<FromOrigin>, Vec<Diagnostic>) {
                 ];
                 templates::context_value(values, config, &current, entries)
             };
-            let job = Job { template: name, key, origin: "feed", path: name.to_string(), adult: false };
-            push(finish.render_keyed(tpl, job, ctx), "feed", &mut out);
+            let job = Job { template: name, key, origin: &feed, path: name.to_string(), adult: false };
+            push(finish.render_keyed(tpl, job, ctx), &feed, out);
         }
     }
-    (out, alias_errors)
 }
 
-fn missing_template(name: &str, origin: &str) -> Diagnostic {
+fn missing_template(name: &str, origin: &Origin) -> Diagnostic {
     Diagnostic::new(origin, format!("missing template `{name}`"))
         .hint("add it to templates/ in the site or to the theme, or fix the `template` front matter key")
 }

@@ -20,7 +20,7 @@ use crate::platform::compliance::{Injector, Violation};
 use crate::platform::policy::Policy;
 use crate::render::templates::{self, Templates};
 use crate::site::config::Config;
-use crate::util::diag::Diagnostic;
+use crate::util::diag::{Diagnostic, Kind, Origin};
 
 /// One file to render: its template, reuse key, origin, output path and age gate.
 pub struct Job<'a> {
@@ -29,7 +29,7 @@ pub struct Job<'a> {
     /// `serve`: the key standing for everything the file is made of.
     pub key: Option<blake3::Hash>,
     /// What the file is made from, for messages.
-    pub origin: &'a str,
+    pub origin: &'a Origin,
     /// The output path.
     pub path: String,
     /// Whether the page gets the age gate.
@@ -70,9 +70,9 @@ pub struct Reuse<'a> {
 }
 
 /// A finished file that breaks the platform's rules.
-pub fn platform_violation(origin: &str, path: &str, violations: &[Violation]) -> Diagnostic {
+pub fn platform_violation(origin: &Origin, path: &str, violations: &[Violation]) -> Diagnostic {
     let list: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
-    Diagnostic::new(origin, format!("/{path} fails the platform check: {}", list.join("; "))).hint(
+    Diagnostic::new(origin, format!("/{path} fails the platform check: {}", list.join("; "))).kind(Kind::Platform).hint(
         "the Sopixi badge, cookie notice and age gate must stay on every page: remove the inline style, `hidden` \
          attribute or fake `data-sopixi-*` markup that hides or replaces them (see \"Platform elements\" in the book)",
     )
@@ -103,12 +103,14 @@ impl<'a> Finish<'a> {
     /// Platform elements into every HTML file (before minification), then minification, then
     /// the platform check of the finished bytes: a theme or file that defeats the elements fails
     /// the build.
-    pub fn html(&self, path: &str, text: &str, adult: bool, origin: &str) -> Result<Vec<u8>, Diagnostic> {
+    pub fn html(&self, path: &str, text: &str, adult: bool, origin: &Origin) -> Result<Vec<u8>, Diagnostic> {
         let rewritten;
         let text = if text.contains("data-responsive") {
             rewritten = self.images.rewrite(text, None, path, true).map_err(|e| {
-                let hint = crate::images::hint_for(&e[0]);
-                Diagnostic::new(origin, format!("/{path}: {}", e.join("; "))).hint(hint)
+                let list: Vec<&str> = e.iter().map(|e| e.message.as_str()).collect();
+                Diagnostic::new(origin, format!("/{path}: {}", list.join("; ")))
+                    .kind(Kind::Image)
+                    .hint(e[0].problem.hint())
             })?;
             rewritten.as_str()
         } else {
@@ -167,7 +169,7 @@ impl<'a> Finish<'a> {
         Ok(bytes)
     }
 
-    pub fn apply(&self, path: &str, text: String, adult: bool, origin: &str) -> Result<Body, Diagnostic> {
+    pub fn apply(&self, path: &str, text: String, adult: bool, origin: &Origin) -> Result<Body, Diagnostic> {
         let bytes = if path.ends_with(".html") { self.html(path, &text, adult, origin)? } else { text.into_bytes() };
         match self.spool {
             // A fresh build writes each file as soon as it is finished.
@@ -181,7 +183,7 @@ impl<'a> Finish<'a> {
 
     /// Renders `template` into the file at `path`, finished. In `serve`, the previous build's
     /// file is reused when the whole context value is the same.
-    pub fn render(&self, tpl: &Templates, template: &str, ctx: Value, origin: &str, path: String) -> Rendered {
+    pub fn render(&self, tpl: &Templates, template: &str, ctx: Value, origin: &Origin, path: String) -> Rendered {
         let key = self.key(template, false, &path, |h| {
             h.update(b"value");
             templates::hash_value(h, &ctx);

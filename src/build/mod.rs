@@ -14,7 +14,7 @@ pub mod memo;
 pub mod stages;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -25,7 +25,7 @@ use crate::build::memo::Memo;
 use crate::build::stages::{build_from, BuildCx};
 use crate::output::{self, Output, WriteError, WriteStats};
 use crate::site::config::BuildOptions;
-use crate::util::diag::{BuildFailed, Diagnostic};
+use crate::util::diag::{BuildFailed, Diagnostic, Kind, Origin};
 
 /// Most files one rayon task reads or parses in a row (see [`files::LEAF_PAGES`]).
 pub const LEAF_FILES: usize = 64;
@@ -153,11 +153,11 @@ pub(crate) fn drop_in_background<T: Send + 'static>(value: T) {
 
 /// One template mistake breaks every page using it: report it once, with a count.
 pub(crate) fn group_template_errors(errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
-    let mut grouped: BTreeMap<(PathBuf, Option<usize>, String), (Diagnostic, usize)> = BTreeMap::new();
+    let mut grouped: BTreeMap<(Origin, Option<u32>, String), (Diagnostic, usize)> = BTreeMap::new();
     let mut out = Vec::new();
     for d in errors {
-        if d.hint.as_deref().is_some_and(|h| h.starts_with("while rendering ")) {
-            grouped.entry((d.file.clone(), d.line, d.message.clone())).and_modify(|e| e.1 += 1).or_insert((d, 0));
+        if d.kind == Kind::Render {
+            grouped.entry((d.origin.clone(), d.line, d.message.clone())).and_modify(|e| e.1 += 1).or_insert((d, 0));
         } else {
             out.push(d);
         }
@@ -175,6 +175,7 @@ pub(crate) fn group_template_errors(errors: Vec<Diagnostic>) -> Vec<Diagnostic> 
 mod tests {
     use super::*;
     use crate::build::memo::Session;
+    use std::path::PathBuf;
 
     fn fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
         let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);

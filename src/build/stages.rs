@@ -20,7 +20,7 @@ use crate::build::finish::{Finish, Reuse};
 use crate::build::gather::{read_text, Inputs, MdFile};
 use crate::build::memo::Memo;
 use crate::build::{drop_in_background, BuildStats, Built, LEAF_FILES};
-use crate::images::Images;
+use crate::images::{ImageError, Images};
 use crate::output::{self, Body, Output};
 use crate::platform::compliance;
 use crate::platform::quotas::quota_errors;
@@ -30,7 +30,7 @@ use crate::render::templates::{self, Lookup, TemplateSource, Templates, ValueKey
 use crate::site::body::Rendered as BodyHtml;
 use crate::site::config::{BuildOptions, Config};
 use crate::site::content::{self, Content, Parsed};
-use crate::util::diag::{did_you_mean, BuildFailed, Diagnostic};
+use crate::util::diag::{did_you_mean, BuildFailed, Diagnostic, Kind, Origin};
 
 /// What every stage of one build is given: the site, its options, the shared engine and, for a
 /// fresh build into an empty folder, the staging folder finished files are written into.
@@ -361,7 +361,7 @@ pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, B
         }
         ctx.insert("site", &site_value);
         tpl_ref
-            .render(&name, &ctx, "shortcode")
+            .render(&name, &ctx, &Origin::output("shortcode"))
             .map_err(|d| format!("shortcode `{}` failed: {}: {}", call.name, d.location(), d.message))
     };
     // A body's HTML depends on its text and on the environment: every URL (internal links),
@@ -406,7 +406,9 @@ pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, B
         let origin = content::diag_path(&src.rel);
         let (r, mut used_images) = match old {
             Some((_, r)) => (Ok(r.clone()), false),
-            None => images.scoped(&origin, || crate::render::body::render_body(src, &md_cx, &shortcode).map(Arc::new)),
+            None => images.scoped(&Origin::from(&origin), || {
+                crate::render::body::render_body(src, &md_cx, &shortcode).map(Arc::new)
+            }),
         };
         // Images of the body: `<picture>`s with absolute URLs, so that the body can be shown
         // on any page (listings, feeds).
@@ -416,7 +418,7 @@ pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, B
             }
             let mut r = Arc::unwrap_or_clone(r);
             used_images = true;
-            let fail = |errors: Vec<String>| -> Vec<Diagnostic> {
+            let fail = |errors: Vec<ImageError>| -> Vec<Diagnostic> {
                 errors.into_iter().map(|e| image_diagnostic(&origin, src, e)).collect()
             };
             r.html = images.rewrite(&r.html, Some(&origin), "", true).map_err(fail)?;
@@ -524,16 +526,16 @@ pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
     let (inputs, config) = (&loaded.inputs, &loaded.inputs.config);
     let output = &mut rendered.output;
     let mut errors = Vec::new();
-    let mut statics: BTreeMap<String, (Body, String)> = BTreeMap::new();
+    let mut statics: BTreeMap<String, (Body, Origin)> = BTreeMap::new();
     for (rel, data, origin) in inputs.theme.statics() {
         let body = match data {
             crate::theme::Data::File(abs) => Body::File(abs.clone()),
             crate::theme::Data::Static(b) => Body::Static(b),
         };
-        statics.insert(rel.to_string(), (body, origin));
+        statics.insert(rel.to_string(), (body, Origin::from(origin)));
     }
     for f in &inputs.static_files {
-        statics.insert(f.rel.clone(), (Body::File(f.abs.clone()), format!("static/{}", f.rel)));
+        statics.insert(f.rel.clone(), (Body::File(f.abs.clone()), Origin::from(format!("static/{}", f.rel))));
     }
     let content_dir = cx.root.join("content");
     for a in &loaded.content.assets {
@@ -543,7 +545,7 @@ pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
                 .get(&a.out)
                 .map(|f| f.origin.clone())
                 .or_else(|| statics.get(&a.out).map(|s| s.1.clone()))
-                .unwrap_or_default();
+                .map_or_else(String::new, |o| o.to_string());
             errors.push(
                 Diagnostic::new(
                     content::diag_path(&a.rel),
@@ -553,18 +555,18 @@ pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
             );
             continue;
         }
-        statics.insert(a.out.clone(), (Body::File(content_dir.join(&a.rel)), content::diag_path(&a.rel)));
+        statics.insert(a.out.clone(), (Body::File(content_dir.join(&a.rel)), Origin::from(content::diag_path(&a.rel))));
     }
     // Raw HTML files get the platform elements too, through the same finish stage as pages.
     let finish = Finish::new(cx.engine, config, images, None, None);
     let minify = config.minify;
-    let finished: Vec<(String, Result<Body, Diagnostic>, String)> = statics
+    let finished: Vec<(String, Result<Body, Diagnostic>, Origin)> = statics
         .into_par_iter()
         .map(|(path, (body, origin))| {
             let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
             if let (Body::File(abs), "jpg" | "jpeg" | "png" | "webp") = (&body, ext.as_str()) {
                 // Published photos lose their metadata (GPS position, camera, XMP) too.
-                return match images.published_original(&origin, abs) {
+                return match images.published_original(&origin.to_string(), abs) {
                     Ok(Some(clean)) => (path, Ok(Body::File(clean)), origin),
                     Ok(None) => (path, Ok(body), origin),
                     Err(e) => {
@@ -614,7 +616,7 @@ pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
             std::borrow::Cow::Borrowed(b) => Body::Static(b),
             std::borrow::Cow::Owned(v) => Body::Bytes(v),
         };
-        output.put(path, body, "(platform)");
+        output.put(path, body, Origin::output("(platform)"));
     }
     output.adult = rendered.adult.iter().cloned().collect();
     rendered.contexts.bodied.loaded.errors.extend(errors);
@@ -678,12 +680,11 @@ fn image_settings(root: &Path, config: &Config) -> crate::images::Settings {
 }
 
 /// An image problem of a content file, at the line that names the image when it can be found.
-fn image_diagnostic(origin: &str, src: &Parsed, message: String) -> Diagnostic {
-    let named = message.split('`').nth(1).unwrap_or("");
+fn image_diagnostic(origin: &str, src: &Parsed, e: ImageError) -> Diagnostic {
+    let named = e.image.as_deref().unwrap_or("");
     let line = (!named.is_empty())
         .then(|| src.body.lines().position(|l| l.contains(named)))
         .flatten()
         .map(|i| i + src.body_line);
-    let hint = crate::images::hint_for(&message);
-    Diagnostic::new(origin, message).at(line, None).hint(hint)
+    Diagnostic::new(origin, e.message).at(line, None).hint(e.problem.hint()).kind(Kind::Image)
 }

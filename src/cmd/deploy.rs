@@ -7,7 +7,8 @@ use sopixi::build::engine::Engine;
 use sopixi::build::{self, BuildError};
 use sopixi::deploy::plan::HeaderRules;
 use sopixi::deploy::{self, DeployOptions, TargetSpec};
-use sopixi::site::config::{BuildOptions, Config, SITE_FILE};
+use sopixi::platform::policy::Policy;
+use sopixi::site::config::{BuildOptions, Config, DeployConfig, SITE_FILE};
 
 use crate::console;
 
@@ -90,97 +91,19 @@ struct Message(String);
 pub fn execute(args: Args, verbose: bool) -> i32 {
     let start = Instant::now();
     let Some(policy) = super::policy(args.policy.as_deref(), args.json) else { return 1 };
-    // site.yaml: targets, header rules, base_url. Optional when an output folder is given.
-    let site_file = args.site.join(SITE_FILE);
-    let config = match std::fs::read_to_string(&site_file) {
-        Ok(text) => match Config::load(&text, &BuildOptions::default()) {
-            Ok(c) => Some(c),
-            Err(diags) => {
-                for d in &diags {
-                    let mut d = d.clone();
-                    d.file = site_file.clone();
-                    console::diagnostic(&d);
-                }
-                return fail(args.json, &Message(format!("{} has errors; nothing was deployed", site_file.display())));
-            }
-        },
-        Err(_) if args.output.is_some() => None,
-        Err(e) => {
-            return fail(
-                args.json,
-                &Message(format!(
-                    "cannot read {}: {e}; give the site folder, or --output DIR to deploy a built folder",
-                    site_file.display()
-                )),
-            )
-        }
+    let config = match site_config(&args) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
     let deploy_cfg = config.as_ref().map(|c| c.site.deploy.clone()).unwrap_or_default();
 
-    // The target: a URL, a name from site.yaml, or site.yaml's first target.
-    let mut spec = match args.to.as_deref() {
-        Some(url) if url.contains("://") => TargetSpec { url: url.to_string(), ..Default::default() },
-        Some(name) => match deploy_cfg.targets.iter().find(|t| t.name == name) {
-            Some(t) => TargetSpec { url: t.url.clone(), endpoint: t.endpoint.clone(), region: t.region.clone() },
-            None => {
-                let names: Vec<&str> = deploy_cfg.targets.iter().map(|t| t.name.as_str()).collect();
-                let hint = match sopixi::util::diag::did_you_mean(name, names.iter().copied()) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None if names.is_empty() => "site.yaml has no deploy.targets; give a URL such as s3://bucket/prefix".into(),
-                    None => format!("the targets of site.yaml are: {}", names.join(", ")),
-                };
-                return fail(args.json, &Message(format!("no deploy target named `{name}`: {hint}")));
-            }
-        },
-        None => match deploy_cfg.targets.first() {
-            Some(t) => TargetSpec { url: t.url.clone(), endpoint: t.endpoint.clone(), region: t.region.clone() },
-            None => {
-                return fail(
-                    args.json,
-                    &Message(
-                        "no deploy target: give --to s3://bucket/prefix (or gs://, az://, file://), or add deploy.targets to site.yaml".into(),
-                    ),
-                )
-            }
-        },
+    let spec = match target_spec(&args, &deploy_cfg) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
-    if args.endpoint.is_some() {
-        spec.endpoint = args.endpoint.clone();
-    }
-    if args.region.is_some() {
-        spec.region = args.region.clone();
-    }
-
-    // Build, unless a built folder is given.
-    let dir = match &args.output {
-        Some(d) => d.clone(),
-        None => {
-            let out = args.site.join("public");
-            let opts = BuildOptions { progress: !args.json && console::interactive(), ..Default::default() };
-            let engine = Engine::new(policy.clone());
-            match build::build_to_dir(&engine, &args.site, &opts, &out) {
-                Ok(done) => {
-                    if verbose {
-                        eprintln!(
-                            "built {} files ({})",
-                            done.stats.files,
-                            if done.up_to_date { "nothing changed" } else { "rebuilt" }
-                        );
-                    }
-                }
-                Err(BuildError::Failed(f)) => {
-                    for d in &f.0 {
-                        console::diagnostic(d);
-                    }
-                    return fail(
-                        args.json,
-                        &Message(format!("the build failed with {} error(s); nothing was deployed", f.0.len())),
-                    );
-                }
-                Err(e) => return fail(args.json, &e),
-            }
-            out
-        }
+    let dir = match built_folder(&args, &policy, verbose) {
+        Ok(d) => d,
+        Err(code) => return code,
     };
 
     let rules = HeaderRules::from_config(&deploy_cfg, args.gzip);
@@ -271,4 +194,105 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
         );
     }
     0
+}
+
+/// `site.yaml`: targets, header rules, base_url. Optional when an output folder is given.
+fn site_config(args: &Args) -> Result<Option<Config>, i32> {
+    let site_file = args.site.join(SITE_FILE);
+    match std::fs::read_to_string(&site_file) {
+        Ok(text) => match Config::load(&text, &BuildOptions::default()) {
+            Ok(c) => Ok(Some(c)),
+            Err(diags) => {
+                for d in &diags {
+                    let mut d = d.clone();
+                    d.origin = site_file.clone().into();
+                    console::diagnostic(&d);
+                }
+                Err(fail(args.json, &Message(format!("{} has errors; nothing was deployed", site_file.display()))))
+            }
+        },
+        Err(_) if args.output.is_some() => Ok(None),
+        Err(e) => Err(fail(
+            args.json,
+            &Message(format!(
+                "cannot read {}: {e}; give the site folder, or --output DIR to deploy a built folder",
+                site_file.display()
+            )),
+        )),
+    }
+}
+
+/// The target: a URL, a name from site.yaml, or site.yaml's first target; `--endpoint` and
+/// `--region` on top.
+fn target_spec(args: &Args, deploy_cfg: &DeployConfig) -> Result<TargetSpec, i32> {
+    let from = |t: &sopixi::site::config::DeployTarget| TargetSpec {
+        url: t.url.clone(),
+        endpoint: t.endpoint.clone(),
+        region: t.region.clone(),
+    };
+    let mut spec = match args.to.as_deref() {
+        Some(url) if url.contains("://") => TargetSpec { url: url.to_string(), ..Default::default() },
+        Some(name) => match deploy_cfg.targets.iter().find(|t| t.name == name) {
+            Some(t) => from(t),
+            None => {
+                let names: Vec<&str> = deploy_cfg.targets.iter().map(|t| t.name.as_str()).collect();
+                let hint = match sopixi::util::diag::did_you_mean(name, names.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None if names.is_empty() => "site.yaml has no deploy.targets; give a URL such as s3://bucket/prefix".into(),
+                    None => format!("the targets of site.yaml are: {}", names.join(", ")),
+                };
+                return Err(fail(args.json, &Message(format!("no deploy target named `{name}`: {hint}"))));
+            }
+        },
+        None => match deploy_cfg.targets.first() {
+            Some(t) => from(t),
+            None => {
+                return Err(fail(
+                    args.json,
+                    &Message(
+                        "no deploy target: give --to s3://bucket/prefix (or gs://, az://, file://), or add deploy.targets to site.yaml".into(),
+                    ),
+                ))
+            }
+        },
+    };
+    if args.endpoint.is_some() {
+        spec.endpoint = args.endpoint.clone();
+    }
+    if args.region.is_some() {
+        spec.region = args.region.clone();
+    }
+    Ok(spec)
+}
+
+/// The folder to deploy: `--output`, or the site built into `SITE/public` now.
+fn built_folder(args: &Args, policy: &Policy, verbose: bool) -> Result<PathBuf, i32> {
+    if let Some(d) = &args.output {
+        return Ok(d.clone());
+    }
+    let out = args.site.join("public");
+    let opts = BuildOptions { progress: !args.json && console::interactive(), ..Default::default() };
+    let engine = Engine::new(policy.clone());
+    match build::build_to_dir(&engine, &args.site, &opts, &out) {
+        Ok(done) => {
+            if verbose {
+                eprintln!(
+                    "built {} files ({})",
+                    done.stats.files,
+                    if done.up_to_date { "nothing changed" } else { "rebuilt" }
+                );
+            }
+            Ok(out)
+        }
+        Err(BuildError::Failed(f)) => {
+            for d in &f.0 {
+                console::diagnostic(d);
+            }
+            Err(fail(
+                args.json,
+                &Message(format!("the build failed with {} error(s); nothing was deployed", f.0.len())),
+            ))
+        }
+        Err(e) => Err(fail(args.json, &e)),
+    }
 }

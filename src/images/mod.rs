@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::theme::{self, Theme};
-use crate::util::diag::Diagnostic;
+use crate::util::diag::{Diagnostic, Origin};
 use crate::util::text::{normalize, Malformed};
 
 /// The output folder of processed images (under the site root of the output).
@@ -274,7 +274,8 @@ impl Images {
     /// Runs `f` as the rendering of the content file `origin` (`content/blog/trip/index.md`, or
     /// anything else for files that are not content): relative image paths are looked up beside
     /// it. Returns whether the rendering used any image (its output then depends on image files).
-    pub fn scoped<R>(&self, origin: &str, f: impl FnOnce() -> R) -> (R, bool) {
+    pub fn scoped<R>(&self, origin: &Origin, f: impl FnOnce() -> R) -> (R, bool) {
+        let origin = origin.path().and_then(Path::to_str).unwrap_or("");
         let dir = origin.strip_suffix(".md").and_then(|_| origin.rsplit_once('/')).map(|(d, _)| d.to_string());
         let id = std::thread::current().id();
         let saved = self.scopes.0.lock().unwrap_or_else(|e| e.into_inner()).insert(id, (dir, false));
@@ -386,16 +387,21 @@ impl Images {
     /// Finds `path` as a template or page names it: beside the page being rendered (`dir`, under
     /// the site root), then under `content/`, `static/` and the theme's `static/`. A path that
     /// leads outside the site is refused.
-    fn find(&self, path: &str, dir: Option<&str>) -> Result<(String, Data), String> {
+    fn find(&self, path: &str, dir: Option<&str>) -> Result<(String, Data), ImageError> {
         // Editors write `my%20photo.jpg` for `my photo.jpg`.
         let decoded = percent_decode(path);
         let path = decoded.as_str();
         let absolute = path.starts_with('/');
         let rel = normalize(path).filter(|r| !r.is_empty()).ok_or_else(|| {
-            format!("image path `{path}` leads outside the site: name a file under content/ or static/")
+            let message = format!("image path `{path}` leads outside the site: name a file under content/ or static/");
+            ImageError::new(Problem::Outside, Some(path), message)
         })?;
         if path.contains(':') && !absolute {
-            return Err(format!("image path `{path}` is not a site path: name a file under content/ or static/"));
+            return Err(ImageError::new(
+                Problem::Outside,
+                Some(path),
+                format!("image path `{path}` is not a site path: name a file under content/ or static/"),
+            ));
         }
         let mut tried = Vec::new();
         let mut candidates: Vec<String> = Vec::new();
@@ -411,9 +417,12 @@ impl Images {
         for c in candidates {
             let abs = self.root.join(&c);
             if abs.is_file() {
-                let real = abs.canonicalize().map_err(|e| format!("cannot read {c}: {e}"))?;
+                let real = abs
+                    .canonicalize()
+                    .map_err(|e| ImageError::new(Problem::Unreadable, Some(path), format!("cannot read {c}: {e}")))?;
                 if !real.starts_with(&self.real_root) {
-                    return Err(format!("image `{path}` ({c}) is a link to a file outside the site"));
+                    let message = format!("image `{path}` ({c}) is a link to a file outside the site");
+                    return Err(ImageError::new(Problem::Outside, Some(path), message));
                 }
                 return Ok((c, Data::File(abs)));
             }
@@ -423,19 +432,24 @@ impl Images {
             Ok(Some((origin, theme::Data::File(abs)))) => return Ok((origin, Data::File(abs))),
             Ok(Some((origin, theme::Data::Static(bytes)))) => return Ok((origin, Data::Static(bytes))),
             Ok(None) => tried.push(self.theme.static_label(&rel)),
-            Err(why) => return Err(format!("image `{path}` {why}")),
+            Err(why) => return Err(ImageError::new(Problem::Outside, Some(path), format!("image `{path}` {why}"))),
         }
-        Err(format!("image `{path}` not found (looked for {})", tried.join(", ")))
+        Err(ImageError::new(
+            Problem::NotFound,
+            Some(path),
+            format!("image `{path}` not found (looked for {})", tried.join(", ")),
+        ))
     }
 
     /// The source at `label`, its header read once per build (and its hash once per change).
-    fn source(&self, label: String, data: Data) -> Result<Arc<Source>, String> {
+    fn source(&self, label: String, data: Data) -> Result<Arc<Source>, ImageError> {
+        let unreadable = |m: String| ImageError::new(Problem::Unreadable, None, m);
         if let Some(s) = self.sources.lock().unwrap_or_else(|e| e.into_inner()).get(&label) {
             return Ok(s.clone());
         }
         let (len, mtime) = match &data {
             Data::File(p) => {
-                let m = std::fs::metadata(p).map_err(|e| format!("cannot read {label}: {e}"))?;
+                let m = std::fs::metadata(p).map_err(|e| unreadable(format!("cannot read {label}: {e}")))?;
                 (m.len(), mtime_of(&m))
             }
             Data::Static(b) => (b.len() as u64, 0),
@@ -452,8 +466,8 @@ impl Images {
         let header = match known {
             Some(h) => h,
             None => {
-                let bytes = read(&data).map_err(|e| format!("cannot read {label}: {e}"))?;
-                let h = read_header(&bytes, len, mtime).map_err(|e| format!("{label}: {e}"))?;
+                let bytes = read(&data).map_err(|e| unreadable(format!("cannot read {label}: {e}")))?;
+                let h = read_header(&bytes, len, mtime).map_err(|e| unreadable(format!("{label}: {e}")))?;
                 self.headers.lock().unwrap_or_else(|e| e.into_inner()).insert(label.clone(), h.clone());
                 if let Some(a) = abs {
                     self.shared_headers.0.lock().unwrap_or_else(|e| e.into_inner()).insert(a, h.clone());
@@ -461,11 +475,12 @@ impl Images {
                 h
             }
         };
-        let format =
-            known_format(&header.format).ok_or_else(|| format!("{label}: not a JPEG, PNG, GIF or WebP image"))?;
+        let format = known_format(&header.format)
+            .ok_or_else(|| unreadable(format!("{label}: not a JPEG, PNG, GIF or WebP image")))?;
         let pixels = u64::from(header.width) * u64::from(header.height);
         if pixels > self.settings.max_pixels {
-            return Err(format!("{label}: {}", too_big(header.width, header.height, self.settings.max_pixels)));
+            let message = format!("{label}: {}", too_big(header.width, header.height, self.settings.max_pixels));
+            return Err(ImageError::new(Problem::TooLarge, None, message));
         }
         let s = Arc::new(Source {
             label: label.clone(),
@@ -590,7 +605,7 @@ impl Images {
         page: Option<&str>,
         page_path: &str,
         first_eager: bool,
-    ) -> Result<String, Vec<String>> {
+    ) -> Result<String, Vec<ImageError>> {
         use lol_html::html_content::ContentType;
         use lol_html::{element, rewrite_str, RewriteStrSettings};
         let errors = RefCell::new(Vec::new());
@@ -614,7 +629,11 @@ impl Images {
                     } else {
                         match self.site_path(&src, page_path) {
                             Some(p) => self.find_url(&p),
-                            None => Err(format!("image `{src}` leads outside the site")),
+                            None => Err(ImageError::new(
+                                Problem::Outside,
+                                Some(&src),
+                                format!("image `{src}` leads outside the site"),
+                            )),
                         }
                     };
                     let picture = found.and_then(|(label, data)| {
@@ -653,7 +672,11 @@ impl Images {
                             }
                         }
                         Ok(None) => {}
-                        Err(e) => errors.borrow_mut().push(e),
+                        Err(mut e) => {
+                            // The line of the page that names the image is found by its `src`.
+                            e.image.get_or_insert_with(|| src.clone());
+                            errors.borrow_mut().push(e);
+                        }
                     }
                     if !first {
                         if !el.has_attribute("loading") {
@@ -668,7 +691,7 @@ impl Images {
                 ..RewriteStrSettings::new()
             },
         )
-        .map_err(|e| vec![format!("cannot rewrite images: {e}")])?;
+        .map_err(|e| vec![ImageError::new(Problem::Unreadable, None, format!("cannot rewrite images: {e}"))])?;
         let errors = errors.into_inner();
         if errors.is_empty() {
             Ok(out)
@@ -679,7 +702,7 @@ impl Images {
 
     /// A site path (from a URL) → the file published there: a bundle file, a static file or
     /// the theme's.
-    fn find_url(&self, site_path: &str) -> Result<(String, Data), String> {
+    fn find_url(&self, site_path: &str) -> Result<(String, Data), ImageError> {
         if let Some(rel) = self.assets.get(site_path) {
             return Ok((format!("content/{rel}"), Data::File(self.root.join("content").join(rel))));
         }
@@ -815,7 +838,7 @@ impl Images {
         let source = match self.source(label.to_string(), Data::File(abs.to_path_buf())) {
             Ok(s) if matches!(s.format, ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP) => s,
             Ok(_) => return Ok(None),
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.message),
         };
         let ext = match source.format {
             ImageFormat::Jpeg => "jpg",
@@ -1019,16 +1042,52 @@ fn read_header(bytes: &[u8], len: u64, mtime: u128) -> Result<Header, String> {
     })
 }
 
-/// What to do about an image problem, from its message.
-pub fn hint_for(message: &str) -> &'static str {
-    if message.contains("megapixels") {
-        "make the photo smaller (phones and editors can export it at a lower size), or raise `images.max_megapixels` in site.yaml"
-    } else if message.contains("outside the") {
-        "name a file under content/ (beside the page, or from content/) or under static/"
-    } else if message.contains("not found") {
-        "put the image beside the page (a page bundle), under content/ or under static/, and name it by its path"
-    } else {
-        "replace the file with a valid JPEG, PNG, GIF or WebP image (an export from a phone or an editor)"
+/// The kind of an image problem: each has its own advice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// Above `images.max_megapixels`.
+    TooLarge,
+    /// The path leads outside the site (or theme), or is not a site path.
+    Outside,
+    /// No such file where images are looked up.
+    NotFound,
+    /// The file cannot be read or is not a JPEG, PNG, GIF or WebP image.
+    Unreadable,
+}
+
+impl Problem {
+    /// What the partner should do about it.
+    pub fn hint(self) -> &'static str {
+        match self {
+            Problem::TooLarge => "make the photo smaller (phones and editors can export it at a lower size), or raise `images.max_megapixels` in site.yaml",
+            Problem::Outside => "name a file under content/ (beside the page, or from content/) or under static/",
+            Problem::NotFound => "put the image beside the page (a page bundle), under content/ or under static/, and name it by its path",
+            Problem::Unreadable => "replace the file with a valid JPEG, PNG, GIF or WebP image (an export from a phone or an editor)",
+        }
+    }
+}
+
+/// An image problem: its kind, the image as the page names it (to find the line), and what
+/// happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageError {
+    /// The kind, which decides the advice.
+    pub problem: Problem,
+    /// The image as the page or template names it, when known.
+    pub image: Option<String>,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl ImageError {
+    fn new(problem: Problem, image: Option<&str>, message: impl Into<String>) -> ImageError {
+        ImageError { problem, image: image.map(str::to_string), message: message.into() }
+    }
+}
+
+impl std::fmt::Display for ImageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
     }
 }
 

@@ -15,7 +15,7 @@ use std::time::UNIX_EPOCH;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::util::diag::Diagnostic;
+use crate::util::diag::{Diagnostic, Origin};
 
 /// The content of one output file.
 #[derive(Debug, Clone)]
@@ -40,8 +40,9 @@ pub enum Body {
 pub struct OutFile {
     /// The bytes.
     pub body: Body,
-    /// The source that produced it (`content/blog/hello.md`, `static/logo.svg` …).
-    pub origin: String,
+    /// The source that produced it (`content/blog/hello.md`, `static/logo.svg` …, or a generated
+    /// output such as the sitemap).
+    pub origin: Origin,
 }
 
 /// The built site.
@@ -55,7 +56,7 @@ pub struct Output {
 
 impl Output {
     /// Adds a file; a path already produced by something else is a collision naming both.
-    pub fn add(&mut self, path: String, body: Body, origin: impl Into<String>) -> Result<(), Diagnostic> {
+    pub fn add(&mut self, path: String, body: Body, origin: impl Into<Origin>) -> Result<(), Diagnostic> {
         let origin = origin.into();
         if let Some(existing) = self.files.get(&path) {
             return Err(Diagnostic::new(
@@ -69,7 +70,7 @@ impl Output {
     }
 
     /// Adds a file, replacing one of the same path (a site file overriding a theme file).
-    pub fn put(&mut self, path: String, body: Body, origin: impl Into<String>) {
+    pub fn put(&mut self, path: String, body: Body, origin: impl Into<Origin>) {
         self.files.insert(path, OutFile { body, origin: origin.into() });
     }
 
@@ -228,6 +229,19 @@ pub fn check_writable(dir: &Path) -> Result<(), String> {
     }
 }
 
+/// The bytes of `file`, to be written at `dest`; a read failure names the file that was read.
+fn file_bytes<'a>(file: &'a OutFile, dest: &Path) -> Result<Cow<'a, [u8]>, WriteError> {
+    body_bytes(&file.body).map_err(werr(match &file.body {
+        Body::File(p) | Body::Spooled(p, _) => p.as_path(),
+        _ => dest,
+    }))
+}
+
+/// The record of a file just written.
+fn stamp(md: &std::fs::Metadata, bytes: &[u8]) -> Stamp {
+    Stamp { size: md.len(), mtime_ns: mtime_ns(md), hash: blake3::hash(bytes).to_hex().to_string() }
+}
+
 /// Writes `output` into `dir`: changed files only, files of the previous write that are no longer
 /// produced removed, manifest last. Files sopixi did not write (such as `.git`) are left alone.
 pub fn write(
@@ -243,10 +257,7 @@ pub fn write(
         .par_iter()
         .map(|(path, file)| {
             let dest = dir.join(path);
-            let bytes = body_bytes(&file.body).map_err(werr(match &file.body {
-                Body::File(p) | Body::Spooled(p, _) => p.as_path(),
-                _ => dest.as_path(),
-            }))?;
+            let bytes = file_bytes(file, &dest)?;
             let hash = blake3::hash(&bytes).to_hex().to_string();
             if !old.files.contains_key(path) {
                 // Most likely a new file: create it without looking first (two system calls
@@ -384,9 +395,7 @@ impl Spool {
         let len = bytes.len() as u64;
         match attempt {
             Ok(md) => {
-                let stamp =
-                    Stamp { size: md.len(), mtime_ns: mtime_ns(&md), hash: blake3::hash(bytes).to_hex().to_string() };
-                self.stamps.lock().unwrap_or_else(|e| e.into_inner()).push((path.to_string(), stamp));
+                self.stamps.lock().unwrap_or_else(|e| e.into_inner()).push((path.to_string(), stamp(&md, bytes)));
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(WriteError { path: dest, source: e }),
@@ -411,18 +420,12 @@ impl Spool {
             .filter(|(path, f)| !(matches!(f.body, Body::Spooled(..)) && stamps.contains_key(*path)))
             .map(|(path, file)| {
                 let dest = dir.join(path);
-                let bytes = body_bytes(&file.body).map_err(werr(match &file.body {
-                    Body::File(p) | Body::Spooled(p, _) => p.as_path(),
-                    _ => dest.as_path(),
-                }))?;
+                let bytes = file_bytes(file, &dest)?;
                 if let Some(parent) = dest.parent() {
                     std::fs::create_dir_all(parent).map_err(werr(parent))?;
                 }
                 let md = create_new(&dest, &bytes).map_err(werr(&dest))?;
-                Ok((
-                    path.clone(),
-                    Stamp { size: md.len(), mtime_ns: mtime_ns(&md), hash: blake3::hash(&bytes).to_hex().to_string() },
-                ))
+                Ok((path.clone(), stamp(&md, &bytes)))
             })
             .collect();
         for r in rest {

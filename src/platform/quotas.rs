@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use crate::output::{OutFile, Output};
 use crate::platform::policy::{Quotas, VIDEO_EXTENSIONS};
 use crate::site::config::SITE_FILE;
-use crate::util::diag::Diagnostic;
+use crate::util::diag::{Diagnostic, Kind};
 use crate::util::text::human_bytes;
 
 /// The platform's disk quotas: every video at most `video_bytes`, every file at most
@@ -26,6 +26,7 @@ pub fn quota_errors(output: &Output, q: &Quotas) -> Vec<Diagnostic> {
                     &f.origin,
                     format!("this video is {}, over the platform's limit of {} per video", human_bytes(*size), human_bytes(q.video_bytes)),
                 )
+                .kind(Kind::Quota)
                 .hint("compress it (for example 720p H.264 at a lower bit rate) or publish it on a video host and link to it"),
             );
         } else if *size > q.file_bytes {
@@ -38,6 +39,7 @@ pub fn quota_errors(output: &Output, q: &Quotas) -> Vec<Diagnostic> {
                         human_bytes(q.file_bytes)
                     ),
                 )
+                .kind(Kind::Quota)
                 .hint("make it smaller or host it elsewhere and link to it"),
             );
         }
@@ -56,6 +58,7 @@ pub fn quota_errors(output: &Output, q: &Quotas) -> Vec<Diagnostic> {
                     human_bytes(q.site_bytes)
                 ),
             )
+            .kind(Kind::Quota)
             .hint(format!("the largest files: {}", top.join(", "))),
         );
     }

@@ -15,7 +15,7 @@ use tera::{Context, Tera};
 
 use crate::site::config::Config;
 use crate::site::content::{Content, Page, Ref, Section};
-use crate::util::diag::{did_you_mean, Diagnostic};
+use crate::util::diag::{did_you_mean, Diagnostic, Kind, Origin};
 
 /// One template: its Tera name (`page.html`, `shortcodes/video.html`), text and origin file.
 #[derive(Debug, Clone)]
@@ -276,7 +276,7 @@ impl Templates {
     }
 
     /// Renders `name`; `rendering` names what was being rendered (a content file) for the error.
-    pub fn render(&self, name: &str, ctx: &Context, rendering: &str) -> Result<String, Diagnostic> {
+    pub fn render(&self, name: &str, ctx: &Context, rendering: &Origin) -> Result<String, Diagnostic> {
         // Tera starts from a 2 KB buffer and doubles it; a page is mostly its content, so start
         // from that size and copy it once.
         let hint = ctx.get("page").and_then(|p| p.get("content")).and_then(Value::as_str).map_or(0, str::len);
@@ -285,7 +285,7 @@ impl Templates {
         String::from_utf8(buf).map_err(|e| Diagnostic::new(rendering, format!("`{name}` rendered invalid UTF-8: {e}")))
     }
 
-    fn render_error(&self, name: &str, e: &tera::Error, rendering: &str) -> Diagnostic {
+    fn render_error(&self, name: &str, e: &tera::Error, rendering: &Origin) -> Diagnostic {
         let chain = error_chain(e);
         if let tera::ErrorKind::TemplateNotFound(missing) = &e.kind {
             return Diagnostic::new(rendering, format!("missing template `{missing}`"))
@@ -309,7 +309,7 @@ impl Templates {
         if let Some(f) = message.get(..1) {
             message = f.to_lowercase() + &message[1..];
         }
-        Diagnostic::new(file, message).at(line, None).hint(format!("while rendering {rendering}"))
+        Diagnostic::new(file, message).at(line, None).hint(format!("while rendering {rendering}")).kind(Kind::Render)
     }
 }
 
@@ -778,7 +778,7 @@ mod tests {
         .err()
         .unwrap();
         assert_eq!(e.len(), 2);
-        let d = e.iter().find(|d| d.file.ends_with("page.html")).unwrap();
+        let d = e.iter().find(|d| d.origin.path().is_some_and(|p| p.ends_with("page.html"))).unwrap();
         assert_eq!(d.line, Some(2), "{d}");
     }
 
@@ -791,8 +791,9 @@ mod tests {
         .unwrap();
         let mut ctx = Context::new();
         ctx.insert("page", &json!({"title": "x"}));
-        let d = t.render("page.html", &ctx, "content/a.md").unwrap_err();
-        assert!(d.file.ends_with("base.html"), "{d}");
+        let d = t.render("page.html", &ctx, &Origin::from("content/a.md")).unwrap_err();
+        assert!(d.origin.path().is_some_and(|p| p.ends_with("base.html")), "{d}");
+        assert_eq!(d.kind, Kind::Render);
         assert_eq!(d.line, Some(2), "{d}");
         assert!(d.hint.unwrap().contains("content/a.md"));
     }
@@ -806,7 +807,7 @@ mod tests {
         .unwrap();
         assert!(t.mentions("section.html", "paginator"));
         assert!(t.has("taxonomy.html"), "built-in fallback");
-        assert_eq!(t.render("404.html", &Context::new(), "x").unwrap(), "mine");
+        assert_eq!(t.render("404.html", &Context::new(), &Origin::output("x")).unwrap(), "mine");
         assert!(t.shortcode_names().contains(&"video".to_string()));
     }
 

@@ -389,7 +389,7 @@ fn swap_stylesheets(
         let Some((rel, origin)) = place else { return false };
         let out_path = slash(&rel);
         let Some(entry) = files.get_mut(&out_path) else { return false };
-        if entry.origin != origin {
+        if entry.origin != crate::util::diag::Origin::from(origin) {
             return false; // shadowed by another file of the same path, or produced otherwise
         }
         entry.body = match &entry.body {

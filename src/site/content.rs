@@ -84,6 +84,8 @@ pub struct FrontMatter {
     pub template: Option<String>,
     /// Old URLs that redirect here.
     pub aliases: Vec<String>,
+    /// The line of each alias in the file, for messages.
+    pub alias_lines: Vec<Option<usize>>,
     /// Adult content (age gate); inherited from sections when unset.
     pub adult: Option<bool>,
     /// The line of `adult:` in the file, for messages.
@@ -149,7 +151,7 @@ trait WithFile {
 }
 impl WithFile for Diagnostic {
     fn clone_with_file(&self, file: &str) -> Diagnostic {
-        Diagnostic { file: file.into(), ..self.clone() }
+        Diagnostic { origin: file.into(), ..self.clone() }
     }
 }
 
@@ -179,7 +181,7 @@ fn parse_front(file: &str, y: &str, config: &Config) -> (FrontMatter, Vec<Diagno
         if d.line.is_none() {
             // Type errors inside flattened maps lose their position: find the key named.
             if let Some(key) = FRONT_MATTER_KEYS.iter().find(|k| d.message.contains(&format!("`{k}`"))) {
-                d.line = key_line(y, key).map(|l| l + 1);
+                d.line = key_line(y, key).map(|l| u32::try_from(l + 1).unwrap_or(u32::MAX));
             }
         }
         vec![d]
@@ -197,6 +199,7 @@ fn parse_front(file: &str, y: &str, config: &Config) -> (FrontMatter, Vec<Diagno
         slug: raw.slug,
         weight: raw.weight,
         template: raw.template,
+        alias_lines: raw.aliases.as_deref().map_or_else(Vec::new, |a| item_lines(y, "aliases", a)),
         aliases: raw.aliases.unwrap_or_default(),
         adult: raw.adult,
         adult_line: line("adult"),
@@ -321,6 +324,24 @@ fn parse_front(file: &str, y: &str, config: &Config) -> (FrontMatter, Vec<Diagno
 }
 
 /// A page or section saying `adult: false` inside an adult section.
+/// The file line of each item of the list under the top-level `key` of front matter `y` (which
+/// starts on the file's second line): the first line, from the key on, that holds the item.
+fn item_lines(y: &str, key: &str, items: &[String]) -> Vec<Option<usize>> {
+    let Some(start) = key_line(y, key) else { return vec![None; items.len()] };
+    let lines: Vec<&str> = y.lines().collect();
+    let mut from = start - 1;
+    items
+        .iter()
+        .map(|item| {
+            let found = (from..lines.len()).find(|&i| lines[i].contains(item.as_str()));
+            if let Some(i) = found {
+                from = i;
+            }
+            found.map(|i| i + 2)
+        })
+        .collect()
+}
+
 fn adult_escape(src: &Parsed, section_rel: &str) -> Diagnostic {
     let line = src.front.adult_line;
     Diagnostic::new(diag_path(&src.rel), "`adult: false` inside an adult section")
@@ -486,8 +507,10 @@ fn file_name(rel: &str) -> &str {
 }
 
 impl Content {
-    /// Builds the tree from parsed files and the other files of `content/`.
-    /// Drafts are dropped here unless the configuration includes them.
+    /// Builds the tree from parsed files and the other files of `content/`, step by step:
+    /// bundles and hidden folders found, files sorted into sections and pages, every folder's
+    /// section made, pages placed, other files placed beside their page or section, pages ordered,
+    /// URLs checked, terms collected. Drafts are dropped unless the configuration includes them.
     pub fn assemble(
         config: &Config,
         parsed: Vec<Parsed>,
@@ -496,10 +519,60 @@ impl Content {
         let mut errors = Vec::new();
         let mut parsed = parsed;
         parsed.sort_by(|a, b| a.rel.cmp(&b.rel));
+        let folders = Folders::find(&parsed, config, &mut errors);
+        let sorted = folders.sort(parsed, config, &mut errors);
+        let (mut sections, index_of) = make_sections(config, sorted.sections, &sorted.pages, &mut errors);
+        let mut pages = make_pages(sorted.pages, &mut sections, &index_of, &mut errors);
+        let mut by_file = HashMap::new();
+        for (i, p) in pages.iter().enumerate() {
+            by_file.insert(p.src.rel.clone(), Ref::Page(i));
+        }
+        for (i, s) in sections.iter().enumerate() {
+            by_file.insert(s.src.rel.clone(), Ref::Section(i));
+        }
+        let mut files: Vec<String> = other_files;
+        // Markdown files inside bundles are published as they are, as files of the bundle.
+        files.extend(sorted.bundle_markdown);
+        files.sort();
+        let assets = folders.place(files, &mut pages, &mut sections, &index_of);
+        order_pages(&mut sections, &mut pages);
+        url_collisions(&sections, &pages, &mut errors);
+        let taxonomies = config.site.taxonomies.iter().map(|name| collect_terms(name, &pages)).collect();
+        if errors.is_empty() {
+            Ok(Content { pages, sections, by_file, taxonomies, assets })
+        } else {
+            Err(errors)
+        }
+    }
 
-        // Page bundles: folders holding an index.md. Everything below them belongs to the page.
-        let mut bundle_dirs: Vec<String> = Vec::new();
-        for p in &parsed {
+    /// The URL path of a content file (`blog/hello.md` → `/blog/hello/`).
+    pub fn path_of(&self, rel: &str) -> Option<&str> {
+        match self.by_file.get(rel.trim_start_matches('/'))? {
+            Ref::Page(i) => Some(&self.pages[*i].path),
+            Ref::Section(i) => Some(&self.sections[*i].path),
+        }
+    }
+}
+
+/// The folders that change where files belong: page bundles (a folder holding an `index.md`:
+/// everything below it belongs to the page) and, unless drafts are built, draft sections
+/// (everything below them is hidden).
+struct Folders {
+    bundles: Vec<String>,
+    hidden: Vec<String>,
+}
+
+/// Content files sorted: sections by folder, pages, and Markdown files inside bundles.
+struct Sorted {
+    sections: BTreeMap<String, Parsed>,
+    pages: Vec<Parsed>,
+    bundle_markdown: Vec<String>,
+}
+
+impl Folders {
+    fn find(parsed: &[Parsed], config: &Config, errors: &mut Vec<Diagnostic>) -> Folders {
+        let mut bundles: Vec<String> = Vec::new();
+        for p in parsed {
             if file_name(&p.rel) == "index.md" {
                 let dir = parent_dir(&p.rel).to_string();
                 if dir.is_empty() {
@@ -511,41 +584,47 @@ impl Content {
                         .hint("name the home page content/_index.md"),
                     );
                 } else {
-                    bundle_dirs.push(dir);
+                    bundles.push(dir);
                 }
             }
         }
-        let in_bundle = |rel: &str| -> Option<&String> {
-            bundle_dirs
-                .iter()
-                .filter(|d| rel.starts_with(d.as_str()) && rel.as_bytes().get(d.len()) == Some(&b'/'))
-                .max_by_key(|d| d.len())
-        };
-
-        // Drafts hide the page and, for a section, everything below it.
-        let mut hidden_dirs: Vec<String> = Vec::new();
+        let mut hidden: Vec<String> = Vec::new();
         if !config.drafts {
-            for p in &parsed {
+            for p in parsed {
                 if p.front.draft && file_name(&p.rel) == "_index.md" {
-                    hidden_dirs.push(parent_dir(&p.rel).to_string());
+                    hidden.push(parent_dir(&p.rel).to_string());
                 }
             }
         }
-        let hidden = |rel: &str| {
-            hidden_dirs
-                .iter()
-                .any(|d| d.is_empty() || (rel.starts_with(d.as_str()) && rel.as_bytes().get(d.len()) == Some(&b'/')))
-        };
+        Folders { bundles, hidden }
+    }
 
+    /// The innermost bundle `rel` is inside, if any.
+    fn in_bundle(&self, rel: &str) -> Option<&String> {
+        self.bundles
+            .iter()
+            .filter(|d| rel.starts_with(d.as_str()) && rel.as_bytes().get(d.len()) == Some(&b'/'))
+            .max_by_key(|d| d.len())
+    }
+
+    /// Whether `rel` is below a draft section.
+    fn hidden(&self, rel: &str) -> bool {
+        self.hidden
+            .iter()
+            .any(|d| d.is_empty() || (rel.starts_with(d.as_str()) && rel.as_bytes().get(d.len()) == Some(&b'/')))
+    }
+
+    /// Sorts the parsed files into sections, pages and Markdown files of bundles.
+    fn sort(&self, parsed: Vec<Parsed>, config: &Config, errors: &mut Vec<Diagnostic>) -> Sorted {
         let mut section_files: BTreeMap<String, Parsed> = BTreeMap::new();
         let mut page_files: Vec<Parsed> = Vec::new();
         let mut bundle_markdown: Vec<String> = Vec::new();
         for p in parsed {
-            if hidden(&p.rel) && !(file_name(&p.rel) == "_index.md" && parent_dir(&p.rel).is_empty()) {
+            if self.hidden(&p.rel) && !(file_name(&p.rel) == "_index.md" && parent_dir(&p.rel).is_empty()) {
                 continue;
             }
             let name = file_name(&p.rel);
-            if let Some(b) = in_bundle(&p.rel) {
+            if let Some(b) = self.in_bundle(&p.rel) {
                 if !(name == "index.md" && parent_dir(&p.rel) == b) {
                     // Markdown inside a bundle is a file of that bundle, not a page.
                     bundle_markdown.push(p.rel);
@@ -554,7 +633,7 @@ impl Content {
             }
             if name == "_index.md" {
                 let dir = parent_dir(&p.rel).to_string();
-                if bundle_dirs.contains(&dir) {
+                if self.bundles.contains(&dir) {
                     errors.push(
                         Diagnostic::new(
                             diag_path(&p.rel),
@@ -571,108 +650,18 @@ impl Content {
                 page_files.push(p);
             }
         }
+        Sorted { sections: section_files, pages: page_files, bundle_markdown }
+    }
 
-        // Every folder holding pages or sections is a section; the home always is.
-        let mut dirs: BTreeMap<String, ()> = BTreeMap::new();
-        dirs.insert(String::new(), ());
-        let mut add_with_ancestors = |dir: &str| {
-            let mut d = dir.to_string();
-            loop {
-                dirs.insert(d.clone(), ());
-                if d.is_empty() {
-                    break;
-                }
-                d = parent_dir(&d).to_string();
-            }
-        };
-        for dir in section_files.keys() {
-            add_with_ancestors(dir);
-        }
-        for p in &page_files {
-            let d = if file_name(&p.rel) == "index.md" { parent_dir(parent_dir(&p.rel)) } else { parent_dir(&p.rel) };
-            add_with_ancestors(d);
-        }
-
-        let mut sections: Vec<Section> = Vec::new();
-        let mut index_of: HashMap<String, usize> = HashMap::new();
-        for dir in dirs.keys() {
-            let (src, explicit) = match section_files.remove(dir) {
-                Some(p) => (p, true),
-                None => {
-                    let rel = if dir.is_empty() { "_index.md".to_string() } else { format!("{dir}/_index.md") };
-                    let title = if dir.is_empty() { config.site.title.clone() } else { humanize(file_name(dir)) };
-                    let front = FrontMatter { title: Some(title), ..Default::default() };
-                    (Parsed { rel, front, body: Arc::default(), body_line: 1 }, false)
-                }
-            };
-            let parent = if dir.is_empty() { None } else { index_of.get(parent_dir(dir)).copied() };
-            let (path, adult) = match parent {
-                None => ("/".to_string(), src.front.adult.unwrap_or(false)),
-                Some(pi) => {
-                    let slug = src.front.slug.clone().unwrap_or_else(|| slugify(file_name(dir)));
-                    let parent = &sections[pi];
-                    if parent.adult && src.front.adult == Some(false) {
-                        errors.push(adult_escape(&src, &parent.src.rel));
-                    }
-                    (format!("{}{}/", parent.path, slug), parent.adult || src.front.adult.unwrap_or(false))
-                }
-            };
-            let i = sections.len();
-            index_of.insert(dir.clone(), i);
-            if let Some(pi) = parent {
-                sections[pi].subsections.push(i);
-            }
-            sections.push(Section {
-                src,
-                explicit,
-                dir: dir.clone(),
-                path,
-                parent,
-                pages: Vec::new(),
-                subsections: Vec::new(),
-                assets: Vec::new(),
-                adult,
-                rendered: Arc::default(),
-            });
-        }
-
-        let mut pages: Vec<Page> = Vec::new();
-        for src in page_files {
-            let is_bundle = file_name(&src.rel) == "index.md";
-            let own_dir = parent_dir(&src.rel);
-            let sec_dir = if is_bundle { parent_dir(own_dir) } else { own_dir };
-            let si = index_of[sec_dir];
-            let stem = if is_bundle { file_name(own_dir) } else { file_name(&src.rel).trim_end_matches(".md") };
-            let slug = src.front.slug.clone().unwrap_or_else(|| slugify(stem));
-            let path = format!("{}{}/", sections[si].path, slug);
-            if sections[si].adult && src.front.adult == Some(false) {
-                errors.push(adult_escape(&src, &sections[si].src.rel));
-            }
-            let adult = sections[si].adult || src.front.adult.unwrap_or(false);
-            sections[si].pages.push(pages.len());
-            pages.push(Page {
-                src,
-                path,
-                slug,
-                section: si,
-                assets: Vec::new(),
-                adult,
-                rendered: Arc::default(),
-                lower: None,
-                higher: None,
-            });
-        }
-
-        let mut by_file = HashMap::new();
-        for (i, p) in pages.iter().enumerate() {
-            by_file.insert(p.src.rel.clone(), Ref::Page(i));
-        }
-        for (i, s) in sections.iter().enumerate() {
-            by_file.insert(s.src.rel.clone(), Ref::Section(i));
-        }
-
-        // Files that are not Markdown pages: bundle files go beside their page, others beside
-        // the nearest section.
+    /// Files that are not Markdown pages: bundle files go beside their page, others beside the
+    /// nearest section.
+    fn place(
+        &self,
+        files: Vec<String>,
+        pages: &mut [Page],
+        sections: &mut [Section],
+        index_of: &HashMap<String, usize>,
+    ) -> Vec<Asset> {
         let bundle_page: HashMap<String, usize> = pages
             .iter()
             .enumerate()
@@ -680,15 +669,11 @@ impl Content {
             .map(|(i, p)| (parent_dir(&p.src.rel).to_string(), i))
             .collect();
         let mut assets = Vec::new();
-        let mut files: Vec<String> = other_files;
-        // Markdown files inside bundles are published as they are, as files of the bundle.
-        files.extend(bundle_markdown);
-        files.sort();
         for rel in files {
-            if hidden(&rel) {
+            if self.hidden(&rel) {
                 continue;
             }
-            let out = if let Some(b) = in_bundle(&rel) {
+            let out = if let Some(b) = self.in_bundle(&rel) {
                 match bundle_page.get(b) {
                     Some(&pi) => {
                         let out = format!("{}{}", pages[pi].path.trim_start_matches('/'), &rel[b.len() + 1..]);
@@ -710,46 +695,143 @@ impl Content {
             };
             assets.push(Asset { rel, out });
         }
+        assets
+    }
+}
 
-        // Order pages in each section and link neighbours.
-        for s in &mut sections {
-            let sort_by = s.src.front.sort_by;
-            s.pages.sort_by(|&a, &b| compare_pages(&pages[a], &pages[b], sort_by));
-            for w in s.pages.windows(2) {
-                pages[w[0]].higher = Some(w[1]);
-                pages[w[1]].lower = Some(w[0]);
+/// Every folder holding pages or sections is a section (made with defaults when it has no
+/// `_index.md`); the home always is. Returns the sections, parents first, and each folder's index.
+fn make_sections(
+    config: &Config,
+    mut section_files: BTreeMap<String, Parsed>,
+    page_files: &[Parsed],
+    errors: &mut Vec<Diagnostic>,
+) -> (Vec<Section>, HashMap<String, usize>) {
+    let mut dirs: BTreeMap<String, ()> = BTreeMap::new();
+    dirs.insert(String::new(), ());
+    let mut add_with_ancestors = |dir: &str| {
+        let mut d = dir.to_string();
+        loop {
+            dirs.insert(d.clone(), ());
+            if d.is_empty() {
+                break;
             }
+            d = parent_dir(&d).to_string();
         }
-
-        // URL collisions between pages and sections.
-        let mut seen: HashMap<&str, &str> = HashMap::new();
-        let all_paths = sections
-            .iter()
-            .map(|s| (s.path.as_str(), s.src.rel.as_str()))
-            .chain(pages.iter().map(|p| (p.path.as_str(), p.src.rel.as_str())));
-        for (path, rel) in all_paths {
-            if let Some(other) = seen.insert(path, rel) {
-                errors.push(
-                    Diagnostic::new(diag_path(rel), format!("URL {path} is also the URL of content/{other}"))
-                        .hint("give one of them another file name or a `slug`"),
-                );
+    };
+    for dir in section_files.keys() {
+        add_with_ancestors(dir);
+    }
+    for p in page_files {
+        let d = if file_name(&p.rel) == "index.md" { parent_dir(parent_dir(&p.rel)) } else { parent_dir(&p.rel) };
+        add_with_ancestors(d);
+    }
+    let mut sections: Vec<Section> = Vec::new();
+    let mut index_of: HashMap<String, usize> = HashMap::new();
+    for dir in dirs.keys() {
+        let (src, explicit) = match section_files.remove(dir) {
+            Some(p) => (p, true),
+            None => {
+                let rel = if dir.is_empty() { "_index.md".to_string() } else { format!("{dir}/_index.md") };
+                let title = if dir.is_empty() { config.site.title.clone() } else { humanize(file_name(dir)) };
+                let front = FrontMatter { title: Some(title), ..Default::default() };
+                (Parsed { rel, front, body: Arc::default(), body_line: 1 }, false)
             }
+        };
+        let parent = if dir.is_empty() { None } else { index_of.get(parent_dir(dir)).copied() };
+        let (path, adult) = match parent {
+            None => ("/".to_string(), src.front.adult.unwrap_or(false)),
+            Some(pi) => {
+                let slug = src.front.slug.clone().unwrap_or_else(|| slugify(file_name(dir)));
+                let parent = &sections[pi];
+                if parent.adult && src.front.adult == Some(false) {
+                    errors.push(adult_escape(&src, &parent.src.rel));
+                }
+                (format!("{}{}/", parent.path, slug), parent.adult || src.front.adult.unwrap_or(false))
+            }
+        };
+        let i = sections.len();
+        index_of.insert(dir.clone(), i);
+        if let Some(pi) = parent {
+            sections[pi].subsections.push(i);
         }
+        sections.push(Section {
+            src,
+            explicit,
+            dir: dir.clone(),
+            path,
+            parent,
+            pages: Vec::new(),
+            subsections: Vec::new(),
+            assets: Vec::new(),
+            adult,
+            rendered: Arc::default(),
+        });
+    }
+    (sections, index_of)
+}
 
-        let taxonomies = config.site.taxonomies.iter().map(|name| collect_terms(name, &pages)).collect();
+/// Each page in its section, with its URL and age gate.
+fn make_pages(
+    page_files: Vec<Parsed>,
+    sections: &mut [Section],
+    index_of: &HashMap<String, usize>,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<Page> {
+    let mut pages: Vec<Page> = Vec::new();
+    for src in page_files {
+        let is_bundle = file_name(&src.rel) == "index.md";
+        let own_dir = parent_dir(&src.rel);
+        let sec_dir = if is_bundle { parent_dir(own_dir) } else { own_dir };
+        let si = index_of[sec_dir];
+        let stem = if is_bundle { file_name(own_dir) } else { file_name(&src.rel).trim_end_matches(".md") };
+        let slug = src.front.slug.clone().unwrap_or_else(|| slugify(stem));
+        let path = format!("{}{}/", sections[si].path, slug);
+        if sections[si].adult && src.front.adult == Some(false) {
+            errors.push(adult_escape(&src, &sections[si].src.rel));
+        }
+        let adult = sections[si].adult || src.front.adult.unwrap_or(false);
+        sections[si].pages.push(pages.len());
+        pages.push(Page {
+            src,
+            path,
+            slug,
+            section: si,
+            assets: Vec::new(),
+            adult,
+            rendered: Arc::default(),
+            lower: None,
+            higher: None,
+        });
+    }
+    pages
+}
 
-        if errors.is_empty() {
-            Ok(Content { pages, sections, by_file, taxonomies, assets })
-        } else {
-            Err(errors)
+/// Orders the pages of each section and links neighbours.
+fn order_pages(sections: &mut [Section], pages: &mut [Page]) {
+    for s in sections {
+        let sort_by = s.src.front.sort_by;
+        s.pages.sort_by(|&a, &b| compare_pages(&pages[a], &pages[b], sort_by));
+        for w in s.pages.windows(2) {
+            pages[w[0]].higher = Some(w[1]);
+            pages[w[1]].lower = Some(w[0]);
         }
     }
+}
 
-    /// The URL path of a content file (`blog/hello.md` → `/blog/hello/`).
-    pub fn path_of(&self, rel: &str) -> Option<&str> {
-        match self.by_file.get(rel.trim_start_matches('/'))? {
-            Ref::Page(i) => Some(&self.pages[*i].path),
-            Ref::Section(i) => Some(&self.sections[*i].path),
+/// Two pages or sections on one URL are an error.
+fn url_collisions(sections: &[Section], pages: &[Page], errors: &mut Vec<Diagnostic>) {
+    let mut seen: HashMap<&str, &str> = HashMap::new();
+    let all_paths = sections
+        .iter()
+        .map(|s| (s.path.as_str(), s.src.rel.as_str()))
+        .chain(pages.iter().map(|p| (p.path.as_str(), p.src.rel.as_str())));
+    for (path, rel) in all_paths {
+        if let Some(other) = seen.insert(path, rel) {
+            errors.push(
+                Diagnostic::new(diag_path(rel), format!("URL {path} is also the URL of content/{other}"))
+                    .hint("give one of them another file name or a `slug`"),
+            );
         }
     }
 }
@@ -793,6 +875,15 @@ fn collect_terms(name: &str, pages: &[Page]) -> Taxonomy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alias_lines_are_the_lines_that_hold_them() {
+        let y = "title: T\naliases:\n  - /old/\n  - /older/\nweight: 1\n";
+        let items = vec!["/old/".to_string(), "/older/".to_string()];
+        assert_eq!(item_lines(y, "aliases", &items), vec![Some(4), Some(5)]);
+        let flow = "aliases: [/a/, /b/]\n";
+        assert_eq!(item_lines(flow, "aliases", &["/a/".into(), "/b/".into()]), vec![Some(2), Some(2)]);
+    }
     use crate::site::config::BuildOptions;
 
     fn cfg() -> Config {
@@ -829,7 +920,7 @@ mod tests {
         assert!(unknown.hint.as_deref().unwrap().contains("did you mean `title`"));
         let date = e.iter().find(|d| d.message.contains("date")).unwrap();
         assert_eq!(date.line, Some(4));
-        assert_eq!(date.file, std::path::PathBuf::from("content/a.md"));
+        assert_eq!(date.origin, crate::util::diag::Origin::from("content/a.md"));
     }
 
     #[test]
@@ -874,7 +965,11 @@ mod tests {
     fn url_collisions_name_both_files() {
         let files = vec![p("a.md", "---\nslug: b\n---\n"), p("b.md", "---\ntitle: B\n---\n")];
         let e = Content::assemble(&cfg(), files, vec![]).unwrap_err();
-        assert!(e[0].message.contains("content/a.md") || e[0].file.ends_with("a.md"), "{:?}", e);
+        assert!(
+            e[0].message.contains("content/a.md") || e[0].origin.path().is_some_and(|p| p.ends_with("a.md")),
+            "{:?}",
+            e
+        );
         assert!(e[0].to_string().contains("a.md") && e[0].to_string().contains("b.md"));
     }
 }
