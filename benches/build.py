@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Build benchmark: sopixi vs Hugo vs the floor, on the same generated corpus, side by side.
 
-    benches/build.py [--pages 1000 10000] [--runs 5] [--compliance-cost]
+    benches/build.py [--pages 1000 10000] [--runs 5] [--compliance-cost] [--baseline BIN]
 
 For each corpus size (../shared/bench/gen_corpus.py), runs alternately, each into a fresh empty
 folder deleted outside the timing: `sopixi build` (minify + highlighting on), `hugo` (minify on,
 highlighting by default), and the floor (read Markdown, pulldown-cmark, write, rayon). Then a
 no-change rebuild of each generator into its existing output. With --compliance-cost, also runs a
 sopixi built with the `bench-without-compliance` feature (no badge, notice, gate or check) in the
-same alternation, and prints what the platform elements cost. Prints median wall time, CPU time
+same alternation, and prints what the platform elements cost. With --baseline BIN (another sopixi
+binary, e.g. one built from an earlier commit in a `git worktree`), runs it in the same
+alternation and prints this build's cold time against it, for changes that must not slow it. Prints median wall time, CPU time
 (user+sys), peak RSS, and ratios. Run it alone: on 2 cores any other process skews every figure.
 """
 import argparse
@@ -79,6 +81,7 @@ def commands(bins, corpus, out):
         "hugo": [bins["hugo"], "--quiet", "--source", os.path.join(corpus, "hugo"), "--destination", out],
         "floor": [bins["floor"], os.path.join(corpus, "sopixi", "content"), out],
         "sopixi-no-compliance": [bins["bare"], "build", os.path.join(corpus, "sopixi"), "-o", out],
+        "sopixi-baseline": [bins.get("baseline") or "", "build", os.path.join(corpus, "sopixi"), "-o", out],
     }
 
 
@@ -87,8 +90,10 @@ def main():
     ap.add_argument("--pages", type=int, nargs="+", default=[1000, 10000])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--compliance-cost", action="store_true")
+    ap.add_argument("--baseline", metavar="BIN", help="another sopixi binary to compare this one with")
     a = ap.parse_args()
     bins = setup(a.compliance_cost)
+    bins["baseline"] = os.path.abspath(a.baseline) if a.baseline else None
     print("sopixi:", subprocess.run([bins["sopixi"], "--version"], capture_output=True, text=True).stdout.strip(),
           "| hugo:", subprocess.run([bins["hugo"], "version"], capture_output=True, text=True).stdout.split()[1],
           "| cores:", os.cpu_count())
@@ -99,6 +104,8 @@ def main():
         results = {k: [] for k in ("sopixi", "hugo", "floor")}
         if a.compliance_cost:
             results["sopixi-no-compliance"] = []
+        if a.baseline:
+            results["sopixi-baseline"] = []
         # Every run writes into a new folder; all are deleted after the timings. (Deleting one
         # just before the next run makes ext4 scan its freshly freed inodes on every mkdir and
         # create, which adds seconds of kernel time to whichever tool runs next.)
@@ -136,6 +143,11 @@ def main():
             b = med(results["sopixi-no-compliance"], 0)
             print("  platform elements (inject + check): %.3f s of %.3f s = +%.1f%% over %.3f s without"
                   % (s - b, s, 100.0 * (s - b) / b, b))
+        if a.baseline:
+            b = med(results["sopixi-baseline"], 0)
+            pairs = sorted(x[0] / y[0] for x, y in zip(results["sopixi"], results["sopixi-baseline"]))
+            print("  this build / baseline (cold): %.3f s / %.3f s = %.3f (run by run: median %.3f, %.3f-%.3f)"
+                  % (s, b, s / b, statistics.median(pairs), pairs[0], pairs[-1]))
         print("  no-change rebuild: sopixi %.3f s, hugo %.3f s" % (med(rebuild["sopixi"], 0), med(rebuild["hugo"], 0)))
     # Outputs are deleted only now, so that no run pays for another size's deletions.
     shutil.rmtree(os.path.join(WORK, "outs"), ignore_errors=True)

@@ -1,6 +1,6 @@
 //! The build as a sequence of named stages, each taking the previous stage's value:
 //! [`Inputs`] → [`load`] → [`Loaded`] → [`bodies`] → [`Bodied`] → [`context`] → [`Contexts`]
-//! → [`render`] → [`Finished`] → [`statics`] → [`Finished`] → [`images`] → [`Built`].
+//! → [`render`] → [`Finished`] → [`statics`] → [`Finished`] → `images` → [`Built`].
 //!
 //! In: the gathered inputs, a [`BuildCx`] (site root, options, engine, staging folder) and the
 //! [`Memo`] (`serve`'s reuse; a plain build passes [`Memo::off`]). Out: one [`Output`] with every

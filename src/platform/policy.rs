@@ -380,6 +380,19 @@ pub fn platform_switch_diagnostic(file: &str, key: &str, line: Option<usize>) ->
         .hint("the Sopixi badge, the cookie notice and the age gate are required by the platform's terms on every page and cannot be disabled; remove this key")
 }
 
+/// Parses a YAML file a partner or theme writes (`site.yaml`, `theme.yaml`) into `T`, refusing
+/// first every key that tries to turn a platform element off.
+pub fn parse_without_switches<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, Vec<Diagnostic>> {
+    let tree: yaml::Value = yaml::from_str(text).map_err(|e| vec![yaml_diagnostic(file, e, 0)])?;
+    let switches = platform_switches(file, text, &tree);
+    if !switches.is_empty() {
+        return Err(switches);
+    }
+    drop(tree);
+    // Parsed again from the text: only then do serde_yaml's errors carry their line.
+    yaml::from_str(text).map_err(|e| vec![yaml_diagnostic(file, e, 0)])
+}
+
 /// Every top-level key of a YAML file (and every key under its `extra`) that tries to turn a
 /// platform element off, as diagnostics for `file`.
 pub fn platform_switches(file: &str, text: &str, tree: &yaml::Value) -> Vec<Diagnostic> {

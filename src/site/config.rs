@@ -9,9 +9,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::platform::policy::platform_switches;
+use crate::platform::policy::parse_without_switches;
 use crate::util::diag::Diagnostic;
-use crate::util::yaml::{self, key_line, yaml_diagnostic};
+use crate::util::yaml::key_line;
 
 /// The name of the site configuration file, at the site root.
 pub const SITE_FILE: &str = "site.yaml";
@@ -329,14 +329,7 @@ pub struct Config {
 impl Config {
     /// Parses and validates `site.yaml`, then applies the command-line options.
     pub fn load(text: &str, opts: &BuildOptions) -> Result<Config, Vec<Diagnostic>> {
-        let tree: yaml::Value = yaml::from_str(text).map_err(|e| vec![yaml_diagnostic(SITE_FILE, e, 0)])?;
-        let switches = platform_switches(SITE_FILE, text, &tree);
-        if !switches.is_empty() {
-            return Err(switches);
-        }
-        drop(tree);
-        // Parsed again from the text: only then do serde_yaml's errors carry their line.
-        let mut site: SiteConfig = yaml::from_str(text).map_err(|e| vec![yaml_diagnostic(SITE_FILE, e, 0)])?;
+        let mut site: SiteConfig = parse_without_switches(SITE_FILE, text)?;
         if let Some(url) = &opts.base_url {
             site.base_url = url.clone();
         }
@@ -434,6 +427,27 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_build_option_that_changes_output_changes_the_hash() {
+        let key = |o: &BuildOptions| {
+            let mut h = blake3::Hasher::new();
+            o.hash_into(&mut h);
+            h.finalize()
+        };
+        let base = BuildOptions::default();
+        let variants = [
+            BuildOptions { drafts: true, ..Default::default() },
+            BuildOptions { base_url: Some("https://preview.example/".into()), ..Default::default() },
+            BuildOptions { no_minify: true, ..Default::default() },
+            BuildOptions { theme_dir: Some("/themes/x".into()), ..Default::default() },
+        ];
+        for v in &variants {
+            assert_ne!(key(v), key(&base), "{v:?}");
+        }
+        // A progress bar changes no output.
+        assert_eq!(key(&BuildOptions { progress: true, ..Default::default() }), key(&base));
+    }
 
     #[test]
     fn minimal_config_gets_defaults() {

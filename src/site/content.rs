@@ -3,7 +3,7 @@
 //! In: the text of each Markdown file and the names of the other files under `content/` (read by
 //! `build`). Out: a [`Content`] tree — sections, pages, page bundles and their assets, taxonomies —
 //! or every problem found, each naming the file and line. Pure: no IO, no threads (the caller
-//! parses and renders in parallel with [`parse`] and [`render_body`]).
+//! parses and renders in parallel with [`parse`] and `render::body::render_body`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -411,7 +411,7 @@ pub struct Page {
     pub assets: Vec<String>,
     /// Adult content, own or inherited.
     pub adult: bool,
-    /// Rendered Markdown (filled by [`render_body`]; shared: `serve` keeps it from one build to
+    /// Rendered Markdown (filled by `render::body::render_body`; shared: `serve` keeps it from one build to
     /// the next).
     pub rendered: Arc<Rendered>,
     /// Previous page in the section's order (`page.lower`).

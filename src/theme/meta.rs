@@ -5,9 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::platform::policy::platform_switches;
+use crate::platform::policy::parse_without_switches;
 use crate::util::diag::Diagnostic;
-use crate::util::yaml::{self, yaml_diagnostic};
 
 /// A theme's `theme.yaml`: who made it and what it costs on the platform's catalogue.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -37,12 +36,6 @@ impl ThemeMeta {
     /// Parses `theme.yaml` (named `file` in messages). A key that tries to turn off a platform
     /// element is an error, as is any unknown key.
     pub fn parse(file: &str, text: &str) -> Result<ThemeMeta, Vec<Diagnostic>> {
-        let tree: yaml::Value = yaml::from_str(text).map_err(|e| vec![yaml_diagnostic(file, e, 0)])?;
-        let switches = platform_switches(file, text, &tree);
-        if !switches.is_empty() {
-            return Err(switches);
-        }
-        drop(tree);
-        yaml::from_str(text).map_err(|e| vec![yaml_diagnostic(file, e, 0)])
+        parse_without_switches(file, text)
     }
 }
