@@ -33,6 +33,14 @@ pub fn diagnostic(d: &sopixi::util::diag::Diagnostic) {
     }
 }
 
+/// Prints a diagnostic that does not fail the build: `warning: file:line: message` and its hint.
+pub fn diagnostic_warning(d: &sopixi::util::diag::Diagnostic) {
+    eprintln!("{} {}: {}", paint("1;33", "warning:"), paint("1", &d.location()), d.message);
+    if let Some(h) = &d.hint {
+        eprintln!("  {} {h}", paint("36", "help:"));
+    }
+}
+
 /// Prints an error and its causes: `error: …` then `caused by: …`.
 pub fn error_chain(e: &dyn std::error::Error) {
     error(&e.to_string());

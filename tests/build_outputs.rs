@@ -217,3 +217,38 @@ fn example_site_shows_every_content_kind() {
         t.exists("blog/new-oven/oven.mp4") && t.exists("blog/summer-menu/menu.pdf") && t.exists("images/banner.jpg")
     );
 }
+
+/// Aliases as Hugo and Zola users write them: the page's own URL is ignored, one on a real page
+/// or section loses to it with a warning at its line, and of two on one URL the first in path
+/// order wins.
+#[test]
+fn aliases_lose_to_real_pages_and_to_earlier_aliases() {
+    let t = SiteTest::new("blog");
+    t.write(
+        "content/about.md",
+        "---\ntitle: About\naliases:\n  - /about/\n  - /blog/\n  - /shared-old/\n---\nAbout us.\n",
+    );
+    t.write("content/blog/first.md", "---\ntitle: First\ndate: 2024-01-01\naliases: [/shared-old/]\n---\nFirst.\n");
+    let r = t.build_with(&["--no-minify"]);
+    assert!(!r.stderr.contains("/about/`"), "the page's own URL is no alias: {}", r.stderr);
+    assert!(
+        r.stderr.contains("warning: content/about.md:5: alias `/blog/` is also the URL of content/blog/_index.md"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(
+            "warning: content/blog/first.md:4: alias `/shared-old/` is also the URL of an alias of content/about.md"
+        ),
+        "{}",
+        r.stderr
+    );
+    t.assert_file("about/index.html", &["About us."]);
+    t.assert_file_lacks("about/index.html", &["http-equiv=\"refresh\""]);
+    t.assert_file("blog/index.html", &["<h1>Blog</h1>"]);
+    t.assert_file("shared-old/index.html", &["url=https://fixture.example/about/"]);
+    let root = t.root.to_string_lossy().into_owned();
+    let j = t.run(&["build", &root, "--json"]).json();
+    assert_eq!(j["warnings"].as_array().map(Vec::len), Some(2), "{j}");
+    assert_eq!(j["warnings"][0]["line"], 5, "{j}");
+}

@@ -120,11 +120,10 @@ pub fn render_all(cx: &RenderCx, progress: bool, errors: &mut Vec<Diagnostic>) -
         content.pages.len() as u64,
         "{bar:30} {pos}/{len} pages",
     );
-    // The site-wide files (taxonomies, aliases, 404, robots.txt, sitemap, feeds) are rendered
+    // The site-wide files (taxonomies, 404, robots.txt, sitemap, feeds) are rendered
     // by one thread while the others render sections and pages: most of them are single files,
     // which rendered last would leave the other cores idle.
-    let ((sections, pages), (site_files, alias_errors)) =
-        rayon::join(|| render_pages(cx, &bar), || render_site_files(cx));
+    let ((sections, pages), site_files) = rayon::join(|| render_pages(cx, &bar), || render_site_files(cx));
     bar.finish_and_clear();
     let mut out: Vec<(String, Body, Origin)> = Vec::new();
     let mut push = |r: Rendered, origin: &Origin, out: &mut Vec<(String, Body, Origin)>| match r {
@@ -142,7 +141,6 @@ pub fn render_all(cx: &RenderCx, progress: bool, errors: &mut Vec<Diagnostic>) -
     for (r, origin) in site_files {
         push(r, &origin, &mut out);
     }
-    errors.extend(alias_errors);
     out
 }
 
@@ -152,7 +150,7 @@ pub fn render_all(cx: &RenderCx, progress: bool, errors: &mut Vec<Diagnostic>) -
 pub const LEAF_PAGES: usize = 8;
 
 /// A rendered file, or why not, and what it was rendered from.
-type FromOrigin = (Rendered, Origin);
+pub type FromOrigin = (Rendered, Origin);
 
 /// Sections (paginated when their template uses `paginator`) and pages.
 fn render_pages(cx: &RenderCx, bar: &indicatif::ProgressBar) -> (Vec<(Vec<Rendered>, Origin)>, Vec<FromOrigin>) {
@@ -216,15 +214,14 @@ fn render_pages(cx: &RenderCx, bar: &indicatif::ProgressBar) -> (Vec<(Vec<Render
     (sections, pages)
 }
 
-/// Taxonomy list and term pages, aliases, the 404 page, robots.txt, the sitemap and feeds; and
-/// the problems with aliases.
-fn render_site_files(cx: &RenderCx) -> (Vec<FromOrigin>, Vec<Diagnostic>) {
+/// Taxonomy list and term pages, the 404 page, robots.txt, the sitemap and feeds (aliases are
+/// made after every other file, see [`alias_files`]).
+fn render_site_files(cx: &RenderCx) -> Vec<FromOrigin> {
     let mut out: Vec<FromOrigin> = Vec::new();
     let sitemap_extra = taxonomy_files(cx, &mut out);
-    let alias_errors = alias_files(cx, &mut out);
     single_files(cx, sitemap_extra, &mut out);
     feed_files(cx, &mut out);
-    (out, alias_errors)
+    out
 }
 
 fn push(r: Rendered, origin: &Origin, out: &mut Vec<FromOrigin>) {
@@ -301,20 +298,50 @@ fn taxonomy_files(cx: &RenderCx, out: &mut Vec<FromOrigin>) -> Vec<Value> {
     sitemap_extra
 }
 
-/// Aliases: redirect pages at old URLs; the problems with them.
-fn alias_files(cx: &RenderCx, out: &mut Vec<FromOrigin>) -> Vec<Diagnostic> {
-    let RenderCx { tpl, values, config, content, finish, .. } = *cx;
-    let mut alias_errors = Vec::new();
-    let alias_sources =
-        content.pages.iter().map(|p| (&p.src, &p.path)).chain(content.sections.iter().map(|s| (&s.src, &s.path)));
-    for (src, target_path) in alias_sources {
+/// One alias to make: a redirect page at an old URL.
+pub struct Alias {
+    /// The output file (`old-page/index.html`).
+    file: String,
+    /// The alias as written.
+    alias: String,
+    /// Where it redirects to.
+    target: String,
+    /// The file that declares it.
+    origin: Origin,
+    /// Its line there.
+    line: Option<usize>,
+}
+
+/// Aliases found, not yet rendered: problems of each, and the pages to make.
+pub struct Aliases {
+    /// Redirect pages to render, in path order of the files that declare them.
+    pub wanted: Vec<Alias>,
+    /// Aliases that are not paths of the site.
+    pub errors: Vec<Diagnostic>,
+}
+
+/// Every alias of every page and section, in path order of their files. An alias that is the
+/// page's own URL is dropped (Hugo and Zola users write them); one that is not a path of the
+/// site is an error.
+pub fn aliases(config: &Config, content: &Content) -> Aliases {
+    let mut sources: Vec<(&content::Parsed, &String)> = content
+        .pages
+        .iter()
+        .map(|p| (&p.src, &p.path))
+        .chain(content.sections.iter().map(|s| (&s.src, &s.path)))
+        .collect();
+    sources.sort_by(|a, b| a.0.rel.cmp(&b.0.rel));
+    let mut out = Aliases { wanted: Vec::new(), errors: Vec::new() };
+    for (src, target_path) in sources {
+        let own = format!("{}index.html", target_path.trim_start_matches('/'));
         for (k, alias) in src.front.aliases.iter().enumerate() {
             let origin = Origin::from(content::diag_path(&src.rel));
+            let line = src.front.alias_lines.get(k).copied().flatten();
             let a = alias.trim_start_matches('/');
             if a.is_empty() || a.split('/').any(|seg| seg == ".." || seg == ".") || alias.contains("://") {
-                alias_errors.push(
+                out.errors.push(
                     Diagnostic::new(&origin, format!("alias `{alias}` is not a path of this site"))
-                        .at(src.front.alias_lines.get(k).copied().flatten(), None)
+                        .at(line, None)
                         .hint("aliases are old paths of the site, e.g. /old-page/ or /old.html"),
                 );
                 continue;
@@ -324,13 +351,43 @@ fn alias_files(cx: &RenderCx, out: &mut Vec<FromOrigin>) -> Vec<Diagnostic> {
             } else {
                 format!("{}/index.html", a.trim_end_matches('/'))
             };
-            let target = Value::String(config.permalink(target_path));
-            let ctx = templates::context_value(values, config, &format!("/{a}"), vec![("target", target)]);
-            push(finish.render(tpl, "alias.html", ctx, &origin, file), &origin, out);
+            if file == own {
+                continue;
+            }
+            out.wanted.push(Alias { file, alias: alias.clone(), target: config.permalink(target_path), origin, line });
         }
     }
+    out
+}
 
-    alias_errors
+/// Renders the redirect pages of `wanted` whose file no other output has (`taken`): an alias
+/// that collides with a real page, section or file loses to it, and of two aliases on one URL
+/// the first in path order wins; each loser is a warning naming its line.
+pub fn alias_files(
+    cx: &RenderCx,
+    wanted: Vec<Alias>,
+    taken: impl Fn(&str) -> Option<String>,
+    warnings: &mut Vec<Diagnostic>,
+) -> Vec<FromOrigin> {
+    let RenderCx { tpl, values, config, finish, .. } = *cx;
+    let mut out = Vec::new();
+    let mut made: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for Alias { file, alias, target, origin, line } in wanted {
+        let other = taken(&file).or_else(|| made.get(&file).cloned());
+        if let Some(other) = other {
+            warnings.push(
+                Diagnostic::new(&origin, format!("alias `{alias}` is also the URL of {other}; the alias is left out"))
+                    .at(line, None)
+                    .hint("remove the alias, or move the page that holds that URL"),
+            );
+            continue;
+        }
+        made.insert(file.clone(), format!("an alias of {origin}"));
+        let path = format!("/{}", file.strip_suffix("index.html").unwrap_or(&file));
+        let ctx = templates::context_value(values, config, &path, vec![("target", Value::String(target))]);
+        push(finish.render(tpl, "alias.html", ctx, &origin, file), &origin, &mut out);
+    }
+    out
 }
 
 /// The 404 page, robots.txt and the sitemap.

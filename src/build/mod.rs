@@ -55,6 +55,8 @@ pub struct Built {
     pub stats: BuildStats,
     /// Time per stage, in order.
     pub timings: Vec<(&'static str, Duration)>,
+    /// Problems that do not fail the build (an alias that loses to a real page).
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// Why a build to disk did not complete.
@@ -104,6 +106,8 @@ pub struct DiskBuild {
     pub up_to_date: bool,
     /// Time per stage, in milliseconds.
     pub timings: Vec<(&'static str, f64)>,
+    /// Problems that do not fail the build (none when nothing was rendered).
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// Builds the site and writes it to `out_dir` — only if the build succeeded. When the inputs are
@@ -121,7 +125,8 @@ pub fn build_to_dir(
     if let Some(m) = output::current_manifest(out_dir, &hash).filter(|_| inputs.errors.is_empty()) {
         let stats: BuildStats = serde_json::from_value(m.summary.clone()).unwrap_or_default();
         let write = WriteStats { unchanged: stats.files, ..Default::default() };
-        return Ok(DiskBuild { stats, write, up_to_date: true, timings: vec![("check inputs", ms(t.elapsed()))] });
+        let timings = vec![("check inputs", ms(t.elapsed()))];
+        return Ok(DiskBuild { stats, write, up_to_date: true, timings, warnings: Vec::new() });
     }
     let gather_time = t.elapsed();
     // Into a missing or empty folder, pages are written as they are finished, into a staging
@@ -139,7 +144,7 @@ pub fn build_to_dir(
     timings.push(("write", ms(t.elapsed())));
     let stats = built.stats;
     drop_in_background(built.output);
-    Ok(DiskBuild { stats, write, up_to_date: false, timings })
+    Ok(DiskBuild { stats, write, up_to_date: false, timings, warnings: built.warnings })
 }
 
 fn ms(d: Duration) -> f64 {

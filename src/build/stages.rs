@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use tera::Context;
 
 use crate::build::engine::Engine;
-use crate::build::files::{render_all, RenderCx, LEAF_PAGES};
+use crate::build::files::{alias_files, aliases, render_all, RenderCx, LEAF_PAGES};
 use crate::build::finish::{Finish, Reuse};
 use crate::build::gather::{read_text, Inputs, MdFile};
 use crate::build::memo::Memo;
@@ -117,6 +117,8 @@ pub struct Finished {
     reuse: Option<Kept>,
     /// The previous build's finished files (kept when this build fails).
     old_files: HashMap<String, (blake3::Hash, Body)>,
+    /// Problems that do not fail the build.
+    warnings: Vec<Diagnostic>,
 }
 
 /// Runs every stage; `memo` is read and updated (a plain build passes [`Memo::off`]).
@@ -514,17 +516,17 @@ pub fn render(cx: &BuildCx, contexts: Contexts, memo: &mut Memo) -> Finished {
     drop(keys);
     let mut contexts = contexts;
     contexts.bodied.loaded.errors.extend(errors);
-    Finished { contexts, output, adult, reuse, old_files }
+    Finished { contexts, output, adult, reuse, old_files, warnings: Vec::new() }
 }
 
 /// Static files — the theme's, replaced by the site's of the same path; then bundle files —
 /// finished (HTML files get the platform elements, CSS and JS are minified, published photos
 /// lose their metadata); then the platform's own files under the reserved `/_sopixi/`.
 pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
-    let loaded = &rendered.contexts.bodied.loaded;
-    let images = &rendered.contexts.bodied.images;
+    let Finished { contexts, output, warnings, .. } = &mut rendered;
+    let loaded = &contexts.bodied.loaded;
+    let images = &contexts.bodied.images;
     let (inputs, config) = (&loaded.inputs, &loaded.inputs.config);
-    let output = &mut rendered.output;
     let mut errors = Vec::new();
     let mut statics: BTreeMap<String, (Body, Origin)> = BTreeMap::new();
     for (rel, data, origin) in inputs.theme.statics() {
@@ -603,6 +605,28 @@ pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
             Err(d) => errors.push(d),
         }
     }
+    // Aliases last: one on the URL of a real page, section or file loses to it.
+    let found = aliases(config, &loaded.content);
+    errors.extend(found.errors);
+    let rcx = RenderCx {
+        tpl: &loaded.tpl,
+        values: &contexts.values,
+        keys: None,
+        config,
+        content: &loaded.content,
+        finish: &finish,
+    };
+    let taken = |file: &str| output.files.get(file).map(|f| f.origin.to_string());
+    for (r, origin) in alias_files(&rcx, found.wanted, taken, warnings) {
+        match r {
+            Ok((path, body)) => {
+                if let Err(d) = output.add(path, body, origin) {
+                    errors.push(d);
+                }
+            }
+            Err(d) => errors.push(d),
+        }
+    }
     // The platform's own files; the whole /_sopixi/ folder is reserved.
     let reserved = format!("{}/", compliance::ASSET_DIR);
     for (path, f) in output.files.iter().filter(|(p, _)| p.starts_with(&reserved)) {
@@ -618,7 +642,9 @@ pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
         };
         output.put(path, body, Origin::output("(platform)"));
     }
-    output.adult = rendered.adult.iter().cloned().collect();
+    let adult = finish.adult.into_inner().unwrap_or_else(|e| e.into_inner());
+    rendered.adult.extend(adult);
+    rendered.output.adult = rendered.adult.iter().cloned().collect();
     rendered.contexts.bodied.loaded.errors.extend(errors);
     rendered
 }
@@ -627,7 +653,7 @@ pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
 /// made even when other files failed, so that the next build finds them ready); then the quotas,
 /// the memo's finished files, and the verdict.
 fn images(cx: &BuildCx, rendered: Finished, memo: &mut Memo, laps: &mut Laps) -> Result<Built, BuildFailed> {
-    let Finished { contexts, mut output, adult: _, reuse, old_files } = rendered;
+    let Finished { contexts, mut output, adult: _, reuse, old_files, warnings } = rendered;
     let Contexts { bodied, values, lookup } = contexts;
     let Bodied { loaded, images, .. } = bodied;
     let Loaded { inputs, content, tpl, mut errors, .. } = loaded;
@@ -663,7 +689,7 @@ fn images(cx: &BuildCx, rendered: Finished, memo: &mut Memo, laps: &mut Laps) ->
     };
     // Freeing a 10,000-page site's values is a million small frees: do it off the critical path.
     drop_in_background((content, values, lookup, tpl, inputs));
-    Ok(Built { output, stats, timings: Vec::new() })
+    Ok(Built { output, stats, timings: Vec::new(), warnings })
 }
 
 /// The `images:` settings, resolved against the site folder.

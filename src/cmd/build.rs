@@ -62,6 +62,11 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
     let secs = start.elapsed().as_secs_f64();
     match result {
         Ok(done) => {
+            if !args.json {
+                for w in &done.warnings {
+                    console::diagnostic_warning(w);
+                }
+            }
             if args.json {
                 let v = serde_json::json!({
                     "status": "ok",
@@ -77,6 +82,7 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
                     "up_to_date": done.up_to_date,
                     "duration_ms": (secs * 1000.0).round(),
                     "stages_ms": done.timings.iter().map(|(n, t)| serde_json::json!({"stage": n, "ms": t})).collect::<Vec<_>>(),
+                    "warnings": done.warnings,
                 });
                 println!("{v}");
             } else {
