@@ -214,3 +214,50 @@ fn json_errors_say_what_kind_and_where() {
     );
     assert!(e["hint"].as_str().unwrap().contains("beside the page"), "{v}");
 }
+
+/// Hostile input never aborts the process: nesting too deep for the parsers and minifier, and a
+/// template macro that calls itself without end, are errors naming their files, all reported
+/// in one run, and the previous output is kept.
+#[test]
+fn hostile_nesting_and_endless_templates_are_errors_not_crashes() {
+    let err = fails_keeping_output(|t| {
+        t.write("content/quotes.md", &format!("---\ntitle: Q\n---\nfine\n\n{} deep\n", ">".repeat(20_000)));
+        let lists: String = (0..3000).map(|i| format!("{}- a\n", "  ".repeat(i))).collect();
+        t.write("content/lists.md", &format!("---\ntitle: L\n---\n{lists}"));
+        t.write(
+            "content/yaml.md",
+            &format!("---\ntitle: Y\nextra:\n  x: {}1{}\n---\nx\n", "[".repeat(5000), "]".repeat(5000)),
+        );
+    });
+    assert!(err.contains("content/quotes.md:6: quotes and lists nest 20000 deep here"), "{err}");
+    assert!(err.contains("content/lists.md:104: quotes and lists nest 101 deep here"), "{err}");
+    assert!(err.contains("content/yaml.md:4:") && err.contains("nests too deep"), "{err}");
+
+    // HTML too deep for the minifier (raw HTML in Markdown, emphasis nested by Markdown).
+    let err = fails_keeping_output(|t| {
+        t.write(
+            "content/divs.md",
+            &format!("---\ntitle: D\n---\n\n{}x{}\n", "<div>".repeat(20_000), "</div>".repeat(20_000)),
+        );
+        t.write(
+            "content/emphasis.md",
+            &format!("---\ntitle: E\n---\n\n{}x{}\n", "*".repeat(20_000), "*".repeat(20_000)),
+        );
+    });
+    assert!(err.contains("content/divs.md: /divs/index.html: its HTML elements nest more than 512 deep"), "{err}");
+    assert!(
+        err.contains("content/emphasis.md: /emphasis/index.html: its HTML elements nest more than 512 deep"),
+        "{err}"
+    );
+
+    let err = fails_keeping_output(|t| {
+        t.write("templates/macros.html", "{% macro again(n) %}{{ self::again(n=n+1) }}{% endmacro again %}\n");
+        t.write(
+            "templates/page.html",
+            "{% import \"macros.html\" as m %}<html><body>{{ m::again(n=1) }}</body></html>\n",
+        );
+        t.write("templates/section.html", "<html><body>{% include \"section.html\" %}</body></html>\n");
+    });
+    assert!(err.contains("macro `self::again` nests more than 128 macro calls, includes and loops deep"), "{err}");
+    assert!(err.contains("include `section.html` nests more than 128"), "{err}");
+}

@@ -69,6 +69,31 @@ pub struct Reuse<'a> {
     pub hits: AtomicUsize,
 }
 
+/// Runs one file's work; a panic in it (a bug, or a library's, on some input) becomes an error
+/// against that file instead of ending the build, so that every other file is still made and
+/// checked.
+pub fn guarded<T>(origin: &Origin, f: impl FnOnce() -> Result<T, Diagnostic>) -> Result<T, Diagnostic> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(Diagnostic::new(origin, format!("internal error while building this file: {what}")).hint(
+                "this is a bug of sopixi, not of your site: please report it with this file; every other file was built and checked",
+            ))
+        }
+    }
+}
+
+/// A page nested too deep to minify safely.
+fn too_deep(origin: &Origin, path: &str, e: crate::render::minify::TooDeep) -> Diagnostic {
+    Diagnostic::new(origin, format!("/{path}: {e}"))
+        .hint("no real page nests elements this deep: look for a template loop or a Markdown or HTML block that opens elements without closing them")
+}
+
 /// A finished file that breaks the platform's rules.
 pub fn platform_violation(origin: &Origin, path: &str, violations: &[Violation]) -> Diagnostic {
     let list: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
@@ -91,7 +116,8 @@ impl<'a> Finish<'a> {
         Finish {
             minify: config.minify,
             policy: engine.policy.clone(),
-            block_min: crate::render::minify::html(injector.block().as_bytes()),
+            block_min: crate::render::minify::html(injector.block().as_bytes())
+                .unwrap_or_else(|_| injector.block().as_bytes().to_vec()),
             injector,
             adult: Default::default(),
             images,
@@ -118,7 +144,7 @@ impl<'a> Finish<'a> {
         };
         if cfg!(feature = "bench-without-compliance") {
             return Ok(if self.minify {
-                crate::render::minify::html(text.as_bytes())
+                crate::render::minify::html(text.as_bytes()).map_err(|e| too_deep(origin, path, e))?
             } else {
                 text.as_bytes().to_vec()
             });
@@ -126,7 +152,7 @@ impl<'a> Finish<'a> {
         if self.minify && !adult {
             // The usual page: minified, then the minified block appended, when the end of the
             // page is certainly inside <body> (see `append_if_certain`).
-            let min = crate::render::minify::html(text.as_bytes());
+            let min = crate::render::minify::html(text.as_bytes()).map_err(|e| too_deep(origin, path, e))?;
             if let Some(out) = crate::platform::compliance::append_if_certain(min, &self.block_min) {
                 debug_assert_eq!(
                     crate::platform::compliance::check(&String::from_utf8_lossy(&out), false, &self.policy),
@@ -141,7 +167,7 @@ impl<'a> Finish<'a> {
             .inject(text, adult)
             .map_err(|e| Diagnostic::new(origin, format!("cannot add the platform elements: {e}")))?;
         let bytes = if self.minify {
-            crate::render::minify::html(injected.html.as_bytes())
+            crate::render::minify::html(injected.html.as_bytes()).map_err(|e| too_deep(origin, path, e))?
         } else {
             injected.html.into_bytes()
         };
@@ -231,6 +257,11 @@ impl<'a> Finish<'a> {
     /// Renders the file of `job` with the context `ctx` makes (called only when the file of
     /// that key cannot be reused).
     pub fn render_keyed(&self, tpl: &Templates, job: Job, ctx: impl FnOnce() -> Value) -> Rendered {
+        let origin = job.origin;
+        guarded(origin, || self.render_unguarded(tpl, job, ctx))
+    }
+
+    fn render_unguarded(&self, tpl: &Templates, job: Job, ctx: impl FnOnce() -> Value) -> Rendered {
         let Job { template, key, origin, path, adult } = job;
         if let Some(body) = self.reused(&path, key, adult) {
             return Ok((path, body));
@@ -245,5 +276,20 @@ impl<'a> Finish<'a> {
             r.new.lock().unwrap_or_else(|e| e.into_inner()).push((path.clone(), key, body.clone()));
         }
         Ok((path, body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_in_one_file_is_an_error_of_that_file() {
+        let origin = Origin::from("content/x.md");
+        let r: Result<(), Diagnostic> = guarded(&origin, || panic!("boom {}", 1));
+        let d = r.unwrap_err();
+        assert_eq!(d.origin, origin);
+        assert!(d.message.contains("internal error") && d.message.contains("boom 1"), "{d}");
+        assert_eq!(guarded(&origin, || Ok::<_, Diagnostic>(7)).unwrap(), 7);
     }
 }

@@ -444,10 +444,22 @@ pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, B
             Err(d) => (d, None),
         }
     };
-    let (page_errors, body_keys): (Vec<Vec<Diagnostic>>, Vec<Option<blake3::Hash>>) =
-        content.pages.par_iter_mut().with_max_len(LEAF_PAGES).map(|p| render_one(&mut p.src, &mut p.rendered)).unzip();
+    // A panic while converting one body is an error of that file (see `finish::guarded`).
+    let guarded_body = |src: &mut Parsed, rendered: &mut Arc<BodyHtml>| {
+        let origin = Origin::from(content::diag_path(&src.rel));
+        match crate::build::finish::guarded(&origin, || Ok(render_one(src, rendered))) {
+            Ok(r) => r,
+            Err(d) => (vec![d], None),
+        }
+    };
+    let (page_errors, body_keys): (Vec<Vec<Diagnostic>>, Vec<Option<blake3::Hash>>) = content
+        .pages
+        .par_iter_mut()
+        .with_max_len(LEAF_PAGES)
+        .map(|p| guarded_body(&mut p.src, &mut p.rendered))
+        .unzip();
     let section_errors: Vec<Vec<Diagnostic>> =
-        content.sections.par_iter_mut().with_max_len(1).map(|s| render_one(&mut s.src, &mut s.rendered).0).collect();
+        content.sections.par_iter_mut().with_max_len(1).map(|s| guarded_body(&mut s.src, &mut s.rendered).0).collect();
     errors.extend(page_errors.into_iter().chain(section_errors).flatten());
     let md_new = md_new.into_inner().unwrap_or_else(|e| e.into_inner());
     if memo.active {
@@ -588,7 +600,8 @@ pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
             };
             if is_html {
                 let text = String::from_utf8_lossy(&bytes);
-                let r = finish.html(&path, &text, false, &origin).map(Body::Bytes);
+                let r = crate::build::finish::guarded(&origin, || finish.html(&path, &text, false, &origin))
+                    .map(Body::Bytes);
                 return (path, r, origin);
             }
             let min = crate::render::minify::asset(&ext, &bytes);

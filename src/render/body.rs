@@ -9,6 +9,61 @@ use crate::site::body::Rendered;
 use crate::site::content::{diag_path, Parsed};
 use crate::util::diag::Diagnostic;
 
+/// The deepest Markdown block nesting (block quotes, list levels) a page may have, as in
+/// markdown-it (`maxNesting: 100`): deeper pages are hostile or broken, and their HTML would be
+/// nested too deep for the rest of the pipeline.
+pub const MAX_BLOCK_NESTING: usize = 100;
+
+/// The first line (1-based, within `body`) whose block nesting exceeds [`MAX_BLOCK_NESTING`], and
+/// that nesting. A line's nesting counts its `>` markers, its list markers and every two columns
+/// of indentation before its text (an upper bound); lines inside fenced code are skipped.
+fn too_deep(body: &str) -> Option<(usize, usize)> {
+    let mut fence: Option<(u8, usize)> = None;
+    for (i, line) in body.lines().enumerate() {
+        let trimmed = line.trim_start();
+        for marker in [b'`', b'~'] {
+            let run = trimmed.bytes().take_while(|&c| c == marker).count();
+            if run >= 3 {
+                fence = match fence {
+                    None => Some((marker, run)),
+                    Some((m, n)) if m == marker && run >= n => None,
+                    open => open,
+                };
+            }
+        }
+        if fence.is_some() {
+            continue;
+        }
+        let (mut depth, mut columns) = (0usize, 0usize);
+        let b = line.as_bytes();
+        let mut j = 0;
+        while j < b.len() {
+            match b[j] {
+                b' ' => columns += 1,
+                b'\t' => columns += 4,
+                b'>' => depth += 1,
+                b'-' | b'*' | b'+' if b.get(j + 1).is_none_or(|c| *c == b' ' || *c == b'\t') => depth += 1,
+                b'0'..=b'9' => {
+                    let k = j + b[j..].iter().take_while(|c| c.is_ascii_digit()).count();
+                    if matches!(b.get(k), Some(b'.' | b')')) && b.get(k + 1).is_none_or(|c| *c == b' ') {
+                        depth += 1;
+                        j = k;
+                    } else {
+                        break;
+                    }
+                }
+                _ => break,
+            }
+            j += 1;
+        }
+        let nesting = depth + columns / 2;
+        if nesting > MAX_BLOCK_NESTING {
+            return Some((i + 1, nesting));
+        }
+    }
+    None
+}
+
 /// Renders one body: shortcodes out, Markdown to HTML, shortcodes back in.
 /// `shortcode` renders one call (its name, arguments and body) to HTML, or says what is wrong.
 pub fn render_body(
@@ -18,6 +73,14 @@ pub fn render_body(
 ) -> Result<Rendered, Vec<Diagnostic>> {
     let file = diag_path(&src.rel);
     let line_in_file = |l: usize| l + src.body_line - 1;
+    if let Some((line, depth)) = too_deep(&src.body) {
+        return Err(vec![Diagnostic::new(
+            &file,
+            format!("quotes and lists nest {depth} deep here, more than the limit of {MAX_BLOCK_NESTING}"),
+        )
+        .at(Some(line_in_file(line)), None)
+        .hint("no page needs blocks nested this deep: remove the extra `>` or the extra indentation")]);
+    }
     let extracted = shortcodes::extract(&src.body).map_err(|e| {
         vec![Diagnostic::new(&file, format!("malformed shortcode: {}", e.message))
             .at(Some(line_in_file(e.line)), Some(e.column))
@@ -65,5 +128,23 @@ pub fn render_body(
         Ok(rendered)
     } else {
         Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_nesting_is_bounded_with_its_line() {
+        assert_eq!(too_deep("text\n> quote\n> > nested\n- a\n  - b\n"), None);
+        let quotes = format!("ok\n\n{} deep\n", ">".repeat(MAX_BLOCK_NESTING + 1));
+        assert_eq!(too_deep(&quotes), Some((3, MAX_BLOCK_NESTING + 1)));
+        let lists: String = (0..150).map(|i| format!("{}- item\n", "  ".repeat(i))).collect();
+        assert_eq!(too_deep(&lists).map(|(l, _)| l), Some(101));
+        // Indented code inside a fence is code, not nesting.
+        let code = format!("```\n{}x\n```\n", " ".repeat(400));
+        assert_eq!(too_deep(&code), None);
+        assert_eq!(too_deep("1. one\n   2. two\n"), None);
     }
 }

@@ -19,13 +19,60 @@ fn cfg() -> Cfg {
     }
 }
 
-/// Minifies an HTML document.
-pub fn html(input: &[u8]) -> Vec<u8> {
+/// The deepest nesting of HTML elements a page may have (both minifiers recurse once per level:
+/// a hostile page of 20,000 nested elements overflowed the stack and aborted the process; the
+/// patched one-pass minifier also grows its stack on the heap when it runs low).
+pub const MAX_DEPTH: usize = minify_html_onepass::MAX_DEPTH;
+
+/// A page whose elements nest deeper than [`MAX_DEPTH`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooDeep;
+
+impl std::fmt::Display for TooDeep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "its HTML elements nest more than {MAX_DEPTH} deep")
+    }
+}
+
+/// Minifies an HTML document. A page the one-pass minifier refuses for its nesting is an error;
+/// one it refuses for anything else (mismatched tags) goes through the DOM-based minifier, or,
+/// if it may nest too deep for that one, is left as it is.
+pub fn html(input: &[u8]) -> Result<Vec<u8>, TooDeep> {
     let fast = minify_html_onepass::Cfg { minify_css: true, minify_js: true };
     match minify_html_onepass::copy(input, &fast) {
-        Ok(out) => out,
-        Err(_) => minify_html::minify(input, &cfg()),
+        Ok(out) => Ok(out),
+        Err(e) if matches!(e.error_type, minify_html_onepass::ErrorType::TooDeep(_)) => Err(TooDeep),
+        Err(_) if rough_depth(input) > MAX_DEPTH => Ok(input.to_vec()),
+        Err(_) => Ok(minify_html::minify(input, &cfg())),
     }
+}
+
+/// An upper bound of how deep the elements of `html` nest: every start tag but void ones opens a
+/// level, every end tag closes one (unclosed `<p>` and `<li>` count as open, so it only errs high).
+fn rough_depth(html: &[u8]) -> usize {
+    const VOID: &[&[u8]] = &[
+        b"area", b"base", b"br", b"col", b"embed", b"hr", b"img", b"input", b"link", b"meta", b"source", b"track",
+        b"wbr",
+    ];
+    let (mut depth, mut max) = (0usize, 0usize);
+    for i in memchr::memchr_iter(b'<', html) {
+        match html.get(i + 1) {
+            Some(b'/') => depth = depth.saturating_sub(1),
+            Some(c) if c.is_ascii_alphabetic() => {
+                let name: Vec<u8> = html[i + 1..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .map(u8::to_ascii_lowercase)
+                    .collect();
+                if !VOID.contains(&name.as_slice()) {
+                    depth += 1;
+                    max = max.max(depth);
+                }
+            }
+            _ => {}
+        }
+    }
+    max
 }
 
 /// Minifies a stand-alone CSS or JS file by running it through the same minifier as inline code;
@@ -55,12 +102,13 @@ mod tests {
     #[test]
     fn html_css_js() {
         let out =
-            html(b"<html><head><title>x</title></head><body>\n\n  <p>hello   world</p>\n<!-- c --></body></html>");
+            html(b"<html><head><title>x</title></head><body>\n\n  <p>hello   world</p>\n<!-- c --></body></html>")
+                .unwrap();
         let s = String::from_utf8(out).unwrap();
         assert!(s.contains("<p>hello world"), "{s}");
         assert!(!s.contains("<!--"));
         // Malformed HTML is still minified (by the DOM-based minifier).
-        let s = String::from_utf8(html(b"<div>\n  <p>unclosed <b>bold</p>\n</div>")).unwrap();
+        let s = String::from_utf8(html(b"<div>\n  <p>unclosed <b>bold</p>\n</div>").unwrap()).unwrap();
         assert!(s.contains("<p>unclosed <b>bold"), "{s}");
         assert!(!s.contains('\n'), "{s}");
         let css = asset("css", b"body {  color : red ;  }\n").unwrap();
@@ -68,6 +116,27 @@ mod tests {
         let js = asset("js", b"function  f ( a ) {\n  return a + 1 ;\n}\n").unwrap();
         assert!(js.len() < 30, "{}", String::from_utf8_lossy(&js));
         assert!(asset("txt", b"x").is_none());
+    }
+
+    /// Both minifiers recurse once per level of nesting: a page nested deeper than the limit is
+    /// refused (or, when malformed, left as it is) instead of overflowing the stack.
+    #[test]
+    fn deep_nesting_is_refused_not_a_crash() {
+        let deep = |n: usize, close: bool| {
+            let mut s = "<div>".repeat(n) + "x";
+            if close {
+                s += &"</div>".repeat(n);
+            }
+            s.into_bytes()
+        };
+        assert!(html(&deep(MAX_DEPTH - 2, true)).is_ok());
+        assert_eq!(html(&deep(20_000, true)), Err(TooDeep));
+        assert_eq!(html(&"<em>".repeat(20_000).into_bytes()), Err(TooDeep));
+        // Malformed first (the one-pass minifier stops there), deep after: kept as it is.
+        let mut bad = b"<p>x</b>".to_vec();
+        bad.extend(deep(20_000, false));
+        assert_eq!(html(&bad).unwrap(), bad);
+        assert_eq!(rough_depth(b"<p><br><img src=x><b>y</b></p>"), 2);
     }
 
     /// The fast paths of the patched one-pass minifier (vendor/minify-html-onepass/SOPIXI.md):

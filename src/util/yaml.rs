@@ -73,7 +73,11 @@ pub fn yaml_diagnostic(file: &str, e: YamlError, line_offset: usize) -> Diagnost
             return Diagnostic::new(file, format!("unknown key `{field}`{place}")).at(line, e.column).hint(hint);
         }
     }
-    Diagnostic::new(file, format!("invalid YAML: {}", e.message))
-        .at(line, e.column)
-        .hint("check the indentation and the quoting of values")
+    // serde_yaml refuses values nested over 128 levels with this message (its only way to say so).
+    let hint = if e.message.contains("recursion limit exceeded") {
+        "this value nests too deep (more than 128 lists or mappings inside each other): no site needs that"
+    } else {
+        "check the indentation and the quoting of values"
+    };
+    Diagnostic::new(file, format!("invalid YAML: {}", e.message)).at(line, e.column).hint(hint)
 }

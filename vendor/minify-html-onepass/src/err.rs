@@ -7,6 +7,8 @@ pub enum ErrorType {
   NotFound(&'static str),
   UnexpectedEnd,
   UnexpectedClosingTag,
+  /// SOPIXI: elements nest deeper than `MAX_DEPTH` (the recursive descent would overflow the stack).
+  TooDeep(usize),
 }
 
 impl ErrorType {
@@ -24,6 +26,7 @@ impl ErrorType {
       }
       ErrorType::UnexpectedEnd => "Unexpected end of source code.".to_string(),
       ErrorType::UnexpectedClosingTag => "Unexpected closing tag.".to_string(),
+      ErrorType::TooDeep(max) => format!("Elements nest more than {} deep.", max),
     }
   }
 }

@@ -7,6 +7,10 @@ use crate::proc::Processor;
 use crate::unit::content::process_content;
 use minify_html_common::spec::tag::ns::Namespace;
 
+/// SOPIXI: the deepest nesting of elements processed (Chromium's HTML parser stops nesting at
+/// 512 too); deeper input is `ErrorType::TooDeep`.
+pub const MAX_DEPTH: usize = 512;
+
 mod cfg;
 mod err;
 #[macro_use]

@@ -55,6 +55,8 @@ pub struct Processor<'d> {
   read_next: usize,
   // Index of the next unwritten space.
   write_next: usize,
+  // SOPIXI: elements open around the current position (the recursion depth).
+  pub depth: usize,
 }
 
 impl<'d> Index<ProcessorRange> for Processor<'d> {
@@ -82,6 +84,7 @@ impl<'d> Processor<'d> {
     Processor {
       write_next: 0,
       read_next: 0,
+      depth: 0,
       code,
     }
   }

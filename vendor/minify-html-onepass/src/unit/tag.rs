@@ -266,8 +266,19 @@ pub fn process_tag(
     TagType::ScriptJsModule => process_script(proc, cfg, Some(TopLevelMode::Module))?,
     TagType::Style => process_style(proc, cfg)?,
     _ => {
-      closing_tag_omitted =
-        process_content(proc, cfg, child_ns, Some(tag_name), descendant_of_pre)?.closing_tag_omitted
+      // SOPIXI: each level of nesting is a level of recursion; a hostile page of 20,000 nested
+      // elements overflowed the stack and aborted the process.
+      if proc.depth >= crate::MAX_DEPTH {
+        return Err(ErrorType::TooDeep(crate::MAX_DEPTH));
+      }
+      proc.depth += 1;
+      // Within the limit, recursion is still never allowed to overflow: when less than 64 KiB
+      // of stack is left (a debug build's frames are large), it goes on in a 1 MiB segment on the heap.
+      let content = stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
+        process_content(proc, cfg, child_ns, Some(tag_name), descendant_of_pre)
+      });
+      proc.depth -= 1;
+      closing_tag_omitted = content?.closing_tag_omitted
     }
   };
 
