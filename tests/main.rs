@@ -13,3 +13,4 @@ mod images;
 mod rebuilds;
 mod serve;
 mod tidy;
+mod validity;

@@ -287,6 +287,11 @@ pub fn append_if_certain(mut doc: Vec<u8>, block: &[u8]) -> Option<Vec<u8>> {
         if !closing && NEVER.iter().any(|n| name_at(at, n)) {
             return None;
         }
+        // A page that closes its body (the DOM minifier's output keeps `</body></html>`): the
+        // block must go before that, which only the injector does.
+        if closing && (name_at(at, b"body") || name_at(at, b"html")) {
+            return None;
+        }
         if !closing && (name_at(at, b"html") || name_at(at, b"body")) {
             let end = memchr::memchr(b'>', &doc[at..]).map_or(doc.len(), |e| at + e);
             let tag = doc[at..end].to_ascii_lowercase();
@@ -620,6 +625,8 @@ mod tests {
             "<html hidden><body><p>x",                       // a hidden document
             "<body><noscript><p>x</noscript>",               // raw text for browsers with scripts
             "<body><div data-sopixi-platform hidden></div>", // platform markup of its own
+            "<body><p>x</p></body></html>",                  // a closed body: the block would follow it
+            "<body><p>x</p></BODY>",
         ] {
             assert_eq!(ok(bad), None, "{bad}");
         }

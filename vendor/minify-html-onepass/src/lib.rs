@@ -65,6 +65,7 @@ pub fn sopixi_check_omission_prefilter(names: &[&[u8]]) -> Result<(), String> {
 /// ```
 pub fn in_place(code: &mut [u8], cfg: &Cfg) -> Result<usize, Error> {
   let mut proc = Processor::new(code);
+  proc.valid_html = cfg.valid_html;
   process_content(&mut proc, cfg, Namespace::Html, None, false)
     .and_then(|_| {
       if !proc.at_end() {

@@ -12,6 +12,12 @@ pub struct Cfg {
 
   /// If enabled, CSS in `<style>` tags are minified.
   pub minify_css: bool,
+
+  /// SOPIXI: write HTML the W3C Nu checker accepts where the input allows it: a value written
+  /// quoted stays quoted when the spec forbids it unquoted (it holds `"`, `'`, `=`, `<` or `` ` ``,
+  /// or is empty), and a space written between attributes stays. Off: upstream's output, byte for
+  /// byte. (Minification is in place: neither change ever writes more bytes than the input had.)
+  pub valid_html: bool,
 }
 
 impl Cfg {

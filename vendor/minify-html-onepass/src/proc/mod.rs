@@ -57,6 +57,8 @@ pub struct Processor<'d> {
   write_next: usize,
   // SOPIXI: elements open around the current position (the recursion depth).
   pub depth: usize,
+  // SOPIXI: `Cfg::valid_html`.
+  pub valid_html: bool,
 }
 
 impl<'d> Index<ProcessorRange> for Processor<'d> {
@@ -85,6 +87,7 @@ impl<'d> Processor<'d> {
       write_next: 0,
       read_next: 0,
       depth: 0,
+      valid_html: false,
       code,
     }
   }

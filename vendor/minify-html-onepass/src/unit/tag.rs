@@ -155,7 +155,7 @@ pub fn process_tag(
 
   loop {
     // At the beginning of this loop, the last parsed unit was either the tag name or an attribute (including its value, if it had one).
-    proc.m(WhileInLookup(WHITESPACE), Discard);
+    let spaced = proc.m(WhileInLookup(WHITESPACE), Discard).nonempty();
 
     if proc.m(IsChar(b'>'), Keep).nonempty() {
       // End of tag.
@@ -181,6 +181,8 @@ pub fn process_tag(
     };
     match last_attr_type {
       Some(AttrType::Unquoted) | Some(AttrType::NoValue) | None => proc.write(b' '),
+      // SOPIXI: the spec wants a space after a quoted value too (kept where the input had one).
+      _ if proc.valid_html && spaced => proc.write(b' '),
       _ => {}
     };
 

