@@ -40,3 +40,17 @@ fn the_checker_finds_invalid_html() {
     std::fs::write(t.path("out/bad.html"), "<!DOCTYPE html><html lang=en><title>x</title><a href=a=b>l</a>").unwrap();
     assert_eq!(errors(&t.path("out")).len(), 1);
 }
+
+#[test]
+fn the_platform_block_stays_inside_body_when_a_page_keeps_its_closing_tags() {
+    // The blog fixture's bundle page has a <figure> inside a <p>: the one-pass minifier refuses
+    // it, and the DOM minifier's output keeps `</body></html>`. The block must come before them.
+    let t = SiteTest::new("blog");
+    t.build();
+    let page = t.read("blog/trip/index.html");
+    let block = page.find("data-sopixi-platform").expect("the platform block");
+    let body_end = page.rfind("</body>").unwrap_or(page.len());
+    assert!(block < body_end, "the block is after </body>: {}", &page[page.len().saturating_sub(300)..]);
+    let stray: Vec<String> = errors(&t.path("public")).into_iter().filter(|e| e.contains("Stray")).collect();
+    assert!(stray.is_empty(), "{stray:?}");
+}

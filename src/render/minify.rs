@@ -150,6 +150,8 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "<a href=\"/x.css?v=1\" class=a title=\"it's\" id=plain>l</a><img alt src=p.jpg>"
         );
+        let out = html(b"<meta name=\"description\" content=\"\"><p>x</p>").unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "<meta name=description content><p>x");
     }
 
     /// The fast paths of the patched one-pass minifier (vendor/minify-html-onepass/SOPIXI.md):

@@ -230,6 +230,11 @@ pub fn process_tag(
         };
       }
     };
+    // SOPIXI: `<meta name=… content="">` without its `content` is invalid (the attribute is
+    // required there), although upstream's table calls an empty one redundant.
+    if erase_attr && proc.valid_html && &proc[tag_name] == b"meta" && &proc[name] == b"content" {
+      erase_attr = false;
+    }
     if erase_attr {
       attr_checkpoint.erase_written(proc);
     } else {
