@@ -27,15 +27,16 @@ pub fn warning(msg: &str) {
 
 /// Prints a diagnostic: `error: file:line:col: message` and its hint.
 pub fn diagnostic(d: &sopixi::util::diag::Diagnostic) {
-    eprintln!("{} {}: {}", paint("1;31", "error:"), paint("1", &d.location()), d.message);
-    if let Some(h) = &d.hint {
-        eprintln!("  {} {h}", paint("36", "help:"));
-    }
+    print_diagnostic(paint("1;31", "error:"), d);
 }
 
 /// Prints a diagnostic that does not fail the build: `warning: file:line: message` and its hint.
 pub fn diagnostic_warning(d: &sopixi::util::diag::Diagnostic) {
-    eprintln!("{} {}: {}", paint("1;33", "warning:"), paint("1", &d.location()), d.message);
+    print_diagnostic(paint("1;33", "warning:"), d);
+}
+
+fn print_diagnostic(label: String, d: &sopixi::util::diag::Diagnostic) {
+    eprintln!("{label} {}: {}", paint("1", &d.location()), d.message);
     if let Some(h) = &d.hint {
         eprintln!("  {} {h}", paint("36", "help:"));
     }
