@@ -252,3 +252,15 @@ fn aliases_lose_to_real_pages_and_to_earlier_aliases() {
     assert_eq!(j["warnings"].as_array().map(Vec::len), Some(2), "{j}");
     assert_eq!(j["warnings"][0]["line"], 5, "{j}");
 }
+
+/// An alias ending in `.htm` (or `.HTML`) is an HTML page like any other: it carries the
+/// platform elements (regression: only `.html` paths went through the finish stage).
+#[test]
+fn htm_aliases_carry_the_platform_elements() {
+    let t = SiteTest::new("blog");
+    t.write("content/about.md", "---\ntitle: About\naliases: [/old.htm, /OLD2.HTML]\n---\nAbout us.\n");
+    t.build();
+    for file in ["old.htm", "OLD2.HTML"] {
+        t.assert_file(file, &["data-sopixi-platform", "url=https://fixture.example/about/"]);
+    }
+}

@@ -1,4 +1,5 @@
-//! The render stage: every page, section listing (paginated), taxonomy and term page, alias,
+//! The render stage: every page, section listing (paginated), taxonomy and term page, alias (made
+//! last, by `statics`, once every other file is known),
 //! 404 page, robots.txt, sitemap and feed, rendered with Tera and finished at once.
 //!
 //! In: the templates, template values and content tree ([`RenderCx`]). Out: finished files with
@@ -346,7 +347,8 @@ pub fn aliases(config: &Config, content: &Content) -> Aliases {
                 );
                 continue;
             }
-            let file = if a.ends_with(".html") || a.ends_with(".htm") {
+            let lower = a.to_ascii_lowercase();
+            let file = if lower.ends_with(".html") || lower.ends_with(".htm") {
                 a.to_string()
             } else {
                 format!("{}/index.html", a.trim_end_matches('/'))

@@ -39,7 +39,7 @@ pub struct Job<'a> {
 /// One rendered and finished file (site path, body), or why it could not be rendered.
 pub type Rendered = Result<(String, Body), Diagnostic>;
 
-/// The finish stage of every rendered file: platform injection (once it lands), then minification.
+/// The finish stage of every rendered file: responsive images, the platform elements, minification.
 pub struct Finish<'a> {
     pub minify: bool,
     pub policy: Arc<Policy>,
@@ -196,7 +196,11 @@ impl<'a> Finish<'a> {
     }
 
     pub fn apply(&self, path: &str, text: String, adult: bool, origin: &Origin) -> Result<Body, Diagnostic> {
-        let bytes = if path.ends_with(".html") { self.html(path, &text, adult, origin)? } else { text.into_bytes() };
+        let bytes = if crate::platform::compliance::is_html_path(path) {
+            self.html(path, &text, adult, origin)?
+        } else {
+            text.into_bytes()
+        };
         match self.spool {
             // A fresh build writes each file as soon as it is finished.
             Some(spool) => spool.put(path, &bytes).map_err(|e| {
@@ -246,7 +250,7 @@ impl<'a> Finish<'a> {
         if *k != key {
             return None;
         }
-        if adult && path.ends_with(".html") {
+        if adult && crate::platform::compliance::is_html_path(path) {
             self.adult.lock().unwrap_or_else(|e| e.into_inner()).push(path.to_string());
         }
         r.hits.fetch_add(1, Ordering::Relaxed);

@@ -1,4 +1,4 @@
-//! The build: the stages load → bodies → context → render → finish → images, producing one
+//! The build: the stages load → bodies → context → render → statics → images, producing one
 //! [`Output`], and the ways to run them — in memory ([`build`]), into a folder ([`build_to_dir`],
 //! skipped when nothing changed), or again and again for a preview ([`memo::Session`]).
 //!

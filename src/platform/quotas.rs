@@ -1,5 +1,6 @@
-//! The platform's disk quotas, held against a built site: every video at most 5 MB (the terms of
-//! service), every file and the whole site within the policy's limits.
+//! The platform's disk quotas, held against a built site: every video within the policy's
+//! `video_bytes` (5 MB by default: the terms of service), every file and the whole site within
+//! its limits.
 //!
 //! In: an [`Output`] and the policy's [`Quotas`]. Out: one diagnostic per file over its limit, and
 //! one for the site (naming its largest files). Never reads the disk but for a file's size.
