@@ -261,3 +261,23 @@ fn hostile_nesting_and_endless_templates_are_errors_not_crashes() {
     assert!(err.contains("macro `self::again` nests more than 128 macro calls, includes and loops deep"), "{err}");
     assert!(err.contains("include `section.html` nests more than 128"), "{err}");
 }
+
+/// Templates that would run for hours or fill memory fail instead: a loop over a huge `range`,
+/// `range` with a zero step, and loops that together run past the iteration limit.
+#[test]
+fn templates_that_never_end_fail_instead_of_hanging() {
+    let err = fails_keeping_output(|t| {
+        t.write("templates/page.html", "<html><body>{% for i in range(end=100000000) %}x{% endfor %}</body></html>\n");
+        t.write(
+            "templates/section.html",
+            "<html><body>{% for i in range(end=5, step_by=0) %}x{% endfor %}</body></html>\n",
+        );
+        t.write(
+            "templates/index.html",
+            "<html><body>{% for a in range(end=5000) %}{% for b in range(end=5000) %}{% endfor %}{% endfor %}</body></html>\n",
+        );
+    });
+    assert!(err.contains("would make more than 1000000 numbers"), "{err}");
+    assert!(err.contains("`step_by=0`"), "{err}");
+    assert!(err.contains("more than 10000000 loop iterations"), "{err}");
+}

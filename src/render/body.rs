@@ -41,7 +41,13 @@ fn too_deep(body: &str) -> Option<(usize, usize)> {
             match b[j] {
                 b' ' => columns += 1,
                 b'\t' => columns += 4,
-                b'>' => depth += 1,
+                b'>' => {
+                    depth += 1;
+                    // The one space after a `>` belongs to the marker, not to indentation.
+                    if b.get(j + 1) == Some(&b' ') {
+                        j += 1;
+                    }
+                }
                 b'-' | b'*' | b'+' if b.get(j + 1).is_none_or(|c| *c == b' ' || *c == b'\t') => depth += 1,
                 b'0'..=b'9' => {
                     let k = j + b[j..].iter().take_while(|c| c.is_ascii_digit()).count();
@@ -140,6 +146,9 @@ mod tests {
         assert_eq!(too_deep("text\n> quote\n> > nested\n- a\n  - b\n"), None);
         let quotes = format!("ok\n\n{} deep\n", ">".repeat(MAX_BLOCK_NESTING + 1));
         assert_eq!(too_deep(&quotes), Some((3, MAX_BLOCK_NESTING + 1)));
+        let spaced = format!("{}x\n", "> ".repeat(MAX_BLOCK_NESTING + 1));
+        assert_eq!(too_deep(&spaced), Some((1, MAX_BLOCK_NESTING + 1)));
+        assert_eq!(too_deep(&format!("{}x\n", "> ".repeat(MAX_BLOCK_NESTING))), None);
         let lists: String = (0..150).map(|i| format!("{}- item\n", "  ".repeat(i))).collect();
         assert_eq!(too_deep(&lists).map(|(l, _)| l), Some(101));
         // Indented code inside a fence is code, not nesting.

@@ -28,6 +28,9 @@ where
     }
 }
 
+/// SOPIXI: the most numbers `range` makes.
+pub const MAX_RANGE: usize = 1_000_000;
+
 pub fn range(args: &HashMap<String, Value>) -> Result<Value> {
     let start = match args.get("start") {
         Some(val) => match from_value::<usize>(val.clone()) {
@@ -74,6 +77,15 @@ pub fn range(args: &HashMap<String, Value>) -> Result<Value> {
         ));
     }
 
+    // SOPIXI: `step_by=0` looped forever, and a huge range filled memory before any loop ran.
+    if step_by == 0 {
+        return Err(Error::msg("Function `range` was called with `step_by=0`, which never reaches `end`"));
+    }
+    if (end - start) / step_by > MAX_RANGE {
+        return Err(Error::msg(format!(
+            "Function `range` would make more than {MAX_RANGE} numbers: no template needs that many"
+        )));
+    }
     let mut i = start;
     let mut res = vec![];
     while i < end {

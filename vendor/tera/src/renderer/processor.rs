@@ -108,6 +108,8 @@ pub struct Processor<'a> {
     tera: &'a Tera,
     /// The call stack for processing
     call_stack: CallStack<'a>,
+    /// SOPIXI: loop iterations run so far by this render.
+    iterations: usize,
     /// The macros organised by template and namespaces
     macros: MacroCollection<'a>,
     /// If set, rendering should be escaped
@@ -122,6 +124,10 @@ pub struct Processor<'a> {
 /// no limit of its own: a macro that calls itself without end overflowed the thread's stack and
 /// aborted the whole process (Keats/tera#770). Real templates stay far below it.
 pub const MAX_DEPTH: usize = 128;
+
+/// SOPIXI: the most loop iterations one render may run, all loops together (a listing of 10,000
+/// pages with ten tags each is 110,000); past it a template that never ends is an error, not a hang.
+pub const MAX_ITERATIONS: usize = 10_000_000;
 
 impl<'a> Processor<'a> {
     /// SOPIXI: fails cleanly instead of overflowing the stack when templates nest too deep.
@@ -156,6 +162,7 @@ impl<'a> Processor<'a> {
             template_root,
             tera,
             call_stack,
+            iterations: 0,
             macros: MacroCollection::from_original_template(template, tera),
             should_escape,
             blocks: Vec::new(),
@@ -244,6 +251,12 @@ impl<'a> Processor<'a> {
                 self.call_stack.push_for_loop_frame(for_loop_name, for_loop);
 
                 for _ in 0..len {
+                    self.iterations += 1;
+                    if self.iterations > MAX_ITERATIONS {
+                        return Err(Error::msg(format!(
+                            "loop `{for_loop_name}` makes this render run more than {MAX_ITERATIONS} loop iterations: does a loop run over far more than the site holds?"
+                        )));
+                    }
                     self.render_body(for_loop_body, write)?;
 
                     if self.call_stack.should_break_for_loop() {
