@@ -23,19 +23,23 @@ fn site() -> SiteTest {
 
 /// Whether the badge, scrolled to the bottom of the page, is on screen, not covered, and links to
 /// the platform: `document.elementFromPoint` at its centre must be the badge (or its logo).
+/// The badge lives in the shadow root of `<sopixi-badge>`, a child of `<html>` in the top layer;
+/// the hit test goes through that root.
 const BADGE_STATE: &str = r#"
 window.scrollTo(0, document.documentElement.scrollHeight);
-const a = document.querySelector('a[data-sopixi-badge]');
+const host = document.querySelector('html > sopixi-badge');
+const a = host.shadowRoot.querySelector('a[data-sopixi-badge]');
 const r = a.getBoundingClientRect();
 const x = r.left + r.width / 2, y = r.top + r.height / 2;
-const hit = document.elementFromPoint(x, y);
+const outer = document.elementFromPoint(x, y);
+const hit = outer === host ? host.shadowRoot.elementFromPoint(x, y) : outer;
 return {w: r.width, h: r.height, inView: r.top >= 0 && r.bottom <= innerHeight && r.left >= 0 && r.right <= innerWidth,
         onTop: !!hit && hit.closest('a[data-sopixi-badge]') === a, href: a.href,
         hitWas: hit ? hit.outerHTML.slice(0, 80) : null};
 "#;
 
-const NOTICE_OPEN: &str =
-    "const n = document.querySelector('[data-sopixi-notice]'); return getComputedStyle(n).display !== 'none';";
+const NOTICE_OPEN: &str = "const n = document.querySelector('html > sopixi-badge').shadowRoot.querySelector('[data-sopixi-notice]'); \
+    return getComputedStyle(n).display !== 'none';";
 
 fn assert_badge_ok(b: &Browser, when: &str) {
     let s = b.js(BADGE_STATE);
@@ -57,7 +61,7 @@ fn badge_is_visible_and_uncovered_at_phone_and_desktop_sizes() {
             // Even with the notice open, the badge at the bottom of the page is not under it.
             assert_badge_ok(&b, &format!("{w}x{h} {page}, notice open"));
             // Both choices fit on the smallest screen.
-            let fits = b.js("return [...document.querySelectorAll('[data-sopixi-notice] button')].every(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.left >= 0 && r.right <= innerWidth; });");
+            let fits = b.js("return [...document.querySelector('html > sopixi-badge').shadowRoot.querySelectorAll('[data-sopixi-notice] button')].every(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.left >= 0 && r.right <= innerWidth; });");
             assert_eq!(fits, Value::Bool(true), "{w}x{h} {page}: notice buttons do not fit");
         }
         b.click("[data-sopixi-refuse]");
@@ -66,7 +70,7 @@ fn badge_is_visible_and_uncovered_at_phone_and_desktop_sizes() {
         assert_badge_ok(&b, &format!("{w}x{h} next page"));
         // A real click on the badge reaches it (the platform URL is not reachable here, so the
         // navigation itself is not followed: the click must simply not be intercepted).
-        b.js("document.querySelector('a[data-sopixi-badge]').addEventListener('click', e => { e.preventDefault(); document.documentElement.dataset.badgeClicked = '1'; });");
+        b.js("document.querySelector('html > sopixi-badge').shadowRoot.querySelector('a[data-sopixi-badge]').addEventListener('click', e => { e.preventDefault(); document.documentElement.dataset.badgeClicked = '1'; });");
         b.click("a[data-sopixi-badge]");
         assert_eq!(b.js("return document.documentElement.dataset.badgeClicked || null"), "1", "{w}x{h}");
     }
@@ -122,14 +126,15 @@ fn the_age_gate_blocks_adult_pages_until_confirmed() {
     let b = Browser::start(375, 667);
     // Ordinary pages have no gate.
     b.goto(&server.url("/about/"));
-    assert_eq!(b.js("return !!document.getElementById('sopixi-age-gate')"), Value::Bool(false));
+    assert_eq!(b.js("return !!document.getElementById('sopixi-age-gate') || !!document.querySelector('sopixi-gate')"), Value::Bool(false));
     b.goto(&server.url("/members/inside/"));
     let probe = r#"
 const h = document.querySelector('h1'); const r = h.getBoundingClientRect();
 const hit = document.elementFromPoint(r.left + Math.min(r.width, 100) / 2, r.top + r.height / 2);
-return {hitGate: !!hit && !!hit.closest('#sopixi-age-gate'), hitTitle: hit === h,
-        contentVisible: getComputedStyle(h).visibility === 'visible',
-        gateShown: getComputedStyle(document.getElementById('sopixi-age-gate')).display !== 'none'};
+const gate = document.querySelector('html > sopixi-gate');
+return {hitGate: !!gate && hit === gate, hitTitle: hit === h,
+        contentVisible: getComputedStyle(h).visibility === 'visible' && !document.body.inert,
+        gateShown: !!gate && gate.matches(':popover-open')};
 "#;
     let s = b.js(probe);
     assert_eq!(s["gateShown"], Value::Bool(true), "{s}");
@@ -143,5 +148,5 @@ return {hitGate: !!hit && !!hit.closest('#sopixi-age-gate'), hitTitle: hit === h
     assert_eq!(s["contentVisible"], Value::Bool(true), "{s}");
     // Confirmed for the visit: another adult page opens directly.
     b.goto(&server.url("/members/"));
-    assert_eq!(b.js("return getComputedStyle(document.getElementById('sopixi-age-gate')).display"), "none");
+    assert_eq!(b.js("return !!document.querySelector('sopixi-gate') || getComputedStyle(document.getElementById('sopixi-age-gate')).display !== 'none'"), Value::Bool(false));
 }

@@ -48,6 +48,8 @@ pub struct Finish<'a> {
     pub block_min: Vec<u8>,
     /// Output paths of the pages rendered with the age gate.
     pub adult: Mutex<Vec<String>>,
+    /// For `sopixi check --browser`: each HTML page's template (template, page path).
+    pub templates: Mutex<Vec<(String, String)>>,
     /// `serve` only: the previous build's finished files, reused when their key is the same.
     pub reuse: Option<Reuse<'a>>,
     /// The build's images (`<img data-responsive>` becomes a `<picture>` here).
@@ -120,6 +122,7 @@ impl<'a> Finish<'a> {
                 .unwrap_or_else(|_| injector.block().as_bytes().to_vec()),
             injector,
             adult: Default::default(),
+            templates: Default::default(),
             images,
             reuse,
             spool,
@@ -267,6 +270,9 @@ impl<'a> Finish<'a> {
 
     fn render_unguarded(&self, tpl: &Templates, job: Job, ctx: impl FnOnce() -> Value) -> Rendered {
         let Job { template, key, origin, path, adult } = job;
+        if crate::platform::compliance::is_html_path(&path) {
+            self.templates.lock().unwrap_or_else(|e| e.into_inner()).push((template.to_string(), path.clone()));
+        }
         if let Some(body) = self.reused(&path, key, adult) {
             return Ok((path, body));
         }

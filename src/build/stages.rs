@@ -22,7 +22,7 @@ use crate::build::memo::Memo;
 use crate::build::{drop_in_background, BuildStats, Built, LEAF_FILES};
 use crate::images::{ImageError, Images};
 use crate::output::{self, Body, Output};
-use crate::platform::compliance;
+use crate::platform::{compliance, reserved};
 use crate::platform::quotas::quota_errors;
 use crate::render::highlight::Highlighter;
 use crate::render::markdown::MdContext;
@@ -166,6 +166,10 @@ pub fn load(cx: &BuildCx, mut inputs: Inputs, memo: &mut Memo) -> Result<Loaded,
     }
     let theme_sources: Vec<TemplateSource> =
         theme_texts.into_iter().map(|t| TemplateSource { name: t.name, text: t.text, origin: t.origin }).collect();
+    // A template that styles, scripts or imitates a platform element is refused.
+    for t in theme_sources.iter().chain(&site_sources) {
+        errors.extend(reserved::diagnostics(&t.origin, reserved::Lang::Html, &t.text));
+    }
     let env = memo.active.then(|| reuse_env(cx, &inputs, &theme_sources, &site_sources));
     let tpl = load_templates(cx, env.as_ref(), memo, vec![theme_sources, site_sources]);
     let tpl = match tpl {
@@ -522,6 +526,7 @@ pub fn render(cx: &BuildCx, contexts: Contexts, memo: &mut Memo) -> Finished {
         }
     }
     let adult = finish.adult.into_inner().unwrap_or_else(|e| e.into_inner());
+    note_templates(&mut output, std::mem::take(&mut *finish.templates.lock().unwrap_or_else(|e| e.into_inner())));
     let reuse = finish
         .reuse
         .map(|r| Kept { files: r.new.into_inner().unwrap_or_else(|e| e.into_inner()), hits: r.hits.into_inner() });
@@ -574,7 +579,7 @@ pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
     // Raw HTML files get the platform elements too, through the same finish stage as pages.
     let finish = Finish::new(cx.engine, config, images, None, None);
     let minify = config.minify;
-    let finished: Vec<(String, Result<Body, Diagnostic>, Origin)> = statics
+    let finished: Vec<(String, Result<Body, Vec<Diagnostic>>, Origin)> = statics
         .into_par_iter()
         .map(|(path, (body, origin))| {
             let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
@@ -585,23 +590,35 @@ pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
                     Ok(None) => (path, Ok(body), origin),
                     Err(e) => {
                         let d = Diagnostic::new(&origin, e).hint("replace the file with a valid JPEG or PNG image");
-                        (path, Err(d), origin)
+                        (path, Err(vec![d]), origin)
                     }
                 };
             }
             let is_html = matches!(ext.as_str(), "html" | "htm");
-            let needs = is_html || (minify && matches!(ext.as_str(), "css" | "js"));
+            let lang = reserved::Lang::of(&path);
+            let needs = is_html || lang.is_some() || (minify && matches!(ext.as_str(), "css" | "js"));
             if !needs {
                 return (path, Ok(body), origin);
             }
             let bytes = match body.bytes() {
                 Ok(b) => b.into_owned(),
-                Err(e) => return (path, Err(Diagnostic::new(&origin, format!("cannot read: {e}"))), origin),
+                Err(e) => return (path, Err(vec![Diagnostic::new(&origin, format!("cannot read: {e}"))]), origin),
             };
+            // A stylesheet, script or page that names a platform element is refused.
+            if let Some(lang) = lang {
+                let found = reserved::diagnostics(&origin.to_string(), lang, &String::from_utf8_lossy(&bytes));
+                if !found.is_empty() {
+                    return (path, Err(found), origin);
+                }
+            }
+            if !is_html && !(minify && matches!(ext.as_str(), "css" | "js")) {
+                return (path, Ok(body), origin);
+            }
             if is_html {
                 let text = String::from_utf8_lossy(&bytes);
                 let r = crate::build::finish::guarded(&origin, || finish.html(&path, &text, false, &origin))
-                    .map(Body::Bytes);
+                    .map(Body::Bytes)
+                    .map_err(|d| vec![d]);
                 return (path, r, origin);
             }
             let min = crate::render::minify::asset(&ext, &bytes);
@@ -615,7 +632,7 @@ pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
                     errors.push(d);
                 }
             }
-            Err(d) => errors.push(d),
+            Err(d) => errors.extend(d),
         }
     }
     // Aliases last: one on the URL of a real page, section or file loses to it.
@@ -655,11 +672,23 @@ pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
         };
         output.put(path, body, Origin::output("(platform)"));
     }
+    note_templates(output, std::mem::take(&mut *finish.templates.lock().unwrap_or_else(|e| e.into_inner())));
     let adult = finish.adult.into_inner().unwrap_or_else(|e| e.into_inner());
     rendered.adult.extend(adult);
     rendered.output.adult = rendered.adult.iter().cloned().collect();
     rendered.contexts.bodied.loaded.errors.extend(errors);
     rendered
+}
+
+/// Records which template made which page.
+fn note_templates(output: &mut Output, made: Vec<(String, String)>) {
+    for (template, path) in made {
+        output.templates.entry(template).or_default().push(path);
+    }
+    for pages in output.templates.values_mut() {
+        pages.sort();
+        pages.dedup();
+    }
 }
 
 /// Every image variant the pages and templates asked for (the cache holds those made before;

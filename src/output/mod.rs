@@ -52,6 +52,9 @@ pub struct Output {
     pub files: BTreeMap<String, OutFile>,
     /// Paths of the HTML pages that carry adult content (and so must keep their age gate).
     pub adult: std::collections::BTreeSet<String>,
+    /// Each template that rendered an HTML page → the pages it rendered, in path order (the
+    /// pages `sopixi check --browser` opens: one of each template).
+    pub templates: BTreeMap<String, Vec<String>>,
 }
 
 impl Output {
@@ -154,6 +157,10 @@ pub struct Manifest {
     /// Pages with adult content, which `sopixi check --output` holds to the age gate.
     #[serde(default)]
     pub adult: Vec<String>,
+    /// (template, page): the pages `sopixi check --browser --output` opens, one of each template
+    /// (and one adult page of each).
+    #[serde(default)]
+    pub template_pages: Vec<(String, String)>,
 }
 
 impl Manifest {
@@ -192,6 +199,20 @@ pub struct WriteStats {
 
 fn mtime_ns(m: &std::fs::Metadata) -> u128 {
     m.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos())
+}
+
+/// One page of each template, and one adult page of each: (template, page path), in template
+/// order.
+pub fn template_pages(output: &Output) -> Vec<(String, String)> {
+    let mut picked = Vec::new();
+    for (template, pages) in &output.templates {
+        for adult in [false, true] {
+            if let Some(p) = pages.iter().find(|p| output.adult.contains(*p) == adult) {
+                picked.push((template.clone(), p.clone()));
+            }
+        }
+    }
+    picked
 }
 
 /// Reads the manifest of `dir`, if sopixi wrote it.
@@ -319,7 +340,8 @@ pub fn write(
     }
     stats.removed = remove_stale(dir, output, &old)?;
     let adult = output.adult.iter().cloned().collect();
-    let manifest = Manifest { input_hash: input_hash.to_string(), summary, files, adult };
+    let template_pages = template_pages(output);
+    let manifest = Manifest { input_hash: input_hash.to_string(), summary, files, adult, template_pages };
     let tmp = dir.join(format!("{MANIFEST}.tmp"));
     std::fs::write(&tmp, serde_json::to_vec(&manifest).unwrap_or_default()).map_err(werr(&tmp))?;
     std::fs::rename(&tmp, dir.join(MANIFEST)).map_err(werr(dir))?;
@@ -437,7 +459,8 @@ impl Spool {
             output.files.keys().filter_map(|p| stamps.remove(p).map(|s| (p.clone(), s))).collect();
         let stats = WriteStats { written: files.len(), unchanged: 0, removed: 0 };
         let adult = output.adult.iter().cloned().collect();
-        let manifest = Manifest { input_hash: input_hash.to_string(), summary, files, adult };
+        let template_pages = template_pages(output);
+    let manifest = Manifest { input_hash: input_hash.to_string(), summary, files, adult, template_pages };
         let m = dir.join(MANIFEST);
         std::fs::write(&m, serde_json::to_vec(&manifest).unwrap_or_default()).map_err(werr(&m))?;
         // An empty output folder gives way; one that is not empty any more (something wrote into

@@ -42,11 +42,39 @@ pub fn assets(policy: &Policy) -> Vec<(String, std::borrow::Cow<'static, [u8]>)>
         Some((ext, bytes)) => (format!("{ASSET_DIR}/logo.{ext}"), Cow::Owned(bytes.clone())),
         None => (format!("{ASSET_DIR}/logo.svg"), Cow::Borrowed(&include_bytes!("assets/logo.svg")[..])),
     };
+    let js = platform_js(policy, &logo.1);
     vec![
         logo,
         (format!("{ASSET_DIR}/platform.css"), Cow::Owned(css)),
-        (format!("{ASSET_DIR}/platform.js"), Cow::Borrowed(&include_bytes!("assets/platform.js")[..])),
+        (format!("{ASSET_DIR}/platform.js"), Cow::Owned(js)),
     ]
+}
+
+/// The platform script with the policy's badge link, logo, colours and texts filled in: the
+/// script can rebuild every element from them, even on a page that removed their markup.
+fn platform_js(policy: &Policy, logo: &[u8]) -> Vec<u8> {
+    let c = &policy.colors;
+    let texts: serde_json::Map<String, serde_json::Value> = policy
+        .texts
+        .iter()
+        .map(|(lang, t)| {
+            let t = serde_json::json!({
+                "message": t.message, "accept": t.accept, "refuse": t.refuse, "settings": t.settings,
+                "age_warning": t.age_warning, "age_confirm": t.age_confirm,
+            });
+            (lang.clone(), t)
+        })
+        .collect();
+    let config = serde_json::json!({
+        "url": policy.badge_url,
+        "label": policy.badge_label,
+        "logo": format!("{}?v={}", logo_path(policy), &blake3::hash(logo).to_hex()[..10]),
+        "colors": {"text": c.text, "background": c.background, "accent": c.accent},
+        "texts": texts,
+    });
+    // JSON is a JavaScript expression; `<` is escaped so that no text can close a script.
+    let config = config.to_string().replace('<', "\\u003c");
+    String::from_utf8_lossy(include_bytes!("assets/platform.js")).replace("/*config*/", &config).into_bytes()
 }
 
 /// A short hash of the platform's files under `policy`, appended to their URLs (`?v=…`): the

@@ -5,7 +5,9 @@
 //! In: the policy file's text, finished HTML, an [`crate::output::Output`]. Out: values and
 //! diagnostics. Must never offer a way to turn a platform element off.
 
+pub mod browser;
 pub mod check;
 pub mod compliance;
 pub mod policy;
 pub mod quotas;
+pub mod reserved;

@@ -403,7 +403,7 @@ fn swap_stylesheets(
         swapped.push(out_path);
     }
     let version = old.version + 1;
-    let output = Output { files, adult: old.output.adult.clone() };
+    let output = Output { files, adult: old.output.adult.clone(), templates: old.output.templates.clone() };
     let builds = old.builds + 1;
     let took = t.elapsed();
     let snap = Snapshot {

@@ -3,11 +3,10 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
 use serde_json::{json, Value};
+use sopixi::platform::browser::{Session, Tools};
 
 /// Serves a folder over HTTP on 127.0.0.1 (GET only; `/dir/` → `dir/index.html`), never outside it.
 pub struct StaticServer {
@@ -75,132 +74,48 @@ fn serve_one(mut stream: TcpStream, root: &Path) {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
-/// One headless Chromium with its own profile, driven through its own chromedriver.
+/// One headless Chromium with its own profile, driven through its own chromedriver: the
+/// product's WebDriver session (`sopixi check --browser` uses the same), with panicking calls.
 pub struct Browser {
-    driver: Child,
-    base: String,
-    _profile: tempfile::TempDir,
-}
-
-/// Where the browser and its driver are (Debian's packages; `scripts/test` installs them).
-fn executable(var: &str, default: &str) -> PathBuf {
-    let p = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(default));
-    assert!(
-        p.exists(),
-        "{} not found: install Debian's chromium and chromium-driver (scripts/test does), or set {var}",
-        p.display()
-    );
-    p
+    session: Session,
 }
 
 impl Browser {
     /// Starts chromedriver and a headless Chromium session with a viewport of `width`×`height`.
     pub fn start(width: u32, height: u32) -> Browser {
-        let chromium = executable("SOPIXI_CHROMIUM", "/usr/bin/chromium");
-        let chromedriver = executable("SOPIXI_CHROMEDRIVER", "/usr/bin/chromedriver");
-        let port = free_port();
-        let driver = Command::new(chromedriver)
-            .arg(format!("--port={port}"))
-            .arg("--allowed-ips=127.0.0.1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("cannot start chromedriver");
-        let profile = tempfile::tempdir().unwrap();
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while ureq::get(&format!("{base}/status")).call().is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not start within 20 s");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let caps = json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
-            "binary": chromium,
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                     format!("--user-data-dir={}", profile.path().display()),
-                     format!("--window-size={width},{height}")]
-        }}}});
-        let mut b = Browser { driver, base, _profile: profile };
-        let session = b.post_raw("/session", caps);
-        let id = session["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {session}"));
-        b.base = format!("{}/session/{id}", b.base);
-        // The exact viewport, whatever the window decorations.
-        b.cdp(
-            "Emulation.setDeviceMetricsOverride",
-            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600}),
-        );
-        b
-    }
-
-    fn post_raw(&self, path: &str, body: Value) -> Value {
-        let url = format!("{}{path}", self.base);
-        match ureq::post(&url).timeout(Duration::from_secs(60)).send_json(body) {
-            Ok(r) => r.into_json().unwrap(),
-            Err(ureq::Error::Status(code, r)) => {
-                panic!("WebDriver {path} failed ({code}): {}", r.into_string().unwrap_or_default())
-            }
-            Err(e) => panic!("WebDriver {path}: {e}"),
-        }
-    }
-
-    fn post(&self, path: &str, body: Value) -> Value {
-        self.post_raw(path, body)["value"].take()
+        let tools = Tools::find().unwrap_or_else(|e| panic!("{e} (scripts/test installs them)"));
+        Browser { session: Session::start(&tools, width, height).unwrap_or_else(|e| panic!("{e}")) }
     }
 
     /// A DevTools protocol command, through chromedriver.
     pub fn cdp(&self, cmd: &str, params: Value) -> Value {
-        self.post("/goog/cdp/execute", json!({"cmd": cmd, "params": params}))
+        self.session.cdp(cmd, params).unwrap_or_else(|e| panic!("{cmd}: {e}"))
     }
 
-    /// Opens `url` and waits for it to load (scripts with `defer` included).
+    /// Opens `url` and waits until it loaded and the platform script set its elements up.
     pub fn goto(&self, url: &str) {
-        self.post("/url", json!({ "url": url }));
-        self.wait_ready();
+        assert!(self.session.open(url).unwrap(), "{url}: the page and its platform script did not load within 5 s");
     }
 
     pub fn reload(&self) {
-        self.post("/refresh", json!({}));
-        self.wait_ready();
-    }
-
-    /// Waits until the page has loaded and the platform script has set the notice and gate up
-    /// (it marks the platform block `data-sopixi-ready`). The navigation command can return a
-    /// moment before that on a loaded machine, and a state read then (a notice still hidden by
-    /// the stylesheet) would not be the page's.
-    fn wait_ready(&self) {
-        const READY: &str = "const p = document.getElementById('sopixi-platform'); \
-            return document.readyState === 'complete' && (!p || p.hasAttribute('data-sopixi-ready'));";
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.js(READY) != Value::Bool(true) {
-            assert!(Instant::now() < deadline, "the page and its platform script did not load within 10 s");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        assert!(self.session.refresh().unwrap(), "the page and its platform script did not load again within 5 s");
     }
 
     /// Runs `script` (a function body; `arguments` are not used) and returns its value.
     pub fn js(&self, script: &str) -> Value {
-        self.post("/execute/sync", json!({"script": script, "args": []}))
+        self.session.js(script, json!([])).unwrap_or_else(|e| panic!("{e}\n{script}"))
     }
 
-    /// Clicks the element matching `css` as a user would (pointer at its centre, after scrolling it
-    /// into view); fails if another element covers it.
+    /// Clicks the element matching `css` — in the page, or in the shadow root of the platform's
+    /// badge or gate — as a user would (pointer at its centre, after scrolling it into view);
+    /// fails if another element covers it.
     pub fn click(&self, css: &str) {
-        let found = self.post("/element", json!({"using": "css selector", "value": css}));
-        let id = found.as_object().and_then(|o| o.values().next()).and_then(Value::as_str).unwrap_or_else(|| {
-            panic!("no element matches {css}: {found}");
-        });
-        self.post(&format!("/element/{id}/click"), json!({}));
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = ureq::delete(&self.base).timeout(Duration::from_secs(10)).call();
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        let find = "const css = arguments[0]; const roots = [document]; \
+            for (const h of document.querySelectorAll('html > sopixi-badge, html > sopixi-gate')) if (h.shadowRoot) roots.unshift(h.shadowRoot); \
+            for (const r of roots) { const e = r.querySelector(css); if (e) return e; } return null;";
+        let el = self.session.js(find, json!([css])).unwrap();
+        assert!(!el.is_null(), "no element matches {css}");
+        self.session.click(&el).unwrap_or_else(|e| panic!("click on {css}: {e}"));
     }
 }

@@ -1,0 +1,148 @@
+//! Hostile themes (`tests/fixtures/hostile/`, each laid over the fixture blog's theme): every one
+//! either fails `sopixi build` or `sopixi check --browser` with a message naming the file, or
+//! renders with the badge, notice and age gate holding in a real headless Chromium. Each test
+//! names the defence that catches its theme.
+
+use serde_json::Value;
+
+use crate::support::{copy_dir, fixtures, SiteTest};
+
+/// The fixture blog with `tests/fixtures/hostile/NAME` over its theme, and an adult section.
+fn site(name: &str) -> SiteTest {
+    let t = SiteTest::new("blog");
+    copy_dir(&fixtures().join("hostile").join(name), &t.path("themes/plain"));
+    t.write("content/members/_index.md", "---\ntitle: Members\nadult: true\n---\n");
+    t.write("content/members/inside.md", "---\ntitle: Inside the club\n---\nAdults only text.\n");
+    t
+}
+
+/// `sopixi check SITE --browser --json` at `widths`: (exit status, report).
+fn browser_check(t: &SiteTest, widths: &str) -> (i32, Value) {
+    let root = t.path("").to_string_lossy().into_owned();
+    let r = t.run(&["check", root.trim_end_matches('/'), "--browser", "--widths", widths, "--json"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}\n{}", r.stdout, r.stderr));
+    (r.status, v)
+}
+
+fn problems(v: &Value) -> Vec<String> {
+    v["browser"]["pages"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no browser report: {v}"))
+        .iter()
+        .flat_map(|p| {
+            let (file, width) = (p["file"].as_str().unwrap_or("").to_string(), p["width"].clone());
+            p["problems"].as_array().cloned().unwrap_or_default().into_iter().map(move |x| format!("{file} {width}: {}", x.as_str().unwrap_or("")))
+        })
+        .collect()
+}
+
+/// The theme builds, and the browser finds the platform elements holding on every page opened,
+/// adult ones included.
+fn holds(name: &str, widths: &str) {
+    let t = site(name);
+    let (status, v) = browser_check(&t, widths);
+    let found = problems(&v);
+    assert!(found.is_empty() && status == 0, "{name}: the elements do not hold (status {status}):\n{}", found.join("\n"));
+    let pages = v["browser"]["pages"].as_array().unwrap();
+    let templates: std::collections::BTreeSet<&str> = pages.iter().filter_map(|p| p["template"].as_str()).collect();
+    for t in ["index.html", "section.html", "page.html", "404.html"] {
+        assert!(templates.contains(t), "{name}: no page of {t} opened: {templates:?}");
+    }
+    assert!(pages.iter().any(|p| p["adult"] == Value::Bool(true)), "{name}: no adult page opened");
+}
+
+/// The build fails with a reserved-name error at `file`:`line`.
+fn refused_at_build(name: &str, file: &str, line: u64) {
+    let t = site(name);
+    let root = t.path("").to_string_lossy().into_owned();
+    let r = t.run(&["build", root.trim_end_matches('/'), "--json"]);
+    assert_eq!(r.status, 1, "{name}: the build should fail:\n{}\n{}", r.stdout, r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let errors = v["errors"].as_array().unwrap();
+    let hit = errors.iter().find(|e| e["file"].as_str() == Some(file) && e["line"].as_u64() == Some(line));
+    let e = hit.unwrap_or_else(|| panic!("{name}: no error at {file}:{line}: {v}"));
+    assert!(e["message"].as_str().unwrap().contains("reserved"), "{e}");
+    assert_eq!(e["kind"], "platform", "{e}");
+}
+
+/// The build passes, and the browser check fails naming the pages, with `what` in the problems.
+fn caught_in_browser(name: &str, what: &str) {
+    let t = site(name);
+    let (status, v) = browser_check(&t, "375");
+    assert_eq!(status, 1, "{name}: check --browser should fail: {v}");
+    assert_eq!(v["status"], "failed", "{v}");
+    let found = problems(&v);
+    assert!(found.iter().any(|p| p.contains("index.html") && p.contains(what)), "{name}: {what:?} not reported:\n{}", found.join("\n"));
+}
+
+#[test]
+fn a_full_width_element_over_the_bottom_and_a_transparent_overlay_do_not_cover_the_badge() {
+    // Defence: the top layer. Checked at every width of the rule.
+    holds("cover", "320,375,768,1280");
+}
+
+#[test]
+fn a_stylesheet_shrinking_every_element_to_nothing_does_not_shrink_the_badge() {
+    // Defence: the shadow root's :host reset (!important rules of a shadow root win).
+    holds("shrink", "375");
+}
+
+#[test]
+fn transparent_invisible_or_hidden_pages_do_not_hide_the_badge() {
+    // Defence: the top layer (no ancestor opacity, filter or display) and the host's reset.
+    holds("transparent", "375");
+}
+
+#[test]
+fn a_page_moved_off_screen_and_clipped_does_not_take_the_badge_along() {
+    // Defence: the top layer (no ancestor transform, clip or overflow).
+    holds("offscreen", "375");
+}
+
+#[test]
+fn a_page_zoomed_to_a_twentieth_keeps_a_full_size_badge() {
+    // Defence: the counter-zoom of the hosts.
+    holds("zoom", "375");
+}
+
+#[test]
+fn a_script_removing_scripts_popovers_and_shadow_contents_is_undone() {
+    // Defence: re-insertion and repair (rate-limited), without the script naming anything.
+    holds("remover", "375");
+}
+
+#[test]
+fn a_full_screen_popover_and_a_modal_dialog_opened_by_the_page_go_under_the_badge() {
+    // Defence: raising the hosts again above whatever the page opens in the top layer.
+    holds("popover", "375,1280");
+}
+
+#[test]
+fn a_stylesheet_naming_the_platform_block_fails_the_build_at_its_line() {
+    // Defence: the reserved-name check of static files.
+    refused_at_build("named-css", "themes/plain/static/evil.css", 3);
+}
+
+#[test]
+fn a_script_in_a_template_naming_the_platform_block_fails_the_build_at_its_line() {
+    // Defence: the reserved-name check of templates.
+    refused_at_build("named-js", "themes/plain/templates/base.html", 8);
+}
+
+#[test]
+fn a_template_imitating_the_platform_block_fails_the_build() {
+    // Defence: the reserved-name check of templates.
+    refused_at_build("fake-badge", "themes/plain/templates/base.html", 8);
+}
+
+#[test]
+fn a_content_security_policy_blocking_scripts_fails_the_browser_check() {
+    // Defence: check --browser (the notice cannot be answered without the platform script).
+    caught_in_browser("csp", "the platform script did not run");
+}
+
+#[test]
+fn a_script_breaking_shadow_roots_and_popovers_fails_the_browser_check() {
+    // Defence: check --browser.
+    caught_in_browser("prototype", "the platform script did not run");
+}
