@@ -106,9 +106,15 @@ fn a_page_zoomed_to_a_twentieth_keeps_a_full_size_badge() {
 }
 
 #[test]
-fn a_script_removing_scripts_popovers_and_shadow_contents_is_undone() {
+fn a_script_removing_the_elements_popovers_and_shadow_contents_again_and_again_is_undone() {
     // Defence: re-insertion and repair (rate-limited), without the script naming anything.
     holds("remover", "375");
+}
+
+#[test]
+fn a_script_removing_every_script_before_it_runs_fails_the_browser_check() {
+    // Defence: check --browser (the platform script never runs; nothing in the page can help).
+    caught_in_browser("script-killer", "the platform script did not run");
 }
 
 #[test]

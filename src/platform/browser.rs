@@ -330,7 +330,7 @@ impl Session {
         }
         if top["notice"].as_array().is_some_and(|a| a.is_empty()) {
             let refuse = self.js(
-                "const h = document.querySelector('html > sopixi-badge'); return h && h.shadowRoot && h.shadowRoot.querySelector('[data-sopixi-refuse]');",
+                "const h = document.querySelector('sopixi-badge[data-sopixi-host]'); return h && h.shadowRoot && h.shadowRoot.querySelector('[data-sopixi-refuse]');",
                 json!([]),
             )?;
             match self.click(&refuse) {

@@ -112,7 +112,7 @@ impl Browser {
     /// fails if another element covers it.
     pub fn click(&self, css: &str) {
         let find = "const css = arguments[0]; const roots = [document]; \
-            for (const h of document.querySelectorAll('html > sopixi-badge, html > sopixi-gate')) if (h.shadowRoot) roots.unshift(h.shadowRoot); \
+            for (const h of document.querySelectorAll('sopixi-badge[data-sopixi-host], sopixi-gate[data-sopixi-host]')) if (h.shadowRoot) roots.unshift(h.shadowRoot); \
             for (const r of roots) { const e = r.querySelector(css); if (e) return e; } return null;";
         let el = self.session.js(find, json!([css])).unwrap();
         assert!(!el.is_null(), "no element matches {css}");

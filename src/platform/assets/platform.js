@@ -11,7 +11,8 @@
 // - its host is a manual popover shown in the top layer: above every z-index, outside every
 //   ancestor's opacity, transform, clip and overflow; it is raised again whenever the page opens
 //   a popover, a modal dialog or a full-screen element of its own;
-// - the host is a child of <html>, not of <body>: hiding or emptying the body leaves it alone;
+// - the host is a child of <html>, not of <body>: hiding or emptying the body leaves it alone
+//   (while the page shows a modal dialog, it moves into the dialog, the only part not inert);
 // - removed, moved, re-attributed or emptied, the host and its contents are put back;
 // - a page zoom is counter-zoomed, so the badge keeps its size.
 (function (C) {
@@ -126,10 +127,20 @@
     if (h.getAttribute("popover") !== "manual") h.setAttribute("popover", "manual");
     if (!h.hasAttribute("data-sopixi-host")) h.setAttribute("data-sopixi-host", "");
   };
+  // Where the hosts belong: in <html>; while the page shows a modal dialog, in that dialog
+  // (everything outside a modal dialog is inert: it could not be clicked).
+  function home() {
+    var modal = null;
+    try {
+      var open = d.querySelectorAll("dialog:modal");
+      modal = open.length ? open[open.length - 1] : null;
+    } catch (e) {}
+    return modal || d.documentElement;
+  }
   // Puts the host back where it belongs, as it was; true when something had to be repaired.
   Shield.prototype.repair = function () {
     var h = this.host, fixed = false;
-    var top = d.documentElement;
+    var top = home();
     if (h.parentNode !== top) { top.appendChild(h); fixed = true; }
     if (h.attributes.length !== 2 || h.getAttribute("popover") !== "manual" || !h.hasAttribute("data-sopixi-host")) { this.attributes(); fixed = true; }
     if (this.shadow.innerHTML !== this.expected) { this.render(); fixed = true; }
@@ -248,8 +259,9 @@
   }, true);
   d.addEventListener("fullscreenchange", raiseAll, true);
   if (window.visualViewport) window.visualViewport.addEventListener("resize", unzoom);
-  // And a slow check for whatever no event tells (a page script swapping <html>, say).
-  setInterval(function () { guard(); observe(); }, 1000);
+  // And a check, four times a second, for whatever no event tells (a modal dialog opened, a
+  // page script swapping <html>).
+  setInterval(function () { guard(); observe(); }, 250);
 
   if (gated && d.body) d.body.inert = true;
   if (root) root.classList.add("sopixi-live");

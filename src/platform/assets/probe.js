@@ -36,11 +36,12 @@ function within(outer, e) {
   for (; e; e = e.parentNode || (e.host || null)) if (e === outer) return true;
   return false;
 }
-const host = d.querySelector("html > sopixi-badge");
+const host = d.querySelector("sopixi-badge[data-sopixi-host]");
 const shadow = host && host.shadowRoot;
 const badge = shadow ? shadow.querySelector("a[data-sopixi-badge]") : d.querySelector("#sopixi-platform a[data-sopixi-badge]");
 const out = { badge: [], notice: [], gate: [], logo: null, noticeOpen: null };
-if (!host) out.badge.push("the platform script did not run (blocked, removed or failing): only the page's own markup is there");
+if (!host && d.documentElement.hasAttribute("data-sopixi-ready")) out.badge.push("the platform script ran, but the page keeps removing its elements");
+else if (!host) out.badge.push("the platform script did not run (blocked, removed or failing): only the page's own markup is there");
 if (!badge) {
   out.badge.push("not in the page");
 } else {
@@ -60,8 +61,10 @@ if (!badge) {
     const hit = deepAt(cx, cy);
     if (!within(badge, hit)) out.badge.push("covered at its centre by " + describe(hit));
   }
-  if (badge.checkVisibility && !badge.checkVisibility({ opacityProperty: true, visibilityProperty: true, contentVisibilityAuto: true })) {
-    out.badge.push("hidden (display, visibility or opacity)");
+  // Opacity is judged on the screenshot: an element of the top layer is not under its DOM
+  // ancestors' opacity, which checkVisibility would count.
+  if (badge.checkVisibility && !badge.checkVisibility({ visibilityProperty: true, contentVisibilityAuto: true })) {
+    out.badge.push("hidden (display or visibility)");
   }
 }
 if (where === "top") {
@@ -69,7 +72,7 @@ if (where === "top") {
   if (!notice) {
     out.notice.push("not there: the platform script did not run, so it cannot be answered");
   } else {
-    const open = notice.checkVisibility({ opacityProperty: true, visibilityProperty: true });
+    const open = notice.checkVisibility({ visibilityProperty: true });
     out.noticeOpen = open;
     if (!open) out.notice.push("not shown on a first visit");
     else {
@@ -81,7 +84,7 @@ if (where === "top") {
       }
     }
   }
-  const gateHost = d.querySelector("html > sopixi-gate");
+  const gateHost = d.querySelector("sopixi-gate[data-sopixi-host]");
   if (adult) {
     if (!gateHost) out.gate.push("no age gate over this adult page (the platform script did not run or it was removed)");
     else {
