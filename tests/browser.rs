@@ -38,7 +38,8 @@ return {w: r.width, h: r.height, inView: r.top >= 0 && r.bottom <= innerHeight &
         hitWas: hit ? hit.outerHTML.slice(0, 80) : null};
 "#;
 
-const NOTICE_OPEN: &str = "const n = document.querySelector('html > sopixi-badge').shadowRoot.querySelector('[data-sopixi-notice]'); \
+const NOTICE_OPEN: &str =
+    "const n = document.querySelector('html > sopixi-badge').shadowRoot.querySelector('[data-sopixi-notice]'); \
     return getComputedStyle(n).display !== 'none';";
 
 fn assert_badge_ok(b: &Browser, when: &str) {
@@ -126,7 +127,10 @@ fn the_age_gate_blocks_adult_pages_until_confirmed() {
     let b = Browser::start(375, 667);
     // Ordinary pages have no gate.
     b.goto(&server.url("/about/"));
-    assert_eq!(b.js("return !!document.getElementById('sopixi-age-gate') || !!document.querySelector('sopixi-gate')"), Value::Bool(false));
+    assert_eq!(
+        b.js("return !!document.getElementById('sopixi-age-gate') || !!document.querySelector('sopixi-gate')"),
+        Value::Bool(false)
+    );
     b.goto(&server.url("/members/inside/"));
     let probe = r#"
 const h = document.querySelector('h1'); const r = h.getBoundingClientRect();

@@ -50,12 +50,12 @@ fn code_summary_toc_and_shortcodes() {
     t.assert_file(
         "blog/first/index.html",
         &[
-            "<time>2024-01-10</time>",
+            "<time datetime=\"2024-01-10\">2024-01-10</time>",
             "<div class=\"toc\">intro;</div>",
             "<code class=\"language-rust\"><span class=\"hl-source hl-rust\">",
             "<aside class=\"note\">Shortcode from the theme</aside>",
             "<aside class=\"note\">block — <p>Inner <em>body</em></p>",
-            "<div class=\"summary\"><h2 id=\"intro\">",
+            "<div class=\"summary\"><h2 data-id=\"intro\">",
             "https://fixture.example/tags/rust/",
         ],
     );

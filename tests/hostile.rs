@@ -31,7 +31,12 @@ fn problems(v: &Value) -> Vec<String> {
         .iter()
         .flat_map(|p| {
             let (file, width) = (p["file"].as_str().unwrap_or("").to_string(), p["width"].clone());
-            p["problems"].as_array().cloned().unwrap_or_default().into_iter().map(move |x| format!("{file} {width}: {}", x.as_str().unwrap_or("")))
+            p["problems"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |x| format!("{file} {width}: {}", x.as_str().unwrap_or("")))
         })
         .collect()
 }
@@ -42,7 +47,11 @@ fn holds(name: &str, widths: &str) {
     let t = site(name);
     let (status, v) = browser_check(&t, widths);
     let found = problems(&v);
-    assert!(found.is_empty() && status == 0, "{name}: the elements do not hold (status {status}):\n{}", found.join("\n"));
+    assert!(
+        found.is_empty() && status == 0,
+        "{name}: the elements do not hold (status {status}):\n{}",
+        found.join("\n")
+    );
     let pages = v["browser"]["pages"].as_array().unwrap();
     let templates: std::collections::BTreeSet<&str> = pages.iter().filter_map(|p| p["template"].as_str()).collect();
     for t in ["index.html", "section.html", "page.html", "404.html"] {
@@ -72,7 +81,11 @@ fn caught_in_browser(name: &str, what: &str) {
     assert_eq!(status, 1, "{name}: check --browser should fail: {v}");
     assert_eq!(v["status"], "failed", "{v}");
     let found = problems(&v);
-    assert!(found.iter().any(|p| p.contains("index.html") && p.contains(what)), "{name}: {what:?} not reported:\n{}", found.join("\n"));
+    assert!(
+        found.iter().any(|p| p.contains("index.html") && p.contains(what)),
+        "{name}: {what:?} not reported:\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]

@@ -412,3 +412,20 @@ fn in_a_browser_an_edit_shows_without_any_action() {
     }
     assert!(b.js(text).as_str().unwrap().contains("The browser saw this"));
 }
+
+#[test]
+fn build_warnings_are_shown_by_serve_too() {
+    // An alias on the URL of a real page loses to it with a warning at its line, in the preview
+    // as in `sopixi build`.
+    let t = SiteTest::new("blog");
+    t.write("content/moved.md", "---\ntitle: Moved\naliases:\n  - /about/\n---\nx\n");
+    let s = Server::start(&t, &[]);
+    // (The first build's warning came before "Serving at", which `start` waited for.) An edit
+    // builds again, and warns again.
+    t.write("content/moved.md", "---\ntitle: Moved again\naliases:\n  - /about/\n---\nx\n");
+    let line = s.wait_line("warning:");
+    assert!(line.contains("content/moved.md:4"), "{line}");
+    let (code, about) = s.get("/about/");
+    assert_eq!(code, 200);
+    assert!(about.contains("We write"), "the real page is served: {about}");
+}

@@ -110,7 +110,10 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
                 open_browser(&url);
             }
         }
-        Notice::Built { number, pages, took, reused, changed, css_only, stages } => {
+        Notice::Built { number, pages, took, reused, changed, css_only, stages, warnings } => {
+            for w in &warnings {
+                console::diagnostic_warning(w);
+            }
             let ms = took.as_secs_f64() * 1000.0;
             if number == 1 {
                 println!("Built {pages} page{} in {ms:.0} ms", if pages == 1 { "" } else { "s" });

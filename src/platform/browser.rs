@@ -239,7 +239,8 @@ impl Session {
     }
 
     fn wait_ready(&self) -> Result<bool, String> {
-        const READY: &str = "return document.readyState === 'complete' && document.documentElement.hasAttribute('data-sopixi-ready');";
+        const READY: &str =
+            "return document.readyState === 'complete' && document.documentElement.hasAttribute('data-sopixi-ready');";
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             if self.js(READY, json!([]))? == Value::Bool(true) {
@@ -301,7 +302,8 @@ impl Session {
                 hi = hi.max(lum);
             }
         }
-        Ok((hi - lo < 96).then(|| format!("not visible on screen (its box shows one flat colour, contrast {})", hi - lo)))
+        Ok((hi - lo < 96)
+            .then(|| format!("not visible on screen (its box shows one flat colour, contrast {})", hi - lo)))
     }
 
     /// The problems of one page.
@@ -421,7 +423,10 @@ mod server {
             }
         };
         let Some(bytes) = bytes else {
-            return Response::builder().status(StatusCode::NOT_FOUND).body(HttpBody::from("not found")).unwrap_or_default();
+            return Response::builder()
+                .status(StatusCode::NOT_FOUND)
+                .body(HttpBody::from("not found"))
+                .unwrap_or_default();
         };
         let ext = rel.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
         let ctype = match ext.as_str() {

@@ -93,7 +93,8 @@ fn find(text: &str, live: &[bool]) -> Vec<Hit> {
         if data || matches!(after, Some(b'-' | b'_')) {
             let start = if data { i - 5 } else { i };
             let start = if start > 0 && matches!(b[start - 1], b'#' | b'.') { start - 1 } else { start };
-            let end = i + 6 + b[i + 6..].iter().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_')).count();
+            let end =
+                i + 6 + b[i + 6..].iter().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_')).count();
             let (line, column) = crate::util::text::line_col(text, start);
             hits.push(Hit { line: line as u32, column: column as u32, name: text[start..end].to_string() });
             i = end;
@@ -214,7 +215,7 @@ mod tests {
         let js = "// document.getElementById('sopixi-platform')\nconst u = 'https://sopixi.com/';\n/* sopixi-x */ document.querySelector(\"[data-sopixi-badge]\").remove();\nlet t = `x ${1} sopixi-gate`;\n";
         assert_eq!(
             names(Lang::Js, js),
-            vec![(3, 40, "data-sopixi-badge".to_string()), (4, 14, "sopixi-gate".to_string())]
+            vec![(3, 41, "data-sopixi-badge".to_string()), (4, 17, "sopixi-gate".to_string())]
         );
     }
 
@@ -227,9 +228,9 @@ mod tests {
             vec![
                 (3, 13, "sopixi-badge".to_string()),
                 (5, 1, "#sopixi-age-gate".to_string()),
-                (6, 40, "sopixi-y".to_string()),
-                (6, 52, "sopixi-badge".to_string()),
-                (6, 67, "sopixi-badge".to_string()),
+                (6, 35, "sopixi-y".to_string()),
+                (6, 55, "sopixi-badge".to_string()),
+                (6, 70, "sopixi-badge".to_string()),
             ]
         );
         assert!(names(Lang::Html, "<a href=\"https://sopixi.com/\">Sopixi</a>").is_empty());

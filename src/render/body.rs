@@ -70,6 +70,81 @@ fn too_deep(body: &str) -> Option<(usize, usize)> {
     None
 }
 
+/// Elements that may not sit inside a `<p>` (a `<p>` is closed by them): a shortcode whose
+/// output starts with one, called in the middle of a paragraph, would make invalid HTML.
+const BLOCKS: &[&str] = &[
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "details",
+    "dialog",
+    "div",
+    "dl",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hgroup",
+    "hr",
+    "main",
+    "menu",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "ul",
+];
+
+fn starts_with_block(html: &str) -> bool {
+    let Some(rest) = html.trim_start().strip_prefix('<') else { return false };
+    let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+    BLOCKS.contains(&name.as_str())
+}
+
+/// A block-level shortcode output called inside a paragraph: the paragraph is closed before it
+/// and opened again after it (empty halves dropped), as a browser would read it, so that the
+/// HTML stays valid. `None` when the call is not directly inside a `<p>` (inside `<em>`, say).
+fn split_paragraph(html: &str, ph: &str, out: &str) -> Option<String> {
+    if !starts_with_block(out) {
+        return None;
+    }
+    let at = html.find(ph)?;
+    let open = html[..at].rfind("<p>").or_else(|| html[..at].rfind("<p "))?;
+    let open_end = open + html[open..].find('>')? + 1;
+    let close = at + ph.len() + html[at + ph.len()..].find("</p>")?;
+    let (before, after) = (&html[open_end..at], &html[at + ph.len()..close]);
+    // Directly inside the paragraph: no element open around the call.
+    let plain = |s: &str| !s.contains('<') || s.matches('<').count() == s.matches("</").count() * 2;
+    if !plain(before) || !plain(after) || before.contains("</p>") {
+        return None;
+    }
+    let mut s = String::with_capacity(html.len() + out.len() + 8);
+    s.push_str(&html[..open]);
+    if !before.trim().is_empty() {
+        s.push_str(&html[open..at]);
+        s.push_str("</p>");
+    }
+    s.push_str(out);
+    if !after.trim().is_empty() {
+        s.push_str("<p>");
+        s.push_str(after);
+        s.push_str("</p>");
+    }
+    s.push_str(&html[close + 4..]);
+    Some(s)
+}
+
 /// Renders one body: shortcodes out, Markdown to HTML, shortcodes back in.
 /// `shortcode` renders one call (its name, arguments and body) to HTML, or says what is wrong.
 pub fn render_body(
@@ -119,6 +194,8 @@ pub fn render_body(
                 let block = format!("<p>{ph}</p>");
                 if html.contains(&block) {
                     *html = html.replacen(&block, out, 1);
+                } else if let Some(split) = split_paragraph(html, &ph, out) {
+                    *html = split;
                 } else {
                     *html = html.replacen(&ph, out, 1);
                 }
@@ -134,6 +211,25 @@ pub fn render_body(
         Ok(rendered)
     } else {
         Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::split_paragraph;
+
+    #[test]
+    fn a_block_shortcode_in_a_paragraph_splits_it() {
+        let ph = "PH0";
+        let fig = "<figure>f</figure>";
+        assert_eq!(split_paragraph("<p>Look at PH0</p>\n", ph, fig).unwrap(), "<p>Look at </p><figure>f</figure>\n");
+        assert_eq!(
+            split_paragraph("<p>A <em>b</em> PH0.</p>", ph, fig).unwrap(),
+            "<p>A <em>b</em> </p><figure>f</figure><p>.</p>"
+        );
+        // Inside an inline element, or an inline output: left as it is.
+        assert_eq!(split_paragraph("<p>A <em>PH0</em></p>", ph, fig), None);
+        assert_eq!(split_paragraph("<p>A PH0</p>", ph, "<a href=x>b</a>"), None);
     }
 }
 

@@ -91,6 +91,8 @@ pub enum Notice {
         css_only: bool,
         /// Time per build stage.
         stages: Vec<(&'static str, Duration)>,
+        /// What the build warned about (an alias losing to a page, say).
+        warnings: Vec<Diagnostic>,
     },
     /// A build failed; the last good one is still served.
     Failed(Vec<Diagnostic>),
@@ -417,7 +419,16 @@ fn swap_stylesheets(
     *shared.now.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snap);
     let n = swapped.len();
     let _ = shared.tx.send(Message::Css(version, swapped));
-    report(Notice::Built { number: builds, pages: 0, took, reused: 0, changed: n, css_only: true, stages: Vec::new() });
+    report(Notice::Built {
+        number: builds,
+        pages: 0,
+        took,
+        reused: 0,
+        changed: n,
+        css_only: true,
+        stages: Vec::new(),
+        warnings: Vec::new(),
+    });
     true
 }
 
@@ -459,6 +470,7 @@ fn rebuild(session: &mut Session, shared: &Shared, changed: &[PathBuf], report: 
                 changed: n_changed,
                 css_only,
                 stages: built.timings,
+                warnings: built.warnings,
             });
         }
         Err(BuildFailed(errors)) => {

@@ -74,7 +74,6 @@ fn serve_one(mut stream: TcpStream, root: &Path) {
     }
 }
 
-
 /// One headless Chromium with its own profile, driven through its own chromedriver: the
 /// product's WebDriver session (`sopixi check --browser` uses the same), with panicking calls.
 pub struct Browser {

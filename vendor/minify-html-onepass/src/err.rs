@@ -101,7 +101,7 @@ pub fn debug_repr(code: &[u8], read_pos: isize, write_pos: isize) -> String {
   for (line_no, line) in code.split(|c| *c == b'\n').enumerate() {
     // Include '\n'. Note that the last line might not have '\n' but that's OK for these calculations.
     let len = line.len() + 1;
-    let line_as_string = unsafe { String::from_utf8_unchecked(line.to_vec()) };
+    let line_as_string = String::from_utf8_lossy(line).into_owned();
     lines.push(((line_no + 1) as isize, line_as_string));
     let new_pos = cur_pos + len;
 
@@ -117,7 +117,7 @@ pub fn debug_repr(code: &[u8], read_pos: isize, write_pos: isize) -> String {
     let marked_read =
       maybe_mark_indicator(&mut indicator_line, read_marker, read_pos, cur_pos, new_pos);
     if !indicator_line.is_empty() {
-      lines.push((-1, unsafe { String::from_utf8_unchecked(indicator_line) }));
+      lines.push((-1, String::from_utf8_lossy(&indicator_line).into_owned()));
     };
     cur_pos = new_pos;
     if marked_read {

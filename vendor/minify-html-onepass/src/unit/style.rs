@@ -10,7 +10,6 @@ use lightningcss::stylesheet::ParserOptions;
 use lightningcss::stylesheet::PrinterOptions;
 use lightningcss::stylesheet::StyleSheet;
 use once_cell::sync::Lazy;
-use std::str::from_utf8_unchecked;
 
 static STYLE_END: Lazy<AhoCorasick> = Lazy::new(|| {
   AhoCorasickBuilder::new()
@@ -28,10 +27,17 @@ pub fn process_style(proc: &mut Processor, cfg: &Cfg) -> ProcessingResult<()> {
   if cfg.minify_css {
     let mut popt = PrinterOptions::default();
     popt.minify = true;
-    let result = match StyleSheet::parse(
-      unsafe { from_utf8_unchecked(&proc[src]) },
-      ParserOptions::default(),
-    ) {
+    // Sopixi: the bytes are checked, not assumed, to be UTF-8 (fuzzing found lightningcss
+    // slicing a non-UTF-8 "string" mid-character: a panic, and undefined behaviour); CSS that is
+    // not UTF-8 is kept as it is.
+    let text = match std::str::from_utf8(&proc[src]) {
+      Ok(t) => t,
+      Err(_) => {
+        proc.write_range(src);
+        return Ok(());
+      }
+    };
+    let result = match StyleSheet::parse(text, ParserOptions::default()) {
       Ok(mut sty) => match sty.minify(MinifyOptions::default()) {
         Ok(()) => match sty.to_css(popt) {
           Ok(out) => Some(out.code),

@@ -308,8 +308,8 @@ pub fn process_tag(
       Ok(MaybeClosingTag(None))
     } else {
       Err(ErrorType::ClosingTagMismatch {
-        expected: unsafe { String::from_utf8_unchecked(proc[tag_name].to_vec()) },
-        got: unsafe { String::from_utf8_unchecked(proc[closing_tag].to_vec()) },
+        expected: String::from_utf8_lossy(&proc[tag_name]).into_owned(),
+        got: String::from_utf8_lossy(&proc[closing_tag]).into_owned(),
       })
     }
   } else {
