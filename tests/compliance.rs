@@ -73,19 +73,33 @@ fn a_theme_that_hides_or_fakes_the_badge_fails_the_build_and_keeps_the_old_outpu
     );
     assert!(r.stderr.contains("content/about.md"), "{}", r.stderr);
     assert_eq!(t.read("about/index.html"), before);
-    // A fake platform block (so that injection is skipped) has no real badge or notice.
+    // A fake platform block in a template: its reserved names are refused where they are written.
     t.write(
         "templates/base.html",
         "<html><body>{% block main %}{% endblock main %}<div data-sopixi-platform><a data-sopixi-badge href=\"https://elsewhere.example/\">x</a></div></body></html>",
     );
     let r = t.build_fails();
-    assert!(r.stderr.contains("the Sopixi badge link is missing; the cookie notice is missing"), "{}", r.stderr);
-    // A raw HTML file that hides the platform block inline.
+    assert!(
+        r.stderr.contains("templates/base.html:1:53: `data-sopixi-platform` names a platform element"),
+        "{}",
+        r.stderr
+    );
+    // So in a raw HTML file.
     t.remove("templates/base.html");
     t.write("static/hack.html", "<body><p>x</p><div data-sopixi-platform style=\"display:none\"></div></body>");
     let r = t.build_fails();
+    assert!(r.stderr.contains("static/hack.html:1:20: `data-sopixi-platform`"), "{}", r.stderr);
+    // In a page's raw HTML (Markdown is not scanned for names: a code sample may show them),
+    // the fake block makes injection skip the page, and the check of the finished page fails it.
+    t.remove("static/hack.html");
+    t.write(
+        "content/hack.md",
+        "---\ntitle: Hack\n---\n<div data-sopixi-platform><a data-sopixi-badge href=\"https://elsewhere.example/\">x</a></div>\n",
+    );
+    let r = t.build_fails();
     assert!(
-        r.stderr.contains("static/hack.html") && r.stderr.contains("/hack.html fails the platform check"),
+        r.stderr.contains("content/hack.md")
+            && r.stderr.contains("the Sopixi badge link is missing; the cookie notice is missing"),
         "{}",
         r.stderr
     );

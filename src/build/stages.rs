@@ -596,7 +596,8 @@ pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
             }
             let is_html = matches!(ext.as_str(), "html" | "htm");
             let lang = reserved::Lang::of(&path);
-            let needs = is_html || lang.is_some() || (minify && matches!(ext.as_str(), "css" | "js"));
+            let minified = minify && matches!(ext.as_str(), "css" | "js");
+            let needs = is_html || lang.is_some() || minified;
             if !needs {
                 return (path, Ok(body), origin);
             }
@@ -611,7 +612,7 @@ pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
                     return (path, Err(found), origin);
                 }
             }
-            if !is_html && !(minify && matches!(ext.as_str(), "css" | "js")) {
+            if !(is_html || minified) {
                 return (path, Ok(body), origin);
             }
             if is_html {
