@@ -254,7 +254,7 @@
   // Another popover, modal dialog or full-screen element opened by the page goes above the
   // hosts in the top layer: raise them back above it.
   d.addEventListener("toggle", function (e) {
-    if (e.newState === "open" && shields.every(function (s) { return s.host !== e.target; })) raiseAll();
+    if (e.newState === "open" && shields.every(function (s) { return s.host !== e.target; })) { raiseAll(); soon(); }
     else if (e.newState === "closed") soon();
   }, true);
   d.addEventListener("fullscreenchange", raiseAll, true);
