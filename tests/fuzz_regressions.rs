@@ -17,7 +17,7 @@ fn inputs_that_once_crashed_go_through_every_step() {
     let config = Config::load("title: Fuzz\nbase_url: https://example.org/\n", &BuildOptions::default()).unwrap();
     let highlighter = Highlighter::default();
     let policy = Policy::default();
-    let injector = Injector::new(&policy, "fr");
+    let injector = Injector::new(&policy, "fr", "fr");
     let mut seen = 0;
     for entry in std::fs::read_dir(fixtures().join("fuzz")).unwrap() {
         let data = std::fs::read(entry.unwrap().path()).unwrap();

@@ -48,6 +48,33 @@ pub struct Listing<'a> {
     parts: Option<blake3::Hash>,
     extra: Option<(&'a str, Value)>,
     adult: bool,
+    /// The language of the listing's tree.
+    lang: &'a str,
+    /// `<link rel="alternate" hreflang>` of its translations, for the first page.
+    head: Option<String>,
+}
+
+/// The `<link rel="alternate" hreflang>` tags of a page's translations (those written in their
+/// language, not shown from the default one), with `x-default`; `None` without translations.
+pub fn hreflang_links(config: &Config, items: impl Iterator<Item = (String, String, bool)>) -> Option<String> {
+    let items: Vec<(String, String)> = items.filter(|(_, _, fallback)| !fallback).map(|(l, p, _)| (l, p)).collect();
+    if items.len() < 2 {
+        return None;
+    }
+    let mut out = String::new();
+    for (lang, path) in &items {
+        out.push_str(&format!(
+            "<link rel=\"alternate\" hreflang=\"{lang}\" href=\"{}\">",
+            crate::util::text::escape_html(&config.permalink(path))
+        ));
+    }
+    if let Some((_, path)) = items.iter().find(|(l, _)| *l == config.site.language) {
+        out.push_str(&format!(
+            "<link rel=\"alternate\" hreflang=\"x-default\" href=\"{}\">",
+            crate::util::text::escape_html(&config.permalink(path))
+        ));
+    }
+    Some(out)
 }
 
 /// Renders a listing, paginated when its template uses `paginator`.
@@ -106,8 +133,9 @@ fn render_listing(l: Listing, cx: &RenderCx) -> Vec<Rendered> {
         if let Some(p) = paginator {
             entries.push(("paginator", p));
         }
-        let ctx = || templates::context_value(values, config, &path, entries);
-        let job = Job { template: l.template, key, origin: l.origin, path: file, adult: l.adult };
+        let ctx = || templates::context_value(values, config, l.lang, &path, entries);
+        let head = if n == 1 { l.head.clone() } else { None };
+        let job = Job { template: l.template, key, origin: l.origin, path: file, adult: l.adult, lang: l.lang, head };
         out.push(finish.render_keyed(tpl, job, ctx));
     }
     out
@@ -181,6 +209,14 @@ fn render_pages(cx: &RenderCx, bar: &indicatif::ProgressBar) -> (Vec<(Vec<Render
                 parts: keys.map(|k| k.section_full[i]),
                 extra: None,
                 adult: s.adult,
+                lang: &s.lang,
+                head: hreflang_links(
+                    config,
+                    s.translations.iter().map(|&t| {
+                        let t = &content.sections[t];
+                        (t.lang.clone(), t.path.clone(), t.fallback)
+                    }),
+                ),
             };
             (render_listing(listing, cx), origin)
         })
@@ -196,7 +232,8 @@ fn render_pages(cx: &RenderCx, bar: &indicatif::ProgressBar) -> (Vec<(Vec<Render
             let r = if !tpl.has(name) {
                 Err(missing_template(name, &origin))
             } else {
-                let ctx = || templates::context_value(values, config, &p.path, vec![("page", values.page_full(i))]);
+                let ctx =
+                    || templates::context_value(values, config, &p.lang, &p.path, vec![("page", values.page_full(i))]);
                 let file = format!("{}index.html", p.path.trim_start_matches('/'));
                 let key = keys.and_then(|k| {
                     finish.key(name, p.adult, &file, |h| {
@@ -206,7 +243,15 @@ fn render_pages(cx: &RenderCx, bar: &indicatif::ProgressBar) -> (Vec<(Vec<Render
                         h.update(k.full[i].as_bytes());
                     })
                 });
-                finish.render_keyed(tpl, Job { template: name, key, origin: &origin, path: file, adult: p.adult }, ctx)
+                let head = hreflang_links(
+                    config,
+                    p.translations.iter().map(|&t| {
+                        let t = &content.pages[t];
+                        (t.lang.clone(), t.path.clone(), t.fallback)
+                    }),
+                );
+                let job = Job { template: name, key, origin: &origin, path: file, adult: p.adult, lang: &p.lang, head };
+                finish.render_keyed(tpl, job, ctx)
             };
             bar.inc(1);
             (r, origin)
@@ -234,7 +279,8 @@ fn taxonomy_files(cx: &RenderCx, out: &mut Vec<FromOrigin>) -> Vec<Value> {
     let RenderCx { tpl, values, keys, config, content, finish } = *cx;
     let mut sitemap_extra: Vec<Value> = Vec::new();
     for tax in &content.taxonomies {
-        let tax_path = format!("/{}/", tax.name);
+        let tax_path = tax.path.clone();
+        let lang = tax.lang.as_str();
         let origin = Origin::output(format!("taxonomy `{}`", tax.name));
         // The list page names the terms; each term's page lists its pages.
         let term_info = |t: &content::Term| {
@@ -246,8 +292,9 @@ fn taxonomy_files(cx: &RenderCx, out: &mut Vec<FromOrigin>) -> Vec<Value> {
         let tax_value = json!({"name": tax.name, "path": tax_path, "permalink": config.permalink(&tax_path)});
         let mut list_value = tax_value.clone();
         list_value["terms"] = Value::Array(terms.clone());
-        let ctx = templates::context_value(values, config, &tax_path, vec![("taxonomy", list_value)]);
-        push(finish.render(tpl, "taxonomy.html", ctx, &origin, format!("{}/index.html", tax.name)), &origin, out);
+        let ctx = templates::context_value(values, config, lang, &tax_path, vec![("taxonomy", list_value)]);
+        let file = format!("{}index.html", tax_path.trim_start_matches('/'));
+        push(finish.render(tpl, "taxonomy.html", ctx, &origin, file, lang), &origin, out);
         sitemap_extra.push(json!({"permalink": config.permalink(&tax_path)}));
         let rendered: Vec<Vec<Rendered>> = tax
             .terms
@@ -282,6 +329,8 @@ fn taxonomy_files(cx: &RenderCx, out: &mut Vec<FromOrigin>) -> Vec<Value> {
                     parts,
                     extra: Some(("taxonomy", tax_value.clone())),
                     adult: false,
+                    lang,
+                    head: None,
                 };
                 render_listing(listing, cx)
             })
@@ -311,6 +360,8 @@ pub struct Alias {
     origin: Origin,
     /// Its line there.
     line: Option<usize>,
+    /// The language of the page it redirects to.
+    lang: String,
 }
 
 /// Aliases found, not yet rendered: problems of each, and the pages to make.
@@ -325,15 +376,17 @@ pub struct Aliases {
 /// page's own URL is dropped (Hugo and Zola users write them); one that is not a path of the
 /// site is an error.
 pub fn aliases(config: &Config, content: &Content) -> Aliases {
-    let mut sources: Vec<(&content::Parsed, &String)> = content
+    // A page shown from the default language in another does not declare its aliases again.
+    let mut sources: Vec<(&content::Parsed, &String, &String)> = content
         .pages
         .iter()
-        .map(|p| (&p.src, &p.path))
-        .chain(content.sections.iter().map(|s| (&s.src, &s.path)))
+        .filter(|p| !p.fallback)
+        .map(|p| (&p.src, &p.path, &p.lang))
+        .chain(content.sections.iter().filter(|s| !s.fallback).map(|s| (&s.src, &s.path, &s.lang)))
         .collect();
     sources.sort_by(|a, b| a.0.rel.cmp(&b.0.rel));
     let mut out = Aliases { wanted: Vec::new(), errors: Vec::new() };
-    for (src, target_path) in sources {
+    for (src, target_path, lang) in sources {
         let own = format!("{}index.html", target_path.trim_start_matches('/'));
         for (k, alias) in src.front.aliases.iter().enumerate() {
             let origin = Origin::from(content::diag_path(&src.rel));
@@ -356,7 +409,14 @@ pub fn aliases(config: &Config, content: &Content) -> Aliases {
             if file == own {
                 continue;
             }
-            out.wanted.push(Alias { file, alias: alias.clone(), target: config.permalink(target_path), origin, line });
+            out.wanted.push(Alias {
+                file,
+                alias: alias.clone(),
+                target: config.permalink(target_path),
+                origin,
+                line,
+                lang: lang.clone(),
+            });
         }
     }
     out
@@ -374,7 +434,7 @@ pub fn alias_files(
     let RenderCx { tpl, values, config, finish, .. } = *cx;
     let mut out = Vec::new();
     let mut made: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    for Alias { file, alias, target, origin, line } in wanted {
+    for Alias { file, alias, target, origin, line, lang } in wanted {
         let other = taken(&file).or_else(|| made.get(&file).cloned());
         if let Some(other) = other {
             warnings.push(
@@ -386,48 +446,96 @@ pub fn alias_files(
         }
         made.insert(file.clone(), format!("an alias of {origin}"));
         let path = format!("/{}", file.strip_suffix("index.html").unwrap_or(&file));
-        let ctx = templates::context_value(values, config, &path, vec![("target", Value::String(target))]);
-        push(finish.render(tpl, "alias.html", ctx, &origin, file), &origin, &mut out);
+        let ctx = templates::context_value(values, config, &lang, &path, vec![("target", Value::String(target))]);
+        push(finish.render(tpl, "alias.html", ctx, &origin, file, &lang), &origin, &mut out);
     }
     out
 }
 
-/// The 404 page, robots.txt and the sitemap.
+/// The 404 page, robots.txt, the sitemap (with each page's translations as `hreflang`
+/// alternates) and, when the default language has its own folder, the root page that sends
+/// visitors to their language.
 fn single_files(cx: &RenderCx, sitemap_extra: Vec<Value>, out: &mut Vec<FromOrigin>) {
     let RenderCx { tpl, values, config, content, finish, .. } = *cx;
-    let ctx = templates::context_value(values, config, "/404.html", vec![]);
+    let default = config.site.language.as_str();
+    let ctx = templates::context_value(values, config, default, "/404.html", vec![]);
     let origin = Origin::output("404 page");
-    push(finish.render(tpl, "404.html", ctx, &origin, "404.html".into()), &origin, out);
-    let ctx = templates::context_value(values, config, "/robots.txt", vec![]);
+    push(finish.render(tpl, "404.html", ctx, &origin, "404.html".into(), default), &origin, out);
+    let ctx = templates::context_value(values, config, default, "/robots.txt", vec![]);
     let origin = Origin::output("robots.txt");
-    push(finish.render(tpl, "robots.txt", ctx, &origin, "robots.txt".into()), &origin, out);
+    push(finish.render(tpl, "robots.txt", ctx, &origin, "robots.txt".into(), default), &origin, out);
+    if config.language_root(default) != "/" {
+        let languages: Vec<Value> =
+            content.languages.iter().map(|l| json!({"code": l.lang, "permalink": config.permalink(&l.root)})).collect();
+        let target = config.permalink(&config.language_root(default));
+        let entries = vec![("target", Value::String(target)), ("languages", Value::Array(languages))];
+        let ctx = templates::context_value(values, config, default, "/", entries);
+        let origin = Origin::output("language choice page");
+        push(finish.render(tpl, "language.html", ctx, &origin, "index.html".into(), default), &origin, out);
+    }
 
     let lastmod = |f: &content::FrontMatter| {
         f.updated.as_ref().or(f.date.as_ref()).map(|d| d.instant.format("%Y-%m-%d").to_string())
     };
+    let alternates = |items: Vec<(String, String, bool)>| -> Value {
+        let written: Vec<Value> = items
+            .iter()
+            .filter(|(_, _, fallback)| !fallback)
+            .map(|(l, p, _)| json!({"lang": l, "permalink": config.permalink(p)}))
+            .collect();
+        if written.len() < 2 {
+            Value::Array(Vec::new())
+        } else {
+            Value::Array(written)
+        }
+    };
     let mut entries: Vec<Value> = content
         .sections
         .iter()
-        .map(|s| json!({"permalink": config.permalink(&s.path), "lastmod": lastmod(&s.src.front)}))
-        .chain(
-            content
-                .pages
-                .iter()
-                .map(|p| json!({"permalink": config.permalink(&p.path), "lastmod": lastmod(&p.src.front)})),
-        )
+        .map(|s| {
+            let alt = alternates(
+                s.translations
+                    .iter()
+                    .map(|&t| {
+                        (
+                            content.sections[t].lang.clone(),
+                            content.sections[t].path.clone(),
+                            content.sections[t].fallback,
+                        )
+                    })
+                    .collect(),
+            );
+            json!({"permalink": config.permalink(&s.path), "lastmod": lastmod(&s.src.front), "alternates": alt})
+        })
+        .chain(content.pages.iter().map(|p| {
+            let alt = alternates(
+                p.translations
+                    .iter()
+                    .map(|&t| (content.pages[t].lang.clone(), content.pages[t].path.clone(), content.pages[t].fallback))
+                    .collect(),
+            );
+            json!({"permalink": config.permalink(&p.path), "lastmod": lastmod(&p.src.front), "alternates": alt})
+        }))
         .chain(sitemap_extra)
         .collect();
     entries.sort_by(|a, b| a["permalink"].as_str().cmp(&b["permalink"].as_str()));
-    let ctx = templates::context_value(values, config, "/sitemap.xml", vec![("entries", Value::Array(entries))]);
+    let ctx =
+        templates::context_value(values, config, default, "/sitemap.xml", vec![("entries", Value::Array(entries))]);
     let origin = Origin::output("sitemap");
-    push(finish.render(tpl, "sitemap.xml", ctx, &origin, "sitemap.xml".into()), &origin, out);
+    push(finish.render(tpl, "sitemap.xml", ctx, &origin, "sitemap.xml".into(), default), &origin, out);
 }
 
-/// The Atom and RSS feeds of the latest dated pages.
+/// The Atom and RSS feeds of each language: its latest dated pages (`/atom.xml`, `/en/atom.xml`).
 fn feed_files(cx: &RenderCx, out: &mut Vec<FromOrigin>) {
+    for tree in &cx.content.languages {
+        language_feeds(cx, tree, out);
+    }
+}
+
+fn language_feeds(cx: &RenderCx, tree: &content::LanguageTree, out: &mut Vec<FromOrigin>) {
     let RenderCx { tpl, values, keys, config, content, finish } = *cx;
     let mut dated: Vec<usize> =
-        (0..content.pages.len()).filter(|&i| content.pages[i].src.front.date.is_some()).collect();
+        tree.pages.iter().copied().filter(|&i| content.pages[i].src.front.date.is_some()).collect();
     dated.sort_by(|&a, &b| {
         let d = |i: usize| content.pages[i].src.front.date.as_ref().map(|d| d.instant);
         d(b).cmp(&d(a)).then_with(|| content.pages[a].src.rel.cmp(&content.pages[b].src.rel))
@@ -443,12 +551,14 @@ fn feed_files(cx: &RenderCx, out: &mut Vec<FromOrigin>) {
         })
         .max()
         .map_or_else(|| "1970-01-01T00:00:00+00:00".to_string(), |d| d.to_rfc3339());
+    let lang = tree.lang.as_str();
     for (enabled, name) in [(config.site.feeds.atom, "atom.xml"), (config.site.feeds.rss, "rss.xml")] {
         if enabled {
-            let feed_url = config.permalink(name);
-            let current = format!("/{name}");
+            let current = format!("{}{name}", tree.root);
+            let file = current.trim_start_matches('/').to_string();
+            let feed_url = config.permalink(&current);
             let key = keys.and_then(|k| {
-                finish.key(name, false, name, |h| {
+                finish.key(name, false, &file, |h| {
                     h.update(b"feed");
                     h.update(&(current.len() as u64).to_le_bytes());
                     h.update(current.as_bytes());
@@ -468,9 +578,9 @@ fn feed_files(cx: &RenderCx, out: &mut Vec<FromOrigin>) {
                     ("feed_url", Value::String(feed_url)),
                     ("last_updated", Value::String(last_updated.clone())),
                 ];
-                templates::context_value(values, config, &current, entries)
+                templates::context_value(values, config, lang, &current, entries)
             };
-            let job = Job { template: name, key, origin: &feed, path: name.to_string(), adult: false };
+            let job = Job { template: name, key, origin: &feed, path: file, adult: false, lang, head: None };
             push(finish.render_keyed(tpl, job, ctx), &feed, out);
         }
     }

@@ -34,6 +34,10 @@ pub struct Job<'a> {
     pub path: String,
     /// Whether the page gets the age gate.
     pub adult: bool,
+    /// The page's language: its UI strings, dates and platform elements.
+    pub lang: &'a str,
+    /// Tags for `<head>` (the `hreflang` alternates), added unless the page has its own.
+    pub head: Option<String>,
 }
 
 /// One rendered and finished file (site path, body), or why it could not be rendered.
@@ -43,9 +47,9 @@ pub type Rendered = Result<(String, Body), Diagnostic>;
 pub struct Finish<'a> {
     pub minify: bool,
     pub policy: Arc<Policy>,
-    pub injector: Injector,
-    /// The injector's block, minified.
-    pub block_min: Vec<u8>,
+    /// The platform elements in each language of the site (the default first), and their block
+    /// minified.
+    pub injectors: Vec<(String, Injector, Vec<u8>)>,
     /// Output paths of the pages rendered with the age gate.
     pub adult: Mutex<Vec<String>>,
     /// For `sopixi check --browser`: each HTML page's template (template, page path).
@@ -114,13 +118,21 @@ impl<'a> Finish<'a> {
         reuse: Option<Reuse<'a>>,
         spool: Option<&'a output::Spool>,
     ) -> Finish<'a> {
-        let injector = Injector::new(&engine.policy, &config.site.language);
+        let default = config.site.language.as_str();
+        let injectors = config
+            .languages()
+            .into_iter()
+            .map(|lang| {
+                let injector = Injector::new(&engine.policy, lang, default);
+                let min = crate::render::minify::html(injector.block().as_bytes())
+                    .unwrap_or_else(|_| injector.block().as_bytes().to_vec());
+                (lang.to_string(), injector, min)
+            })
+            .collect();
         Finish {
             minify: config.minify,
             policy: engine.policy.clone(),
-            block_min: crate::render::minify::html(injector.block().as_bytes())
-                .unwrap_or_else(|_| injector.block().as_bytes().to_vec()),
-            injector,
+            injectors,
             adult: Default::default(),
             templates: Default::default(),
             images,
@@ -132,7 +144,30 @@ impl<'a> Finish<'a> {
     /// Platform elements into every HTML file (before minification), then minification, then
     /// the platform check of the finished bytes: a theme or file that defeats the elements fails
     /// the build.
-    pub fn html(&self, path: &str, text: &str, adult: bool, origin: &Origin) -> Result<Vec<u8>, Diagnostic> {
+    /// The platform elements in `lang` (the default language's when the site has no such one).
+    fn injector(&self, lang: &str) -> (&Injector, &[u8]) {
+        let (_, i, b) = self.injectors.iter().find(|(l, _, _)| l == lang).unwrap_or(&self.injectors[0]);
+        (i, b)
+    }
+
+    /// The language of a file by its path: the language whose folder it is in, else the default.
+    pub fn lang_of_path(&self, path: &str) -> &str {
+        self.injectors[1..]
+            .iter()
+            .map(|(l, _, _)| l.as_str())
+            .find(|l| path.strip_prefix(*l).is_some_and(|rest| rest.starts_with('/')))
+            .unwrap_or(&self.injectors[0].0)
+    }
+
+    pub fn html(
+        &self,
+        path: &str,
+        text: &str,
+        adult: bool,
+        lang: &str,
+        origin: &Origin,
+    ) -> Result<Vec<u8>, Diagnostic> {
+        let (injector, block_min) = self.injector(lang);
         let rewritten;
         let text = if text.contains("data-responsive") {
             rewritten = self.images.rewrite(text, None, path, true).map_err(|e| {
@@ -156,7 +191,7 @@ impl<'a> Finish<'a> {
             // The usual page: minified, then the minified block appended, when the end of the
             // page is certainly inside <body> (see `append_if_certain`).
             let min = crate::render::minify::html(text.as_bytes()).map_err(|e| too_deep(origin, path, e))?;
-            if let Some(out) = crate::platform::compliance::append_if_certain(min, &self.block_min) {
+            if let Some(out) = crate::platform::compliance::append_if_certain(min, block_min) {
                 debug_assert_eq!(
                     crate::platform::compliance::check(&String::from_utf8_lossy(&out), false, &self.policy),
                     Vec::new(),
@@ -165,8 +200,7 @@ impl<'a> Finish<'a> {
                 return Ok(out);
             }
         }
-        let injected = self
-            .injector
+        let injected = injector
             .inject(text, adult)
             .map_err(|e| Diagnostic::new(origin, format!("cannot add the platform elements: {e}")))?;
         let bytes = if self.minify {
@@ -198,9 +232,16 @@ impl<'a> Finish<'a> {
         Ok(bytes)
     }
 
-    pub fn apply(&self, path: &str, text: String, adult: bool, origin: &Origin) -> Result<Body, Diagnostic> {
+    pub fn apply(
+        &self,
+        path: &str,
+        text: String,
+        adult: bool,
+        lang: &str,
+        origin: &Origin,
+    ) -> Result<Body, Diagnostic> {
         let bytes = if crate::platform::compliance::is_html_path(path) {
-            self.html(path, &text, adult, origin)?
+            self.html(path, &text, adult, lang, origin)?
         } else {
             text.into_bytes()
         };
@@ -216,12 +257,20 @@ impl<'a> Finish<'a> {
 
     /// Renders `template` into the file at `path`, finished. In `serve`, the previous build's
     /// file is reused when the whole context value is the same.
-    pub fn render(&self, tpl: &Templates, template: &str, ctx: Value, origin: &Origin, path: String) -> Rendered {
+    pub fn render(
+        &self,
+        tpl: &Templates,
+        template: &str,
+        ctx: Value,
+        origin: &Origin,
+        path: String,
+        lang: &str,
+    ) -> Rendered {
         let key = self.key(template, false, &path, |h| {
             h.update(b"value");
             templates::hash_value(h, &ctx);
         });
-        self.render_keyed(tpl, Job { template, key, origin, path, adult: false }, || ctx)
+        self.render_keyed(tpl, Job { template, key, origin, path, adult: false, lang, head: None }, || ctx)
     }
 
     /// The key of the file at `path` (`None` when nothing is reused): the render environment,
@@ -269,7 +318,7 @@ impl<'a> Finish<'a> {
     }
 
     fn render_unguarded(&self, tpl: &Templates, job: Job, ctx: impl FnOnce() -> Value) -> Rendered {
-        let Job { template, key, origin, path, adult } = job;
+        let Job { template, key, origin, path, adult, lang, head } = job;
         if crate::platform::compliance::is_html_path(&path) {
             self.templates.lock().unwrap_or_else(|e| e.into_inner()).push((template.to_string(), path.clone()));
         }
@@ -277,11 +326,15 @@ impl<'a> Finish<'a> {
             return Ok((path, body));
         }
         let ctx = Context::from_value(ctx()).unwrap_or_default();
-        let (text, used_images) = self.images.scoped(origin, || tpl.render(template, &ctx, origin));
-        let text = text?;
+        let (text, used_images) =
+            self.images.scoped(origin, || crate::render::i18n::with_lang(lang, || tpl.render(template, &ctx, origin)));
+        let mut text = text?;
+        if let Some(head) = head {
+            add_to_head(&mut text, &head);
+        }
         // A file made with images depends on image files too: it is made again every time.
         let used_images = self.reuse.is_some() && (used_images || text.contains("data-responsive"));
-        let body = self.apply(&path, text, adult, origin)?;
+        let body = self.apply(&path, text, adult, lang, origin)?;
         if let (Some(r), Some(key), false) = (&self.reuse, key, used_images) {
             r.new.lock().unwrap_or_else(|e| e.into_inner()).push((path.clone(), key, body.clone()));
         }
@@ -289,9 +342,34 @@ impl<'a> Finish<'a> {
     }
 }
 
+/// Puts `tags` before the page's `</head>`, unless its head already has `hreflang` links (its
+/// template made them).
+fn add_to_head(text: &mut String, tags: &str) {
+    let end = memchr::memmem::find_iter(text.as_bytes(), b"</")
+        .find(|&i| text.as_bytes().get(i + 2..i + 7).is_some_and(|t| t.eq_ignore_ascii_case(b"head>")));
+    if let Some(i) = end {
+        if !text[..i].contains("hreflang") {
+            text.insert_str(i, tags);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alternates_go_before_the_end_of_head_once() {
+        let mut t = "<html><head><title>x</title></HEAD><body></body></html>".to_string();
+        add_to_head(&mut t, "<link hreflang=\"en\">");
+        assert_eq!(t, "<html><head><title>x</title><link hreflang=\"en\"></HEAD><body></body></html>");
+        let before = t.clone();
+        add_to_head(&mut t, "<link hreflang=\"fr\">");
+        assert_eq!(t, before, "a page with its own alternates keeps them");
+        let mut t = "<head></head><body><a hreflang=\"fr\" href=\"/\">FR</a></body>".to_string();
+        add_to_head(&mut t, "<link hreflang=\"en\">");
+        assert!(t.starts_with("<head><link hreflang=\"en\"></head>"), "links in the body do not count: {t}");
+    }
 
     #[test]
     fn a_panic_in_one_file_is_an_error_of_that_file() {

@@ -118,6 +118,8 @@ pub struct Inputs {
     pub content_other: Vec<Found>,
     pub static_files: Vec<Found>,
     pub site_templates: Vec<Found>,
+    /// The site's `i18n/LANG.yaml` files (over the theme's).
+    pub site_i18n: Vec<Found>,
     /// Files that could not be read; the build goes on to find every other problem, then fails.
     pub errors: Vec<Diagnostic>,
 }
@@ -153,6 +155,7 @@ pub fn gather(root: &Path, opts: &BuildOptions, hash: bool) -> Result<Inputs, Bu
     let content_all = walk(&root.join("content"), "content", &mut errors);
     let static_files = walk(&root.join("static"), "static", &mut errors);
     let site_templates = walk(&root.join("templates"), "templates", &mut errors);
+    let site_i18n = walk(&root.join("i18n"), "i18n", &mut errors);
     let theme = match &place {
         Place::Dir { dir, label } => {
             let files = walk(dir, label, &mut errors).into_iter().map(|f| (f.rel, f.abs)).collect();
@@ -176,7 +179,7 @@ pub fn gather(root: &Path, opts: &BuildOptions, hash: bool) -> Result<Inputs, Bu
             Err(d) => errors.push(d),
         }
     }
-    Ok(Inputs { config_text, config, theme, markdown, content_other, static_files, site_templates, errors })
+    Ok(Inputs { config_text, config, theme, markdown, content_other, static_files, site_templates, site_i18n, errors })
 }
 
 fn resolve_theme(root: &Path, config: &Config, config_text: &str) -> Result<Place, BuildFailed> {
@@ -233,8 +236,13 @@ pub fn fingerprint(inputs: &Inputs, opts: &BuildOptions, engine: &Engine) -> Str
             Data::Static(_) => None,
         })
         .collect();
-    let groups: [(&str, &Vec<Found>); 4] =
-        [("c", &inputs.content_other), ("s", &inputs.static_files), ("t", &inputs.site_templates), ("T", &theme_files)];
+    let groups: [(&str, &Vec<Found>); 5] = [
+        ("c", &inputs.content_other),
+        ("s", &inputs.static_files),
+        ("t", &inputs.site_templates),
+        ("i", &inputs.site_i18n),
+        ("T", &theme_files),
+    ];
     for (tag, files) in groups {
         let hashes: Vec<[u8; 32]> = files
             .par_iter()

@@ -81,6 +81,8 @@ pub struct Loaded {
     inputs: Inputs,
     content: Content,
     tpl: Templates,
+    /// The UI strings of every language (`trans`).
+    strings: Arc<crate::render::i18n::Strings>,
     env: Option<ReuseEnv>,
     errors: Vec<Diagnostic>,
 }
@@ -170,7 +172,18 @@ pub fn load(cx: &BuildCx, mut inputs: Inputs, memo: &mut Memo) -> Result<Loaded,
     for t in theme_sources.iter().chain(&site_sources) {
         errors.extend(reserved::diagnostics(&t.origin, reserved::Lang::Html, &t.text));
     }
-    let env = memo.active.then(|| reuse_env(cx, &inputs, &theme_sources, &site_sources));
+    let strings = match load_strings(&inputs) {
+        Ok(s) => Arc::new(s),
+        Err(d) => {
+            errors.extend(d);
+            Arc::default()
+        }
+    };
+    let env = memo.active.then(|| {
+        let mut env = reuse_env(cx, &inputs, &theme_sources, &site_sources);
+        strings.hash_into(&mut env.base);
+        env
+    });
     let tpl = load_templates(cx, env.as_ref(), memo, vec![theme_sources, site_sources]);
     let tpl = match tpl {
         Ok(t) => t,
@@ -195,7 +208,48 @@ pub fn load(cx: &BuildCx, mut inputs: Inputs, memo: &mut Memo) -> Result<Loaded,
             return Err(BuildFailed::new(errors));
         }
     };
-    Ok(Loaded { inputs, content, tpl, env, errors })
+    Ok(Loaded { inputs, content, tpl, strings, env, errors })
+}
+
+/// The theme's `i18n/LANG.yaml` files, then the site's (which override them key by key).
+fn load_strings(inputs: &Inputs) -> Result<crate::render::i18n::Strings, Vec<Diagnostic>> {
+    use crate::render::i18n::{Strings, StringsFile};
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    let lang_of = |rel: &str| {
+        let name = rel.strip_suffix(".yaml").or_else(|| rel.strip_suffix(".yml"))?;
+        (!name.contains('/')).then(|| name.to_string())
+    };
+    for f in &inputs.theme.files {
+        let Some(lang) = f.rel.strip_prefix("i18n/").and_then(lang_of) else { continue };
+        let origin = inputs.theme.origin(&f.rel);
+        let text = match &f.data {
+            crate::theme::Data::Static(b) => Ok(String::from_utf8_lossy(b).into_owned()),
+            crate::theme::Data::File(abs) => {
+                read_text(&crate::build::gather::Found { rel: f.rel.clone(), abs: abs.clone() }, &origin)
+            }
+        };
+        match text {
+            Ok(text) => files.push(StringsFile { lang, origin, text }),
+            Err(d) => errors.push(d),
+        }
+    }
+    for f in &inputs.site_i18n {
+        let origin = format!("i18n/{}", f.rel);
+        let Some(lang) = lang_of(&f.rel) else { continue };
+        match read_text(f, &origin) {
+            Ok(text) => files.push(StringsFile { lang, origin, text }),
+            Err(d) => errors.push(d),
+        }
+    }
+    match Strings::load(&inputs.config.site.language, files) {
+        Ok(s) if errors.is_empty() => Ok(s),
+        Ok(_) => Err(errors),
+        Err(d) => {
+            errors.extend(d);
+            Err(errors)
+        }
+    }
 }
 
 /// Syntaxes take tens of milliseconds to load: the engine keeps them for every build; a build
@@ -315,7 +369,7 @@ fn load_templates(
 /// `<picture>`. A build with broken bodies stops here (templates would only add noise about
 /// pages already known to be broken), once the images the bodies asked for are made.
 pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, BuildFailed> {
-    let Loaded { inputs, mut content, mut tpl, env, mut errors } = loaded;
+    let Loaded { inputs, mut content, mut tpl, strings, env, mut errors } = loaded;
     let config = &inputs.config;
     let root = cx.root;
     let images = Arc::new(Images::new(
@@ -328,29 +382,15 @@ pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, B
     ));
     tpl.register_image_functions(images.clone());
     tpl.register_base(config, root);
-    let url_lookup = {
-        let mut l = Lookup { base_url: config.site.base_url.clone(), ..Default::default() };
-        for (rel, r) in &content.by_file {
-            let path = match r {
-                content::Ref::Page(i) => &content.pages[*i].path,
-                content::Ref::Section(i) => &content.sections[*i].path,
-            };
-            l.urls.insert(rel.clone(), config.permalink(path));
-        }
-        Arc::new(l)
-    };
+    tpl.register_strings(strings.clone(), &config.site.language);
+    let url_lookup = Arc::new(Lookup::new(config, &content));
     tpl.register_site_functions(url_lookup.clone());
-    let site_value = templates::site_value(config, &content);
+    let site_values: Vec<(String, serde_json::Value)> =
+        config.languages().iter().map(|l| (l.to_string(), templates::site_value(config, &content, l))).collect();
+    let site_value_of = |lang: &str| site_values.iter().find(|(l, _)| l == lang).map_or(&site_values[0].1, |(_, v)| v);
     let shortcode_names = tpl.shortcode_names();
-    let resolve = |rel: &str| url_lookup.urls.get(rel).cloned();
-    let md_cx = MdContext {
-        config: &config.site.markdown,
-        resolve: &resolve,
-        highlighter: &cx.engine.highlighter,
-        responsive_images: true,
-    };
     let tpl_ref = &tpl;
-    let shortcode = |call: &crate::render::shortcodes::Call| -> Result<String, String> {
+    let shortcode = |call: &crate::render::shortcodes::Call, lang: &str| -> Result<String, String> {
         let name = format!("shortcodes/{}.html", call.name);
         if !tpl_ref.has(&name) {
             let hint = did_you_mean(&call.name, shortcode_names.iter().map(String::as_str))
@@ -365,9 +405,9 @@ pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, B
         if let Some(b) = &call.body {
             ctx.insert("body", b);
         }
-        ctx.insert("site", &site_value);
-        tpl_ref
-            .render(&name, &ctx, &Origin::output("shortcode"))
+        ctx.insert("site", site_value_of(lang));
+        ctx.insert("lang", lang);
+        crate::render::i18n::with_lang(lang, || tpl_ref.render(&name, &ctx, &Origin::output("shortcode")))
             .map_err(|d| format!("shortcode `{}` failed: {}: {}", call.name, d.location(), d.message))
     };
     // A body's HTML depends on its text and on the environment: every URL (internal links),
@@ -382,17 +422,33 @@ pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, B
             h.update(url.as_bytes());
             h.update(&[0]);
         }
-        h.update(site_value.to_string().as_bytes());
+        for (l, v) in &site_values {
+            h.update(l.as_bytes());
+            h.update(v.to_string().as_bytes());
+        }
+        strings.hash_into(&mut h);
         h.finalize()
     });
     let md_old = &memo.markdown;
     let parsed_keys = &memo.parsed;
     let md_new = std::sync::Mutex::new(Vec::new());
     // Each source is freed as soon as it is rendered, so the HTML of later pages reuses its memory.
-    let render_one = |src: &mut Parsed, rendered: &mut Arc<BodyHtml>| {
+    let render_one = |src: &mut Parsed, rendered: &mut Arc<BodyHtml>, lang: &str| {
+        // Internal links go to the translation in the page's language.
+        let resolve = |rel: &str| url_lookup.file_url(rel, lang).cloned();
+        let md_cx = MdContext {
+            config: &config.site.markdown,
+            resolve: &resolve,
+            highlighter: &cx.engine.highlighter,
+            responsive_images: true,
+        };
+        let shortcode = |call: &crate::render::shortcodes::Call| shortcode(call, lang);
+        // One file can be shown in two languages (`translation_fallback`): each is kept apart.
+        let memo_id = if lang == config.site.language { src.rel.clone() } else { format!("{lang}:{}", src.rel) };
         let key = md_env.map(|env| {
             let mut h = blake3::Hasher::new();
             h.update(env.as_bytes());
+            h.update(lang.as_bytes());
             // The body of a file parsed from a known text stands for by that text's key, saving
             // a hash of every body at each build; any other (an implicit section's) by itself.
             match parsed_keys.get(&src.rel).filter(|(_, p)| Arc::ptr_eq(&p.body, &src.body)) {
@@ -408,7 +464,7 @@ pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, B
             }
             h.finalize()
         });
-        let old = md_old.get(&src.rel).filter(|(k, _)| Some(*k) == key);
+        let old = md_old.get(&memo_id).filter(|(k, _)| Some(*k) == key);
         let origin = content::diag_path(&src.rel);
         let (r, mut used_images) = match old {
             Some((_, r)) => (Ok(r.clone()), false),
@@ -440,7 +496,7 @@ pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, B
                 // hashed as it is), and it is made again at every build.
                 let key = key.filter(|_| !used_images);
                 if let Some(key) = key {
-                    md_new.lock().unwrap_or_else(|e| e.into_inner()).push((src.rel.clone(), (key, r.clone())));
+                    md_new.lock().unwrap_or_else(|e| e.into_inner()).push((memo_id, (key, r.clone())));
                 }
                 *rendered = r;
                 (Vec::new(), key)
@@ -449,9 +505,9 @@ pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, B
         }
     };
     // A panic while converting one body is an error of that file (see `finish::guarded`).
-    let guarded_body = |src: &mut Parsed, rendered: &mut Arc<BodyHtml>| {
+    let guarded_body = |src: &mut Parsed, rendered: &mut Arc<BodyHtml>, lang: &str| {
         let origin = Origin::from(content::diag_path(&src.rel));
-        match crate::build::finish::guarded(&origin, || Ok(render_one(src, rendered))) {
+        match crate::build::finish::guarded(&origin, || Ok(render_one(src, rendered, lang))) {
             Ok(r) => r,
             Err(d) => (vec![d], None),
         }
@@ -460,10 +516,14 @@ pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, B
         .pages
         .par_iter_mut()
         .with_max_len(LEAF_PAGES)
-        .map(|p| guarded_body(&mut p.src, &mut p.rendered))
+        .map(|p| guarded_body(&mut p.src, &mut p.rendered, &p.lang))
         .unzip();
-    let section_errors: Vec<Vec<Diagnostic>> =
-        content.sections.par_iter_mut().with_max_len(1).map(|s| guarded_body(&mut s.src, &mut s.rendered).0).collect();
+    let section_errors: Vec<Vec<Diagnostic>> = content
+        .sections
+        .par_iter_mut()
+        .with_max_len(1)
+        .map(|s| guarded_body(&mut s.src, &mut s.rendered, &s.lang).0)
+        .collect();
     errors.extend(page_errors.into_iter().chain(section_errors).flatten());
     let md_new = md_new.into_inner().unwrap_or_else(|e| e.into_inner());
     if memo.active {
@@ -474,7 +534,7 @@ pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, B
         errors.extend(failed);
         return Err(BuildFailed::new(errors));
     }
-    Ok(Bodied { loaded: Loaded { inputs, content, tpl, env, errors }, images, body_keys })
+    Ok(Bodied { loaded: Loaded { inputs, content, tpl, strings, env, errors }, images, body_keys })
 }
 
 /// Template values and the lookup tables of the functions that need rendered content, side by
@@ -617,7 +677,8 @@ pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
             }
             if is_html {
                 let text = String::from_utf8_lossy(&bytes);
-                let r = crate::build::finish::guarded(&origin, || finish.html(&path, &text, false, &origin))
+                let lang = finish.lang_of_path(&path);
+                let r = crate::build::finish::guarded(&origin, || finish.html(&path, &text, false, lang, &origin))
                     .map(Body::Bytes)
                     .map_err(|d| vec![d]);
                 return (path, r, origin);
@@ -675,7 +736,13 @@ pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
     }
     note_templates(output, std::mem::take(&mut *finish.templates.lock().unwrap_or_else(|e| e.into_inner())));
     let adult = finish.adult.into_inner().unwrap_or_else(|e| e.into_inner());
+    let roots: Vec<(String, String)> = if config.language_root(&config.site.language) != "/" {
+        loaded.content.languages.iter().map(|l| (l.lang.clone(), l.root.clone())).collect()
+    } else {
+        Vec::new()
+    };
     rendered.adult.extend(adult);
+    rendered.output.language_roots = roots;
     rendered.output.adult = rendered.adult.iter().cloned().collect();
     rendered.contexts.bodied.loaded.errors.extend(errors);
     rendered

@@ -55,6 +55,9 @@ pub struct Output {
     /// Each template that rendered an HTML page → the pages it rendered, in path order (the
     /// pages `sopixi check --browser` opens: one of each template).
     pub templates: BTreeMap<String, Vec<String>>,
+    /// A multilingual site whose default language has its own folder: each language and the
+    /// path of its home, the default first (`/` then sends visitors to their language).
+    pub language_roots: Vec<(String, String)>,
 }
 
 impl Output {

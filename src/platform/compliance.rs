@@ -60,7 +60,7 @@ fn platform_js(policy: &Policy, logo: &[u8]) -> Vec<u8> {
         .map(|(lang, t)| {
             let t = serde_json::json!({
                 "message": t.message, "accept": t.accept, "refuse": t.refuse, "settings": t.settings,
-                "age_warning": t.age_warning, "age_confirm": t.age_confirm,
+                "age_warning": t.age_warning, "age_confirm": t.age_confirm, "label": t.badge_label,
             });
             (lang.clone(), t)
         })
@@ -250,7 +250,7 @@ fn platform_block(policy: &Policy, text: &NoticeText) -> String {
         v = assets_version(policy),
         url = e(&policy.badge_url),
         logo = logo_path(policy),
-        label = e(&policy.badge_label),
+        label = e(&text.badge_label),
         settings = e(&text.settings),
         message = e(&text.message),
         accept = e(&text.accept),
@@ -271,7 +271,7 @@ fn age_gate(text: &NoticeText) -> String {
 /// Injects the platform block (and, for adult pages, the age gate and rating) into `html`.
 /// A document that already carries the block is returned unchanged.
 pub fn inject(html: &str, page: PageInfo, policy: &Policy) -> Result<String, String> {
-    Injector::new(policy, page.language).inject(html, page.adult).map(|i| i.html)
+    Injector::new(policy, page.language, page.language).inject(html, page.adult).map(|i| i.html)
 }
 
 /// Appends `block` (already minified) to a minified document when the end of the document is
@@ -378,8 +378,10 @@ impl Injector {
     }
 
     /// Renders the block and the gate for pages in `language`.
-    pub fn new(policy: &Policy, language: &str) -> Injector {
-        let text = policy.text(language);
+    /// `default`: the site's default language, whose texts stand in for a language the policy
+    /// has none for.
+    pub fn new(policy: &Policy, language: &str, default: &str) -> Injector {
+        let text = policy.text_or(language, default);
         Injector {
             block: platform_block(policy, text).into(),
             gate: age_gate(text).into(),
@@ -614,7 +616,7 @@ mod tests {
     #[test]
     fn the_injection_verdict_is_only_given_when_it_is_certain() {
         let p = Policy::default();
-        let inj = Injector::new(&p, "en");
+        let inj = Injector::new(&p, "en", "en");
         let ok = inj.inject("<html><body><p>x</p></body></html>", false).unwrap();
         assert_eq!(ok.verdict, Some(vec![]));
         assert_eq!(check(&ok.html, false, &p), vec![]);
@@ -634,7 +636,7 @@ mod tests {
     #[test]
     fn the_block_is_appended_to_a_minified_page_only_when_its_end_is_certainly_in_body() {
         let p = Policy::default();
-        let block = Injector::new(&p, "en").block().to_string();
+        let block = Injector::new(&p, "en", "en").block().to_string();
         let ok = |doc: &str| {
             append_if_certain(doc.as_bytes().to_vec(), block.as_bytes()).map(|v| String::from_utf8(v).unwrap())
         };

@@ -30,6 +30,8 @@ pub struct NoticeText {
     pub age_warning: String,
     /// The age gate's confirmation button.
     pub age_confirm: String,
+    /// The badge's accessible name.
+    pub badge_label: String,
 }
 
 /// The colours of the platform elements (hex `#rgb` or `#rrggbb`).
@@ -108,6 +110,7 @@ impl Default for Policy {
             settings: "Cookie settings".into(),
             age_warning: "This page is for adults only. Are you 18 or older?".into(),
             age_confirm: "I am 18 or older".into(),
+            badge_label: "Website made with Sopixi".into(),
         };
         let fr = NoticeText {
             message: "Ce site n'utilise des cookies qu'avec votre accord.".into(),
@@ -116,6 +119,7 @@ impl Default for Policy {
             settings: "Paramètres des cookies".into(),
             age_warning: "Cette page est réservée aux adultes. Avez-vous 18 ans ou plus ?".into(),
             age_confirm: "J'ai 18 ans ou plus".into(),
+            badge_label: "Site réalisé avec Sopixi".into(),
         };
         Policy {
             badge_url: "https://sopixi.com/".into(),
@@ -129,6 +133,19 @@ impl Default for Policy {
 }
 
 impl Policy {
+    /// The texts for `language` (`fr-CA` → `fr`), else for the site's `default` language, else
+    /// English.
+    pub fn text_or(&self, language: &str, default: &str) -> &NoticeText {
+        let base = |l: &str| l.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
+        let (lang, default) = (base(language), base(default));
+        self.texts
+            .iter()
+            .find(|(l, _)| *l == lang)
+            .or_else(|| self.texts.iter().find(|(l, _)| *l == default))
+            .map(|(_, t)| t)
+            .unwrap_or_else(|| self.text(language))
+    }
+
     /// The texts for `language` (`fr-CA` → `fr`), falling back to English.
     pub fn text(&self, language: &str) -> &NoticeText {
         let lang = language.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
@@ -175,6 +192,10 @@ impl Policy {
                         .at(line("label"), None)
                         .hint("the badge needs an accessible name, e.g. \"Website made with Sopixi\""),
                 );
+            }
+            // The label given for every language; `notice.LANG.badge_label` rewords one.
+            for (_, t) in &mut p.texts {
+                t.badge_label = label.clone();
             }
             p.badge_label = label;
         }
@@ -244,6 +265,7 @@ impl Policy {
                 ("settings", t.settings, &mut merged.settings),
                 ("age_warning", t.age_warning, &mut merged.age_warning),
                 ("age_confirm", t.age_confirm, &mut merged.age_confirm),
+                ("badge_label", t.badge_label, &mut merged.badge_label),
             ] {
                 if let Some(v) = value {
                     if v.trim().is_empty() {
@@ -307,6 +329,7 @@ struct RawTexts {
     settings: Option<String>,
     age_warning: Option<String>,
     age_confirm: Option<String>,
+    badge_label: Option<String>,
 }
 
 /// `#rgb` / `#rrggbb` → (r, g, b).

@@ -7,6 +7,7 @@
 
 pub mod body;
 pub mod highlight;
+pub mod i18n;
 pub mod markdown;
 pub mod minify;
 pub mod shortcodes;

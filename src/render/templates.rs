@@ -44,6 +44,7 @@ pub fn builtin_sources() -> Vec<TemplateSource> {
         "term.html",
         "404.html",
         "alias.html",
+        "language.html",
         "atom.xml",
         "rss.xml",
         "sitemap.xml",
@@ -215,12 +216,18 @@ impl Templates {
         });
     }
 
+    /// Registers `trans` and the localised `date` filter (see [`crate::render::i18n`]).
+    pub fn register_strings(&mut self, strings: Arc<crate::render::i18n::Strings>, default_lang: &str) {
+        crate::render::i18n::register(&mut self.tera, strings, default_lang);
+    }
+
     /// Registers (or replaces) the functions that look content up.
     pub fn register_site_functions(&mut self, lookup: Arc<Lookup>) {
         let l = lookup.clone();
         self.tera.register_function("get_url", move |args: &HashMap<String, Value>| {
             let path = str_arg(args, "path", "get_url")?;
-            l.url(&path).ok_or_else(|| {
+            let lang = l.lang_of(args)?;
+            l.url_in(&path, &lang).ok_or_else(|| {
                 tera::Error::msg(format!(
                     "get_url: no content file `{path}` (internal links look like @/blog/hello.md)"
                 ))
@@ -229,21 +236,22 @@ impl Templates {
         let l = lookup.clone();
         self.tera.register_function("get_page", move |args: &HashMap<String, Value>| {
             let path = str_arg(args, "path", "get_page")?;
-            l.pages.get(path.trim_start_matches("@/")).and_then(|&i| Some(l.values.as_ref()?.page_full(i))).ok_or_else(
-                || {
+            let lang = l.lang_of(args)?;
+            l.page_in(path.trim_start_matches("@/"), &lang)
+                .and_then(|i| Some(l.values.as_ref()?.page_full(i)))
+                .ok_or_else(|| {
                     let hint = did_you_mean(&path, l.pages.keys().map(String::as_str))
                         .map(|s| format!(" (did you mean `{s}`?)"))
                         .unwrap_or_default();
                     tera::Error::msg(format!("get_page: no page `{path}`{hint}"))
-                },
-            )
+                })
         });
         let l = lookup.clone();
         self.tera.register_function("get_section", move |args: &HashMap<String, Value>| {
             let path = str_arg(args, "path", "get_section")?;
-            l.sections
-                .get(path.trim_start_matches("@/"))
-                .and_then(|&i| Some(l.values.as_ref()?.section_light(i)))
+            let lang = l.lang_of(args)?;
+            l.section_in(path.trim_start_matches("@/"), &lang)
+                .and_then(|i| Some(l.values.as_ref()?.section_light(i)))
                 .ok_or_else(|| {
                     let hint = did_you_mean(&path, l.sections.keys().map(String::as_str))
                         .map(|s| format!(" (did you mean `{s}`?)"))
@@ -255,8 +263,9 @@ impl Templates {
         self.tera.register_function("get_taxonomy_url", move |args: &HashMap<String, Value>| {
             let kind = str_arg(args, "kind", "get_taxonomy_url")?;
             let name = str_arg(args, "name", "get_taxonomy_url")?;
+            let lang = l.lang_of(args)?;
             l.terms
-                .get(&(kind.clone(), crate::util::text::slugify(&name)))
+                .get(&(lang, kind.clone(), crate::util::text::slugify(&name)))
                 .cloned()
                 .map(Value::String)
                 .ok_or_else(|| tera::Error::msg(format!("get_taxonomy_url: no term `{name}` in `{kind}`")))
@@ -355,18 +364,58 @@ pub struct Lookup {
     pub sections: HashMap<String, usize>,
     /// `blog/hello.md` → permalink.
     pub urls: HashMap<String, String>,
-    /// (taxonomy, term slug) → permalink.
-    pub terms: HashMap<(String, String), String>,
+    /// (language, taxonomy, term slug) → permalink.
+    pub terms: HashMap<(String, String, String), String>,
     /// `base_url` with its trailing slash.
     pub base_url: String,
+    /// Multilingual sites: (file, language) → the translation a link to the file means in that
+    /// language, where it is another page or section than the file's own.
+    pub translated: HashMap<(String, String), (Ref, String)>,
+    /// The default language.
+    pub default_lang: String,
 }
 
 impl Lookup {
-    /// `@/blog/hello.md` → its permalink; another path → base URL + path.
+    /// The language a function call means: its `lang` argument, else the page's being rendered.
+    fn lang_of(&self, args: &HashMap<String, Value>) -> tera::Result<String> {
+        crate::render::i18n::lang_arg(args, &self.default_lang)
+    }
+
+    /// The permalink of content file `rel` as linked from a page in `lang`.
+    pub fn file_url(&self, rel: &str, lang: &str) -> Option<&String> {
+        match self.translated.get(&(rel.to_string(), lang.to_string())) {
+            Some((_, u)) => Some(u),
+            None => self.urls.get(rel),
+        }
+    }
+
+    /// The page `rel` means in `lang`.
+    pub fn page_in(&self, rel: &str, lang: &str) -> Option<usize> {
+        match self.translated.get(&(rel.to_string(), lang.to_string())) {
+            Some((Ref::Page(i), _)) => Some(*i),
+            _ => self.pages.get(rel).copied(),
+        }
+    }
+
+    /// The section `rel` means in `lang`.
+    pub fn section_in(&self, rel: &str, lang: &str) -> Option<usize> {
+        match self.translated.get(&(rel.to_string(), lang.to_string())) {
+            Some((Ref::Section(i), _)) => Some(*i),
+            _ => self.sections.get(rel).copied(),
+        }
+    }
+
+    /// `@/blog/hello.md` → its permalink (in the default language).
     pub fn url(&self, path: &str) -> Option<Value> {
+        self.url_in(path, &self.default_lang.clone())
+    }
+
+    /// `@/blog/hello.md` → the permalink of its translation in `lang` (of itself when it has
+    /// none); another path → base URL + path.
+    pub fn url_in(&self, path: &str, lang: &str) -> Option<Value> {
         if let Some(rel) = path.strip_prefix("@/") {
             let (file, anchor) = rel.split_once('#').map_or((rel, None), |(f, a)| (f, Some(a)));
-            let u = self.urls.get(file)?;
+            let u = self.file_url(file, lang)?;
             return Some(Value::String(match anchor {
                 Some(a) => format!("{u}#{a}"),
                 None => u.clone(),
@@ -382,8 +431,11 @@ impl Lookup {
 /// Precomputed template values: each page and section serialised once. Full page values and
 /// section listings are assembled on demand from these parts, so no page's fields are held twice.
 pub struct Values {
-    /// `site`: the configuration as themes see it.
-    pub site: Value,
+    /// `site` in each language (the default first): the configuration as themes see it.
+    pub sites: Vec<(String, Value)>,
+    /// The content language of each page shown from the default language (see
+    /// `translation_fallback`): its content is marked with it.
+    fallback_lang: Vec<Option<String>>,
     /// Each page without content and table of contents, as listed in sections and terms.
     pub pages_light: Vec<Value>,
     /// Each page's rendered Markdown (shared with the content tree): its content and table of
@@ -401,18 +453,43 @@ fn reading_time(words: usize) -> usize {
     words.div_ceil(200).max(1)
 }
 
-/// The `site` value: configuration fields, menus with resolved URLs, `extra`.
-pub fn site_value(config: &Config, content: &Content) -> Value {
+/// The `site` value in `lang`: configuration fields (the language's title and description),
+/// menus with URLs resolved in that language, `extra`, the site's languages.
+pub fn site_value(config: &Config, content: &Content, lang: &str) -> Value {
     let s = &config.site;
+    let own = s.languages.get(lang);
+    let mut all_menus = s.menus.clone();
+    if let Some(l) = own {
+        for (name, items) in &l.menus {
+            all_menus.insert(name.clone(), items.clone());
+        }
+    }
+    let mut extra = s.extra.clone();
+    if let Some(l) = own {
+        for (k, v) in &l.extra {
+            extra.insert(k.clone(), v.clone());
+        }
+    }
+    let languages: Vec<Value> = config
+        .languages()
+        .iter()
+        .map(|l| {
+            let title = s.languages.get(*l).and_then(|c| c.title.clone()).unwrap_or_else(|| s.title.clone());
+            let root = config.language_root(l);
+            json!({"code": l, "title": title, "path": root, "permalink": config.permalink(&root)})
+        })
+        .collect();
     let mut menus = Map::new();
-    for (name, items) in &s.menus {
+    for (name, items) in &all_menus {
         let mut items: Vec<_> = items.iter().collect();
         items.sort_by_key(|i| i.weight);
         let list: Vec<Value> = items
             .iter()
             .map(|i| {
                 let url = match i.url.strip_prefix("@/") {
-                    Some(rel) => content.path_of(rel).map(|p| config.permalink(p)).unwrap_or_else(|| i.url.clone()),
+                    Some(rel) => {
+                        content.path_in(rel, lang).map(|p| config.permalink(p)).unwrap_or_else(|| i.url.clone())
+                    }
                     None if i.url.starts_with('/') => config.permalink(&i.url),
                     None => i.url.clone(),
                 };
@@ -421,15 +498,19 @@ pub fn site_value(config: &Config, content: &Content) -> Value {
             .collect();
         menus.insert(name.clone(), Value::Array(list));
     }
+    let root = config.language_root(lang);
     json!({
-        "title": s.title,
+        "title": own.and_then(|l| l.title.clone()).unwrap_or_else(|| s.title.clone()),
         "base_url": s.base_url,
-        "language": s.language,
-        "description": s.description,
+        "home": config.permalink(&root),
+        "language": lang,
+        "default_language": s.language,
+        "languages": languages,
+        "description": own.and_then(|l| l.description.clone()).unwrap_or_else(|| s.description.clone()),
         "author": s.author,
         "taxonomies": s.taxonomies,
         "menus": menus,
-        "extra": s.extra,
+        "extra": extra,
         "feeds": {"atom": s.feeds.atom, "rss": s.feeds.rss},
         "generator": concat!("sopixi ", env!("CARGO_PKG_VERSION")),
     })
@@ -447,6 +528,18 @@ fn page_common(config: &Config, content: &Content, p: &Page) -> Map<String, Valu
     m.insert("path".into(), json!(p.path));
     m.insert("permalink".into(), json!(config.permalink(&p.path)));
     m.insert("file".into(), json!(p.src.rel));
+    m.insert("lang".into(), json!(p.src.lang));
+    m.insert(
+        "translations".into(),
+        translations(
+            config,
+            p.translations.iter().map(|&t| {
+                let t = &content.pages[t];
+                let title = t.src.front.title.clone().unwrap_or_else(|| crate::util::text::humanize(&t.slug));
+                (t.lang.as_str(), t.src.lang.as_str(), title, t.path.as_str(), t.fallback)
+            }),
+        ),
+    );
     m.insert("weight".into(), json!(f.weight));
     m.insert("summary".into(), json!(p.rendered.summary));
     m.insert("word_count".into(), json!(p.rendered.word_count));
@@ -466,12 +559,25 @@ fn page_common(config: &Config, content: &Content, p: &Page) -> Map<String, Valu
     m.insert("currency".into(), json!(f.currency));
     m.insert(
         "price_text".into(),
-        json!(f.price.map(|p| price_text(p, f.currency.as_deref().unwrap_or(""), &config.site.language))),
+        json!(f.price.map(|price| price_text(price, f.currency.as_deref().unwrap_or(""), &p.lang))),
     );
     m.insert("buy_url".into(), json!(f.buy_url));
     m.insert("aliases".into(), json!(f.aliases));
     m.insert("section".into(), json!(content.sections[p.section].src.rel));
     m
+}
+
+/// The `translations` value: each translation's language, content language, title, path,
+/// permalink and whether it is shown from the default language.
+fn translations<'a>(config: &Config, items: impl Iterator<Item = (&'a str, &'a str, String, &'a str, bool)>) -> Value {
+    Value::Array(
+        items
+            .map(|(lang, content_lang, title, path, fallback)| {
+                json!({"lang": lang, "content_lang": content_lang, "title": title, "path": path,
+                       "permalink": config.permalink(path), "fallback": fallback})
+            })
+            .collect(),
+    )
 }
 
 /// A price as people of `language` write it: `4.50 EUR`, `4,50 EUR`.
@@ -486,7 +592,7 @@ pub fn price_text(price: f64, currency: &str, language: &str) -> String {
     format!("{n} {currency}").trim_end().to_string()
 }
 
-fn section_common(config: &Config, s: &Section) -> Map<String, Value> {
+fn section_common(config: &Config, content: &Content, s: &Section) -> Map<String, Value> {
     let f = &s.src.front;
     let mut m = Map::new();
     m.insert("title".into(), json!(f.title.clone().unwrap_or_else(|| crate::util::text::humanize(&s.dir))));
@@ -494,7 +600,24 @@ fn section_common(config: &Config, s: &Section) -> Map<String, Value> {
     m.insert("path".into(), json!(s.path));
     m.insert("permalink".into(), json!(config.permalink(&s.path)));
     m.insert("file".into(), json!(s.src.rel));
-    m.insert("content".into(), json!(s.rendered.html));
+    m.insert("lang".into(), json!(s.src.lang));
+    m.insert(
+        "translations".into(),
+        translations(
+            config,
+            s.translations.iter().map(|&t| {
+                let t = &content.sections[t];
+                let title = t.src.front.title.clone().unwrap_or_else(|| crate::util::text::humanize(&t.dir));
+                (t.lang.as_str(), t.src.lang.as_str(), title, t.path.as_str(), t.fallback)
+            }),
+        ),
+    );
+    let html = if s.fallback {
+        format!("<div lang=\"{}\">{}</div>", s.src.lang, s.rendered.html)
+    } else {
+        s.rendered.html.clone()
+    };
+    m.insert("content".into(), json!(html));
     m.insert("extra".into(), Value::Object(f.extra.clone()));
     m.insert("assets".into(), json!(s.assets.iter().map(|a| format!("/{a}")).collect::<Vec<_>>()));
     m.insert("adult".into(), json!(s.adult));
@@ -526,7 +649,7 @@ impl Values {
             .sections
             .iter()
             .map(|s| {
-                let mut m = section_common(config, s);
+                let mut m = section_common(config, content, s);
                 let subs: Vec<Value> = s
                     .subsections
                     .iter()
@@ -540,14 +663,26 @@ impl Values {
             })
             .collect();
         let section_pages = content.sections.iter().map(|s| s.pages.clone()).collect();
-        Values { site: site_value(config, content), pages_light, bodies, neighbours, sections_head, section_pages }
+        let sites = config.languages().iter().map(|l| (l.to_string(), site_value(config, content, l))).collect();
+        let fallback_lang = content.pages.iter().map(|p| p.fallback.then(|| p.src.lang.clone())).collect();
+        Values { sites, fallback_lang, pages_light, bodies, neighbours, sections_head, section_pages }
+    }
+
+    /// The `site` value in `lang` (the default language's when the site has no such language).
+    pub fn site(&self, lang: &str) -> &Value {
+        self.sites.iter().find(|(l, _)| l == lang).map_or(&self.sites[0].1, |(_, v)| v)
     }
 
     /// The `page` value of page `i`: its listed fields plus content, toc, lower and higher.
     pub fn page_full(&self, i: usize) -> Value {
         let mut v = self.pages_light[i].clone();
         if let Value::Object(m) = &mut v {
-            m.insert("content".into(), Value::String(self.bodies[i].html.clone()));
+            let html = match &self.fallback_lang[i] {
+                // Shown from the default language: the content says which language it is in.
+                Some(l) => format!("<div lang=\"{l}\">{}</div>", self.bodies[i].html),
+                None => self.bodies[i].html.clone(),
+            };
+            m.insert("content".into(), Value::String(html));
             for (k, x) in &self.neighbours[i] {
                 m.insert((*k).to_string(), x.clone());
             }
@@ -578,7 +713,23 @@ impl Lookup {
     /// The URLs of every content file and term, and which page or section each file is; no
     /// values yet (the build sets `values` once they are made).
     pub fn new(config: &Config, content: &Content) -> Lookup {
-        let mut l = Lookup { base_url: config.site.base_url.clone(), ..Default::default() };
+        let mut l = Lookup {
+            base_url: config.site.base_url.clone(),
+            default_lang: config.site.language.clone(),
+            ..Default::default()
+        };
+        if config.multilingual() {
+            for rel in content.by_file.keys() {
+                for lang in config.languages() {
+                    if let (Some(r), Some(own)) = (content.ref_in(rel, lang), content.by_file.get(rel)) {
+                        if r != *own {
+                            l.translated
+                                .insert((rel.clone(), lang.to_string()), (r, config.permalink(content.path(r))));
+                        }
+                    }
+                }
+            }
+        }
         for (rel, r) in &content.by_file {
             match *r {
                 Ref::Page(i) => {
@@ -594,8 +745,8 @@ impl Lookup {
         for t in &content.taxonomies {
             for term in &t.terms {
                 l.terms.insert(
-                    (t.name.clone(), term.slug.clone()),
-                    config.permalink(&format!("/{}/{}/", t.name, term.slug)),
+                    (t.lang.clone(), t.name.clone(), term.slug.clone()),
+                    config.permalink(&format!("{}{}/", t.path, term.slug)),
                 );
             }
         }
@@ -677,7 +828,13 @@ impl Values {
                 h.finalize()
             })
             .collect();
-        ValueKeys { site: one(&self.site), light, full, section_full }
+        let mut site = blake3::Hasher::new();
+        for (l, v) in &self.sites {
+            site.update(l.as_bytes());
+            hash_value(&mut site, v);
+        }
+        site.update(format!("{:?}", self.fallback_lang).as_bytes());
+        ValueKeys { site: site.finalize(), light, full, section_full }
     }
 }
 
@@ -744,15 +901,16 @@ pub fn paginator(items: &[Value], per_page: usize, index: usize, base_permalink:
 
 /// A context with `site`, `current_path`, `current_url` and `entries`. The entries are moved in,
 /// not serialised again (Tera's `Context::insert` would re-serialise every value).
-pub fn context(values: &Values, config: &Config, path: &str, entries: Vec<(&str, Value)>) -> Context {
-    Context::from_value(context_value(values, config, path, entries)).unwrap_or_default()
+pub fn context(values: &Values, config: &Config, lang: &str, path: &str, entries: Vec<(&str, Value)>) -> Context {
+    Context::from_value(context_value(values, config, lang, path, entries)).unwrap_or_default()
 }
 
 /// The value of [`context`], before it becomes a Tera context (`build` hashes it to reuse the
 /// finished file of an unchanged context in `serve`).
-pub fn context_value(values: &Values, config: &Config, path: &str, entries: Vec<(&str, Value)>) -> Value {
+pub fn context_value(values: &Values, config: &Config, lang: &str, path: &str, entries: Vec<(&str, Value)>) -> Value {
     let mut m = Map::new();
-    m.insert("site".into(), values.site.clone());
+    m.insert("site".into(), values.site(lang).clone());
+    m.insert("lang".into(), Value::String(lang.into()));
     m.insert("current_path".into(), Value::String(path.into()));
     m.insert("current_url".into(), Value::String(config.permalink(path)));
     for (k, v) in entries {

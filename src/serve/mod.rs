@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body as HttpBody;
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
@@ -260,7 +260,7 @@ pub fn serve(opts: ServeOptions, report: Arc<dyn Fn(Notice) + Send + Sync>) -> R
 /// recursion (for `site.yaml` and folders created later); `public/` and the rest are not watched.
 fn watch_all(w: &mut notify::RecommendedWatcher, root: &Path, theme_dir: Option<&Path>) -> notify::Result<()> {
     w.watch(root, notify::RecursiveMode::NonRecursive)?;
-    for dir in ["content", "static", "templates", "themes"] {
+    for dir in ["content", "static", "templates", "i18n", "themes"] {
         let d = root.join(dir);
         if d.is_dir() {
             w.watch(&d, notify::RecursiveMode::Recursive)?;
@@ -285,7 +285,7 @@ fn relevant(path: &Path, root: &Path, theme_dir: Option<&Path>) -> bool {
     let first = parts.next().and_then(|c| c.as_os_str().to_str()).unwrap_or("");
     match first {
         "site.yaml" => true,
-        "content" | "static" | "templates" | "themes" => name_ok(rel),
+        "content" | "static" | "templates" | "i18n" | "themes" => name_ok(rel),
         _ => false,
     }
 }
@@ -306,8 +306,11 @@ fn watch_loop(
     theme_dir: Option<&Path>,
     report: &dyn Fn(Notice),
 ) {
-    let mut watched_dirs: BTreeSet<PathBuf> =
-        ["content", "static", "templates", "themes"].iter().map(|d| root.join(d)).filter(|d| d.is_dir()).collect();
+    let mut watched_dirs: BTreeSet<PathBuf> = ["content", "static", "templates", "i18n", "themes"]
+        .iter()
+        .map(|d| root.join(d))
+        .filter(|d| d.is_dir())
+        .collect();
     loop {
         // Wait for a change, then for quiet.
         let Ok(first) = rx.recv() else { return };
@@ -335,7 +338,7 @@ fn watch_loop(
             continue;
         }
         // A watched folder created after the start (e.g. `static/`): watch it from now on.
-        for dir in ["content", "static", "templates", "themes"] {
+        for dir in ["content", "static", "templates", "i18n", "themes"] {
             let d = root.join(dir);
             if d.is_dir() && !watched_dirs.contains(&d) && watcher.watch(&d, notify::RecursiveMode::Recursive).is_ok() {
                 watched_dirs.insert(d);
@@ -405,7 +408,12 @@ fn swap_stylesheets(
         swapped.push(out_path);
     }
     let version = old.version + 1;
-    let output = Output { files, adult: old.output.adult.clone(), templates: old.output.templates.clone() };
+    let output = Output {
+        files,
+        adult: old.output.adult.clone(),
+        templates: old.output.templates.clone(),
+        language_roots: old.output.language_roots.clone(),
+    };
     let builds = old.builds + 1;
     let took = t.elapsed();
     let snap = Snapshot {
@@ -548,7 +556,30 @@ fn no_store(mut r: Response) -> Response {
     r
 }
 
-async fn handle(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
+/// The language home `Accept-Language` asks for among `roots` (language, home path; the
+/// default first), by the order of preference the header gives (`q` weights), else the default's.
+pub fn preferred_root<'a>(accept: &str, roots: &'a [(String, String)]) -> Option<&'a str> {
+    let mut wanted: Vec<(f32, usize, String)> = accept
+        .split(',')
+        .enumerate()
+        .filter_map(|(i, part)| {
+            let mut bits = part.split(';');
+            let tag = bits.next()?.trim().to_ascii_lowercase();
+            let q = bits.find_map(|b| b.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok())).unwrap_or(1.0);
+            (!tag.is_empty() && q > 0.0).then_some((q, i, tag))
+        })
+        .collect();
+    wanted.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, _, tag) in &wanted {
+        let main = tag.split('-').next().unwrap_or("");
+        if let Some((_, root)) = roots.iter().find(|(l, _)| l == tag || l == main) {
+            return Some(root);
+        }
+    }
+    roots.first().map(|(_, r)| r.as_str())
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, uri: Uri) -> Response {
     let raw = uri.path();
     match raw {
         "/_sopixi/dev/events" => return events(shared),
@@ -564,6 +595,16 @@ async fn handle(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
         _ => {}
     }
     let snap = shared.snapshot();
+    // A site whose every language has its folder: `/` sends the visitor to their language, as a
+    // host that reads `Accept-Language` does.
+    if raw == "/" && !snap.output.language_roots.is_empty() {
+        let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if let Some(root) = preferred_root(accept, &snap.output.language_roots) {
+            let mut r = (StatusCode::FOUND, [(header::LOCATION, root.to_string())]).into_response();
+            r.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept-Language"));
+            return no_store(r);
+        }
+    }
     let Some(path) = site_path(raw) else { return not_found(&snap, &shared) };
     if let Some(f) = snap.output.files.get(&path) {
         return file_response(&path, &f.body, StatusCode::OK, &snap, &shared);
@@ -663,6 +704,13 @@ mod tests {
     #[test]
     fn request_paths_cannot_leave_the_site() {
         assert_eq!(site_path("/").as_deref(), Some("index.html"));
+        let roots = vec![("fr".to_string(), "/fr/".to_string()), ("en".to_string(), "/en/".to_string())];
+        assert_eq!(preferred_root("en-GB,en;q=0.9,fr;q=0.8", &roots), Some("/en/"));
+        assert_eq!(preferred_root("de-DE, fr;q=0.5, en;q=0.7", &roots), Some("/en/"));
+        assert_eq!(preferred_root("fr-BE", &roots), Some("/fr/"));
+        assert_eq!(preferred_root("de", &roots), Some("/fr/"), "else the default language");
+        assert_eq!(preferred_root("", &roots), Some("/fr/"));
+        assert_eq!(preferred_root("en;q=0, fr", &roots), Some("/fr/"));
         assert_eq!(site_path("/blog/").as_deref(), Some("blog/index.html"));
         assert_eq!(site_path("/style.css").as_deref(), Some("style.css"));
         assert_eq!(site_path("/caf%C3%A9/").as_deref(), Some("café/index.html"));

@@ -44,9 +44,19 @@ pub struct SiteConfig {
     pub title: String,
     /// Absolute URL the site is published at, e.g. `https://bakery.example/`.
     pub base_url: String,
-    /// Language code of the content (`fr`, `en` …), used for `<html lang>` and platform notices.
+    /// Language code of the content (`fr`, `en` …), used for `<html lang>` and platform notices;
+    /// with `languages`, the default language.
     #[serde(default = "default_language")]
     pub language: String,
+    /// The other languages of a multilingual site, each with its own title, description, menus.
+    #[serde(default)]
+    pub languages: BTreeMap<String, LanguageConfig>,
+    /// Whether the default language has its own folder too (`/fr/`), `/` then redirecting.
+    #[serde(default)]
+    pub default_language_in_subfolder: bool,
+    /// What a language shows of a page that has no translation in it.
+    #[serde(default)]
+    pub translation_fallback: Fallback,
     /// Theme name: a folder under `themes/` in the site, or a theme bundled with sopixi.
     #[serde(default)]
     pub theme: Option<String>,
@@ -83,6 +93,37 @@ pub struct SiteConfig {
     /// Free-form values for themes, available as `site.extra`.
     #[serde(default)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One more language of the site (`languages: { en: { title: … } }`): what differs from the
+/// default language's settings. Unset fields are the default language's.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LanguageConfig {
+    /// The site's name in this language.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// The description in this language.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The menus in this language (replace the default language's menus of the same name).
+    #[serde(default)]
+    pub menus: BTreeMap<String, Vec<MenuItem>>,
+    /// Free-form values for themes in this language, over `extra`.
+    #[serde(default)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What a language shows of a page that has no translation in it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fallback {
+    /// The page is left out of that language (its listings, feeds, sitemap).
+    #[default]
+    Skip,
+    /// The page is shown in that language's tree from the default language's file, its content
+    /// marked with the default language's `lang`.
+    DefaultLanguage,
 }
 
 /// One menu entry.
@@ -411,11 +452,72 @@ impl Config {
                 );
             }
         }
+        let lang_ok = |l: &str| {
+            let mut parts = l.split('-');
+            let main = parts.next().unwrap_or("");
+            (2..=3).contains(&main.len())
+                && main.chars().all(|c| c.is_ascii_lowercase())
+                && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+        };
+        if !lang_ok(&site.language) {
+            errors.push(
+                Diagnostic::new(SITE_FILE, format!("`language` `{}` is not a language code", site.language))
+                    .at(line_of("language"), None)
+                    .hint("write a lower-case code such as fr, en, nl, de (or fr-BE)"),
+            );
+        }
+        for l in site.languages.keys() {
+            let at = crate::util::yaml::any_key_line(text, l).or_else(|| line_of("languages"));
+            if !lang_ok(l) {
+                errors.push(
+                    Diagnostic::new(SITE_FILE, format!("`languages.{l}`: `{l}` is not a language code"))
+                        .at(at, None)
+                        .hint("write a lower-case code such as en, nl, de"),
+                );
+            } else if *l == site.language {
+                errors.push(
+                    Diagnostic::new(SITE_FILE, format!("`languages.{l}` is the default language"))
+                        .at(at, None)
+                        .hint("`languages` lists the other languages; the default one is set by `language`"),
+                );
+            } else if l.contains('-') {
+                errors.push(
+                    Diagnostic::new(
+                        SITE_FILE,
+                        format!(
+                            "`languages.{l}`: a translated file is named `page.{l}.md`, so write the language alone"
+                        ),
+                    )
+                    .at(at, None)
+                    .hint("use the two-letter code, e.g. `en`"),
+                );
+            }
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
         let minify = site.minify && !opts.no_minify;
         Ok(Config { site, drafts: opts.drafts, minify, theme_dir: opts.theme_dir.clone() })
+    }
+
+    /// Every language of the site, the default first, then the others by code.
+    pub fn languages(&self) -> Vec<&str> {
+        std::iter::once(self.site.language.as_str()).chain(self.site.languages.keys().map(String::as_str)).collect()
+    }
+
+    /// Whether the site has more than one language.
+    pub fn multilingual(&self) -> bool {
+        !self.site.languages.is_empty()
+    }
+
+    /// The URL path of a language's home: `/` for the default language (`/fr/` when it has its
+    /// own folder), `/en/` for the others.
+    pub fn language_root(&self, lang: &str) -> String {
+        if lang == self.site.language && !(self.site.default_language_in_subfolder && self.multilingual()) {
+            "/".into()
+        } else {
+            format!("/{lang}/")
+        }
     }
 
     /// The absolute URL of a site path (`/blog/` → `https://example.org/blog/`).

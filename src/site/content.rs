@@ -111,6 +111,11 @@ pub struct FrontMatter {
 pub struct Parsed {
     /// Path under `content/`, with `/` separators (`blog/hello.md`).
     pub rel: String,
+    /// The file's path without its language (`blog/hello.en.md` → `blog/hello.md`): what its
+    /// place in the tree is made from, and what its translations share.
+    pub key: String,
+    /// The language its content is written in (`about.en.md` → `en`; no suffix: the default).
+    pub lang: String,
     /// Front matter.
     pub front: FrontMatter,
     /// Markdown after the front matter (shared: `serve` keeps it from one build to the next).
@@ -129,6 +134,7 @@ pub fn diag_path(rel: &str) -> String {
 /// plus the problems found.
 pub fn parse(rel: &str, text: String, config: &Config) -> (Parsed, Vec<Diagnostic>) {
     let file = diag_path(rel);
+    let (key, lang, lang_error) = language_of(rel, config);
     let bom = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
     let (front, errors, body_start, body_line) = match split_front_matter(&text[bom..]) {
         Ok((yaml_text, body, body_line)) => {
@@ -140,10 +146,40 @@ pub fn parse(rel: &str, text: String, config: &Config) -> (Parsed, Vec<Diagnosti
         }
         Err(d) => (FrontMatter::default(), vec![d.clone_with_file(&file)], text.len(), 1),
     };
+    let errors = lang_error.into_iter().chain(errors).collect();
     // The body keeps the file's own buffer: 10,000 pages are not copied once more.
     let mut body = text;
     body.drain(..body_start);
-    (Parsed { rel: rel.to_string(), front, body: Arc::new(body), body_line }, errors)
+    (Parsed { rel: rel.to_string(), key, lang, front, body: Arc::new(body), body_line }, errors)
+}
+
+/// A content file's translation key and language: `about.en.md` is `about.md` in `en` when the
+/// site has that language; a file without a language suffix (or with the default's) is in the
+/// default language. In a multilingual site, a two-letter suffix the site does not list is an
+/// error (a translation that would otherwise be published as a page of its own).
+pub fn language_of(rel: &str, config: &Config) -> (String, String, Option<Diagnostic>) {
+    let default = config.site.language.clone();
+    let plain = (rel.to_string(), default.clone(), None);
+    let Some(stem) = rel.strip_suffix(".md") else { return plain };
+    let name_start = stem.rfind('/').map_or(0, |i| i + 1);
+    let Some(dot) = stem.rfind('.').filter(|&d| d > name_start) else { return plain };
+    let code = &stem[dot + 1..];
+    let key = format!("{}.md", &stem[..dot]);
+    if code == default || code == default.split('-').next().unwrap_or("") {
+        return (key, default, None);
+    }
+    if config.site.languages.contains_key(code) {
+        return (key, code.to_string(), None);
+    }
+    if config.multilingual() && code.len() == 2 && code.chars().all(|c| c.is_ascii_lowercase()) {
+        let listed: Vec<&str> = config.languages();
+        let d = Diagnostic::new(diag_path(rel), format!("`{code}` is not a language of this site")).hint(format!(
+            "add `{code}` under `languages:` in site.yaml, or rename the file (languages: {})",
+            listed.join(", ")
+        ));
+        return (rel.to_string(), default, Some(d));
+    }
+    plain
 }
 
 trait WithFile {
@@ -407,6 +443,13 @@ pub struct Page {
     pub slug: String,
     /// Index of the section it belongs to.
     pub section: usize,
+    /// The language of the tree it is in (its URL, listings, UI strings).
+    pub lang: String,
+    /// Shown in `lang` from the default language's file (no translation; see
+    /// `translation_fallback`): its content is in `src.lang`.
+    pub fallback: bool,
+    /// The same page in every language (itself included), in the site's language order.
+    pub translations: Vec<usize>,
     /// Site paths of the files of its bundle (`blog/trip/photo.jpg`).
     pub assets: Vec<String>,
     /// Adult content, own or inherited.
@@ -433,6 +476,12 @@ pub struct Section {
     pub path: String,
     /// Parent section.
     pub parent: Option<usize>,
+    /// The language of the tree it is in.
+    pub lang: String,
+    /// Shown in `lang` from the default language's `_index.md`.
+    pub fallback: bool,
+    /// The same section in every language (itself included), in the site's language order.
+    pub translations: Vec<usize>,
     /// Pages, in the section's order.
     pub pages: Vec<usize>,
     /// Child sections, by folder name.
@@ -456,11 +505,15 @@ pub struct Term {
     pub pages: Vec<usize>,
 }
 
-/// A taxonomy (`tags` …) and its terms, sorted by name.
+/// A taxonomy (`tags` …) of one language and its terms, sorted by name.
 #[derive(Debug, Clone)]
 pub struct Taxonomy {
     /// Name, as in `site.yaml`.
     pub name: String,
+    /// The language whose pages it classifies.
+    pub lang: String,
+    /// URL path of its list page (`/tags/`, `/en/tags/`).
+    pub path: String,
     /// Terms.
     pub terms: Vec<Term>,
 }
@@ -492,10 +545,35 @@ pub struct Content {
     pub sections: Vec<Section>,
     /// Content file (`blog/hello.md`) → page or section.
     pub by_file: HashMap<String, Ref>,
-    /// Taxonomies, in `site.yaml` order.
+    /// Taxonomies, in `site.yaml` order, language by language.
     pub taxonomies: Vec<Taxonomy>,
     /// Non-Markdown files and where they are published.
     pub assets: Vec<Asset>,
+    /// Each language's tree: the default first.
+    pub languages: Vec<LanguageTree>,
+}
+
+/// One language's part of the content tree.
+#[derive(Debug, Clone, Default)]
+pub struct LanguageTree {
+    /// The language code.
+    pub lang: String,
+    /// URL path of its home (`/`, `/en/`).
+    pub root: String,
+    /// Its home section.
+    pub home: usize,
+    /// Its pages (`pages[i]`), in file order.
+    pub pages: Vec<usize>,
+    /// Its sections.
+    pub sections: Vec<usize>,
+}
+
+/// One language's tree before it joins the others (indices local to it).
+struct Tree {
+    pages: Vec<Page>,
+    sections: Vec<Section>,
+    taxonomies: Vec<Taxonomy>,
+    assets: Vec<Asset>,
 }
 
 fn parent_dir(rel: &str) -> &str {
@@ -519,30 +597,161 @@ impl Content {
         let mut errors = Vec::new();
         let mut parsed = parsed;
         parsed.sort_by(|a, b| a.rel.cmp(&b.rel));
-        let folders = Folders::find(&parsed, config, &mut errors);
-        let sorted = folders.sort(parsed, config, &mut errors);
-        let (mut sections, index_of) = make_sections(config, sorted.sections, &sorted.pages, &mut errors);
-        let mut pages = make_pages(sorted.pages, &mut sections, &index_of, &mut errors);
-        let mut by_file = HashMap::new();
-        for (i, p) in pages.iter().enumerate() {
-            by_file.insert(p.src.rel.clone(), Ref::Page(i));
+        let default = config.site.language.clone();
+        let fallback = config.site.translation_fallback == crate::site::config::Fallback::DefaultLanguage;
+        let mut content = Content::default();
+        let mut other_files = Some(other_files);
+        for lang in config.languages() {
+            // This language's files, and (with the fallback) the default language's files it has
+            // no translation of.
+            let own: std::collections::HashSet<&str> =
+                parsed.iter().filter(|p| p.lang == lang).map(|p| p.key.as_str()).collect();
+            let mut files: Vec<(Parsed, bool)> = Vec::new();
+            for p in &parsed {
+                if p.lang == lang {
+                    files.push((p.clone(), false));
+                } else if fallback && lang != default && p.lang == default && !own.contains(p.key.as_str()) {
+                    files.push((p.clone(), true));
+                }
+            }
+            // Files of `content/` that are not Markdown: bundles' go with each language's bundle
+            // page; the others are published once, beside the default language's sections.
+            let others = if lang == default { other_files.take().unwrap_or_default() } else { Vec::new() };
+            let bundle_files: Vec<String> =
+                if lang == default { Vec::new() } else { content.assets.iter().map(|a| a.rel.clone()).collect() };
+            let tree = tree(config, lang, files, others, bundle_files, &mut errors);
+            content.join(config, lang, tree);
         }
-        for (i, s) in sections.iter().enumerate() {
-            by_file.insert(s.src.rel.clone(), Ref::Section(i));
-        }
-        let mut files: Vec<String> = other_files;
-        // Markdown files inside bundles are published as they are, as files of the bundle.
-        files.extend(sorted.bundle_markdown);
-        files.sort();
-        let assets = folders.place(files, &mut pages, &mut sections, &index_of);
-        order_pages(&mut sections, &mut pages);
-        url_collisions(&sections, &pages, &mut errors);
-        let taxonomies = config.site.taxonomies.iter().map(|name| collect_terms(name, &pages)).collect();
+        content.link_translations(config);
+        url_collisions(&content.sections, &content.pages, &mut errors);
         if errors.is_empty() {
-            Ok(Content { pages, sections, by_file, taxonomies, assets })
+            Ok(content)
         } else {
             Err(errors)
         }
+    }
+
+    /// Adds one language's tree, its indices shifted past the trees already there.
+    fn join(&mut self, config: &Config, lang: &str, tree: Tree) {
+        let (po, so) = (self.pages.len(), self.sections.len());
+        let Tree { pages, sections, taxonomies, assets } = tree;
+        let mut lt =
+            LanguageTree { lang: lang.to_string(), root: config.language_root(lang), home: so, ..Default::default() };
+        for mut p in pages {
+            p.section += so;
+            p.lower = p.lower.map(|i| i + po);
+            p.higher = p.higher.map(|i| i + po);
+            lt.pages.push(self.pages.len());
+            if !p.fallback {
+                self.by_file.insert(p.src.rel.clone(), Ref::Page(self.pages.len()));
+            }
+            self.pages.push(p);
+        }
+        for mut s in sections {
+            s.parent = s.parent.map(|i| i + so);
+            s.pages.iter_mut().for_each(|i| *i += po);
+            s.subsections.iter_mut().for_each(|i| *i += so);
+            lt.sections.push(self.sections.len());
+            // An implicit section of another language has no file of its own: it is found by the
+            // name its file would have (`blog/_index.en.md`).
+            if !s.fallback {
+                self.by_file.entry(s.src.rel.clone()).or_insert(Ref::Section(self.sections.len()));
+            }
+            self.sections.push(s);
+        }
+        for mut t in taxonomies {
+            for term in &mut t.terms {
+                term.pages.iter_mut().for_each(|i| *i += po);
+            }
+            self.taxonomies.push(t);
+        }
+        for a in assets {
+            if !self.assets.contains(&a) {
+                self.assets.push(a);
+            }
+        }
+        self.languages.push(lt);
+    }
+
+    /// Each page's and section's translations: every page of any language with the same key.
+    fn link_translations(&mut self, config: &Config) {
+        let order = |l: &str| config.languages().iter().position(|x| *x == l).unwrap_or(usize::MAX);
+        let mut pages: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, p) in self.pages.iter().enumerate() {
+            pages.entry(p.src.key.as_str()).or_default().push(i);
+        }
+        let mut page_groups: Vec<(usize, Vec<usize>)> = Vec::new();
+        for group in pages.into_values() {
+            let mut g = group.clone();
+            g.sort_by_key(|&i| (order(&self.pages[i].lang), self.pages[i].fallback));
+            for i in group {
+                page_groups.push((i, g.clone()));
+            }
+        }
+        for (i, g) in page_groups {
+            self.pages[i].translations = g;
+        }
+        let mut sections: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, s) in self.sections.iter().enumerate() {
+            sections.entry(s.src.key.as_str()).or_default().push(i);
+        }
+        let mut section_groups: Vec<(usize, Vec<usize>)> = Vec::new();
+        for group in sections.into_values() {
+            let mut g = group.clone();
+            g.sort_by_key(|&i| (order(&self.sections[i].lang), self.sections[i].fallback));
+            for i in group {
+                section_groups.push((i, g.clone()));
+            }
+        }
+        for (i, g) in section_groups {
+            self.sections[i].translations = g;
+        }
+    }
+
+    /// The tree of language `lang`.
+    pub fn language(&self, lang: &str) -> Option<&LanguageTree> {
+        self.languages.iter().find(|l| l.lang == lang)
+    }
+
+    /// The content file a link to `rel` means on a page in `lang`: its translation in `lang`
+    /// when there is one (`@/about.md` on an English page is the English about page), else `rel`.
+    pub fn ref_in(&self, rel: &str, lang: &str) -> Option<Ref> {
+        let rel = rel.trim_start_matches('/');
+        let r = *self.by_file.get(rel)?;
+        let translations = match r {
+            Ref::Page(i) => self.pages[i]
+                .translations
+                .iter()
+                .map(|&t| (Ref::Page(t), self.pages[t].lang.as_str()))
+                .collect::<Vec<_>>(),
+            Ref::Section(i) => self.sections[i]
+                .translations
+                .iter()
+                .map(|&t| (Ref::Section(t), self.sections[t].lang.as_str()))
+                .collect(),
+        };
+        // A file named with its language (`about.fr.md`) means that language.
+        let named = match r {
+            Ref::Page(i) => self.pages[i].src.rel != self.pages[i].src.key,
+            Ref::Section(i) => self.sections[i].src.rel != self.sections[i].src.key,
+        };
+        if named {
+            return Some(r);
+        }
+        Some(translations.into_iter().find(|(_, l)| *l == lang).map_or(r, |(t, _)| t))
+    }
+
+    /// The URL path of a page or section.
+    pub fn path(&self, r: Ref) -> &str {
+        match r {
+            Ref::Page(i) => &self.pages[i].path,
+            Ref::Section(i) => &self.sections[i].path,
+        }
+    }
+
+    /// The URL path of content file `rel` in `lang` (see [`Content::ref_in`]).
+    pub fn path_in(&self, rel: &str, lang: &str) -> Option<&str> {
+        self.ref_in(rel, lang).map(|r| self.path(r))
     }
 
     /// The URL path of a content file (`blog/hello.md` → `/blog/hello/`).
@@ -552,6 +761,48 @@ impl Content {
             Ref::Section(i) => Some(&self.sections[*i].path),
         }
     }
+}
+
+/// One language's tree, step by step: bundles and hidden folders found, files sorted into sections
+/// and pages, every folder's section made, pages placed, other files placed beside their page or
+/// section (`bundle_files`: files of bundles only, for the languages after the default), pages
+/// ordered, terms collected. Structure comes from each file's key, so that `about.en.md` sits
+/// where `about.md` does.
+fn tree(
+    config: &Config,
+    lang: &str,
+    files: Vec<(Parsed, bool)>,
+    others: Vec<String>,
+    bundle_files: Vec<String>,
+    errors: &mut Vec<Diagnostic>,
+) -> Tree {
+    let fallback_keys: std::collections::HashSet<String> =
+        files.iter().filter(|(_, f)| *f).map(|(p, _)| p.key.clone()).collect();
+    let parsed: Vec<Parsed> = files.into_iter().map(|(p, _)| p).collect();
+    let folders = Folders::find(&parsed, config, errors);
+    let sorted = folders.sort(parsed, config, errors);
+    let root = config.language_root(lang);
+    let (mut sections, index_of) = make_sections(config, lang, &root, sorted.sections, &sorted.pages, errors);
+    let mut pages = make_pages(sorted.pages, &mut sections, &index_of, errors);
+    for p in &mut pages {
+        p.lang = lang.to_string();
+        p.fallback = fallback_keys.contains(&p.src.key);
+    }
+    for s in &mut sections {
+        s.lang = lang.to_string();
+        s.fallback = s.explicit && fallback_keys.contains(&s.src.key);
+    }
+    let mut other: Vec<String> = others;
+    // Markdown files inside bundles are published as they are, as files of the bundle.
+    other.extend(sorted.bundle_markdown);
+    let bundles_only = !bundle_files.is_empty() || lang != config.site.language;
+    other.extend(bundle_files);
+    other.sort();
+    other.dedup();
+    let assets = folders.place(other, bundles_only, &mut pages, &mut sections, &index_of);
+    order_pages(&mut sections, &mut pages);
+    let taxonomies = config.site.taxonomies.iter().map(|name| collect_terms(name, lang, &root, &pages)).collect();
+    Tree { pages, sections, taxonomies, assets }
 }
 
 /// The folders that change where files belong: page bundles (a folder holding an `index.md`:
@@ -573,8 +824,8 @@ impl Folders {
     fn find(parsed: &[Parsed], config: &Config, errors: &mut Vec<Diagnostic>) -> Folders {
         let mut bundles: Vec<String> = Vec::new();
         for p in parsed {
-            if file_name(&p.rel) == "index.md" {
-                let dir = parent_dir(&p.rel).to_string();
+            if file_name(&p.key) == "index.md" {
+                let dir = parent_dir(&p.key).to_string();
                 if dir.is_empty() {
                     errors.push(
                         Diagnostic::new(
@@ -591,8 +842,8 @@ impl Folders {
         let mut hidden: Vec<String> = Vec::new();
         if !config.drafts {
             for p in parsed {
-                if p.front.draft && file_name(&p.rel) == "_index.md" {
-                    hidden.push(parent_dir(&p.rel).to_string());
+                if p.front.draft && file_name(&p.key) == "_index.md" {
+                    hidden.push(parent_dir(&p.key).to_string());
                 }
             }
         }
@@ -620,19 +871,19 @@ impl Folders {
         let mut page_files: Vec<Parsed> = Vec::new();
         let mut bundle_markdown: Vec<String> = Vec::new();
         for p in parsed {
-            if self.hidden(&p.rel) && !(file_name(&p.rel) == "_index.md" && parent_dir(&p.rel).is_empty()) {
+            if self.hidden(&p.key) && !(file_name(&p.key) == "_index.md" && parent_dir(&p.key).is_empty()) {
                 continue;
             }
-            let name = file_name(&p.rel);
-            if let Some(b) = self.in_bundle(&p.rel) {
-                if !(name == "index.md" && parent_dir(&p.rel) == b) {
+            let name = file_name(&p.key);
+            if let Some(b) = self.in_bundle(&p.key) {
+                if !(name == "index.md" && parent_dir(&p.key) == b) {
                     // Markdown inside a bundle is a file of that bundle, not a page.
                     bundle_markdown.push(p.rel);
                     continue;
                 }
             }
             if name == "_index.md" {
-                let dir = parent_dir(&p.rel).to_string();
+                let dir = parent_dir(&p.key).to_string();
                 if self.bundles.contains(&dir) {
                     errors.push(
                         Diagnostic::new(
@@ -640,6 +891,16 @@ impl Folders {
                             "a folder cannot hold both `_index.md` (section) and `index.md` (page bundle)",
                         )
                         .hint("keep _index.md for a section with pages, index.md for a single page with its files"),
+                    );
+                    continue;
+                }
+                if let Some(other) = section_files.get(&dir) {
+                    errors.push(
+                        Diagnostic::new(
+                            diag_path(&p.rel),
+                            format!("content/{} is the same section in the same language", other.rel),
+                        )
+                        .hint("keep one of the two files"),
                     );
                     continue;
                 }
@@ -658,6 +919,7 @@ impl Folders {
     fn place(
         &self,
         files: Vec<String>,
+        bundles_only: bool,
         pages: &mut [Page],
         sections: &mut [Section],
         index_of: &HashMap<String, usize>,
@@ -665,8 +927,8 @@ impl Folders {
         let bundle_page: HashMap<String, usize> = pages
             .iter()
             .enumerate()
-            .filter(|(_, p)| file_name(&p.src.rel) == "index.md")
-            .map(|(i, p)| (parent_dir(&p.src.rel).to_string(), i))
+            .filter(|(_, p)| file_name(&p.src.key) == "index.md")
+            .map(|(i, p)| (parent_dir(&p.src.key).to_string(), i))
             .collect();
         let mut assets = Vec::new();
         for rel in files {
@@ -680,8 +942,10 @@ impl Folders {
                         pages[pi].assets.push(out.clone());
                         out
                     }
-                    None => continue, // the bundle is a draft
+                    None => continue, // the bundle is a draft (or not in this language)
                 }
+            } else if bundles_only {
+                continue;
             } else {
                 let mut d = parent_dir(&rel);
                 while !index_of.contains_key(d) {
@@ -703,6 +967,8 @@ impl Folders {
 /// `_index.md`); the home always is. Returns the sections, parents first, and each folder's index.
 fn make_sections(
     config: &Config,
+    lang: &str,
+    root: &str,
     mut section_files: BTreeMap<String, Parsed>,
     page_files: &[Parsed],
     errors: &mut Vec<Diagnostic>,
@@ -723,7 +989,7 @@ fn make_sections(
         add_with_ancestors(dir);
     }
     for p in page_files {
-        let d = if file_name(&p.rel) == "index.md" { parent_dir(parent_dir(&p.rel)) } else { parent_dir(&p.rel) };
+        let d = if file_name(&p.key) == "index.md" { parent_dir(parent_dir(&p.key)) } else { parent_dir(&p.key) };
         add_with_ancestors(d);
     }
     let mut sections: Vec<Section> = Vec::new();
@@ -732,15 +998,29 @@ fn make_sections(
         let (src, explicit) = match section_files.remove(dir) {
             Some(p) => (p, true),
             None => {
-                let rel = if dir.is_empty() { "_index.md".to_string() } else { format!("{dir}/_index.md") };
-                let title = if dir.is_empty() { config.site.title.clone() } else { humanize(file_name(dir)) };
+                let key = if dir.is_empty() { "_index.md".to_string() } else { format!("{dir}/_index.md") };
+                let rel = if lang == config.site.language {
+                    key.clone()
+                } else {
+                    format!("{}.{lang}.md", key.trim_end_matches(".md"))
+                };
+                let title = if dir.is_empty() {
+                    config
+                        .site
+                        .languages
+                        .get(lang)
+                        .and_then(|l| l.title.clone())
+                        .unwrap_or_else(|| config.site.title.clone())
+                } else {
+                    humanize(file_name(dir))
+                };
                 let front = FrontMatter { title: Some(title), ..Default::default() };
-                (Parsed { rel, front, body: Arc::default(), body_line: 1 }, false)
+                (Parsed { rel, key, lang: lang.to_string(), front, body: Arc::default(), body_line: 1 }, false)
             }
         };
         let parent = if dir.is_empty() { None } else { index_of.get(parent_dir(dir)).copied() };
         let (path, adult) = match parent {
-            None => ("/".to_string(), src.front.adult.unwrap_or(false)),
+            None => (root.to_string(), src.front.adult.unwrap_or(false)),
             Some(pi) => {
                 let slug = src.front.slug.clone().unwrap_or_else(|| slugify(file_name(dir)));
                 let parent = &sections[pi];
@@ -761,6 +1041,9 @@ fn make_sections(
             dir: dir.clone(),
             path,
             parent,
+            lang: lang.to_string(),
+            fallback: false,
+            translations: Vec::new(),
             pages: Vec::new(),
             subsections: Vec::new(),
             assets: Vec::new(),
@@ -780,11 +1063,11 @@ fn make_pages(
 ) -> Vec<Page> {
     let mut pages: Vec<Page> = Vec::new();
     for src in page_files {
-        let is_bundle = file_name(&src.rel) == "index.md";
-        let own_dir = parent_dir(&src.rel);
+        let is_bundle = file_name(&src.key) == "index.md";
+        let own_dir = parent_dir(&src.key);
         let sec_dir = if is_bundle { parent_dir(own_dir) } else { own_dir };
         let si = index_of[sec_dir];
-        let stem = if is_bundle { file_name(own_dir) } else { file_name(&src.rel).trim_end_matches(".md") };
+        let stem = if is_bundle { file_name(own_dir) } else { file_name(&src.key).trim_end_matches(".md") };
         let slug = src.front.slug.clone().unwrap_or_else(|| slugify(stem));
         let path = format!("{}{}/", sections[si].path, slug);
         if sections[si].adult && src.front.adult == Some(false) {
@@ -797,6 +1080,9 @@ fn make_pages(
             path,
             slug,
             section: si,
+            lang: String::new(),
+            fallback: false,
+            translations: Vec::new(),
             assets: Vec::new(),
             adult,
             rendered: Arc::default(),
@@ -853,7 +1139,7 @@ fn compare_pages(a: &Page, b: &Page, sort_by: SortBy) -> std::cmp::Ordering {
     }
 }
 
-fn collect_terms(name: &str, pages: &[Page]) -> Taxonomy {
+fn collect_terms(name: &str, lang: &str, root: &str, pages: &[Page]) -> Taxonomy {
     let mut terms: BTreeMap<String, Term> = BTreeMap::new();
     for (i, p) in pages.iter().enumerate() {
         for t in p.src.front.taxonomies.get(name).into_iter().flatten() {
@@ -869,7 +1155,7 @@ fn collect_terms(name: &str, pages: &[Page]) -> Taxonomy {
         t.pages.sort_by(|&a, &b| compare_pages(&pages[a], &pages[b], SortBy::Date));
     }
     terms.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.slug.cmp(&b.slug)));
-    Taxonomy { name: name.to_string(), terms }
+    Taxonomy { name: name.to_string(), lang: lang.to_string(), path: format!("{root}{name}/"), terms }
 }
 
 #[cfg(test)]

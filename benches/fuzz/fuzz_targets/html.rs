@@ -16,7 +16,7 @@ fn policy() -> &'static Policy {
 
 fuzz_target!(|data: &[u8]| {
     let policy = policy();
-    let injector = Injector::new(policy, "fr");
+    let injector = Injector::new(policy, "fr", "fr");
     if let Ok(html) = std::str::from_utf8(data) {
         let adult = data.len() % 3 == 0;
         if let Ok(done) = injector.inject(html, adult) {

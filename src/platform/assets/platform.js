@@ -34,7 +34,11 @@
     accept: textOf("[data-sopixi-accept]", T.accept),
     refuse: textOf("[data-sopixi-refuse]", T.refuse),
     age_warning: T.age_warning,
-    age_confirm: T.age_confirm
+    age_confirm: T.age_confirm,
+    label: (function () {
+      var b = root && root.querySelector("[data-sopixi-badge]");
+      return (b && b.getAttribute("aria-label")) || T.label || C.label;
+    })()
   };
   var staticGate = d.getElementById("sopixi-age-gate");
   if (staticGate) {
@@ -95,7 +99,7 @@
   var gated = false;
   function badgeMarkup() {
     return "<style>" + BADGE_CSS + "</style><div class=\"bar\" part=\"none\">" +
-      "<a data-sopixi-badge href=\"" + esc(C.url) + "\" aria-label=\"" + esc(C.label) + "\"><img src=\"" + esc(C.logo) + "\" alt=\"Sopixi\" width=\"72\" height=\"20\"></a>" +
+      "<a data-sopixi-badge href=\"" + esc(C.url) + "\" aria-label=\"" + esc(T.label) + "\"><img src=\"" + esc(C.logo) + "\" alt=\"Sopixi\" width=\"72\" height=\"20\"></a>" +
       "<button type=\"button\" class=\"settings\" data-sopixi-settings>" + esc(T.settings) + "</button></div>" +
       "<div class=\"notice" + (noticeOpen ? " open" : "") + "\" data-sopixi-notice role=\"dialog\" aria-label=\"" + esc(T.settings) + "\"><p>" + esc(T.message) +
       "</p><button type=\"button\" data-sopixi-accept>" + esc(T.accept) + "</button> <button type=\"button\" data-sopixi-refuse>" + esc(T.refuse) + "</button></div>";
