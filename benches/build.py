@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build benchmark: sopixi vs Hugo vs the floor, on the same generated corpus, side by side.
 
-    benches/build.py [--pages 1000 10000] [--runs 5] [--compliance-cost] [--baseline BIN]
+    benches/build.py [--pages 1000 10000] [--runs 5] [--compliance-cost] [--baseline BIN] [--bilingual]
 
 For each corpus size (../shared/bench/gen_corpus.py), runs alternately, each into a fresh empty
 folder deleted outside the timing: `sopixi build` (minify + highlighting on), `hugo` (minify on,
@@ -10,7 +10,10 @@ no-change rebuild of each generator into its existing output. With --compliance-
 sopixi built with the `bench-without-compliance` feature (no badge, notice, gate or check) in the
 same alternation, and prints what the platform elements cost. With --baseline BIN (another sopixi
 binary, e.g. one built from an earlier commit in a `git worktree`), runs it in the same
-alternation and prints this build's cold time against it, for changes that must not slow it. Prints median wall time, CPU time
+alternation and prints this build's cold time against it, for changes that must not slow it. With
+--bilingual, each corpus of N pages becomes N/2 French pages each translated into English (N pages
+in all, `about.md` + `about.en.md`; Hugo's config gets the same two languages, translation by file
+name): a multilingual site of the same size. Prints median wall time, CPU time
 (user+sys), peak RSS, and ratios. Run it alone: on 2 cores any other process skews every figure.
 """
 import argparse
@@ -75,6 +78,39 @@ def run(cmd):
     return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024.0
 
 
+def bilingual(corpus, pages):
+    """A bilingual copy of the corpus of `pages` pages: its first half of the pages of each
+    section, each with a `.en.md` translation (same text), for sopixi and Hugo."""
+    out = corpus + "-bilingual"
+    if os.path.exists(os.path.join(out, "done")):
+        return out
+    shutil.rmtree(out, ignore_errors=True)
+    for tool in ("sopixi", "hugo"):
+        shutil.copytree(os.path.join(corpus, tool), os.path.join(out, tool))
+        content = os.path.join(out, tool, "content")
+        files = sorted(os.path.join(d, f) for d, _, fs in os.walk(content) for f in fs
+                       if f.endswith(".md") and not f.startswith("_index"))
+        keep = set(files[::2])
+        for f in files:
+            if f not in keep:
+                os.remove(f)
+        for d, _, fs in os.walk(content):
+            for f in fs:
+                if f.endswith(".md"):
+                    shutil.copy2(os.path.join(d, f), os.path.join(d, f[:-3] + ".en.md"))
+    with open(os.path.join(out, "sopixi", "site.yaml")) as fh:
+        y = fh.read().replace("language: en", "language: fr")
+    with open(os.path.join(out, "sopixi", "site.yaml"), "w") as fh:
+        fh.write(y + "languages:\n  en:\n    title: Bench (en)\n")
+    with open(os.path.join(out, "hugo", "hugo.toml")) as fh:
+        t = fh.read()
+    with open(os.path.join(out, "hugo", "hugo.toml"), "w") as fh:
+        fh.write('defaultContentLanguage = "fr"\n' + t + '\n[languages]\n[languages.fr]\nweight = 1\n'
+                 '[languages.en]\nweight = 2\ntitle = "Bench (en)"\n')
+    open(os.path.join(out, "done"), "w").close()
+    return out
+
+
 def commands(bins, corpus, out):
     return {
         "sopixi": [bins["sopixi"], "build", os.path.join(corpus, "sopixi"), "-o", out],
@@ -91,6 +127,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--compliance-cost", action="store_true")
     ap.add_argument("--baseline", metavar="BIN", help="another sopixi binary to compare this one with")
+    ap.add_argument("--bilingual", action="store_true", help="time a French/English site of the same size")
     a = ap.parse_args()
     bins = setup(a.compliance_cost)
     bins["baseline"] = os.path.abspath(a.baseline) if a.baseline else None
@@ -101,6 +138,8 @@ def main():
         corpus = os.path.join(WORK, "corpus-%d" % pages)
         if not os.path.exists(os.path.join(corpus, "sopixi")):
             sh([sys.executable, GEN, "--pages", str(pages), "--out", corpus], stdout=subprocess.DEVNULL)
+        if a.bilingual:
+            corpus = bilingual(corpus, pages)
         results = {k: [] for k in ("sopixi", "hugo", "floor")}
         if a.compliance_cost:
             results["sopixi-no-compliance"] = []
@@ -129,7 +168,7 @@ def main():
         def med(rows, i):
             return statistics.median(r[i] for r in rows)
 
-        print("\n%d pages, %d runs each, medians:" % (pages, a.runs))
+        print("\n%d pages%s, %d runs each, medians:" % (pages, " (bilingual: fr + en)" if a.bilingual else "", a.runs))
         print("  %-22s %9s %9s %10s" % ("", "wall s", "cpu s", "peak MB"))
         for name, rows in results.items():
             print("  %-22s %9.3f %9.3f %10.1f" % (name + " cold", med(rows, 0), med(rows, 1), med(rows, 2)))

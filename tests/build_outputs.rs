@@ -201,8 +201,12 @@ fn example_site_shows_every_content_kind() {
     t.build_with(&["--no-minify"]);
     // Text pages, a blog with dates and tags, a document, a photo, a video, external links,
     // a banner and a shop with prices and external buy links.
-    t.assert_file("about/index.html", &["<table>", "https://example.com/moulin"]);
-    t.assert_file("blog/index.html", &["Thirty years of bread", "#history"]);
+    t.assert_file("about/index.html", &["<table>", "https://example.com/moulin", "Horaires d’ouverture"]);
+    t.assert_file("blog/index.html", &["Trente ans de pain", "#histoire", "12 septembre 2025"]);
+    // Bilingual: French by default, English under /en/, each linked to the other.
+    t.assert_file("en/about/index.html", &["<html lang=\"en\">", "Opening hours", "hreflang=\"fr\""]);
+    t.assert_file("en/blog/index.html", &["Thirty years of bread", "#history", "September 12, 2025"]);
+    t.assert_file("en/shop/sourdough-loaf/index.html", &["4.50 EUR", "Buy now"]);
     t.assert_file("blog/summer-menu/index.html", &["href=\"menu.pdf\" download"]);
     t.assert_file(
         "blog/new-oven/index.html",
@@ -211,7 +215,7 @@ fn example_site_shows_every_content_kind() {
     t.assert_file("index.html", &["class=\"banner\"", "/images/banner.jpg"]);
     t.assert_file(
         "shop/sourdough-loaf/index.html",
-        &["4.50 EUR", "href=\"https://pay.example.com/boulangerie/sourdough-loaf\""],
+        &["4,50 EUR", "Acheter", "href=\"https://pay.example.com/boulangerie/sourdough-loaf\""],
     );
     assert!(
         t.exists("blog/new-oven/oven.mp4") && t.exists("blog/summer-menu/menu.pdf") && t.exists("images/banner.jpg")

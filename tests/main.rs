@@ -12,6 +12,7 @@ mod deploy;
 mod fuzz_regressions;
 mod hostile;
 mod images;
+mod multilingual;
 mod rebuilds;
 mod serve;
 mod tidy;

@@ -211,6 +211,60 @@ mod tests {
     }
 
     #[test]
+    fn serve_rebuilds_of_translations_are_byte_identical_to_fresh_builds() {
+        let (_dir, root) = fixture("bilingual");
+        let opts = BuildOptions { base_url: Some("http://127.0.0.1:1111/".into()), ..Default::default() };
+        let engine = Engine::default();
+        let mut s = Session::new(&root, opts.clone(), engine.clone());
+        let step = |s: &mut Session, name: &str, changed: &[&str]| {
+            let changed: Vec<PathBuf> = changed.iter().map(|c| root.join(c)).collect();
+            let served = s.rebuild(&changed).unwrap_or_else(|e| panic!("{name}: {:?}", e.0));
+            let fresh = build(&engine, &root, &opts).unwrap();
+            assert_same(&served.output, &fresh.output, name);
+            s.reused()
+        };
+        let edit = |rel: &str, from: &str, to: &str| {
+            let p = root.join(rel);
+            let t = std::fs::read_to_string(&p).unwrap();
+            assert!(t.contains(from), "{rel} lacks {from}");
+            std::fs::write(&p, t.replacen(from, to, 1)).unwrap();
+        };
+        step(&mut s, "first build", &[]);
+        edit("content/blog/opening.en.md", "title: Open day", "title: Open house");
+        let reused =
+            step(&mut s, "translation title (its French page's switcher, listings)", &["content/blog/opening.en.md"]);
+        assert!(reused > 0, "an edit of one translation reuses the pages it does not affect");
+        edit("content/blog/opening.en.md", "slug: open-day", "slug: open-house");
+        step(&mut s, "translation slug (alternates, links to it)", &["content/blog/opening.en.md"]);
+        std::fs::write(
+            root.join("content/blog/only-french.en.md"),
+            "---
+title: Now in English
+date: 2025-10-01
+---
+Translated.
+",
+        )
+        .unwrap();
+        step(&mut s, "new translation", &["content/blog/only-french.en.md"]);
+        std::fs::remove_file(root.join("content/blog/only-french.en.md")).unwrap();
+        step(&mut s, "translation removed", &["content/blog/only-french.en.md"]);
+        edit("site.yaml", "title: Bilingual Workshop", "title: Two-Language Workshop");
+        step(&mut s, "language title", &["site.yaml"]);
+        std::fs::create_dir_all(root.join("i18n")).unwrap();
+        std::fs::write(root.join("i18n/en.yaml"), "read_more: Continue →\n").unwrap();
+        step(&mut s, "site UI strings", &["i18n/en.yaml"]);
+        std::fs::write(root.join("i18n/en.yaml"), "read_more: Keep reading →\n").unwrap();
+        step(&mut s, "site UI strings edited", &["i18n/en.yaml"]);
+        edit("site.yaml", "language: fr", "translation_fallback: default_language\nlanguage: fr");
+        step(&mut s, "fallback turned on", &["site.yaml"]);
+        edit("content/blog/only-french.md", "n'est pas traduit", "n'est toujours pas traduit");
+        step(&mut s, "a page shown in two languages edited", &["content/blog/only-french.md"]);
+        let reused = step(&mut s, "nothing changed", &["content/about.md"]);
+        assert!(reused > 10, "an unchanged site reuses every page ({reused})");
+    }
+
+    #[test]
     fn serve_rebuilds_are_byte_identical_to_fresh_builds() {
         let (_dir, root) = fixture("blog");
         let opts = BuildOptions { base_url: Some("http://127.0.0.1:1111/".into()), ..Default::default() };
