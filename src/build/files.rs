@@ -56,7 +56,14 @@ pub struct Listing<'a> {
 
 /// The `<link rel="alternate" hreflang>` tags of a page's translations (those written in their
 /// language, not shown from the default one), with `x-default`; `None` without translations.
-pub fn hreflang_links(config: &Config, items: impl Iterator<Item = (String, String, bool)>) -> Option<String> {
+pub fn hreflang_links(
+    config: &Config,
+    count: usize,
+    items: impl Iterator<Item = (String, String, bool)>,
+) -> Option<String> {
+    if count < 2 {
+        return None;
+    }
     let items: Vec<(String, String)> = items.filter(|(_, _, fallback)| !fallback).map(|(l, p, _)| (l, p)).collect();
     if items.len() < 2 {
         return None;
@@ -212,6 +219,7 @@ fn render_pages(cx: &RenderCx, bar: &indicatif::ProgressBar) -> (Vec<(Vec<Render
                 lang: &s.lang,
                 head: hreflang_links(
                     config,
+                    s.translations.len(),
                     s.translations.iter().map(|&t| {
                         let t = &content.sections[t];
                         (t.lang.clone(), t.path.clone(), t.fallback)
@@ -245,6 +253,7 @@ fn render_pages(cx: &RenderCx, bar: &indicatif::ProgressBar) -> (Vec<(Vec<Render
                 });
                 let head = hreflang_links(
                     config,
+                    p.translations.len(),
                     p.translations.iter().map(|&t| {
                         let t = &content.pages[t];
                         (t.lang.clone(), t.path.clone(), t.fallback)

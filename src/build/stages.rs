@@ -93,6 +93,8 @@ pub struct Bodied {
     images: Arc<Images>,
     /// `serve`: the key of each page's body (`None` where it cannot be reused).
     body_keys: Vec<Option<blake3::Hash>>,
+    /// What the template functions look up (its values are set once they are made).
+    lookup: Arc<Lookup>,
 }
 
 /// After [`context`]: every page's and section's template value, and the lookup tables of the
@@ -534,25 +536,25 @@ pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, B
         errors.extend(failed);
         return Err(BuildFailed::new(errors));
     }
-    Ok(Bodied { loaded: Loaded { inputs, content, tpl, strings, env, errors }, images, body_keys })
+    Ok(Bodied { loaded: Loaded { inputs, content, tpl, strings, env, errors }, images, body_keys, lookup: url_lookup })
 }
 
 /// Template values and the lookup tables of the functions that need rendered content, side by
 /// side.
 pub fn context(bodied: Bodied) -> Contexts {
-    let Bodied { mut loaded, images, body_keys } = bodied;
+    let Bodied { loaded, images, body_keys, lookup } = bodied;
     let (config, content) = (&loaded.inputs.config, &loaded.content);
-    let (values, lookup) = rayon::join(|| Arc::new(Values::new(config, content)), || Lookup::new(config, content));
-    let lookup = Arc::new(Lookup { values: Some(values.clone()), ..lookup });
-    loaded.tpl.register_site_functions(lookup.clone());
-    Contexts { bodied: Bodied { loaded, images, body_keys }, values, lookup }
+    let values = Arc::new(Values::new(config, content));
+    // The functions registered with the bodies hold this lookup: they see the values from now on.
+    let _ = lookup.values.set(values.clone());
+    Contexts { bodied: Bodied { loaded, images, body_keys, lookup: lookup.clone() }, values, lookup }
 }
 
 /// Every page rendered and finished as soon as it is rendered, so that only finished bytes are
 /// held in memory; `serve` reuses the previous build's file when its key is the same.
 pub fn render(cx: &BuildCx, contexts: Contexts, memo: &mut Memo) -> Finished {
     let Contexts { bodied, values, lookup } = &contexts;
-    let Bodied { loaded, images, body_keys } = bodied;
+    let Bodied { loaded, images, body_keys, .. } = bodied;
     let (config, content) = (&loaded.inputs.config, &loaded.content);
     // Template functions look up URLs and terms: part of every finished file's key.
     let render_env = loaded.env.as_ref().filter(|e| e.files).map(|e| {

@@ -213,13 +213,15 @@ pub fn format_date(value: &Value, format: &str, lang: &str) -> Result<String, St
         "short" => ("%x", false),
         f => (f, false),
     };
-    if chrono::format::StrftimeItems::new(pattern).any(|i| matches!(i, chrono::format::Item::Error)) {
+    use std::fmt::Write;
+    let mut text = String::new();
+    let written = match locale(lang) {
+        Some(l) => write!(text, "{}", dt.format_localized(pattern, l)),
+        None => write!(text, "{}", dt.format(pattern)),
+    };
+    if written.is_err() {
         return Err(format!("date: `{pattern}` is not a valid date format"));
     }
-    let mut text = match locale(lang) {
-        Some(l) => dt.format_localized(pattern, l).to_string(),
-        None => dt.format(pattern).to_string(),
-    };
     // French writes the first of the month as an ordinal: 1er octobre 2025.
     if long && lang.starts_with("fr") && dt.day() == 1 && text.starts_with("1 ") {
         text.replace_range(..1, "1er");
@@ -280,6 +282,7 @@ mod tests {
         assert_eq!(format_date(&d, "%A %d %B", "fr-BE").unwrap(), "vendredi 03 octobre");
         assert_eq!(format_date(&json!("2025-10-03T08:30:00+02:00"), "%H:%M", "fr").unwrap(), "08:30");
         assert!(format_date(&json!("soon"), "long", "fr").unwrap_err().contains("not a date"));
+        assert!(format_date(&d, "%Q", "fr").unwrap_err().contains("not a valid date format"));
     }
 
     #[test]

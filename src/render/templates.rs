@@ -237,21 +237,21 @@ impl Templates {
         self.tera.register_function("get_page", move |args: &HashMap<String, Value>| {
             let path = str_arg(args, "path", "get_page")?;
             let lang = l.lang_of(args)?;
-            l.page_in(path.trim_start_matches("@/"), &lang)
-                .and_then(|i| Some(l.values.as_ref()?.page_full(i)))
-                .ok_or_else(|| {
+            l.page_in(path.trim_start_matches("@/"), &lang).and_then(|i| Some(l.values.get()?.page_full(i))).ok_or_else(
+                || {
                     let hint = did_you_mean(&path, l.pages.keys().map(String::as_str))
                         .map(|s| format!(" (did you mean `{s}`?)"))
                         .unwrap_or_default();
                     tera::Error::msg(format!("get_page: no page `{path}`{hint}"))
-                })
+                },
+            )
         });
         let l = lookup.clone();
         self.tera.register_function("get_section", move |args: &HashMap<String, Value>| {
             let path = str_arg(args, "path", "get_section")?;
             let lang = l.lang_of(args)?;
             l.section_in(path.trim_start_matches("@/"), &lang)
-                .and_then(|i| Some(l.values.as_ref()?.section_light(i)))
+                .and_then(|i| Some(l.values.get()?.section_light(i)))
                 .ok_or_else(|| {
                     let hint = did_you_mean(&path, l.sections.keys().map(String::as_str))
                         .map(|s| format!(" (did you mean `{s}`?)"))
@@ -357,7 +357,7 @@ pub fn load_data(root: &Path, path: &str) -> Result<Value, String> {
 #[derive(Default)]
 pub struct Lookup {
     /// The serialised pages and sections that `pages` and `sections` point into.
-    pub values: Option<Arc<Values>>,
+    pub values: std::sync::OnceLock<Arc<Values>>,
     /// `blog/hello.md` → page index.
     pub pages: HashMap<String, usize>,
     /// `blog/_index.md` → section index.
@@ -532,6 +532,7 @@ fn page_common(config: &Config, content: &Content, p: &Page) -> Map<String, Valu
     m.insert(
         "translations".into(),
         translations(
+            p.translations.len(),
             config,
             p.translations.iter().map(|&t| {
                 let t = &content.pages[t];
@@ -568,8 +569,16 @@ fn page_common(config: &Config, content: &Content, p: &Page) -> Map<String, Valu
 }
 
 /// The `translations` value: each translation's language, content language, title, path,
-/// permalink and whether it is shown from the default language.
-fn translations<'a>(config: &Config, items: impl Iterator<Item = (&'a str, &'a str, String, &'a str, bool)>) -> Value {
+/// permalink and whether it is shown from the default language; empty for a page in one
+/// language only (most pages of most sites: no value is made for them).
+fn translations<'a>(
+    count: usize,
+    config: &Config,
+    items: impl Iterator<Item = (&'a str, &'a str, String, &'a str, bool)>,
+) -> Value {
+    if count < 2 {
+        return Value::Array(Vec::new());
+    }
     Value::Array(
         items
             .map(|(lang, content_lang, title, path, fallback)| {
@@ -604,6 +613,7 @@ fn section_common(config: &Config, content: &Content, s: &Section) -> Map<String
     m.insert(
         "translations".into(),
         translations(
+            s.translations.len(),
             config,
             s.translations.iter().map(|&t| {
                 let t = &content.sections[t];

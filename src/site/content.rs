@@ -601,18 +601,29 @@ impl Content {
         let fallback = config.site.translation_fallback == crate::site::config::Fallback::DefaultLanguage;
         let mut content = Content::default();
         let mut other_files = Some(other_files);
-        for lang in config.languages() {
-            // This language's files, and (with the fallback) the default language's files it has
-            // no translation of.
-            let own: std::collections::HashSet<&str> =
-                parsed.iter().filter(|p| p.lang == lang).map(|p| p.key.as_str()).collect();
-            let mut files: Vec<(Parsed, bool)> = Vec::new();
-            for p in &parsed {
-                if p.lang == lang {
-                    files.push((p.clone(), false));
-                } else if fallback && lang != default && p.lang == default && !own.contains(p.key.as_str()) {
-                    files.push((p.clone(), true));
+        let languages = config.languages();
+        // Each language's files, moved (not copied: most sites have one language).
+        let mut by_lang: Vec<Vec<Parsed>> = languages.iter().map(|_| Vec::new()).collect();
+        for p in parsed {
+            let i = languages.iter().position(|l| *l == p.lang).unwrap_or(0);
+            by_lang[i].push(p);
+        }
+        // With the fallback, the default language's files each other language has no
+        // translation of.
+        let fallbacks: Vec<Vec<Parsed>> = (0..languages.len())
+            .map(|i| {
+                if !fallback || i == 0 {
+                    return Vec::new();
                 }
+                let own: std::collections::HashSet<&str> = by_lang[i].iter().map(|p| p.key.as_str()).collect();
+                by_lang[0].iter().filter(|p| !own.contains(p.key.as_str())).cloned().collect()
+            })
+            .collect();
+        for ((lang, own), extra) in languages.iter().copied().zip(by_lang).zip(fallbacks) {
+            let mut files: Vec<(Parsed, bool)> = own.into_iter().map(|p| (p, false)).collect();
+            if !extra.is_empty() {
+                files.extend(extra.into_iter().map(|p| (p, true)));
+                files.sort_by(|a, b| a.0.rel.cmp(&b.0.rel));
             }
             // Files of `content/` that are not Markdown: bundles' go with each language's bundle
             // page; the others are published once, beside the default language's sections.
