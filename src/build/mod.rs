@@ -210,25 +210,36 @@ mod tests {
         assert_eq!(served.adult, fresh.adult, "{step}");
     }
 
+    /// Rebuilds the session after `changed` and holds it to a fresh build; the files it reused.
+    fn replay(
+        s: &mut Session,
+        (engine, root, opts): (&Engine, &Path, &BuildOptions),
+        name: &str,
+        changed: &[&str],
+    ) -> usize {
+        let changed: Vec<PathBuf> = changed.iter().map(|c| root.join(c)).collect();
+        let served = s.rebuild(&changed).unwrap_or_else(|e| panic!("{name}: {:?}", e.0));
+        let fresh = build(engine, root, opts).unwrap();
+        assert_same(&served.output, &fresh.output, name);
+        s.reused()
+    }
+
+    /// Replaces the first `from` in the site file `rel` by `to`.
+    fn edit_file(root: &Path, rel: &str, from: &str, to: &str) {
+        let p = root.join(rel);
+        let t = std::fs::read_to_string(&p).unwrap();
+        assert!(t.contains(from), "{rel} lacks {from}");
+        std::fs::write(&p, t.replacen(from, to, 1)).unwrap();
+    }
+
     #[test]
     fn serve_rebuilds_of_translations_are_byte_identical_to_fresh_builds() {
         let (_dir, root) = fixture("bilingual");
         let opts = BuildOptions { base_url: Some("http://127.0.0.1:1111/".into()), ..Default::default() };
         let engine = Engine::default();
         let mut s = Session::new(&root, opts.clone(), engine.clone());
-        let step = |s: &mut Session, name: &str, changed: &[&str]| {
-            let changed: Vec<PathBuf> = changed.iter().map(|c| root.join(c)).collect();
-            let served = s.rebuild(&changed).unwrap_or_else(|e| panic!("{name}: {:?}", e.0));
-            let fresh = build(&engine, &root, &opts).unwrap();
-            assert_same(&served.output, &fresh.output, name);
-            s.reused()
-        };
-        let edit = |rel: &str, from: &str, to: &str| {
-            let p = root.join(rel);
-            let t = std::fs::read_to_string(&p).unwrap();
-            assert!(t.contains(from), "{rel} lacks {from}");
-            std::fs::write(&p, t.replacen(from, to, 1)).unwrap();
-        };
+        let step = |s: &mut Session, name: &str, changed: &[&str]| replay(s, (&engine, &root, &opts), name, changed);
+        let edit = |rel: &str, from: &str, to: &str| edit_file(&root, rel, from, to);
         step(&mut s, "first build", &[]);
         edit("content/blog/opening.en.md", "title: Open day", "title: Open house");
         let reused =
@@ -270,20 +281,9 @@ Translated.
         let opts = BuildOptions { base_url: Some("http://127.0.0.1:1111/".into()), ..Default::default() };
         let engine = Engine::default();
         let mut s = Session::new(&root, opts.clone(), engine.clone());
-        let step = |s: &mut Session, name: &str, changed: &[&str]| {
-            let changed: Vec<PathBuf> = changed.iter().map(|c| root.join(c)).collect();
-            let served = s.rebuild(&changed).unwrap_or_else(|e| panic!("{name}: {:?}", e.0));
-            let fresh = build(&engine, &root, &opts).unwrap();
-            assert_same(&served.output, &fresh.output, name);
-            s.reused()
-        };
+        let step = |s: &mut Session, name: &str, changed: &[&str]| replay(s, (&engine, &root, &opts), name, changed);
         assert_eq!(step(&mut s, "first build", &[]), 0, "nothing to reuse at first");
-        let edit = |rel: &str, from: &str, to: &str| {
-            let p = root.join(rel);
-            let t = std::fs::read_to_string(&p).unwrap();
-            assert!(t.contains(from), "{rel} lacks {from}");
-            std::fs::write(&p, t.replacen(from, to, 1)).unwrap();
-        };
+        let edit = |rel: &str, from: &str, to: &str| edit_file(&root, rel, from, to);
         edit("content/about.md", "We write", "We now write");
         let reused = step(&mut s, "body edit", &["content/about.md"]);
         assert!(reused > 0, "a body edit reuses the pages it does not affect");

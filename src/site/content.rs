@@ -684,38 +684,24 @@ impl Content {
         self.languages.push(lt);
     }
 
-    /// Each page's and section's translations: every page of any language with the same key.
+    /// Each page's and section's translations: every page of any language with the same key
+    /// (none in a site of one language).
     fn link_translations(&mut self, config: &Config) {
-        let order = |l: &str| config.languages().iter().position(|x| *x == l).unwrap_or(usize::MAX);
-        let mut pages: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (i, p) in self.pages.iter().enumerate() {
-            pages.entry(p.src.key.as_str()).or_default().push(i);
+        if !config.multilingual() {
+            return;
         }
-        let mut page_groups: Vec<(usize, Vec<usize>)> = Vec::new();
-        for group in pages.into_values() {
-            let mut g = group.clone();
-            g.sort_by_key(|&i| (order(&self.pages[i].lang), self.pages[i].fallback));
-            for i in group {
-                page_groups.push((i, g.clone()));
-            }
+        let languages = config.languages();
+        let pages: Vec<(&str, &str, bool)> =
+            self.pages.iter().map(|p| (p.src.key.as_str(), p.lang.as_str(), p.fallback)).collect();
+        let page_groups = translation_groups(&languages, &pages);
+        let sections: Vec<(&str, &str, bool)> =
+            self.sections.iter().map(|s| (s.src.key.as_str(), s.lang.as_str(), s.fallback)).collect();
+        let section_groups = translation_groups(&languages, &sections);
+        for (p, g) in self.pages.iter_mut().zip(page_groups) {
+            p.translations = g;
         }
-        for (i, g) in page_groups {
-            self.pages[i].translations = g;
-        }
-        let mut sections: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (i, s) in self.sections.iter().enumerate() {
-            sections.entry(s.src.key.as_str()).or_default().push(i);
-        }
-        let mut section_groups: Vec<(usize, Vec<usize>)> = Vec::new();
-        for group in sections.into_values() {
-            let mut g = group.clone();
-            g.sort_by_key(|&i| (order(&self.sections[i].lang), self.sections[i].fallback));
-            for i in group {
-                section_groups.push((i, g.clone()));
-            }
-        }
-        for (i, g) in section_groups {
-            self.sections[i].translations = g;
+        for (s, g) in self.sections.iter_mut().zip(section_groups) {
+            s.translations = g;
         }
     }
 
@@ -772,6 +758,24 @@ impl Content {
             Ref::Section(i) => Some(&self.sections[*i].path),
         }
     }
+}
+
+/// For items given as (key, language, fallback), each item's group: the items of its key, in the
+/// site's language order (a language's own file before a fallback).
+fn translation_groups(languages: &[&str], items: &[(&str, &str, bool)]) -> Vec<Vec<usize>> {
+    let order = |l: &str| languages.iter().position(|x| *x == l).unwrap_or(usize::MAX);
+    let mut by_key: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, (key, _, _)) in items.iter().enumerate() {
+        by_key.entry(key).or_default().push(i);
+    }
+    let mut out = vec![Vec::new(); items.len()];
+    for mut group in by_key.into_values() {
+        group.sort_by_key(|&i| (order(items[i].1), items[i].2));
+        for &i in &group {
+            out[i] = group.clone();
+        }
+    }
+    out
 }
 
 /// One language's tree, step by step: bundles and hidden folders found, files sorted into sections
