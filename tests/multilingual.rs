@@ -236,3 +236,25 @@ fn translation_mistakes_are_errors_with_a_way_out() {
         r.stderr
     );
 }
+
+#[test]
+fn hostile_strings_files_and_language_floods_are_refused_without_aborting() {
+    // UI strings are theme text that ends up in pages: markup aimed at the badge is refused.
+    let t = SiteTest::new("bilingual");
+    t.write("i18n/en.yaml", "read_more: \"<style>sopixi-badge{display:none}</style>Read\"\n");
+    let r = t.build_fails();
+    assert!(r.stderr.contains("i18n/en.yaml:1"), "{}", r.stderr);
+    // A strings file nested ten thousand deep is an error of that file, not a crash.
+    let t = SiteTest::new("bilingual");
+    t.write("i18n/fr.yaml", &format!("a: {}1{}\n", "[".repeat(10_000), "]".repeat(10_000)));
+    let r = t.build_fails();
+    assert!(r.stderr.contains("i18n/fr.yaml") && r.stderr.contains("invalid YAML"), "{}", r.stderr);
+    // Each language is a whole tree: a site cannot ask for hundreds of them.
+    let t = SiteTest::new("bilingual");
+    let many: String =
+        (0..40).map(|i| format!("  l{}{}: {{}}\n", (b'a' + i / 26) as char, (b'a' + i % 26) as char)).collect();
+    let site = t.read_source("site.yaml").replace("languages:\n", &format!("languages:\n{many}"));
+    t.write("site.yaml", &site);
+    let r = t.build_fails();
+    assert!(r.stderr.contains("`languages` lists 42 languages; a site has at most 30"), "{}", r.stderr);
+}

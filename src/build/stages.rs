@@ -231,19 +231,29 @@ fn load_strings(inputs: &Inputs) -> Result<crate::render::i18n::Strings, Vec<Dia
                 read_text(&crate::build::gather::Found { rel: f.rel.clone(), abs: abs.clone() }, &origin)
             }
         };
-        match text {
-            Ok(text) => files.push(StringsFile { lang, origin, text }),
-            Err(d) => errors.push(d),
-        }
+        files.push((lang, origin, text));
     }
     for f in &inputs.site_i18n {
         let origin = format!("i18n/{}", f.rel);
         let Some(lang) = lang_of(&f.rel) else { continue };
-        match read_text(f, &origin) {
-            Ok(text) => files.push(StringsFile { lang, origin, text }),
-            Err(d) => errors.push(d),
-        }
+        let text = read_text(f, &origin);
+        files.push((lang, origin, text));
     }
+    // UI strings end up in pages like template text: markup in them that styles, scripts or
+    // imitates a platform element is refused as it is in templates.
+    let files: Vec<StringsFile> = files
+        .into_iter()
+        .filter_map(|(lang, origin, text)| match text {
+            Ok(text) => {
+                errors.extend(reserved::diagnostics(&origin, reserved::Lang::Html, &text));
+                Some(StringsFile { lang, origin, text })
+            }
+            Err(d) => {
+                errors.push(d);
+                None
+            }
+        })
+        .collect();
     match Strings::load(&inputs.config.site.language, files) {
         Ok(s) if errors.is_empty() => Ok(s),
         Ok(_) => Err(errors),
@@ -446,7 +456,9 @@ pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, B
         };
         let shortcode = |call: &crate::render::shortcodes::Call| shortcode(call, lang);
         // One file can be shown in two languages (`translation_fallback`): each is kept apart.
-        let memo_id = if lang == config.site.language { src.rel.clone() } else { format!("{lang}:{}", src.rel) };
+        // Only `serve` keeps bodies: a plain build makes no id.
+        let memo_id =
+            md_env.map(|_| if lang == config.site.language { src.rel.clone() } else { format!("{lang}:{}", src.rel) });
         let key = md_env.map(|env| {
             let mut h = blake3::Hasher::new();
             h.update(env.as_bytes());
@@ -466,7 +478,7 @@ pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, B
             }
             h.finalize()
         });
-        let old = md_old.get(&memo_id).filter(|(k, _)| Some(*k) == key);
+        let old = memo_id.as_ref().and_then(|id| md_old.get(id)).filter(|(k, _)| Some(*k) == key);
         let origin = content::diag_path(&src.rel);
         let (r, mut used_images) = match old {
             Some((_, r)) => (Ok(r.clone()), false),
@@ -497,8 +509,8 @@ pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, B
                 // A body with images depends on image files: no key stands for it (it is
                 // hashed as it is), and it is made again at every build.
                 let key = key.filter(|_| !used_images);
-                if let Some(key) = key {
-                    md_new.lock().unwrap_or_else(|e| e.into_inner()).push((memo_id, (key, r.clone())));
+                if let (Some(key), Some(id)) = (key, memo_id) {
+                    md_new.lock().unwrap_or_else(|e| e.into_inner()).push((id, (key, r.clone())));
                 }
                 *rendered = r;
                 (Vec::new(), key)

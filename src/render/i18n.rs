@@ -22,10 +22,17 @@ thread_local! {
 
 /// Runs `f` with `lang` as the language of what is rendered on this thread (restored after).
 pub fn with_lang<R>(lang: &str, f: impl FnOnce() -> R) -> R {
-    let before = LANG.with(|l| l.replace(Some(lang.to_string())));
-    let r = f();
-    LANG.with(|l| *l.borrow_mut() = before);
-    r
+    /// Puts the previous language back, also when `f` panics (the build catches page panics and
+    /// goes on with the same thread).
+    struct Restore(Option<String>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let before = self.0.take();
+            LANG.with(|l| *l.borrow_mut() = before);
+        }
+    }
+    let _restore = Restore(LANG.with(|l| l.replace(Some(lang.to_string()))));
+    f()
 }
 
 /// The language of what is being rendered on this thread, if a render set one.
@@ -323,5 +330,8 @@ mod tests {
             std::thread::spawn(|| assert_eq!(current_lang(), None)).join().unwrap();
         });
         assert_eq!(current_lang(), None);
+        let caught = std::panic::catch_unwind(|| with_lang("nl", || panic!("a page's panic")));
+        assert!(caught.is_err());
+        assert_eq!(current_lang(), None, "restored after a panic");
     }
 }

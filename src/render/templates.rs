@@ -407,7 +407,7 @@ impl Lookup {
 
     /// `@/blog/hello.md` → its permalink (in the default language).
     pub fn url(&self, path: &str) -> Option<Value> {
-        self.url_in(path, &self.default_lang.clone())
+        self.url_in(path, &self.default_lang)
     }
 
     /// `@/blog/hello.md` → the permalink of its translation in `lang` (of itself when it has

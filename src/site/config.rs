@@ -16,6 +16,10 @@ use crate::util::yaml::key_line;
 /// The name of the site configuration file, at the site root.
 pub const SITE_FILE: &str = "site.yaml";
 
+/// Most languages a site may have (the default included): each is a whole tree of pages, and a
+/// fallback copies every untranslated page into each of them.
+pub const MAX_LANGUAGES: usize = 30;
+
 /// Front matter keys every page accepts (configured taxonomies come on top).
 pub const FRONT_MATTER_KEYS: &[&str] = &[
     "title",
@@ -464,6 +468,21 @@ impl Config {
                 Diagnostic::new(SITE_FILE, format!("`language` `{}` is not a language code", site.language))
                     .at(line_of("language"), None)
                     .hint("write a lower-case code such as fr, en, nl, de (or fr-BE)"),
+            );
+        }
+        if site.languages.len() >= MAX_LANGUAGES {
+            errors.push(
+                Diagnostic::new(
+                    SITE_FILE,
+                    format!(
+                        "`languages` lists {} languages; a site has at most {MAX_LANGUAGES}",
+                        site.languages.len() + 1
+                    ),
+                )
+                .at(line_of("languages"), None)
+                .hint(
+                    "each language is a whole copy of the site's tree: split the site, or drop languages nobody reads",
+                ),
             );
         }
         for l in site.languages.keys() {

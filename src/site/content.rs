@@ -676,11 +676,8 @@ impl Content {
             }
             self.taxonomies.push(t);
         }
-        for a in assets {
-            if !self.assets.contains(&a) {
-                self.assets.push(a);
-            }
-        }
+        // Each tree publishes its files at paths of its own (bundle files under `/en/…`).
+        self.assets.extend(assets);
         self.languages.push(lt);
     }
 
@@ -715,27 +712,17 @@ impl Content {
     pub fn ref_in(&self, rel: &str, lang: &str) -> Option<Ref> {
         let rel = rel.trim_start_matches('/');
         let r = *self.by_file.get(rel)?;
-        let translations = match r {
-            Ref::Page(i) => self.pages[i]
-                .translations
-                .iter()
-                .map(|&t| (Ref::Page(t), self.pages[t].lang.as_str()))
-                .collect::<Vec<_>>(),
-            Ref::Section(i) => self.sections[i]
-                .translations
-                .iter()
-                .map(|&t| (Ref::Section(t), self.sections[t].lang.as_str()))
-                .collect(),
-        };
         // A file named with its language (`about.fr.md`) means that language.
-        let named = match r {
-            Ref::Page(i) => self.pages[i].src.rel != self.pages[i].src.key,
-            Ref::Section(i) => self.sections[i].src.rel != self.sections[i].src.key,
+        let found = match r {
+            Ref::Page(i) if self.pages[i].src.rel == self.pages[i].src.key => {
+                self.pages[i].translations.iter().find(|&&t| self.pages[t].lang == lang).map(|&t| Ref::Page(t))
+            }
+            Ref::Section(i) if self.sections[i].src.rel == self.sections[i].src.key => {
+                self.sections[i].translations.iter().find(|&&t| self.sections[t].lang == lang).map(|&t| Ref::Section(t))
+            }
+            _ => None,
         };
-        if named {
-            return Some(r);
-        }
-        Some(translations.into_iter().find(|(_, l)| *l == lang).map_or(r, |(t, _)| t))
+        Some(found.unwrap_or(r))
     }
 
     /// The URL path of a page or section.
@@ -810,7 +797,7 @@ fn tree(
     let mut other: Vec<String> = others;
     // Markdown files inside bundles are published as they are, as files of the bundle.
     other.extend(sorted.bundle_markdown);
-    let bundles_only = !bundle_files.is_empty() || lang != config.site.language;
+    let bundles_only = lang != config.site.language;
     other.extend(bundle_files);
     other.sort();
     other.dedup();
