@@ -30,7 +30,7 @@ pub struct Engine {
 impl Engine {
     /// An engine for builds under `policy`.
     pub fn new(policy: Policy) -> Engine {
-        let policy_key = blake3::hash(format!("{policy:?}").as_bytes());
+        let policy_key = policy.render_key();
         Engine {
             policy: Arc::new(policy),
             policy_key,

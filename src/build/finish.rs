@@ -60,6 +60,29 @@ pub struct Finish<'a> {
     pub images: &'a Images,
     /// A fresh build into an empty folder: finished files go straight to disk.
     pub spool: Option<&'a output::Spool>,
+    /// The platform rates the whole site adult: every HTML file gets the age gate.
+    pub all_adult: bool,
+    /// The build's time limit (see [`crate::site::config::BuildOptions::deadline`]).
+    pub deadline: Option<std::time::Instant>,
+}
+
+/// The error of a file not rendered because the build's time limit passed.
+pub fn too_slow(origin: &Origin) -> Diagnostic {
+    Diagnostic::new(origin, "the build was stopped: it passed the platform's time limit")
+        .kind(Kind::Platform)
+        .hint("look for a template loop over far more than the site holds, or a page far larger than the others")
+}
+
+/// Runs `f` with renders on this thread failing after `deadline` (restored after, also on a panic).
+pub fn with_deadline<R>(deadline: Option<std::time::Instant>, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<std::time::Instant>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            tera::set_deadline(self.0);
+        }
+    }
+    let _restore = Restore(tera::set_deadline(deadline));
+    f()
 }
 
 /// Finished files of the previous build and the ones of this build, keyed by what they are made
@@ -117,6 +140,7 @@ impl<'a> Finish<'a> {
         images: &'a Images,
         reuse: Option<Reuse<'a>>,
         spool: Option<&'a output::Spool>,
+        opts: &crate::site::config::BuildOptions,
     ) -> Finish<'a> {
         let default = config.site.language.as_str();
         let injectors = config
@@ -138,6 +162,8 @@ impl<'a> Finish<'a> {
             images,
             reuse,
             spool,
+            all_adult: opts.adult_site,
+            deadline: opts.deadline,
         }
     }
 
@@ -167,6 +193,7 @@ impl<'a> Finish<'a> {
         lang: &str,
         origin: &Origin,
     ) -> Result<Vec<u8>, Diagnostic> {
+        let adult = adult || self.all_adult;
         let (injector, block_min) = self.injector(lang);
         let rewritten;
         let text = if text.contains("data-responsive") {
@@ -325,9 +352,13 @@ impl<'a> Finish<'a> {
         if let Some(body) = self.reused(&path, key, adult) {
             return Ok((path, body));
         }
+        if self.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            return Err(too_slow(origin));
+        }
         let ctx = Context::from_value(ctx()).unwrap_or_default();
-        let (text, used_images) =
-            self.images.scoped(origin, || crate::render::i18n::with_lang(lang, || tpl.render(template, &ctx, origin)));
+        let (text, used_images) = self.images.scoped(origin, || {
+            with_deadline(self.deadline, || crate::render::i18n::with_lang(lang, || tpl.render(template, &ctx, origin)))
+        });
         let mut text = text?;
         if let Some(head) = head {
             add_to_head(&mut text, &head);

@@ -85,6 +85,8 @@ pub struct Loaded {
     strings: Arc<crate::render::i18n::Strings>,
     env: Option<ReuseEnv>,
     errors: Vec<Diagnostic>,
+    /// Problems that do not fail the build (a platform decision that names no page).
+    warnings: Vec<Diagnostic>,
 }
 
 /// After [`bodies`]: every body converted to HTML; the images the bodies asked for planned.
@@ -203,14 +205,14 @@ pub fn load(cx: &BuildCx, mut inputs: Inputs, memo: &mut Memo) -> Result<Loaded,
         }
     }
     let other_files: Vec<String> = inputs.content_other.iter().map(|f| f.rel.clone()).collect();
-    let content = match Content::assemble(&inputs.config, ok, other_files) {
+    let (content, warnings) = match Content::assemble_under(&inputs.config, ok, other_files, cx.opts) {
         Ok(c) => c,
         Err(d) => {
             errors.extend(d);
             return Err(BuildFailed::new(errors));
         }
     };
-    Ok(Loaded { inputs, content, tpl, strings, env, errors })
+    Ok(Loaded { inputs, content, tpl, strings, env, errors, warnings })
 }
 
 /// The theme's `i18n/LANG.yaml` files, then the site's (which override them key by key).
@@ -381,7 +383,7 @@ fn load_templates(
 /// `<picture>`. A build with broken bodies stops here (templates would only add noise about
 /// pages already known to be broken), once the images the bodies asked for are made.
 pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, BuildFailed> {
-    let Loaded { inputs, mut content, mut tpl, strings, env, mut errors } = loaded;
+    let Loaded { inputs, mut content, mut tpl, strings, env, mut errors, warnings } = loaded;
     let config = &inputs.config;
     let root = cx.root;
     let images = Arc::new(Images::new(
@@ -389,7 +391,7 @@ pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, B
         Arc::new(inputs.theme.clone()),
         content.assets.iter().map(|a| (a.out.clone(), a.rel.clone())).collect(),
         &config.site.base_url,
-        image_settings(root, config),
+        image_settings(root, config, cx.opts),
         cx.engine.image_headers.clone(),
     ));
     tpl.register_image_functions(images.clone());
@@ -419,7 +421,9 @@ pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, B
         }
         ctx.insert("site", site_value_of(lang));
         ctx.insert("lang", lang);
-        crate::render::i18n::with_lang(lang, || tpl_ref.render(&name, &ctx, &Origin::output("shortcode")))
+        crate::build::finish::with_deadline(cx.opts.deadline, || {
+            crate::render::i18n::with_lang(lang, || tpl_ref.render(&name, &ctx, &Origin::output("shortcode")))
+        })
             .map_err(|d| format!("shortcode `{}` failed: {}: {}", call.name, d.location(), d.message))
     };
     // A body's HTML depends on its text and on the environment: every URL (internal links),
@@ -548,7 +552,8 @@ pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, B
         errors.extend(failed);
         return Err(BuildFailed::new(errors));
     }
-    Ok(Bodied { loaded: Loaded { inputs, content, tpl, strings, env, errors }, images, body_keys, lookup: url_lookup })
+    let loaded = Loaded { inputs, content, tpl, strings, env, errors, warnings };
+    Ok(Bodied { loaded, images, body_keys, lookup: url_lookup })
 }
 
 /// Template values and the lookup tables of the functions that need rendered content, side by
@@ -589,7 +594,7 @@ pub fn render(cx: &BuildCx, contexts: Contexts, memo: &mut Memo) -> Finished {
     });
     let old_files = std::mem::take(&mut memo.files);
     let reuse = render_env.map(|env| Reuse { env, old: &old_files, new: Default::default(), hits: Default::default() });
-    let finish = Finish::new(cx.engine, config, images, reuse, cx.spool);
+    let finish = Finish::new(cx.engine, config, images, reuse, cx.spool, cx.opts);
     let mut errors = Vec::new();
     let rcx = RenderCx { tpl: &loaded.tpl, values, keys: keys.as_ref(), config, content, finish: &finish };
     let rendered = render_all(&rcx, cx.opts.progress, &mut errors);
@@ -607,7 +612,8 @@ pub fn render(cx: &BuildCx, contexts: Contexts, memo: &mut Memo) -> Finished {
     drop(keys);
     let mut contexts = contexts;
     contexts.bodied.loaded.errors.extend(errors);
-    Finished { contexts, output, adult, reuse, old_files, warnings: Vec::new() }
+    let warnings = std::mem::take(&mut contexts.bodied.loaded.warnings);
+    Finished { contexts, output, adult, reuse, old_files, warnings }
 }
 
 /// Static files — the theme's, replaced by the site's of the same path; then bundle files —
@@ -651,7 +657,7 @@ pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
         statics.insert(a.out.clone(), (Body::File(content_dir.join(&a.rel)), Origin::from(content::diag_path(&a.rel))));
     }
     // Raw HTML files get the platform elements too, through the same finish stage as pages.
-    let finish = Finish::new(cx.engine, config, images, None, None);
+    let finish = Finish::new(cx.engine, config, images, None, None, cx.opts);
     let minify = config.minify;
     let finished: Vec<(String, Result<Body, Vec<Diagnostic>>, Origin)> = statics
         .into_par_iter()
@@ -733,6 +739,28 @@ pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
             Err(d) => errors.push(d),
         }
     }
+    // Pages the platform withholds: their URL answers with the platform's notice.
+    for w in &loaded.content.withheld {
+        let file = format!("{}index.html", w.path.trim_start_matches('/'));
+        let origin = Origin::output("(platform) withheld page");
+        let home = config.permalink(&config.language_root(&w.lang));
+        let title = &contexts.values.site(&w.lang)["title"];
+        let html = crate::platform::notice::page(
+            crate::platform::notice::Notice::Withheld,
+            &w.lang,
+            title.as_str().unwrap_or(&config.site.title),
+            &w.reason,
+            &home,
+        );
+        match crate::build::finish::guarded(&origin, || finish.html(&file, &html, false, &w.lang, &origin)) {
+            Ok(bytes) => {
+                if let Err(d) = output.add(file, Body::Bytes(bytes), origin) {
+                    errors.push(d);
+                }
+            }
+            Err(d) => errors.push(d),
+        }
+    }
     // The platform's own files; the whole /_sopixi/ folder is reserved.
     let reserved = format!("{}/", compliance::ASSET_DIR);
     for (path, f) in output.files.iter().filter(|(p, _)| p.starts_with(&reserved)) {
@@ -790,6 +818,17 @@ fn images(cx: &BuildCx, rendered: Finished, memo: &mut Memo, laps: &mut Laps) ->
     }
     laps.lap("images");
     errors.extend(quota_errors(&output, &cx.engine.policy.quotas));
+    let pages = content.pages.iter().filter(|p| !p.fallback).count() as u64;
+    if pages > cx.engine.policy.quotas.pages {
+        errors.push(
+            Diagnostic::new(
+                crate::site::config::SITE_FILE,
+                format!("the site has {pages} pages, over the platform's quota of {}", cx.engine.policy.quotas.pages),
+            )
+            .kind(crate::util::diag::Kind::Quota)
+            .hint("remove pages, or ask the platform for a larger plan"),
+        );
+    }
     if memo.active {
         (memo.files, memo.reused) = match reuse {
             Some(kept) if errors.is_empty() => {
@@ -817,7 +856,7 @@ fn images(cx: &BuildCx, rendered: Finished, memo: &mut Memo, laps: &mut Laps) ->
 }
 
 /// The `images:` settings, resolved against the site folder.
-fn image_settings(root: &Path, config: &Config) -> crate::images::Settings {
+fn image_settings(root: &Path, config: &Config, opts: &BuildOptions) -> crate::images::Settings {
     let c = &config.site.images;
     crate::images::Settings {
         widths: c.widths.clone(),
@@ -825,7 +864,7 @@ fn image_settings(root: &Path, config: &Config) -> crate::images::Settings {
         webp: c.webp,
         sizes: c.sizes.clone(),
         max_pixels: u64::from(c.max_megapixels) * 1_000_000,
-        cache_dir: root.join(&c.cache_dir),
+        cache_dir: opts.cache_dir.clone().unwrap_or_else(|| root.join(&c.cache_dir)),
     }
 }
 

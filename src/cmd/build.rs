@@ -56,6 +56,7 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
         no_minify: args.no_minify,
         theme_dir: None,
         progress: !args.json && console::interactive(),
+        ..Default::default()
     };
     let engine = Engine::new(policy);
     let result = build::with_jobs(args.jobs, || build::build_to_dir(&engine, &args.site, &opts, &out_dir));

@@ -133,6 +133,7 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
         exit_after_uploads: std::env::var("SOPIXI_TEST_DEPLOY_EXIT_AFTER").ok().and_then(|v| v.parse().ok()),
         adult: built.map(|m| m.adult.into_iter().collect()).unwrap_or_default(),
         policy,
+        ..Default::default()
     };
     let report = match deploy::deploy(&target, &files, &opts) {
         Ok(r) => r,

@@ -93,6 +93,7 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
             no_minify: false,
             theme_dir: args.theme.clone(),
             progress: false,
+            ..Default::default()
         },
         engine: Engine::new(policy),
         bind: args.bind,

@@ -103,6 +103,26 @@ pub enum DeployError {
     /// Files fail the platform compliance check.
     #[error("{} file{} fail the platform compliance check; nothing was deployed:\n{}", .0.len(), if .0.len() == 1 { "" } else { "s" }, .0.join("\n"))]
     Compliance(Vec<String>),
+    /// Another deploy holds the target (its lease has not run out) and did not finish in time.
+    #[error("another deploy (on {host}) is publishing to {target} and did not finish within {waited} s; nothing was changed: run again later (its lease runs out at unix time {until})")]
+    Busy {
+        /// The target.
+        target: String,
+        /// The other deploy's machine.
+        host: String,
+        /// How long this one waited.
+        waited: u64,
+        /// When its lease runs out.
+        until: u64,
+    },
+    /// Another deploy took the target over while this one was uploading (its lease ran out).
+    #[error("another deploy took over {target} while this one was uploading (this deploy's lease of {seconds} s ran out); its manifest was left alone: run again to publish this version")]
+    TakenOver {
+        /// The target.
+        target: String,
+        /// The lease this deploy had.
+        seconds: u64,
+    },
     /// One or more store operations failed.
     #[error("{} operation{} on {target} failed; the previous deploy's manifest was kept, so running the deploy again finishes the job:\n{}", .errors.len(), if .errors.len() == 1 { "" } else { "s" }, .errors.join("\n"))]
     Store {
@@ -241,6 +261,71 @@ pub struct Target {
 }
 
 impl Target {
+    /// The same store under `prefix/sub/` (one connection pool for every partner of a platform
+    /// run).
+    pub fn sub(&self, sub: &str) -> Target {
+        let sub = sub.trim_matches('/');
+        let prefix = if self.prefix.is_empty() { sub.to_string() } else { format!("{}/{sub}", self.prefix) };
+        Target {
+            store: self.store.clone(),
+            prefix,
+            display: format!("{}/{sub}/", self.display.trim_end_matches('/')),
+            attributes: self.attributes,
+            folder: self.folder.as_ref().map(|f| f.join(sub)),
+        }
+    }
+
+    /// The object prefix inside the bucket (`sites/acme`), without slashes at its ends.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Reads a small object at `path` under the prefix, with its version (`None`: no such object).
+    pub async fn get_small(&self, path: &str) -> Result<Option<(Vec<u8>, Version)>, DeployError> {
+        let key = self.key(path)?;
+        match self.store.get(&key).await {
+            Ok(r) => {
+                let v = object_store::UpdateVersion { e_tag: r.meta.e_tag.clone(), version: r.meta.version.clone() };
+                let bytes = r.bytes().await.map_err(|e| store_error(self, path, "read", e))?;
+                Ok(Some((bytes.to_vec(), Some(v))))
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(store_error(self, path, "read", e)),
+        }
+    }
+
+    /// Writes a small object at `path`, only if it is still at version `read` (`None`: only if
+    /// there is none). `Ok(false)`: another writer came first (read it again and retry). A
+    /// folder target writes unconditionally.
+    pub async fn put_small_if(
+        &self,
+        path: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+        read: Option<Version>,
+    ) -> Result<bool, DeployError> {
+        let key = self.key(path)?;
+        let mode = match (self.folder.is_some(), read) {
+            (true, _) => object_store::PutMode::Overwrite,
+            (false, Some(Some(v))) => object_store::PutMode::Update(v),
+            (false, Some(None)) => object_store::PutMode::Overwrite,
+            (false, None) => object_store::PutMode::Create,
+        };
+        let e = Entry {
+            hash: String::new(),
+            size: 0,
+            content_type: content_type.into(),
+            cache_control: "no-cache".into(),
+            content_encoding: None,
+        };
+        let opts = PutOptions { attributes: attributes(self, &e), mode, ..Default::default() };
+        match self.store.put_opts(&key, PutPayload::from(bytes), opts).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::Precondition { .. } | object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Err(e) => Err(store_error(self, path, "write", e)),
+        }
+    }
+
     fn key(&self, path: &str) -> Result<ObjPath, DeployError> {
         let full = if self.prefix.is_empty() { path.to_string() } else { format!("{}/{path}", self.prefix) };
         ObjPath::parse(&full).map_err(|e| {
@@ -444,6 +529,12 @@ pub struct DeployOptions {
     pub policy: crate::platform::policy::Policy,
     /// Pages the build recorded as adult (from the output folder's manifest).
     pub adult: std::collections::BTreeSet<String>,
+    /// What the files were made from (a platform run's input fingerprint), kept in the manifest.
+    pub inputs: Option<String>,
+    /// How long this deploy's lease on the target lasts (a killed deploy's lease runs out).
+    pub lease_seconds: u64,
+    /// How long to wait for another deploy's lease to be released before giving up.
+    pub lease_wait: Duration,
 }
 
 impl Default for DeployOptions {
@@ -458,6 +549,9 @@ impl Default for DeployOptions {
             exit_after_uploads: None,
             policy: Default::default(),
             adult: Default::default(),
+            inputs: None,
+            lease_seconds: 900,
+            lease_wait: Duration::from_secs(120),
         }
     }
 }
@@ -496,17 +590,79 @@ pub fn deploy(target: &Target, files: &[LocalFile], opts: &DeployOptions) -> Res
     result
 }
 
-async fn read_remote(target: &Target, force: bool, requests: &AtomicU64) -> Result<Remote, DeployError> {
+/// Deploys of this process still running, by lease token: a lease of this process whose deploy
+/// ended without releasing it (an interrupted deploy) may be taken over at once.
+static ACTIVE: std::sync::Mutex<std::collections::BTreeSet<String>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+static LEASES: AtomicU64 = AtomicU64::new(0);
+
+/// This machine's name, as leases record it.
+fn host_name() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|f| std::fs::read_to_string(f).ok().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()))
+        .or_else(|| env_nonempty("HOSTNAME"))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Whether another deploy's lease may be taken over: it ran out, or its process is gone (same
+/// machine: no such process, or this process and no deploy of it holds the token).
+fn lease_is_stale(l: &Lease) -> bool {
+    if l.until <= now_secs() {
+        return true;
+    }
+    if l.host != host_name() {
+        return false;
+    }
+    if l.pid == std::process::id() {
+        return !ACTIVE.lock().unwrap_or_else(|e| e.into_inner()).contains(&l.token);
+    }
+    cfg!(target_os = "linux") && !Path::new(&format!("/proc/{}", l.pid)).exists()
+}
+
+/// This deploy's lease, registered as running until dropped.
+struct Held(Lease);
+
+impl Held {
+    fn new(seconds: u64) -> Held {
+        let n = LEASES.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let lease = Lease {
+            token: format!("{}-{}-{nanos:x}-{n}", host_name(), std::process::id()),
+            host: host_name(),
+            pid: std::process::id(),
+            until: now_secs() + seconds.max(1),
+        };
+        ACTIVE.lock().unwrap_or_else(|e| e.into_inner()).insert(lease.token.clone());
+        Held(lease)
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        ACTIVE.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.0.token);
+    }
+}
+
+/// The version of the manifest read, for a conditional write (`None`: there was none).
+pub type Version = Option<object_store::UpdateVersion>;
+
+async fn read_remote(target: &Target, force: bool, requests: &AtomicU64) -> Result<(Remote, Version), DeployError> {
     let key = target.key(MANIFEST)?;
     requests.fetch_add(1, Ordering::Relaxed);
     match target.store.get(&key).await {
         Ok(r) => {
+            let version = object_store::UpdateVersion { e_tag: r.meta.e_tag.clone(), version: r.meta.version.clone() };
             let bytes = r.bytes().await.map_err(|e| store_error(target, MANIFEST, "read", e))?;
             let m: Manifest = decode_manifest(&bytes)
                 .map_err(|e| DeployError::BadManifest { object: target.describe(MANIFEST), reason: e.to_string() })?;
-            Ok(Remote::Manifest(m))
+            Ok((Remote::Manifest(m), Some(version)))
         }
-        Err(object_store::Error::NotFound { .. }) if force => Ok(Remote::Nothing),
+        Err(object_store::Error::NotFound { .. }) if force => Ok((Remote::Nothing, None)),
         Err(object_store::Error::NotFound { .. }) => {
             let prefix = if target.prefix.is_empty() { None } else { Some(target.key("")?) };
             let prefix = prefix.map(|p| ObjPath::parse(p.as_ref().trim_end_matches('/')).unwrap_or(p));
@@ -526,17 +682,104 @@ async fn read_remote(target: &Target, force: bool, requests: &AtomicU64) -> Resu
                     Some((k, (m.size, m.e_tag)))
                 })
                 .collect();
-            Ok(Remote::Listing(listing))
+            Ok((Remote::Listing(listing), None))
         }
         Err(e) => Err(store_error(target, MANIFEST, "read", e)),
     }
 }
 
-async fn deploy_async(target: &Target, files: &[LocalFile], opts: &DeployOptions) -> Result<Report, DeployError> {
+/// Reads the manifest a deploy of `target` left (`None` when there is none): what a platform run
+/// compares its inputs with.
+pub fn read_manifest(target: &Target) -> Result<Option<Manifest>, DeployError> {
+    let rt = crate::util::runtime::new()
+        .map_err(|e| DeployError::Target(format!("cannot start the network runtime: {e}")))?;
+    let r = rt.block_on(read_manifest_async(target));
+    rt.shutdown_background();
+    r
+}
+
+/// [`read_manifest`] on the caller's runtime.
+pub async fn read_manifest_async(target: &Target) -> Result<Option<Manifest>, DeployError> {
+    let key = target.key(MANIFEST)?;
+    match target.store.get(&key).await {
+        Ok(r) => {
+            let bytes = r.bytes().await.map_err(|e| store_error(target, MANIFEST, "read", e))?;
+            decode_manifest(&bytes)
+                .map(Some)
+                .map_err(|e| DeployError::BadManifest { object: target.describe(MANIFEST), reason: e.to_string() })
+        }
+        Err(object_store::Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(store_error(target, MANIFEST, "read", e)),
+    }
+}
+
+/// The wait before trying a held target again: 0.2 s, doubling, at most 2 s.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis((200u64 << attempt.min(4)).min(2000))
+}
+
+/// Deploys on the caller's tokio runtime (see [`deploy`]).
+pub async fn deploy_async(target: &Target, files: &[LocalFile], opts: &DeployOptions) -> Result<Report, DeployError> {
     let start = Instant::now();
     let requests = AtomicU64::new(0);
-    let mut remote = read_remote(target, opts.force, &requests).await?;
+    let mut attempt: u32 = 0;
+    loop {
+        attempt += 1;
+        let (remote, version) = read_remote(target, opts.force, &requests).await?;
+        // Another deploy holds the target: wait for it, then plan against what it left.
+        let mut orphans = Vec::new();
+        if let Remote::Manifest(m) = &remote {
+            if let Some(l) = &m.lease {
+                if !lease_is_stale(l) && !opts.dry_run {
+                    if start.elapsed() < opts.lease_wait && attempt < 10_000 {
+                        tokio::time::sleep(backoff(attempt)).await;
+                        continue;
+                    }
+                    return Err(DeployError::Busy {
+                        target: target.display.clone(),
+                        host: l.host.clone(),
+                        waited: start.elapsed().as_secs(),
+                        until: l.until,
+                    });
+                }
+                // A deploy that never finished: the new objects it announced are removed below,
+                // unless this deploy's files use them.
+                orphans = m.uploading.clone();
+            }
+        }
+        match deploy_once(target, files, opts, remote, version, orphans, &requests, start).await {
+            Err(DeployError::Store { errors, .. }) if errors.is_empty() && attempt < 20 => {
+                // The manifest changed between reading it and claiming it: another deploy won
+                // the race. Read it again.
+                tokio::time::sleep(backoff(attempt)).await;
+                continue;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A conditional write lost: the manifest is no longer the version read.
+fn conflict(target: &Target) -> DeployError {
+    DeployError::Store { target: target.display.clone(), errors: Vec::new() }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn deploy_once(
+    target: &Target,
+    files: &[LocalFile],
+    opts: &DeployOptions,
+    mut remote: Remote,
+    version: Version,
+    orphans: Vec<String>,
+    requests: &AtomicU64,
+    start: Instant,
+) -> Result<Report, DeployError> {
     let had_manifest = matches!(remote, Remote::Manifest(_));
+    let old = match &remote {
+        Remote::Manifest(m) => Some(m.clone()),
+        _ => None,
+    };
     if let (true, Remote::Manifest(m)) = (opts.force, &mut remote) {
         // Everything goes up again; the manifest still says what may be deleted.
         m.files.values_mut().for_each(|e| e.hash.clear());
@@ -567,13 +810,28 @@ async fn deploy_async(target: &Target, files: &[LocalFile], opts: &DeployOptions
             .map(|b| local_refs(&String::from_utf8_lossy(&b), p, &opts.base_url))
             .unwrap_or_default()
     };
-    let plan = plan(&remote, &new, refs_of);
+    let mut plan = plan(&remote, &new, refs_of);
     if plan.deletes.len() > opts.max_deletes {
         return Err(DeployError::TooManyDeletes {
             count: plan.deletes.len(),
             max: opts.max_deletes,
             target: target.display.clone(),
         });
+    }
+    // What a killed deploy uploaded and no manifest lists goes too (not counted in the limit:
+    // nothing published used it).
+    let listed = |p: &str| plan.manifest.files.contains_key(p) || old.as_ref().is_some_and(|m| m.files.contains_key(p));
+    let orphans: Vec<String> = orphans.into_iter().filter(|p| !listed(p)).collect();
+    if !orphans.is_empty() {
+        plan.deletes.extend(orphans);
+        plan.deletes.sort_by_key(|p| (class(p) != 1, p.clone()));
+        plan.deletes.dedup();
+    }
+    plan.manifest.inputs = opts.inputs.clone();
+    if let Some(m) = &old {
+        if m.lease.is_some() || !m.uploading.is_empty() || (opts.inputs.is_some() && m.inputs != opts.inputs) {
+            plan.manifest_changed = true;
+        }
     }
     // The compliance gate, before anything is written: every page to upload; every page when the
     // target has no manifest of ours (pages matched by a listing were never checked).
@@ -588,12 +846,34 @@ async fn deploy_async(target: &Target, files: &[LocalFile], opts: &DeployOptions
     }
     let mut report =
         Report { target: target.display.clone(), unchanged: plan.unchanged, had_manifest, ..Default::default() };
-    if opts.dry_run {
+    let nothing = plan.upload_count() == 0 && plan.deletes.is_empty() && !plan.manifest_changed;
+    if opts.dry_run || nothing {
         report.requests = requests.load(Ordering::Relaxed);
         report.plan = plan;
         report.duration_ms = start.elapsed().as_millis();
         return Ok(report);
     }
+
+    // The claim: the manifest read, with this deploy's lease and the new objects it may upload,
+    // written only if nobody wrote it since it was read.
+    let held = Held::new(opts.lease_seconds);
+    let mut claim = old.clone().unwrap_or_else(|| Manifest {
+        version: 1,
+        generator: plan.manifest.generator.clone(),
+        ..Default::default()
+    });
+    claim.lease = Some(held.0.clone());
+    let mut announced: Vec<String> =
+        plan.phases.iter().flat_map(|p| &p.uploads).filter(|(_, r)| *r == Reason::New).map(|(p, _)| p.clone()).collect();
+    announced.extend(claim.uploading.iter().filter(|p| !plan.deletes.contains(p)).cloned());
+    announced.sort();
+    announced.dedup();
+    claim.uploading = announced;
+    let mode = match &version {
+        Some(v) => object_store::PutMode::Update(v.clone()),
+        None => object_store::PutMode::Create,
+    };
+    let v1 = put_manifest(target, &claim, requests, mode).await?;
 
     if let Some(dir) = target.folder.as_ref().filter(|_| plan.upload_count() + plan.deletes.len() > 0) {
         remove_staging_files(dir);
@@ -605,11 +885,21 @@ async fn deploy_async(target: &Target, files: &[LocalFile], opts: &DeployOptions
     );
     let uploaded = AtomicUsize::new(0);
     let bytes_sent = AtomicU64::new(0);
+    // On a failure the lease is given back (the announced objects stay listed for the next one).
+    let release = |v: Version| {
+        let mut back = claim.clone();
+        back.lease = None;
+        async move {
+            if let Some(v) = v {
+                let _ = put_manifest(target, &back, requests, object_store::PutMode::Update(v)).await;
+            }
+        }
+    };
     for phase in &plan.phases {
         let results: Vec<Result<(), DeployError>> = stream::iter(phase.uploads.iter())
             .map(|(path, _)| {
                 let f = by_path[path.as_str()];
-                let (uploaded, bytes_sent, requests, bar) = (&uploaded, &bytes_sent, &requests, &bar);
+                let (uploaded, bytes_sent, bar) = (&uploaded, &bytes_sent, &bar);
                 async move {
                     // Tests stop a deploy after N uploads, as a kill would: nothing more is sent.
                     let limit = opts.exit_after_uploads;
@@ -636,17 +926,23 @@ async fn deploy_async(target: &Target, files: &[LocalFile], opts: &DeployOptions
         }
         if !errors.is_empty() {
             bar.finish_and_clear();
+            release(v1).await;
             return Err(merge_errors(target, errors));
         }
     }
     report.uploaded = uploaded.load(Ordering::SeqCst);
     report.bytes = bytes_sent.load(Ordering::Relaxed);
 
-    if plan.manifest_changed {
-        let mut m = plan.manifest.clone();
-        m.pending_deletes = plan.deletes.clone();
-        put_manifest(target, &m, &requests).await?;
-    }
+    let taken = |e: DeployError| match e {
+        DeployError::Store { errors, .. } if errors.is_empty() => {
+            DeployError::TakenOver { target: target.display.clone(), seconds: opts.lease_seconds }
+        }
+        other => other,
+    };
+    let mut m = plan.manifest.clone();
+    m.pending_deletes = plan.deletes.clone();
+    m.lease = (!plan.deletes.is_empty()).then(|| held.0.clone());
+    let v2 = put_manifest(target, &m, requests, update(v1)).await.map_err(taken)?;
     if !plan.deletes.is_empty() {
         let (pages, others): (Vec<&String>, Vec<&String>) = plan.deletes.iter().partition(|p| class(p) == 1);
         for batch in [pages, others] {
@@ -672,13 +968,23 @@ async fn deploy_async(target: &Target, files: &[LocalFile], opts: &DeployOptions
                 return Err(merge_errors(target, errors));
             }
         }
-        put_manifest(target, &plan.manifest, &requests).await?;
+        put_manifest(target, &plan.manifest, requests, update(v2)).await.map_err(taken)?;
     }
+    drop(held);
     bar.finish_and_clear();
     report.requests = requests.load(Ordering::Relaxed);
     report.plan = plan;
     report.duration_ms = start.elapsed().as_millis();
     Ok(report)
+}
+
+/// A write conditional on the version this deploy wrote last (unconditional when the store
+/// gave none back).
+fn update(v: Version) -> object_store::PutMode {
+    match v {
+        Some(v) => object_store::PutMode::Update(v),
+        None => object_store::PutMode::Overwrite,
+    }
 }
 
 /// Removes the half-written files (`name#N`) a killed deploy to a folder left behind: the
@@ -770,7 +1076,15 @@ fn decode_manifest(bytes: &[u8]) -> Result<Manifest, String> {
     }
 }
 
-async fn put_manifest(target: &Target, m: &Manifest, requests: &AtomicU64) -> Result<(), DeployError> {
+/// Writes the manifest; `mode` makes it conditional on the version read (a folder target
+/// cannot do that and is written over: a folder is for one deploy at a time). A lost condition
+/// is a [`DeployError::Store`] without lines (see [`conflict`]). Returns the version written.
+async fn put_manifest(
+    target: &Target,
+    m: &Manifest,
+    requests: &AtomicU64,
+    mode: object_store::PutMode,
+) -> Result<Version, DeployError> {
     let key = target.key(MANIFEST)?;
     let body = encode_manifest(m);
     let e = Entry {
@@ -780,13 +1094,15 @@ async fn put_manifest(target: &Target, m: &Manifest, requests: &AtomicU64) -> Re
         cache_control: "no-store".into(),
         content_encoding: None,
     };
+    let mode = if target.folder.is_some() { object_store::PutMode::Overwrite } else { mode };
     requests.fetch_add(1, Ordering::Relaxed);
-    target
-        .store
-        .put_opts(&key, PutPayload::from(body), PutOptions { attributes: attributes(target, &e), ..Default::default() })
-        .await
-        .map_err(|e| store_error(target, MANIFEST, "write", e))?;
-    Ok(())
+    let opts = PutOptions { attributes: attributes(target, &e), mode, ..Default::default() };
+    match target.store.put_opts(&key, PutPayload::from(body), opts).await {
+        Ok(r) => Ok((r.e_tag.is_some() || r.version.is_some())
+            .then_some(object_store::UpdateVersion { e_tag: r.e_tag, version: r.version })),
+        Err(object_store::Error::Precondition { .. } | object_store::Error::AlreadyExists { .. }) => Err(conflict(target)),
+        Err(e) => Err(store_error(target, MANIFEST, "write", e)),
+    }
 }
 
 #[cfg(test)]
@@ -977,7 +1293,7 @@ mod tests {
 
     #[test]
     fn manifest_is_stored_compressed_and_plain_json_is_still_read() {
-        let mut m = Manifest { version: 1, generator: "t".into(), files: BTreeMap::new(), pending_deletes: vec![] };
+        let mut m = Manifest { version: 1, generator: "t".into(), ..Default::default() };
         for i in 0..200 {
             m.files.insert(format!("p/{i}/index.html"), entry(&format!("{i:064}"), &format!("p/{i}/index.html")));
         }

@@ -50,6 +50,30 @@ pub struct Manifest {
     /// killed while deleting finishes the job next time).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending_deletes: Vec<String>,
+    /// What the published files were made from (a platform run's input fingerprint): a run whose
+    /// inputs are the same has nothing to publish.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<String>,
+    /// A deploy in progress holds the target until it is done (or until the lease runs out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<Lease>,
+    /// Objects new to the target that the deploy holding the lease may upload: when that deploy
+    /// is killed, the next one removes those its own files do not use.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uploading: Vec<String>,
+}
+
+/// Who is deploying to a target, and until when.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// Unique to one deploy.
+    pub token: String,
+    /// The machine (host name) of the deploying process.
+    pub host: String,
+    /// Its process id.
+    pub pid: u32,
+    /// Unix time (seconds) after which the lease may be taken over.
+    pub until: u64,
 }
 
 /// What the target is compared against.
@@ -198,7 +222,7 @@ pub fn plan(remote: &Remote, new: &[NewFile], refs_of: impl Fn(&str) -> Vec<Stri
         version: 1,
         generator: format!("sopixi {}", env!("CARGO_PKG_VERSION")),
         files: new.iter().map(|f| (f.path.clone(), f.entry.clone())).collect(),
-        pending_deletes: Vec::new(),
+        ..Default::default()
     };
     let manifest_changed = match remote {
         Remote::Manifest(m) => m.files != manifest.files || !m.pending_deletes.is_empty(),

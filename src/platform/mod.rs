@@ -8,6 +8,7 @@
 pub mod browser;
 pub mod check;
 pub mod compliance;
+pub mod notice;
 pub mod policy;
 pub mod quotas;
 pub mod reserved;

@@ -61,7 +61,64 @@ pub struct Policy {
     pub texts: Vec<(String, NoticeText)>,
     /// Disk use the platform allows a site.
     pub quotas: Quotas,
+    /// Time the platform gives one partner's build.
+    pub limits: Limits,
+    /// What the platform decided about particular partners (suspensions, withheld pages,
+    /// domains, adult ratings). Not part of [`Policy::render_key`]: a change here rebuilds only
+    /// the partners it names.
+    pub partners: PartnerRules,
 }
+
+/// Time limits of a platform run.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Seconds one partner's build may take before it is stopped and reported as failed.
+    #[serde(default = "default_build_seconds")]
+    pub build_seconds: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { build_seconds: default_build_seconds() }
+    }
+}
+fn default_build_seconds() -> u64 {
+    60
+}
+
+/// A page the platform withholds: excluded from the build, its URL answered by a notice.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Withheld {
+    /// The partner.
+    pub partner: String,
+    /// The content file relative to `content/` (`blog/post.md`) or the page's URL (`/blog/post/`).
+    pub path: String,
+    /// Why, shown on the notice page.
+    pub reason: String,
+    /// Its line in the policy file.
+    pub line: Option<usize>,
+}
+
+/// The platform's decisions about particular partners.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct PartnerRules {
+    /// Suspended partners and why.
+    pub suspended: BTreeMap<String, String>,
+    /// Withheld pages.
+    pub withheld: Vec<Withheld>,
+    /// Custom domains by partner (a host name, `www.example.fr`).
+    pub domains: BTreeMap<String, String>,
+    /// The host of a partner without a custom domain, `{partner}` standing for its id.
+    pub default_domain: String,
+    /// Partners whose every page is rated adult.
+    pub adult_partners: std::collections::BTreeSet<String>,
+    /// Pages rated adult by the platform: (partner, content file or URL).
+    pub adult_pages: Vec<(String, String)>,
+}
+
+/// The default host of a partner's site.
+pub const DEFAULT_DOMAIN: &str = "{partner}.sopixi.site";
 
 /// Sizes the platform allows, in bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
@@ -76,6 +133,9 @@ pub struct Quotas {
     /// Any one video file (the terms of service: 5 MB).
     #[serde(default = "default_video_bytes")]
     pub video_bytes: u64,
+    /// Pages (content pages, all languages) in one site.
+    #[serde(default = "default_pages")]
+    pub pages: u64,
 }
 
 impl Default for Quotas {
@@ -84,6 +144,7 @@ impl Default for Quotas {
             site_bytes: default_site_bytes(),
             file_bytes: default_file_bytes(),
             video_bytes: default_video_bytes(),
+            pages: default_pages(),
         }
     }
 }
@@ -95,6 +156,9 @@ fn default_file_bytes() -> u64 {
 }
 fn default_video_bytes() -> u64 {
     5_000_000
+}
+fn default_pages() -> u64 {
+    100_000
 }
 
 /// File extensions of videos (held to [`Quotas::video_bytes`]).
@@ -128,11 +192,22 @@ impl Default for Policy {
             colors: PolicyColors { text: "#1f2a44".into(), background: "#ffffff".into(), accent: "#1f2a44".into() },
             texts: vec![("en".into(), en), ("fr".into(), fr)],
             quotas: Quotas::default(),
+            limits: Limits::default(),
+            partners: PartnerRules { default_domain: DEFAULT_DOMAIN.into(), ..Default::default() },
         }
     }
 }
 
 impl Policy {
+    /// A hash of what changes a built page (badge, colours, texts, quotas), leaving out the
+    /// decisions about particular partners, which reach a build through its options.
+    pub fn render_key(&self) -> blake3::Hash {
+        let mut p = self.clone();
+        p.partners = PartnerRules::default();
+        p.limits = Limits::default();
+        blake3::hash(format!("{p:?}").as_bytes())
+    }
+
     /// The texts for `language` (`fr-CA` → `fr`), else for the site's `default` language, else
     /// English.
     pub fn text_or(&self, language: &str, default: &str) -> &NoticeText {
@@ -171,9 +246,20 @@ impl Policy {
         drop(tree);
         let raw: RawPolicy = yaml::from_str(text).map_err(|e| vec![yaml_diagnostic(file, e, 0)])?;
         let mut p = Policy::default();
-        if let Some(q) = raw.quotas {
+        if let Some(q) = raw.quotas.clone() {
             p.quotas = q;
         }
+        if let Some(l) = raw.limits.clone() {
+            if l.build_seconds == 0 {
+                errors.push(
+                    Diagnostic::new(file, "`limits.build_seconds` is 0")
+                        .at(any_key_line(text, "build_seconds"), None)
+                        .hint("give each partner's build some time, e.g. 60"),
+                );
+            }
+            p.limits = l;
+        }
+        parse_partner_rules(file, text, &raw, &mut p.partners, &mut errors);
         let line = |key: &str| any_key_line(text, key);
         if let Some(url) = raw.badge.url {
             if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(['"', '<', '>', ' ']) {
@@ -302,6 +388,191 @@ struct RawPolicy {
     notice: BTreeMap<String, RawTexts>,
     #[serde(default)]
     quotas: Option<Quotas>,
+    #[serde(default)]
+    limits: Option<Limits>,
+    #[serde(default)]
+    suspended: Vec<RawPartnerEntry>,
+    #[serde(default)]
+    withheld: Vec<RawPartnerEntry>,
+    #[serde(default)]
+    domains: BTreeMap<String, String>,
+    #[serde(default)]
+    default_domain: Option<String>,
+    #[serde(default)]
+    adult: RawAdult,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPartnerEntry {
+    partner: String,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdult {
+    #[serde(default)]
+    partners: Vec<String>,
+    #[serde(default)]
+    pages: Vec<RawPartnerEntry>,
+}
+
+/// Whether `id` can name a partner: 1 to 63 lowercase letters, digits and hyphens, not starting
+/// or ending with a hyphen (it becomes a folder, an object prefix and a host name label).
+pub fn valid_partner_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 63
+        && !id.starts_with('-')
+        && !id.ends_with('-')
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Whether `host` is a host name a site can be served under (`www.example.fr`).
+pub fn valid_host(host: &str) -> bool {
+    host.len() <= 253
+        && host.contains('.')
+        && host.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+/// The line of the `n`-th entry (0-based) naming `partner: ID` after the top-level `section:` key.
+fn entry_line(text: &str, section: &str, partner: &str, n: usize) -> Option<usize> {
+    let start = crate::util::yaml::key_line(text, section)?;
+    text.lines()
+        .enumerate()
+        .skip(start)
+        .filter(|(_, l)| {
+            let l = l.trim_start().trim_start_matches("- ").trim_start_matches('{').trim_start();
+            l.strip_prefix("partner:").is_some_and(|v| v.trim().trim_matches(['"', '\'']).split([',', '}']).next().is_some_and(|v| v.trim().trim_matches(['"', '\'']) == partner))
+        })
+        .nth(n)
+        .map(|(i, _)| i + 1)
+}
+
+fn parse_partner_rules(file: &str, text: &str, raw: &RawPolicy, rules: &mut PartnerRules, errors: &mut Vec<Diagnostic>) {
+    let bad_id = |section: &str, id: &str, line: Option<usize>| {
+        Diagnostic::new(file, format!("`{section}`: `{id}` is not a partner id"))
+            .at(line, None)
+            .hint("a partner id is the name of its folder: lowercase letters, digits and hyphens")
+    };
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut nth = |section: &str, id: &str| {
+        let n = seen.entry(format!("{section}/{id}")).or_insert(0);
+        *n += 1;
+        *n - 1
+    };
+    for e in &raw.suspended {
+        let line = entry_line(text, "suspended", &e.partner, nth("suspended", &e.partner));
+        if !valid_partner_id(&e.partner) {
+            errors.push(bad_id("suspended", &e.partner, line));
+            continue;
+        }
+        if e.path.is_some() {
+            errors.push(
+                Diagnostic::new(file, format!("`suspended`: the entry of `{}` has a `path`", e.partner))
+                    .at(line, None)
+                    .hint("a suspension takes the whole site; to withhold one page, list it under `withheld`"),
+            );
+        }
+        let reason = e.reason.clone().unwrap_or_default();
+        if reason.trim().is_empty() {
+            errors.push(
+                Diagnostic::new(file, format!("`suspended`: the entry of `{}` gives no `reason`", e.partner))
+                    .at(line, None)
+                    .hint("say why (it is shown to the partner and kept in the reports), e.g. reason: unpaid invoice"),
+            );
+        }
+        rules.suspended.insert(e.partner.clone(), reason);
+    }
+    for e in &raw.withheld {
+        let line = entry_line(text, "withheld", &e.partner, nth("withheld", &e.partner));
+        if !valid_partner_id(&e.partner) {
+            errors.push(bad_id("withheld", &e.partner, line));
+            continue;
+        }
+        let path = e.path.clone().unwrap_or_default();
+        if !withheld_path_ok(&path) {
+            errors.push(
+                Diagnostic::new(file, format!("`withheld`: the entry of `{}` has no valid `path` (`{path}`)", e.partner))
+                    .at(line, None)
+                    .hint("give the content file under content/ (blog/post.md) or the page's URL (/blog/post/)"),
+            );
+            continue;
+        }
+        let reason = e.reason.clone().unwrap_or_default();
+        if reason.trim().is_empty() {
+            errors.push(
+                Diagnostic::new(file, format!("`withheld`: the entry of `{}` ({path}) gives no `reason`", e.partner))
+                    .at(line, None)
+                    .hint("say why, e.g. reason: copyright complaint"),
+            );
+        }
+        rules.withheld.push(Withheld { partner: e.partner.clone(), path, reason, line });
+    }
+    for (id, host) in &raw.domains {
+        let line = any_key_line(text, id);
+        if !valid_partner_id(id) {
+            errors.push(bad_id("domains", id, line));
+        } else if !valid_host(host) {
+            errors.push(
+                Diagnostic::new(file, format!("`domains.{id}`: `{host}` is not a host name"))
+                    .at(line, None)
+                    .hint("write the host alone, without https:// or a path, e.g. www.example.fr"),
+            );
+        } else if let Some((other, _)) = rules.domains.iter().find(|(_, h)| h.eq_ignore_ascii_case(host)) {
+            errors.push(
+                Diagnostic::new(file, format!("`domains`: `{host}` is given to both `{other}` and `{id}`"))
+                    .at(line, None)
+                    .hint("a domain routes to one site: remove one of them"),
+            );
+        } else {
+            rules.domains.insert(id.clone(), host.to_ascii_lowercase());
+        }
+    }
+    if let Some(d) = &raw.default_domain {
+        let probe = d.replace("{partner}", "x");
+        if !d.contains("{partner}") || !valid_host(&probe) {
+            errors.push(
+                Diagnostic::new(file, format!("`default_domain` `{d}` is not a host name with `{{partner}}` in it"))
+                    .at(any_key_line(text, "default_domain"), None)
+                    .hint("write it as {partner}.sopixi.site"),
+            );
+        }
+        rules.default_domain = d.to_ascii_lowercase();
+    }
+    for id in &raw.adult.partners {
+        if !valid_partner_id(id) {
+            errors.push(bad_id("adult.partners", id, any_key_line(text, "partners")));
+        }
+        rules.adult_partners.insert(id.clone());
+    }
+    for e in &raw.adult.pages {
+        let path = e.path.clone().unwrap_or_default();
+        if !valid_partner_id(&e.partner) || !withheld_path_ok(&path) {
+            errors.push(
+                Diagnostic::new(file, format!("`adult.pages`: the entry of `{}` needs a partner id and a `path`", e.partner))
+                    .at(entry_line(text, "adult", &e.partner, 0), None)
+                    .hint("give the content file under content/ (blog/post.md) or the page's URL (/blog/post/)"),
+            );
+            continue;
+        }
+        rules.adult_pages.push((e.partner.clone(), path));
+    }
+}
+
+/// A withheld or adult page's `path`: a content file (`blog/post.md`) or a URL (`/blog/post/`).
+fn withheld_path_ok(path: &str) -> bool {
+    let p = path.trim();
+    !p.is_empty() && !p.contains("..") && !p.contains('\\') && (p.starts_with('/') || p.ends_with(".md"))
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -752,6 +752,10 @@ impl Lookup {
                 }
             }
         }
+        // A link to a withheld page goes to its notice.
+        for w in &content.withheld {
+            l.urls.entry(w.rel.clone()).or_insert_with(|| config.permalink(&w.path));
+        }
         for t in &content.taxonomies {
             for term in &t.terms {
                 l.terms.insert(

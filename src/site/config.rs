@@ -48,6 +48,10 @@ pub struct SiteConfig {
     pub title: String,
     /// Absolute URL the site is published at, e.g. `https://bakery.example/`.
     pub base_url: String,
+    /// The site's own domain on the platform (`www.example.fr`): a platform run publishes the
+    /// site there (the operator's policy may decide otherwise).
+    #[serde(default)]
+    pub domain: Option<String>,
     /// Language code of the content (`fr`, `en` …), used for `<html lang>` and platform notices;
     /// with `languages`, the default language.
     #[serde(default = "default_language")]
@@ -347,14 +351,48 @@ pub struct BuildOptions {
     pub theme_dir: Option<PathBuf>,
     /// Show a progress bar on stderr (only drawn when stderr is a terminal).
     pub progress: bool,
+    /// Pages the platform withholds: (content file under `content/` or URL, reason). Each is
+    /// left out of the build and its URL answered by a notice.
+    pub withheld: Vec<(String, String)>,
+    /// The platform rates every page of the site adult (age gate everywhere).
+    pub adult_site: bool,
+    /// Pages (content files or URLs) the platform rates adult.
+    pub adult_pages: Vec<String>,
+    /// The platform's theme catalog: a folder of theme folders, looked in after the site's
+    /// `themes/` and before the bundled themes.
+    pub theme_catalog: Option<PathBuf>,
+    /// Where resized images are kept, instead of the site's `images.cache_dir` (platform runs
+    /// keep caches out of partner folders). Does not change what is built.
+    pub cache_dir: Option<PathBuf>,
+    /// The moment the build must be done by (the platform's per-partner time limit): past it,
+    /// renders stop and the build fails. Does not change what a build that finishes makes.
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl BuildOptions {
     /// Feeds every option that changes what a build produces into `h`. The destructuring names
     /// every field: a new option does not compile until it is hashed here (or said not to matter).
     pub fn hash_into(&self, h: &mut blake3::Hasher) {
-        let BuildOptions { drafts, base_url, no_minify, theme_dir, progress: _ } = self;
+        let BuildOptions {
+            drafts,
+            base_url,
+            no_minify,
+            theme_dir,
+            progress: _,
+            withheld,
+            adult_site,
+            adult_pages,
+            cache_dir: _,
+            deadline: _,
+            theme_catalog,
+        } = self;
         h.update(format!("{drafts:?}|{base_url:?}|{no_minify}|{theme_dir:?}").as_bytes());
+        if let Some(c) = theme_catalog {
+            h.update(format!("|{c:?}").as_bytes());
+        }
+        if !withheld.is_empty() || *adult_site || !adult_pages.is_empty() {
+            h.update(format!("|{withheld:?}|{adult_site}|{adult_pages:?}").as_bytes());
+        }
     }
 }
 
@@ -369,6 +407,8 @@ pub struct Config {
     pub minify: bool,
     /// Theme folder override.
     pub theme_dir: Option<PathBuf>,
+    /// The platform's theme catalog.
+    pub theme_catalog: Option<PathBuf>,
 }
 
 impl Config {
@@ -394,6 +434,15 @@ impl Config {
                     .at(line_of("base_url"), None)
                     .hint("write it as https://example.org/ (or / for relative links)"),
             );
+        }
+        if let Some(d) = &site.domain {
+            if !crate::platform::policy::valid_host(d) {
+                errors.push(
+                    Diagnostic::new(SITE_FILE, format!("`domain` `{d}` is not a host name"))
+                        .at(line_of("domain"), None)
+                        .hint("write the host alone, without https:// or a path, e.g. www.example.fr"),
+                );
+            }
         }
         if !site.base_url.ends_with('/') {
             site.base_url.push('/');
@@ -516,7 +565,13 @@ impl Config {
             return Err(errors);
         }
         let minify = site.minify && !opts.no_minify;
-        Ok(Config { site, drafts: opts.drafts, minify, theme_dir: opts.theme_dir.clone() })
+        Ok(Config {
+            site,
+            drafts: opts.drafts,
+            minify,
+            theme_dir: opts.theme_dir.clone(),
+            theme_catalog: opts.theme_catalog.clone(),
+        })
     }
 
     /// Every language of the site, the default first, then the others by code.

@@ -551,6 +551,21 @@ pub struct Content {
     pub assets: Vec<Asset>,
     /// Each language's tree: the default first.
     pub languages: Vec<LanguageTree>,
+    /// Pages the platform withholds: left out of the tree, their URL answered by a notice.
+    pub withheld: Vec<WithheldPage>,
+}
+
+/// A page left out by the platform (see [`Content::assemble_under`]).
+#[derive(Debug, Clone)]
+pub struct WithheldPage {
+    /// Its content file.
+    pub rel: String,
+    /// The URL path it had (`/blog/post/`).
+    pub path: String,
+    /// The language of its tree.
+    pub lang: String,
+    /// Why, as the policy says.
+    pub reason: String,
 }
 
 /// One language's part of the content tree.
@@ -589,6 +604,126 @@ impl Content {
     /// bundles and hidden folders found, files sorted into sections and pages, every folder's
     /// section made, pages placed, other files placed beside their page or section, pages ordered,
     /// URLs checked, terms collected. Drafts are dropped unless the configuration includes them.
+    /// [`Content::assemble`] under the platform's decisions for this site (`opts`): pages rated
+    /// adult by the platform get the age gate (a section's `_index.md`: everything under it), and
+    /// withheld pages are left out, their URLs kept for the notices. Problems with the decisions
+    /// themselves (a path that names no page) are returned as warnings.
+    pub fn assemble_under(
+        config: &Config,
+        mut parsed: Vec<Parsed>,
+        other_files: Vec<String>,
+        opts: &crate::site::config::BuildOptions,
+    ) -> Result<(Content, Vec<Diagnostic>), Vec<Diagnostic>> {
+        let mut warnings = Vec::new();
+        let by_file = |p: &Parsed, path: &str| {
+            let path = path.trim_start_matches('/');
+            p.rel == path || p.key == path || {
+                let dir = path.strip_suffix("_index.md").filter(|d| d.is_empty() || d.ends_with('/'));
+                dir.is_some_and(|d| p.rel.starts_with(d))
+            }
+        };
+        for p in parsed.iter_mut() {
+            if opts.adult_site || opts.adult_pages.iter().any(|a| a.ends_with(".md") && by_file(p, a)) {
+                p.front.adult = Some(true);
+            }
+        }
+        let by_url: Vec<&String> = opts.adult_pages.iter().filter(|a| a.starts_with('/')).collect();
+        if opts.withheld.is_empty() && by_url.is_empty() {
+            return Content::assemble(config, parsed, other_files).map(|c| (c, warnings));
+        }
+        let url_of = |path: &str| {
+            let p = path.split(['?', '#']).next().unwrap_or("");
+            let p = p.strip_suffix("index.html").unwrap_or(p);
+            if p.ends_with('/') {
+                p.to_string()
+            } else {
+                format!("{p}/")
+            }
+        };
+        let mut withheld = Vec::new();
+        if !opts.withheld.is_empty() {
+            let all = Content::assemble(config, parsed.clone(), other_files.clone())?;
+            let mut gone = std::collections::HashSet::new();
+            for (path, reason) in &opts.withheld {
+                let url = path.starts_with('/').then(|| url_of(path));
+                let hits: Vec<&Page> = all
+                    .pages
+                    .iter()
+                    .filter(|p| match &url {
+                        Some(u) => p.path == *u,
+                        None => {
+                            let f = path.trim_start_matches('/');
+                            p.src.rel == f || p.src.key == f
+                        }
+                    })
+                    .collect();
+                if hits.is_empty() {
+                    let section = all.sections.iter().any(|s| match &url {
+                        Some(u) => s.path == *u,
+                        None => s.src.rel == path.trim_start_matches('/'),
+                    });
+                    let why = if section {
+                        "names a section: the platform withholds pages, list the section's pages one by one"
+                    } else {
+                        "names no page of this site"
+                    };
+                    warnings.push(
+                        Diagnostic::new("policy", format!("withheld page `{path}` {why}"))
+                            .kind(crate::util::diag::Kind::Platform)
+                            .hint("check the entry's `path` in the policy: a file under content/ or a page URL"),
+                    );
+                }
+                for p in hits {
+                    gone.insert(p.src.rel.clone());
+                    withheld.push(WithheldPage {
+                        rel: p.src.rel.clone(),
+                        path: p.path.clone(),
+                        lang: p.lang.clone(),
+                        reason: reason.clone(),
+                    });
+                }
+            }
+            // A URL withholds its page in that language; its file goes with it, so its other
+            // languages' pages too (a file is one page in every tree it appears in).
+            let extra: Vec<WithheldPage> = all
+                .pages
+                .iter()
+                .filter(|p| gone.contains(&p.src.rel) && !withheld.iter().any(|w| w.path == p.path))
+                .map(|p| {
+                    let reason = withheld.iter().find(|w| w.rel == p.src.rel).map(|w| w.reason.clone()).unwrap_or_default();
+                    WithheldPage { rel: p.src.rel.clone(), path: p.path.clone(), lang: p.lang.clone(), reason }
+                })
+                .collect();
+            withheld.extend(extra);
+            withheld.sort_by(|a, b| a.path.cmp(&b.path));
+            withheld.dedup_by(|a, b| a.path == b.path);
+            parsed.retain(|p| !gone.contains(&p.rel));
+        }
+        let mut content = Content::assemble(config, parsed, other_files)?;
+        for u in by_url {
+            let u = url_of(u);
+            let mut hit = false;
+            for p in content.pages.iter_mut().filter(|p| p.path == u) {
+                p.adult = true;
+                hit = true;
+            }
+            for s in content.sections.iter_mut().filter(|s| s.path == u) {
+                s.adult = true;
+                hit = true;
+            }
+            if !hit {
+                warnings.push(
+                    Diagnostic::new("policy", format!("adult page `{u}` names no page of this site"))
+                        .kind(crate::util::diag::Kind::Platform)
+                        .hint("check the entry's `path` in the policy's `adult.pages`"),
+                );
+            }
+        }
+        content.withheld = withheld;
+        Ok((content, warnings))
+    }
+
+    /// Assembles the content tree from parsed files.
     pub fn assemble(
         config: &Config,
         parsed: Vec<Parsed>,

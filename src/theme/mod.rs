@@ -84,7 +84,12 @@ pub enum ResolveError {
 impl Place {
     /// Finds the theme a site uses: the `--theme` folder when given, else `themes/NAME` in the
     /// site, else the bundled theme `NAME` (`name` defaults to [`DEFAULT_THEME`]).
-    pub fn resolve(root: &Path, theme_dir: Option<&Path>, name: Option<&str>) -> Result<Place, ResolveError> {
+    pub fn resolve(
+        root: &Path,
+        theme_dir: Option<&Path>,
+        catalog: Option<&Path>,
+        name: Option<&str>,
+    ) -> Result<Place, ResolveError> {
         if let Some(dir) = theme_dir {
             if !dir.join("templates").is_dir() {
                 return Err(ResolveError::NoTemplates(dir.to_path_buf()));
@@ -95,6 +100,10 @@ impl Place {
         let local = root.join("themes").join(name);
         if local.is_dir() {
             return Ok(Place::Dir { dir: local, label: local_label(name) });
+        }
+        let plain = !name.is_empty() && !name.starts_with('.') && !name.contains(['/', '\\']);
+        if let Some(dir) = catalog.map(|c| c.join(name)).filter(|d| plain && d.join("templates").is_dir()) {
+            return Ok(Place::Dir { dir, label: format!("(theme catalog) {name}") });
         }
         if embedded::theme(name).is_some() {
             return Ok(Place::Bundled(name.to_string()));

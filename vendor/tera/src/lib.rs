@@ -88,6 +88,8 @@ pub use crate::context::get_json_pointer;
 #[doc(hidden)]
 pub use crate::template::Template;
 pub use crate::tera::Tera;
+/// SOPIXI: a time limit for the renders of one thread.
+pub use crate::renderer::set_deadline;
 pub use crate::utils::escape_html;
 // Re-export Value and other useful things from serde
 // so apps/tools can encode data in Tera types

@@ -6,6 +6,7 @@ mod call_stack;
 mod for_loop;
 mod macros;
 mod processor;
+pub use self::processor::set_deadline;
 mod stack_frame;
 
 use std::io::Write;

@@ -129,6 +129,17 @@ pub const MAX_DEPTH: usize = 128;
 /// pages with ten tags each is 110,000); past it a template that never ends is an error, not a hang.
 pub const MAX_ITERATIONS: usize = 10_000_000;
 
+std::thread_local! {
+    /// SOPIXI: the moment renders on this thread must stop by (see [`set_deadline`]).
+    static DEADLINE: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };
+}
+
+/// SOPIXI: renders on this thread fail once `deadline` has passed (checked every 1,024 loop
+/// iterations); `None` lifts it. Returns the previous one, for the caller to restore.
+pub fn set_deadline(deadline: Option<std::time::Instant>) -> Option<std::time::Instant> {
+    DEADLINE.with(|d| d.replace(deadline))
+}
+
 impl<'a> Processor<'a> {
     /// SOPIXI: fails cleanly instead of overflowing the stack when templates nest too deep.
     fn check_depth(&self, what: &str) -> Result<()> {
@@ -255,6 +266,13 @@ impl<'a> Processor<'a> {
                     if self.iterations > MAX_ITERATIONS {
                         return Err(Error::msg(format!(
                             "loop `{for_loop_name}` makes this render run more than {MAX_ITERATIONS} loop iterations: does a loop run over far more than the site holds?"
+                        )));
+                    }
+                    if self.iterations % 1024 == 0
+                        && DEADLINE.with(|d| d.get()).is_some_and(|d| std::time::Instant::now() >= d)
+                    {
+                        return Err(Error::msg(format!(
+                            "loop `{for_loop_name}` was still running when the build's time limit passed: does a loop run over far more than the site holds?"
                         )));
                     }
                     self.render_body(for_loop_body, write)?;
