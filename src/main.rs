@@ -35,6 +35,7 @@ enum Command {
     Check(cmd::check::Args),
     Deploy(cmd::deploy::Args),
     Serve(cmd::serve::Args),
+    Platform(cmd::platform::Args),
 }
 
 fn main() {
@@ -48,6 +49,7 @@ fn main() {
         Command::Check(args) => cmd::check::execute(args),
         Command::Deploy(args) => cmd::deploy::execute(args, cli.verbose),
         Command::Serve(args) => cmd::serve::execute(args, cli.verbose),
+        Command::Platform(args) => cmd::platform::execute(args),
     };
     std::process::exit(code);
 }

@@ -118,7 +118,7 @@ fn a_redeploy_without_change_uploads_nothing_and_reads_only_the_manifest() {
 }
 
 #[test]
-fn one_changed_page_uploads_one_object_and_the_manifest() {
+fn one_changed_page_uploads_one_object_and_the_manifest_twice() {
     both(|b| {
         let t = SiteTest::new("blog");
         deploy_ok(&t, &b, &[]);
@@ -129,9 +129,11 @@ fn one_changed_page_uploads_one_object_and_the_manifest() {
         if let Some(before) = before {
             let after = b.server().requests();
             let delta = |k: &str| after.get(k).unwrap_or(&0) - before.get(k).unwrap_or(&0);
-            assert_eq!(delta("PUT"), 2, "the page and the manifest: {before:?} → {after:?}");
+            // The manifest is written twice: the claim (this deploy's lease, conditional on the
+            // version read), then the new manifest.
+            assert_eq!(delta("PUT"), 3, "the claim, the page and the manifest: {before:?} → {after:?}");
             assert_eq!(delta("GET"), 1, "the manifest: {before:?} → {after:?}");
-            assert_eq!(after.values().sum::<u64>() - before.values().sum::<u64>(), 3, "{before:?} → {after:?}");
+            assert_eq!(after.values().sum::<u64>() - before.values().sum::<u64>(), 4, "{before:?} → {after:?}");
         }
         assert_eq!(s["uploaded"], 1, "{s}");
         assert_eq!(s["deleted"], 0);
@@ -281,6 +283,30 @@ fn a_killed_deploy_leaves_no_broken_page_and_the_next_run_converges() {
         assert_no_broken_page(&b);
         let s = deploy_ok(&t, &b, &[]);
         assert_eq!(s["uploaded"], 0, "converged: {s}");
+    });
+}
+
+#[test]
+fn objects_a_killed_deploy_uploaded_that_no_manifest_lists_are_removed() {
+    both(|b| {
+        let t = SiteTest::new("blog");
+        deploy_ok(&t, &b, &[]);
+        // A version with new files, cut after its first uploads (the new stylesheet goes first).
+        t.write("static/css/v2.css", "body{margin:0}");
+        t.write("static/css/v3.css", "body{margin:1px}");
+        t.write("content/blog/fourth.md", "---\ntitle: Fourth post\ndate: 2030-01-01\n---\nNew.\n");
+        let r = deploy(&t, &b, &[], &[("SOPIXI_TEST_DEPLOY_EXIT_AFTER", "2")]);
+        assert_eq!(r.status, 137, "{}", r.stderr);
+        let stray: Vec<String> = b.objects().into_keys().filter(|k| k.starts_with("css/v")).collect();
+        assert!(!stray.is_empty(), "the cut deploy uploaded none of the new files");
+        // The partner goes back to the old version: nothing lists those objects any more, and the
+        // next deploy (its lease is of a process that is gone) removes them.
+        std::fs::remove_file(t.path("static/css/v2.css")).unwrap();
+        std::fs::remove_file(t.path("static/css/v3.css")).unwrap();
+        std::fs::remove_file(t.path("content/blog/fourth.md")).unwrap();
+        let s = deploy_ok(&t, &b, &[]);
+        assert!(s["deleted"].as_u64().unwrap() >= stray.len() as u64, "{s}");
+        assert_mirrors(&t, &b, &[]);
     });
 }
 

@@ -13,6 +13,7 @@ mod fuzz_regressions;
 mod hostile;
 mod images;
 mod multilingual;
+mod platform;
 mod rebuilds;
 mod serve;
 mod tidy;

@@ -57,6 +57,8 @@ pub struct Built {
     pub timings: Vec<(&'static str, Duration)>,
     /// Problems that do not fail the build (an alias that loses to a real page).
     pub warnings: Vec<Diagnostic>,
+    /// Pages the platform withholds: (URL path, reason).
+    pub withheld: Vec<(String, String)>,
 }
 
 /// Why a build to disk did not complete.
@@ -108,6 +110,33 @@ pub struct DiskBuild {
     pub timings: Vec<(&'static str, f64)>,
     /// Problems that do not fail the build (none when nothing was rendered).
     pub warnings: Vec<Diagnostic>,
+    /// Pages the platform withholds: (URL path, reason).
+    pub withheld: Vec<(String, String)>,
+}
+
+/// A site read from disk and fingerprinted, not yet built (see [`prepare`]).
+pub struct Prepared {
+    inputs: gather::Inputs,
+    /// Stands for everything the build reads (see [`gather::fingerprint`]).
+    pub fingerprint: String,
+    /// When the site was read.
+    started: Instant,
+}
+
+impl Prepared {
+    /// Whether reading found no problem (a fingerprint of a site with unreadable files is not
+    /// one to trust for skipping).
+    pub fn readable(&self) -> bool {
+        self.inputs.errors.is_empty()
+    }
+}
+
+/// Reads the site (walks, reads, resolves the theme) and fingerprints it, without building.
+pub fn prepare(engine: &Engine, root: &Path, opts: &BuildOptions) -> Result<Prepared, BuildFailed> {
+    let started = Instant::now();
+    let inputs = gather(root, opts, true)?;
+    let fingerprint = fingerprint(&inputs, opts, engine);
+    Ok(Prepared { inputs, fingerprint, started })
 }
 
 /// Builds the site and writes it to `out_dir` — only if the build succeeded. When the inputs are
@@ -119,14 +148,26 @@ pub fn build_to_dir(
     out_dir: &Path,
 ) -> Result<DiskBuild, BuildError> {
     output::check_writable(out_dir).map_err(BuildError::OutputFolder)?;
-    let t = Instant::now();
-    let inputs = gather(root, opts, true)?;
-    let hash = fingerprint(&inputs, opts, engine);
+    let prepared = prepare(engine, root, opts)?;
+    build_prepared_to_dir(engine, root, opts, prepared, out_dir)
+}
+
+/// [`build_to_dir`] of a site already read by [`prepare`].
+pub fn build_prepared_to_dir(
+    engine: &Engine,
+    root: &Path,
+    opts: &BuildOptions,
+    prepared: Prepared,
+    out_dir: &Path,
+) -> Result<DiskBuild, BuildError> {
+    output::check_writable(out_dir).map_err(BuildError::OutputFolder)?;
+    let Prepared { inputs, fingerprint: hash, started: t } = prepared;
     if let Some(m) = output::current_manifest(out_dir, &hash).filter(|_| inputs.errors.is_empty()) {
         let stats: BuildStats = serde_json::from_value(m.summary.clone()).unwrap_or_default();
+        let withheld = serde_json::from_value(m.summary["withheld"].clone()).unwrap_or_default();
         let write = WriteStats { unchanged: stats.files, ..Default::default() };
         let timings = vec![("check inputs", ms(t.elapsed()))];
-        return Ok(DiskBuild { stats, write, up_to_date: true, timings, warnings: Vec::new() });
+        return Ok(DiskBuild { stats, write, up_to_date: true, timings, warnings: Vec::new(), withheld });
     }
     let gather_time = t.elapsed();
     // Into a missing or empty folder, pages are written as they are finished, into a staging
@@ -135,16 +176,20 @@ pub fn build_to_dir(
     let cx = BuildCx { root, opts, engine, spool: spool.as_ref() };
     let built = build_from(&cx, inputs, &mut Memo::off())?;
     let t = Instant::now();
+    let mut summary = json!(built.stats);
+    if !built.withheld.is_empty() {
+        summary["withheld"] = json!(built.withheld);
+    }
     let write = match spool {
-        Some(spool) => spool.commit(&built.output, &hash, json!(built.stats))?,
-        None => output::write(&built.output, out_dir, &hash, json!(built.stats))?,
+        Some(spool) => spool.commit(&built.output, &hash, summary)?,
+        None => output::write(&built.output, out_dir, &hash, summary)?,
     };
     let mut timings: Vec<(&'static str, f64)> = vec![("read", ms(gather_time))];
     timings.extend(built.timings.iter().map(|(n, d)| (*n, ms(*d))));
     timings.push(("write", ms(t.elapsed())));
     let stats = built.stats;
     drop_in_background(built.output);
-    Ok(DiskBuild { stats, write, up_to_date: false, timings, warnings: built.warnings })
+    Ok(DiskBuild { stats, write, up_to_date: false, timings, warnings: built.warnings, withheld: built.withheld })
 }
 
 fn ms(d: Duration) -> f64 {

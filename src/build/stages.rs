@@ -851,8 +851,9 @@ fn images(cx: &BuildCx, rendered: Finished, memo: &mut Memo, laps: &mut Laps) ->
         images_cached,
     };
     // Freeing a 10,000-page site's values is a million small frees: do it off the critical path.
+    let withheld = content.withheld.iter().map(|w| (w.path.clone(), w.reason.clone())).collect();
     drop_in_background((content, values, lookup, tpl, inputs));
-    Ok(Built { output, stats, timings: Vec::new(), warnings })
+    Ok(Built { output, stats, timings: Vec::new(), warnings, withheld })
 }
 
 /// The `images:` settings, resolved against the site folder.

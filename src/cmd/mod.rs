@@ -4,6 +4,7 @@ pub mod build;
 pub mod check;
 pub mod deploy;
 pub mod init;
+pub mod platform;
 pub mod serve;
 
 use std::path::Path;

@@ -885,19 +885,12 @@ async fn deploy_once(
     );
     let uploaded = AtomicUsize::new(0);
     let bytes_sent = AtomicU64::new(0);
-    // On a failure the lease is given back (the announced objects stay listed for the next one).
-    let release = |v: Version| {
-        let mut back = claim.clone();
-        back.lease = None;
-        async move {
-            if let Some(v) = v {
-                let _ = put_manifest(target, &back, requests, object_store::PutMode::Update(v)).await;
-            }
-        }
-    };
     for phase in &plan.phases {
-        let results: Vec<Result<(), DeployError>> = stream::iter(phase.uploads.iter())
-            .map(|(path, _)| {
+        // Owned paths: a closure over borrowed items makes the future not `Send` for every
+        // lifetime, which a spawned deploy (a platform run) needs.
+        let paths: Vec<String> = phase.uploads.iter().map(|(p, _)| p.clone()).collect();
+        let results: Vec<Result<(), DeployError>> = stream::iter(paths)
+            .map(|path: String| {
                 let f = by_path[path.as_str()];
                 let (uploaded, bytes_sent, bar) = (&uploaded, &bytes_sent, &bar);
                 async move {
@@ -926,7 +919,8 @@ async fn deploy_once(
         }
         if !errors.is_empty() {
             bar.finish_and_clear();
-            release(v1).await;
+            // The lease is given back (the announced objects stay listed for the next deploy).
+            release(target, &claim, requests, v1).await;
             return Err(merge_errors(target, errors));
         }
     }
@@ -976,6 +970,15 @@ async fn deploy_once(
     report.plan = plan;
     report.duration_ms = start.elapsed().as_millis();
     Ok(report)
+}
+
+/// Writes the claim back without the lease, if nobody wrote the manifest since (best effort).
+async fn release(target: &Target, claim: &Manifest, requests: &AtomicU64, v: Version) {
+    let mut back = claim.clone();
+    back.lease = None;
+    if let Some(v) = v {
+        let _ = put_manifest(target, &back, requests, object_store::PutMode::Update(v)).await;
+    }
 }
 
 /// A write conditional on the version this deploy wrote last (unconditional when the store

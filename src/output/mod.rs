@@ -167,6 +167,11 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// Files written and their total size in bytes.
+    pub fn totals(&self) -> (usize, u64) {
+        (self.files.len(), self.files.values().map(|s| s.size).sum())
+    }
+
     /// The blake3 hash (hex) recorded for `path` if the file still has the size and mtime it was
     /// written with (`md`), so that a reader (deploy) need not read and hash it again.
     pub fn intact_hash(&self, path: &str, md: &std::fs::Metadata) -> Option<&str> {

@@ -12,3 +12,5 @@ pub mod notice;
 pub mod policy;
 pub mod quotas;
 pub mod reserved;
+pub mod routes;
+pub mod run;

@@ -1,0 +1,203 @@
+//! `sopixi platform build`: builds and publishes every partner's site under the operator's policy.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sopixi::build::engine::Engine;
+use sopixi::deploy::TargetSpec;
+use sopixi::platform::run::{self, RunOptions, Status, Summary};
+use sopixi::util::text::human_bytes;
+
+use crate::console;
+
+/// The platform operator's commands.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(clap::Subcommand)]
+pub enum Command {
+    Build(BuildArgs),
+}
+
+/// Build and publish every partner's site of a partners folder.
+///
+/// Each folder of PARTNERS_DIR named like a partner id (lowercase letters, digits, hyphens) is one
+/// partner's site folder. Every site is built with the policy, checked, and published to its own
+/// prefix `PREFIX/ID/` of the target (or, without --to, left in OUT/ID/), with the deploy
+/// machinery of `sopixi deploy` (incremental, ordered, kill-safe). A partner whose inputs did not
+/// change since its last successful publication is skipped. One partner's failure (errors, quota,
+/// crash, time limit, deploy error) is reported and touches no other partner.
+///
+/// Exit status: 0 when no partner failed, 1 when any did, 2 when the run could not start (a bad
+/// policy, an unreadable partners folder, a wrong target).
+#[derive(clap::Args)]
+pub struct BuildArgs {
+    /// The partners folder: one site folder per partner, named by its id.
+    pub partners: PathBuf,
+    /// The platform operator's policy file (quotas, suspensions, withheld pages, domains …).
+    #[arg(long, value_name = "FILE", env = "SOPIXI_POLICY")]
+    pub policy: Option<PathBuf>,
+    /// The platform's theme catalog: a folder of theme folders partners may name in `theme:`.
+    #[arg(long, value_name = "DIR")]
+    pub themes: Option<PathBuf>,
+    /// Publish to s3://bucket/prefix (or gs://, az://, file:///folder): partner ID under prefix/ID/.
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
+    /// S3-compatible endpoint, e.g. http://127.0.0.1:8333 (or AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Region of the bucket.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Local outputs and state: OUT/ID/ is each partner's built site [default:
+    /// PARTNERS_DIR/.sopixi-platform].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write DIR/ID.json for each partner and DIR/summary.json.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Build only shard I of N (0-based; `auto/N` takes I from JOB_COMPLETION_INDEX, as a
+    /// Kubernetes Indexed Job sets it).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Only this partner (repeat for more).
+    #[arg(long, value_name = "ID")]
+    pub only: Vec<String>,
+    /// Start no more partners once one failed (the default is to keep going).
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Most objects one partner's deploy may delete (a suspension is not limited).
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub max_deletes: usize,
+    /// Seconds to wait for another worker publishing the same partner.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub lease_wait: u64,
+    /// Number of threads [default: one per core].
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn usage(json: bool, message: &str) -> i32 {
+    if json {
+        println!("{}", serde_json::json!({"status": "error", "message": message}));
+    } else {
+        console::error(message);
+    }
+    2
+}
+
+/// `I/N` or `auto/N` → (I, N).
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let (i, n) = s.split_once('/').ok_or_else(|| format!("--shard `{s}`: write it as I/N, e.g. 0/4, or auto/4"))?;
+    let n: usize = n.trim().parse().map_err(|_| format!("--shard `{s}`: N must be a number"))?;
+    if n == 0 {
+        return Err(format!("--shard `{s}`: N must be at least 1"));
+    }
+    let i: usize = if i.trim() == "auto" {
+        let v = std::env::var("JOB_COMPLETION_INDEX")
+            .map_err(|_| format!("--shard `{s}`: JOB_COMPLETION_INDEX is not set (it is in a Kubernetes Indexed Job); give I/N instead"))?;
+        v.trim().parse().map_err(|_| format!("--shard `{s}`: JOB_COMPLETION_INDEX `{v}` is not a number"))?
+    } else {
+        i.trim().parse().map_err(|_| format!("--shard `{s}`: I must be a number or auto"))?
+    };
+    if i >= n {
+        return Err(format!("--shard `{s}`: I goes from 0 to {}", n - 1));
+    }
+    Ok((i, n))
+}
+
+/// Runs `sopixi platform …`.
+pub fn execute(args: Args) -> i32 {
+    match args.command {
+        Command::Build(a) => build(a),
+    }
+}
+
+fn build(args: BuildArgs) -> i32 {
+    let Some(policy) = super::policy(args.policy.as_deref(), args.json) else { return 2 };
+    let shard = match args.shard.as_deref().map(parse_shard).transpose() {
+        Ok(s) => s,
+        Err(m) => return usage(args.json, &m),
+    };
+    let opts = RunOptions {
+        out: args.out.clone().unwrap_or_else(|| args.partners.join(".sopixi-platform")),
+        partners: args.partners.clone(),
+        target: args.to.clone().map(|url| TargetSpec { url, endpoint: args.endpoint.clone(), region: args.region.clone() }),
+        report: args.report.clone(),
+        shard,
+        only: args.only.clone(),
+        fail_fast: args.fail_fast,
+        themes: args.themes.clone(),
+        max_deletes: args.max_deletes,
+        progress: !args.json && console::interactive(),
+        lease_wait: Some(Duration::from_secs(args.lease_wait)),
+    };
+    let engine = Engine::new(policy);
+    let summary = match sopixi::build::with_jobs(args.jobs, || run::run(&engine, &opts)) {
+        Ok(s) => s,
+        Err(e) => return usage(args.json, &e.to_string()),
+    };
+    if args.json {
+        println!("{}", serde_json::json!(summary));
+    } else {
+        print_table(&summary);
+    }
+    i32::from(summary.failed > 0)
+}
+
+fn print_table(s: &Summary) {
+    let width = s.results.iter().map(|r| r.partner.len()).max().unwrap_or(7).max(7);
+    println!("{:<width$}  {:<9}  {:>6}  {:>9}  {:>8}  message", "partner", "status", "pages", "size", "time");
+    for r in &s.results {
+        let status = match r.status {
+            Status::Published => "published",
+            Status::Skipped => "skipped",
+            Status::Suspended => "suspended",
+            Status::Failed => "FAILED",
+        };
+        println!(
+            "{:<width$}  {status:<9}  {:>6}  {:>9}  {:>6.0}ms  {}",
+            r.partner,
+            r.pages,
+            human_bytes(r.bytes),
+            r.time_ms,
+            r.message.as_deref().unwrap_or("")
+        );
+    }
+    for r in s.reports.iter().filter(|r| r.status == Status::Failed) {
+        for d in &r.errors {
+            console::diagnostic(d);
+        }
+    }
+    for w in &s.warnings {
+        console::warning(w);
+    }
+    if !s.ignored.is_empty() {
+        console::warning(&format!(
+            "folders that are not partner ids were left out: {} (an id is lowercase letters, digits and hyphens)",
+            s.ignored.join(", ")
+        ));
+    }
+    let line = format!(
+        "{} partners in {:.2} s: {} published, {} skipped, {} suspended, {} failed{}",
+        s.partners,
+        s.time_ms / 1000.0,
+        s.published,
+        s.skipped,
+        s.suspended,
+        s.failed,
+        s.shard.as_deref().map(|sh| format!(" (shard {sh})")).unwrap_or_default()
+    );
+    if s.failed > 0 {
+        console::error(&line);
+    } else {
+        println!("{line}");
+    }
+}
