@@ -27,9 +27,11 @@ impl Partners {
         copy_dir(&fixtures().join("partners"), dir.path());
         let p = Partners { dir };
         let noise = |n: usize| (0..n).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect::<Vec<u8>>();
-        for (file, size) in
-            [("bigfiles/static/a.bin", 4_500_000), ("bigfiles/static/b.bin", 4_500_000), ("video/static/clip.mp4", 6_000_000)]
-        {
+        for (file, size) in [
+            ("bigfiles/static/a.bin", 4_500_000),
+            ("bigfiles/static/b.bin", 4_500_000),
+            ("video/static/clip.mp4", 6_000_000),
+        ] {
             let path = p.sites().join(file);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, noise(size)).unwrap();
@@ -156,7 +158,8 @@ fn every_partner_gets_its_outcome_and_the_healthy_ones_publish_to_s3() {
         let rep = report(&reports, id);
         assert_eq!(rep["status"], "failed", "{id}: {rep}");
         let errors = rep["errors"].as_array().unwrap();
-        let hit = errors.iter().find(|e| e["file"].as_str() == Some(file) && e["message"].as_str().unwrap().contains(what));
+        let hit =
+            errors.iter().find(|e| e["file"].as_str() == Some(file) && e["message"].as_str().unwrap().contains(what));
         let e = hit.unwrap_or_else(|| panic!("{id}: no error at {file} saying {what}: {rep}"));
         assert_eq!(e["partner"], id, "{e}");
         e.clone()
@@ -202,12 +205,19 @@ fn every_partner_gets_its_outcome_and_the_healthy_ones_publish_to_s3() {
     assert!(!bakery_home.contains("data-sopixi-age-gate"));
     assert!(bakery_home.contains("https://www.bakery-martin.test/"), "the policy's domain is the base URL");
     // Withheld pages: a notice at their URL, out of the listings.
-    for (url, reason) in [("blog/leak/index.html", "copyright complaint"), ("blog/other-story/index.html", "court order")] {
+    for (url, reason) in
+        [("blog/leak/index.html", "copyright complaint"), ("blog/other-story/index.html", "court order")]
+    {
         let page = String::from_utf8_lossy(&all[&format!("news/{url}")]).into_owned();
         assert!(page.contains("Content withheld") && page.contains(reason), "{url}: {page}");
         assert!(page.contains("data-sopixi-platform"), "{url}: the notice carries the platform elements");
         assert!(!page.contains("Something the platform had to withhold"), "{url} shows the withheld text");
     }
+    let first = String::from_utf8_lossy(&all["news/blog/first/index.html"]).into_owned();
+    assert!(
+        first.contains("https://news.sites.test/blog/leak/"),
+        "a link to a withheld page leads to its notice: {first}"
+    );
     let news_blog = String::from_utf8_lossy(&all["news/blog/index.html"]).into_owned();
     assert!(!news_blog.contains("The leak") && news_blog.contains("First post"), "{news_blog}");
     // The suspended partner: one notice page.
@@ -224,14 +234,22 @@ fn every_partner_gets_its_outcome_and_the_healthy_ones_publish_to_s3() {
     assert_eq!(routes["partners"]["closed"]["status"], "suspended");
     assert_eq!(routes["partners"]["closed"]["reason"], "unpaid invoice");
     assert_eq!(routes["partners"]["club"]["adult"], true);
-    let withheld: Vec<&str> =
-        routes["partners"]["news"]["withheld"].as_array().unwrap().iter().map(|w| w["path"].as_str().unwrap()).collect();
+    let withheld: Vec<&str> = routes["partners"]["news"]["withheld"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["path"].as_str().unwrap())
+        .collect();
     assert_eq!(withheld, vec!["/blog/leak/", "/blog/other-story/"]);
     assert!(routes["partners"].get("broken").is_none(), "a partner that never published has no route");
 
     // A no-change rerun skips every partner from the target's state, and writes nothing.
     let before = s3.requests();
-    let r = p.run("policy.yaml", &["--to", &to, "--json", "--only", "acme", "--only", "bakery", "--only", "closed"], Some(&s3));
+    let r = p.run(
+        "policy.yaml",
+        &["--to", &to, "--json", "--only", "acme", "--only", "bakery", "--only", "closed"],
+        Some(&s3),
+    );
     assert_eq!(r.status, 0, "{}\n{}", r.stdout, r.stderr);
     let st = status_of(&r.json());
     assert_eq!(st["acme"], "skipped");
@@ -264,7 +282,8 @@ fn suspension_and_its_lifting_change_the_published_target() {
     assert_eq!(routes["partners"]["closed"]["status"], "suspended");
 
     // Lifted: the site built before is published again, without a rebuild.
-    let stamp = |p: &Partners| std::fs::metadata(p.out().join("closed/.sopixi-output.json")).unwrap().modified().unwrap();
+    let stamp =
+        |p: &Partners| std::fs::metadata(p.out().join("closed/.sopixi-output.json")).unwrap().modified().unwrap();
     let built_at = stamp(&p);
     let r = p.run("policy-open.yaml", &only, Some(&s3));
     assert_eq!(r.status, 0, "{}\n{}", r.stdout, r.stderr);
@@ -285,7 +304,8 @@ fn shards_partition_the_partners_exactly() {
         let shard = format!("{i}/3");
         let mut c = p.command("policy.yaml", &["--shard", &shard, "--json", "--out", out.to_str().unwrap()]);
         let o = c.output().unwrap();
-        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+        let v: Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
         assert_eq!(v["shard"], shard);
         let ids: Vec<String> = status_of(&v).into_keys().collect();
         sizes.push(ids.len());
@@ -298,7 +318,8 @@ fn shards_partition_the_partners_exactly() {
     assert_eq!(sorted.len(), 10, "every partner in one shard: {seen:?}");
     assert_eq!(sizes, vec![4, 3, 3]);
     // `auto/N` takes the index from a Kubernetes Indexed Job.
-    let mut c = p.command("policy.yaml", &["--shard", "auto/3", "--json", "--out", p.root().join("out-k").to_str().unwrap()]);
+    let mut c =
+        p.command("policy.yaml", &["--shard", "auto/3", "--json", "--out", p.root().join("out-k").to_str().unwrap()]);
     c.env("JOB_COMPLETION_INDEX", "1");
     let v: Value = serde_json::from_slice(&c.output().unwrap().stdout).unwrap();
     assert_eq!(v["shard"], "1/3");
@@ -318,7 +339,8 @@ fn shards_publishing_at_once_share_the_routing_file() {
         .map(|i| {
             let out = p.root().join(format!("out-{i}"));
             let shard = format!("{i}/3");
-            let mut c = p.command("policy.yaml", &["--shard", &shard, "--json", "--to", &to, "--out", out.to_str().unwrap()]);
+            let mut c =
+                p.command("policy.yaml", &["--shard", &shard, "--json", "--to", &to, "--out", out.to_str().unwrap()]);
             env_s3(&mut c, &s3);
             c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
             c.spawn().unwrap()
@@ -386,7 +408,13 @@ fn two_workers_publishing_the_same_partner_at_once_leave_a_consistent_target() {
         let (ha, hb) = (ca.spawn().unwrap(), cb.spawn().unwrap());
         let (oa, ob) = (ha.wait_with_output().unwrap(), hb.wait_with_output().unwrap());
         for o in [&oa, &ob] {
-            assert_eq!(o.status.code(), Some(0), "{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "{}\n{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            );
         }
         // The target is one version, whole: every object its manifest lists, with those bytes,
         // and no object of the other version left.
@@ -394,7 +422,11 @@ fn two_workers_publishing_the_same_partner_at_once_leave_a_consistent_target() {
         let files: BTreeMap<String, Vec<u8>> =
             remote.iter().filter(|(k, _)| *k != ".sopixi-deploy.json").map(|(k, v)| (k.clone(), v.clone())).collect();
         let (va, vb) = (built(&a.out().join("acme")), built(&b.out().join("acme")));
-        assert!(files == va || files == vb, "the target mixes the two versions: {:?}", files.keys().collect::<Vec<_>>());
+        assert!(
+            files == va || files == vb,
+            "the target mixes the two versions: {:?}",
+            files.keys().collect::<Vec<_>>()
+        );
         let manifest = remote.get(".sopixi-deploy.json").expect("a manifest");
         let mut json = Vec::new();
         std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&manifest[..]), &mut json).unwrap();

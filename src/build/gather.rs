@@ -183,7 +183,12 @@ pub fn gather(root: &Path, opts: &BuildOptions, hash: bool) -> Result<Inputs, Bu
 }
 
 fn resolve_theme(root: &Path, config: &Config, config_text: &str) -> Result<Place, BuildFailed> {
-    match Place::resolve(root, config.theme_dir.as_deref(), config.theme_catalog.as_deref(), config.site.theme.as_deref()) {
+    match Place::resolve(
+        root,
+        config.theme_dir.as_deref(),
+        config.theme_catalog.as_deref(),
+        config.site.theme.as_deref(),
+    ) {
         Ok(p) => Ok(p),
         Err(ResolveError::NoTemplates(dir)) => Err(fail(
             Diagnostic::new(dir, "this theme folder has no templates/ folder")

@@ -424,7 +424,7 @@ pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, B
         crate::build::finish::with_deadline(cx.opts.deadline, || {
             crate::render::i18n::with_lang(lang, || tpl_ref.render(&name, &ctx, &Origin::output("shortcode")))
         })
-            .map_err(|d| format!("shortcode `{}` failed: {}: {}", call.name, d.location(), d.message))
+        .map_err(|d| format!("shortcode `{}` failed: {}: {}", call.name, d.location(), d.message))
     };
     // A body's HTML depends on its text and on the environment: every URL (internal links),
     // templates (shortcodes), the `site` value and the configuration.

@@ -76,6 +76,12 @@ pub struct BuildArgs {
     /// Seconds to wait for another worker publishing the same partner.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub lease_wait: u64,
+    /// Partners publishing at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub deploys: usize,
+    /// Uploads in flight for one partner.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub concurrency: usize,
     /// Number of threads [default: one per core].
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
@@ -101,8 +107,11 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
         return Err(format!("--shard `{s}`: N must be at least 1"));
     }
     let i: usize = if i.trim() == "auto" {
-        let v = std::env::var("JOB_COMPLETION_INDEX")
-            .map_err(|_| format!("--shard `{s}`: JOB_COMPLETION_INDEX is not set (it is in a Kubernetes Indexed Job); give I/N instead"))?;
+        let v = std::env::var("JOB_COMPLETION_INDEX").map_err(|_| {
+            format!(
+                "--shard `{s}`: JOB_COMPLETION_INDEX is not set (it is in a Kubernetes Indexed Job); give I/N instead"
+            )
+        })?;
         v.trim().parse().map_err(|_| format!("--shard `{s}`: JOB_COMPLETION_INDEX `{v}` is not a number"))?
     } else {
         i.trim().parse().map_err(|_| format!("--shard `{s}`: I must be a number or auto"))?
@@ -129,7 +138,11 @@ fn build(args: BuildArgs) -> i32 {
     let opts = RunOptions {
         out: args.out.clone().unwrap_or_else(|| args.partners.join(".sopixi-platform")),
         partners: args.partners.clone(),
-        target: args.to.clone().map(|url| TargetSpec { url, endpoint: args.endpoint.clone(), region: args.region.clone() }),
+        target: args.to.clone().map(|url| TargetSpec {
+            url,
+            endpoint: args.endpoint.clone(),
+            region: args.region.clone(),
+        }),
         report: args.report.clone(),
         shard,
         only: args.only.clone(),
@@ -138,6 +151,8 @@ fn build(args: BuildArgs) -> i32 {
         max_deletes: args.max_deletes,
         progress: !args.json && console::interactive(),
         lease_wait: Some(Duration::from_secs(args.lease_wait)),
+        deploys: args.deploys,
+        concurrency: args.concurrency,
     };
     let engine = Engine::new(policy);
     let summary = match sopixi::build::with_jobs(args.jobs, || run::run(&engine, &opts)) {

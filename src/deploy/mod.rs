@@ -863,8 +863,13 @@ async fn deploy_once(
         ..Default::default()
     });
     claim.lease = Some(held.0.clone());
-    let mut announced: Vec<String> =
-        plan.phases.iter().flat_map(|p| &p.uploads).filter(|(_, r)| *r == Reason::New).map(|(p, _)| p.clone()).collect();
+    let mut announced: Vec<String> = plan
+        .phases
+        .iter()
+        .flat_map(|p| &p.uploads)
+        .filter(|(_, r)| *r == Reason::New)
+        .map(|(p, _)| p.clone())
+        .collect();
     announced.extend(claim.uploading.iter().filter(|p| !plan.deletes.contains(p)).cloned());
     announced.sort();
     announced.dedup();
@@ -1103,7 +1108,9 @@ async fn put_manifest(
     match target.store.put_opts(&key, PutPayload::from(body), opts).await {
         Ok(r) => Ok((r.e_tag.is_some() || r.version.is_some())
             .then_some(object_store::UpdateVersion { e_tag: r.e_tag, version: r.version })),
-        Err(object_store::Error::Precondition { .. } | object_store::Error::AlreadyExists { .. }) => Err(conflict(target)),
+        Err(object_store::Error::Precondition { .. } | object_store::Error::AlreadyExists { .. }) => {
+            Err(conflict(target))
+        }
         Err(e) => Err(store_error(target, MANIFEST, "write", e)),
     }
 }

@@ -69,11 +69,8 @@ pub fn page(kind: Notice, lang: &str, site_title: &str, reason: &str, home: &str
         Notice::Suspended => (t.suspended_title, t.suspended),
         Notice::Withheld => (t.withheld_title, t.withheld),
     };
-    let reason = if reason.trim().is_empty() {
-        String::new()
-    } else {
-        format!("<p>{}: {}</p>", t.reason, escape_html(reason))
-    };
+    let reason =
+        if reason.trim().is_empty() { String::new() } else { format!("<p>{}: {}</p>", t.reason, escape_html(reason)) };
     let back = match kind {
         Notice::Withheld => format!("<p><a href=\"{}\">{}</a></p>", escape_html(home), t.home),
         Notice::Suspended => String::new(),

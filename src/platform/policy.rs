@@ -452,13 +452,25 @@ fn entry_line(text: &str, section: &str, partner: &str, n: usize) -> Option<usiz
         .skip(start)
         .filter(|(_, l)| {
             let l = l.trim_start().trim_start_matches("- ").trim_start_matches('{').trim_start();
-            l.strip_prefix("partner:").is_some_and(|v| v.trim().trim_matches(['"', '\'']).split([',', '}']).next().is_some_and(|v| v.trim().trim_matches(['"', '\'']) == partner))
+            l.strip_prefix("partner:").is_some_and(|v| {
+                v.trim()
+                    .trim_matches(['"', '\''])
+                    .split([',', '}'])
+                    .next()
+                    .is_some_and(|v| v.trim().trim_matches(['"', '\'']) == partner)
+            })
         })
         .nth(n)
         .map(|(i, _)| i + 1)
 }
 
-fn parse_partner_rules(file: &str, text: &str, raw: &RawPolicy, rules: &mut PartnerRules, errors: &mut Vec<Diagnostic>) {
+fn parse_partner_rules(
+    file: &str,
+    text: &str,
+    raw: &RawPolicy,
+    rules: &mut PartnerRules,
+    errors: &mut Vec<Diagnostic>,
+) {
     let bad_id = |section: &str, id: &str, line: Option<usize>| {
         Diagnostic::new(file, format!("`{section}`: `{id}` is not a partner id"))
             .at(line, None)
@@ -502,9 +514,12 @@ fn parse_partner_rules(file: &str, text: &str, raw: &RawPolicy, rules: &mut Part
         let path = e.path.clone().unwrap_or_default();
         if !withheld_path_ok(&path) {
             errors.push(
-                Diagnostic::new(file, format!("`withheld`: the entry of `{}` has no valid `path` (`{path}`)", e.partner))
-                    .at(line, None)
-                    .hint("give the content file under content/ (blog/post.md) or the page's URL (/blog/post/)"),
+                Diagnostic::new(
+                    file,
+                    format!("`withheld`: the entry of `{}` has no valid `path` (`{path}`)", e.partner),
+                )
+                .at(line, None)
+                .hint("give the content file under content/ (blog/post.md) or the page's URL (/blog/post/)"),
             );
             continue;
         }
@@ -559,9 +574,12 @@ fn parse_partner_rules(file: &str, text: &str, raw: &RawPolicy, rules: &mut Part
         let path = e.path.clone().unwrap_or_default();
         if !valid_partner_id(&e.partner) || !withheld_path_ok(&path) {
             errors.push(
-                Diagnostic::new(file, format!("`adult.pages`: the entry of `{}` needs a partner id and a `path`", e.partner))
-                    .at(entry_line(text, "adult", &e.partner, 0), None)
-                    .hint("give the content file under content/ (blog/post.md) or the page's URL (/blog/post/)"),
+                Diagnostic::new(
+                    file,
+                    format!("`adult.pages`: the entry of `{}` needs a partner id and a `path`", e.partner),
+                )
+                .at(entry_line(text, "adult", &e.partner, 0), None)
+                .hint("give the content file under content/ (blog/post.md) or the page's URL (/blog/post/)"),
             );
             continue;
         }

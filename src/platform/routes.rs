@@ -173,7 +173,12 @@ mod tests {
         let mut previous = Routes::default();
         previous.merge(&BTreeMap::from([(
             "y".to_string(),
-            Route { prefix: "sites/y/".into(), domains: vec!["shared.fr".into()], status: "published".into(), ..Default::default() },
+            Route {
+                prefix: "sites/y/".into(),
+                domains: vec!["shared.fr".into()],
+                status: "published".into(),
+                ..Default::default()
+            },
         )]));
         let (got, warnings) = assign_domains(&policy, &claims, &previous);
         assert_eq!(got.get("y").map(String::as_str), Some("shared.fr"));
@@ -190,7 +195,10 @@ mod tests {
             ..Default::default()
         };
         let mut r = Routes::default();
-        r.merge(&BTreeMap::from([("a".to_string(), route("a", "a.site", "published")), ("b".into(), route("b", "b.site", "published"))]));
+        r.merge(&BTreeMap::from([
+            ("a".to_string(), route("a", "a.site", "published")),
+            ("b".into(), route("b", "b.site", "published")),
+        ]));
         r.merge(&BTreeMap::from([("b".to_string(), route("b", "b.site", "suspended"))]));
         assert_eq!(r.partners["a"].status, "published");
         assert_eq!(r.partners["b"].status, "suspended");

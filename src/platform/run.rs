@@ -55,6 +55,10 @@ pub struct RunOptions {
     pub progress: bool,
     /// How long a deploy waits for another worker publishing the same partner.
     pub lease_wait: Option<Duration>,
+    /// Partners publishing at once (0: 8).
+    pub deploys: usize,
+    /// Uploads in flight for one partner (0: 16, as `sopixi deploy`).
+    pub concurrency: usize,
 }
 
 /// What became of a partner.
@@ -268,6 +272,9 @@ pub fn shard(ids: &[String], i: usize, n: usize) -> Vec<String> {
     ids.iter().enumerate().filter(|(k, _)| n > 0 && k % n == i).map(|(_, id)| id.clone()).collect()
 }
 
+/// A partner's publication, running on the runtime.
+type DeployTask = tokio::task::JoinHandle<Result<deploy::Report, deploy::DeployError>>;
+
 /// What every partner's work shares.
 struct RunCx<'a> {
     engine: &'a Engine,
@@ -283,7 +290,7 @@ struct RunCx<'a> {
     /// Inputs recorded by each partner's last publication on the target.
     remote: BTreeMap<String, Option<String>>,
     /// Deploys started: partner → its task.
-    deploys: Mutex<Vec<(String, tokio::task::JoinHandle<Result<deploy::Report, deploy::DeployError>>)>>,
+    deploys: Mutex<Vec<(String, DeployTask)>>,
     /// Deploys running at once, at most.
     slots: Arc<tokio::sync::Semaphore>,
     stop: AtomicBool,
@@ -309,10 +316,8 @@ pub fn run(engine: &Engine, opts: &RunOptions) -> Result<Summary, RunError> {
         .map_err(|e| deploy::DeployError::Target(format!("cannot start the network runtime: {e}")))?;
     // The routing file as the last run left it: domains already served stay with their site.
     let previous = read_routes(target.as_ref(), &opts.out, &rt).unwrap_or_default();
-    let claims: BTreeMap<String, String> = all
-        .par_iter()
-        .filter_map(|id| claimed_domain(&opts.partners.join(id)).map(|d| (id.clone(), d)))
-        .collect();
+    let claims: BTreeMap<String, String> =
+        all.par_iter().filter_map(|id| claimed_domain(&opts.partners.join(id)).map(|d| (id.clone(), d))).collect();
     let (domains, warned) = routes::assign_domains(&engine.policy.partners.domains, &claims, &previous);
     let mut domain_warnings: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (id, w) in warned {
@@ -332,7 +337,7 @@ pub fn run(engine: &Engine, opts: &RunOptions) -> Result<Summary, RunError> {
         rt: Some(rt),
         remote,
         deploys: Mutex::new(Vec::new()),
-        slots: Arc::new(tokio::sync::Semaphore::new(8)),
+        slots: Arc::new(tokio::sync::Semaphore::new(if opts.deploys == 0 { 8 } else { opts.deploys })),
         stop: AtomicBool::new(false),
     };
     let bar = crate::util::progress::bar(opts.progress, ids.len() as u64, "{spinner} partners [{bar:30}] {pos}/{len}");
@@ -385,7 +390,12 @@ pub fn run(engine: &Engine, opts: &RunOptions) -> Result<Summary, RunError> {
                 });
             }
             Err(e) => {
-                let first = e.lines().next().unwrap_or("").to_string();
+                // The first line, and the first detail when the first line announces a list.
+                let mut lines = e.lines();
+                let mut first = lines.next().unwrap_or("").to_string();
+                if first.ends_with(':') {
+                    first = format!("{first} {}", lines.next().unwrap_or("").trim());
+                }
                 r.fail(
                     format!("publication failed: {first}"),
                     vec![Diagnostic::new("(deploy)", e).kind(Kind::Platform)],
@@ -488,7 +498,14 @@ impl RunCx<'_> {
 
     /// Starts the publication of `dir` to the partner's prefix on the runtime, and returns at
     /// once (rayon goes on building).
-    fn queue_deploy(&self, id: &str, dir: &Path, inputs: String, max_deletes: usize, base_url: &str) -> Result<(), String> {
+    fn queue_deploy(
+        &self,
+        id: &str,
+        dir: &Path,
+        inputs: String,
+        max_deletes: usize,
+        base_url: &str,
+    ) -> Result<(), String> {
         let target = self.target.as_ref().expect("only called with a target").sub(id);
         let built = output::read_manifest(dir);
         // The partner's own header rules (`deploy.matchers` of its site.yaml).
@@ -506,6 +523,9 @@ impl RunCx<'_> {
             inputs: Some(inputs),
             ..Default::default()
         };
+        if self.opts.concurrency > 0 {
+            opts.concurrency = self.opts.concurrency;
+        }
         if let Some(w) = self.opts.lease_wait {
             opts.lease_wait = w;
         }
@@ -534,7 +554,9 @@ fn partner(cx: &RunCx, id: &str) -> PartnerReport {
             "the build crashed".into(),
             vec![Diagnostic::new(SITE_FILE, format!("the build of this site crashed ({what})"))
                 .kind(Kind::Platform)
-                .hint("this is a bug in sopixi: report it with the site's files; the other partners were not affected")],
+                .hint(
+                    "this is a bug in sopixi: report it with the site's files; the other partners were not affected",
+                )],
         );
         r
     })
@@ -581,7 +603,10 @@ fn partner_unguarded(cx: &RunCx, id: &str) -> PartnerReport {
             r.quota.pages = r.pages;
         }
     };
-    if cx.target.is_some() && prepared.readable() && cx.remote.get(id).and_then(|i| i.as_deref()) == Some(inputs.as_str()) {
+    if cx.target.is_some()
+        && prepared.readable()
+        && cx.remote.get(id).and_then(|i| i.as_deref()) == Some(inputs.as_str())
+    {
         r.status = Status::Skipped;
         fill(&mut r, local.as_ref().filter(|m| m.input_hash == inputs));
         return r;
@@ -591,7 +616,7 @@ fn partner_unguarded(cx: &RunCx, id: &str) -> PartnerReport {
     let built = match built {
         Ok(b) => b,
         Err(BuildError::Failed(f)) => {
-            let errors = build::group_template_errors(f.0);
+            let errors = collapse_stopped(build::group_template_errors(f.0));
             let slow = errors.iter().any(|d| d.message.contains("time limit"));
             let n = errors.len();
             let reason = if slow {
@@ -649,12 +674,17 @@ fn suspend(cx: &RunCx, id: &str, reason: &str, root: &Path, r: &mut PartnerRepor
         }
     };
     let mut site = Output::default();
-    site.put("index.html".into(), Body::Bytes(page.clone()), crate::util::diag::Origin::output("(platform) suspension"));
+    site.put(
+        "index.html".into(),
+        Body::Bytes(page.clone()),
+        crate::util::diag::Origin::output("(platform) suspension"),
+    );
     site.put("404.html".into(), Body::Bytes(page), crate::util::diag::Origin::output("(platform) suspension"));
     for (path, bytes) in compliance::assets(policy) {
         site.put(path, Body::Bytes(bytes.into_owned()), crate::util::diag::Origin::output("(platform)"));
     }
-    let inputs = format!("suspended:{}", blake3::hash(format!("{reason}|{}|{lang}", policy.render_key()).as_bytes()).to_hex());
+    let inputs =
+        format!("suspended:{}", blake3::hash(format!("{reason}|{}|{lang}", policy.render_key()).as_bytes()).to_hex());
     r.inputs = Some(inputs.clone());
     // Without a target the output folder is what is published: the notice replaces the site in
     // it. With one, the notice is kept beside the built sites.
@@ -695,11 +725,38 @@ fn route_updates(reports: &[PartnerReport], target: Option<&Target>) -> BTreeMap
                 status: if r.status == Status::Suspended { "suspended" } else { "published" }.into(),
                 reason: (r.status == Status::Suspended).then(|| r.reason.clone()).flatten(),
                 adult: r.adult,
-                withheld: r.withheld.iter().map(|(p, reason)| WithheldRoute { path: p.clone(), reason: reason.clone() }).collect(),
+                withheld: r
+                    .withheld
+                    .iter()
+                    .map(|(p, reason)| WithheldRoute { path: p.clone(), reason: reason.clone() })
+                    .collect(),
             };
             (r.partner.clone(), route)
         })
         .collect()
+}
+
+/// The files a build past its time limit did not render, as one problem (their count), after
+/// the others (the loop that was running names its template and line).
+fn collapse_stopped(errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let stopped = |d: &Diagnostic| d.message.starts_with("the build was stopped");
+    let n = errors.iter().filter(|d| stopped(d)).count();
+    let mut out: Vec<Diagnostic> = Vec::with_capacity(errors.len());
+    let mut first = None;
+    for d in errors {
+        if !stopped(&d) {
+            out.push(d);
+        } else if first.is_none() {
+            first = Some(d);
+        }
+    }
+    if let Some(mut d) = first {
+        if n > 1 {
+            d.message = format!("the build was stopped: it passed the platform's time limit ({n} files not rendered)");
+        }
+        out.push(d);
+    }
+    out
 }
 
 fn read_routes(target: Option<&Target>, out: &Path, rt: &tokio::runtime::Runtime) -> Option<Routes> {
@@ -735,7 +792,9 @@ fn write_routes(
         for attempt in 0..50u32 {
             let read = t.get_small(ROUTES).await.map_err(|e| e.to_string())?;
             let (mut routes, version) = match read {
-                Some((bytes, v)) => (Routes::parse(&bytes).map_err(|e| format!("{ROUTES} cannot be read ({e})"))?, Some(v)),
+                Some((bytes, v)) => {
+                    (Routes::parse(&bytes).map_err(|e| format!("{ROUTES} cannot be read ({e})"))?, Some(v))
+                }
                 None => (Routes::default(), None),
             };
             let before = routes.clone();
@@ -743,7 +802,10 @@ fn write_routes(
             if routes == before && version.is_some() {
                 return Ok(());
             }
-            if t.put_small_if(ROUTES, routes.to_bytes(), "application/json", version).await.map_err(|e| e.to_string())? {
+            if t.put_small_if(ROUTES, routes.to_bytes(), "application/json", version)
+                .await
+                .map_err(|e| e.to_string())?
+            {
                 return Ok(());
             }
             // Another worker wrote it first: merge again over what it wrote.

@@ -690,7 +690,8 @@ impl Content {
                 .iter()
                 .filter(|p| gone.contains(&p.src.rel) && !withheld.iter().any(|w| w.path == p.path))
                 .map(|p| {
-                    let reason = withheld.iter().find(|w| w.rel == p.src.rel).map(|w| w.reason.clone()).unwrap_or_default();
+                    let reason =
+                        withheld.iter().find(|w| w.rel == p.src.rel).map(|w| w.reason.clone()).unwrap_or_default();
                     WithheldPage { rel: p.src.rel.clone(), path: p.path.clone(), lang: p.lang.clone(), reason }
                 })
                 .collect();

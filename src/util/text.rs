@@ -13,17 +13,25 @@ pub fn slugify(s: &str) -> String {
 
 /// Escapes text for HTML content and attribute values.
 pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
+    // Runs of ordinary text are copied whole (feeds escape every page's HTML: this is hot).
+    let bytes = s.as_bytes();
+    let mut out = String::with_capacity(s.len() + s.len() / 16 + 8);
+    let mut start = 0;
+    for (i, b) in bytes.iter().enumerate() {
+        let rep = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        // Every special character is ASCII, so `i` is a character boundary.
+        out.push_str(&s[start..i]);
+        out.push_str(rep);
+        start = i + 1;
     }
+    out.push_str(&s[start..]);
     out
 }
 
@@ -49,6 +57,15 @@ pub fn humanize(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escapes_every_special_character_and_keeps_the_rest() {
+        assert_eq!(escape_html("a<b>&\"c'd"), "a&lt;b&gt;&amp;&quot;c&#39;d");
+        assert_eq!(escape_html("café — <é>"), "café — &lt;é&gt;");
+        assert_eq!(escape_html(""), "");
+        assert_eq!(escape_html("plain"), "plain");
+        assert_eq!(escape_html("&"), "&amp;");
+    }
 
     #[test]
     fn slugs() {
