@@ -1,8 +1,9 @@
-//! `sopixi platform build` over the partners fixture (`tests/fixtures/partners/`): ten partner
+//! `sopixi platform build` over the partners fixture (`tests/fixtures/partners/`): eleven partner
 //! sites — healthy ones, a suspended one, one over quota, one with a 6 MB video, one with
 //! withheld pages, one with a broken template, one with adult pages, one whose content would
-//! crash a naive parser, one whose template never ends — built and published to a real S3
-//! server (SeaweedFS) or a folder. Each outcome, report and published object is asserted.
+//! crash a naive parser, one whose template never ends, one whose template reads another
+//! partner's files — built and published to a real S3 server (SeaweedFS) or a folder. Each
+//! outcome, report and published object is asserted.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -145,13 +146,14 @@ fn every_partner_gets_its_outcome_and_the_healthy_ones_publish_to_s3() {
         ("deep", "failed"),
         ("looper", "failed"),
         ("news", "published"),
+        ("snoop", "failed"),
         ("video", "failed"),
     ]
     .into_iter()
     .map(|(a, b)| (a.to_string(), b.to_string()))
     .collect();
     assert_eq!(status_of(&summary), expected, "{summary}");
-    assert_eq!((summary["published"].as_u64(), summary["failed"].as_u64()), (Some(4), Some(5)));
+    assert_eq!((summary["published"].as_u64(), summary["failed"].as_u64()), (Some(4), Some(6)));
 
     // Each failure says why, at the file and line.
     let error_at = |id: &str, file: &str, what: &str| {
@@ -170,6 +172,10 @@ fn every_partner_gets_its_outcome_and_the_healthy_ones_publish_to_s3() {
     error_at("video", "static/clip.mp4", "over the platform's limit of 5.0 MB per video");
     error_at("bigfiles", "site.yaml", "over the platform's quota");
     error_at("looper", "templates/page.html", "time limit");
+    // A template of one partner cannot read another partner's files.
+    let e = error_at("snoop", "templates/index.html", "load_data");
+    assert!(e["message"].as_str().unwrap().contains("outside"), "{e}");
+    assert!(!report(&reports, "snoop").to_string().contains("Acme Joinery"), "acme's site.yaml leaked");
     let looper = report(&reports, "looper");
     assert!(looper["reason"].as_str().unwrap().contains("time limit of 5 s"), "{looper}");
     assert!(report(&reports, "bigfiles")["reason"].as_str().unwrap().contains("quota"));
@@ -195,7 +201,7 @@ fn every_partner_gets_its_outcome_and_the_healthy_ones_publish_to_s3() {
         assert!(home.contains("data-sopixi-platform"), "{id}: no platform elements");
     }
     // Nothing of the failed ones (they never published before).
-    for id in ["bigfiles", "broken", "deep", "looper", "video"] {
+    for id in ["bigfiles", "broken", "deep", "looper", "snoop", "video"] {
         assert!(!all.keys().any(|k| k.starts_with(&format!("{id}/"))), "{id} published something");
     }
     // The whole adult site is behind the age gate, even pages that do not say so.
@@ -315,8 +321,8 @@ fn shards_partition_the_partners_exactly() {
     sorted.sort();
     sorted.dedup();
     assert_eq!(sorted.len(), seen.len(), "a partner in two shards: {seen:?}");
-    assert_eq!(sorted.len(), 10, "every partner in one shard: {seen:?}");
-    assert_eq!(sizes, vec![4, 3, 3]);
+    assert_eq!(sorted.len(), 11, "every partner in one shard: {seen:?}");
+    assert_eq!(sizes, vec![4, 4, 3]);
     // `auto/N` takes the index from a Kubernetes Indexed Job.
     let mut c =
         p.command("policy.yaml", &["--shard", "auto/3", "--json", "--out", p.root().join("out-k").to_str().unwrap()]);
@@ -354,6 +360,27 @@ fn shards_publishing_at_once_share_the_routing_file() {
     let routes: Value = serde_json::from_slice(&objects(&s3, "sites")["_routes.json"]).unwrap();
     let routed: BTreeSet<&str> = routes["partners"].as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(routed, BTreeSet::from(["acme", "bakery", "closed", "club", "news"]), "{routes}");
+}
+
+#[test]
+fn a_folder_target_gets_each_partner_under_its_prefix_and_the_routing_file() {
+    let p = Partners::new();
+    let target = p.root().join("www");
+    let to = format!("file://{}", target.display());
+    let r =
+        p.run("policy.yaml", &["--to", &to, "--json", "--only", "acme", "--only", "closed", "--only", "news"], None);
+    assert_eq!(r.status, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        built(&target.join("acme")).keys().filter(|k| *k != ".sopixi-deploy.json").count(),
+        built(&p.out().join("acme")).len()
+    );
+    assert!(std::fs::read_to_string(target.join("closed/index.html")).unwrap().contains("Site suspended"));
+    assert!(!target.join("closed/about").exists());
+    let routes: Value = serde_json::from_slice(&std::fs::read(target.join("_routes.json")).unwrap()).unwrap();
+    assert_eq!(routes["partners"]["acme"]["prefix"], "acme/");
+    assert_eq!(routes["partners"]["closed"]["status"], "suspended");
+    let r = p.run("policy.yaml", &["--to", &to, "--json", "--only", "acme"], None);
+    assert_eq!(status_of(&r.json())["acme"], "skipped", "{}", r.stdout);
 }
 
 #[test]

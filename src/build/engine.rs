@@ -2,7 +2,8 @@
 //! the parsed built-in templates, the syntax highlighter and the image-header cache.
 //!
 //! In: the operator's [`Policy`]. Out: an [`Engine`] that builds take by reference, so that
-//! `serve`'s rebuilds and a platform run of thousands of sites parse nothing twice. Holds no
+//! `serve`'s rebuilds and a platform run of thousands of sites parse nothing twice (the template
+//! sets of a platform's themes are kept parsed, keyed by their sources). Holds no
 //! site's state: two builds of different sites may share one engine at the same time.
 
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use crate::images::HeaderCache;
 use crate::platform::policy::Policy;
 use crate::render::highlight::Highlighter;
-use crate::render::templates::Builtins;
+use crate::render::templates::{Builtins, Templates};
 
 /// What builds share (cheap to clone: every part is behind an `Arc`).
 #[derive(Clone)]
@@ -25,6 +26,32 @@ pub struct Engine {
     pub builtins: Arc<Builtins>,
     /// Image headers already read, by absolute path.
     pub image_headers: Arc<HeaderCache>,
+    /// Template sets already parsed (built-ins, theme, site overrides), by a hash of their
+    /// sources: a platform run of many partners on one theme parses it once.
+    pub parsed: Arc<ParsedTemplates>,
+}
+
+/// Parsed template sets by the hash of their sources (at most [`ParsedTemplates::MAX`]).
+#[derive(Default)]
+pub struct ParsedTemplates(std::sync::Mutex<Vec<(blake3::Hash, Templates)>>);
+
+impl ParsedTemplates {
+    /// Sets kept: a platform's catalog themes, not every partner's own overrides.
+    pub const MAX: usize = 64;
+
+    /// A copy of the set parsed from sources of hash `key`, if there is one.
+    pub fn get(&self, key: &blake3::Hash) -> Option<Templates> {
+        let list = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        list.iter().find(|(k, _)| k == key).map(|(_, t)| t.clone())
+    }
+
+    /// Keeps `tpl` (parsed from sources of hash `key`), while there is room.
+    pub fn put(&self, key: blake3::Hash, tpl: &Templates) {
+        let mut list = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if list.len() < Self::MAX && !list.iter().any(|(k, _)| *k == key) {
+            list.push((key, tpl.clone()));
+        }
+    }
 }
 
 impl Engine {
@@ -37,6 +64,7 @@ impl Engine {
             highlighter: Arc::default(),
             builtins: Arc::new(Builtins::parse()),
             image_headers: Arc::default(),
+            parsed: Arc::default(),
         }
     }
 }

@@ -366,9 +366,27 @@ fn load_templates(
 ) -> Result<Templates, Vec<Diagnostic>> {
     let key = env.map(|e| e.base.finalize());
     let reused = memo.templates.as_ref().filter(|(k, _)| Some(*k) == key).map(|(_, t)| t.clone());
-    let tpl = match reused {
-        Some(t) => t,
-        None => Templates::load(&cx.engine.builtins, layers)?,
+    // Outside `serve`, the engine keeps template sets parsed by their sources: the partners of a
+    // platform run that share a theme (and have no overrides of their own) parse it once.
+    let sources = key.is_none().then(|| {
+        let mut h = blake3::Hasher::new();
+        for t in layers.iter().flatten() {
+            for part in [&t.name, &t.origin, &t.text] {
+                h.update(&(part.len() as u64).to_le_bytes());
+                h.update(part.as_bytes());
+            }
+        }
+        h.finalize()
+    });
+    let tpl = match (reused, sources.and_then(|k| cx.engine.parsed.get(&k))) {
+        (Some(t), _) | (None, Some(t)) => t,
+        (None, None) => {
+            let t = Templates::load(&cx.engine.builtins, layers)?;
+            if let Some(k) = sources {
+                cx.engine.parsed.put(k, &t);
+            }
+            t
+        }
     };
     if let Some(k) = key {
         if memo.templates.as_ref().is_none_or(|(old, _)| *old != k) {

@@ -67,9 +67,12 @@ pub struct BuildArgs {
     /// Only this partner (repeat for more).
     #[arg(long, value_name = "ID")]
     pub only: Vec<String>,
-    /// Start no more partners once one failed (the default is to keep going).
-    #[arg(long)]
+    /// Start no more partners once one failed.
+    #[arg(long, conflicts_with = "keep_going")]
     pub fail_fast: bool,
+    /// Build every partner whatever the others do (the default).
+    #[arg(long)]
+    pub keep_going: bool,
     /// Most objects one partner's deploy may delete (a suspension is not limited).
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub max_deletes: usize,

@@ -822,6 +822,36 @@ mod tests {
     }
 
     #[test]
+    fn partner_rules_are_read_with_their_lines() {
+        let text = "limits:\n  build_seconds: 30\ndefault_domain: \"{partner}.example.net\"\ndomains:\n  bakery: www.bakery.fr\nsuspended:\n  - partner: closed\n    reason: unpaid invoice\nwithheld:\n  - { partner: news, path: blog/leak.md, reason: complaint }\n  - { partner: news, path: /blog/other/, reason: court order }\nadult:\n  partners: [club]\n  pages:\n    - { partner: acme, path: shop/wine.md }\n";
+        let (p, _) = Policy::parse("policy.yaml", text).unwrap();
+        let r = &p.partners;
+        assert_eq!(p.limits.build_seconds, 30);
+        assert_eq!(r.default_domain, "{partner}.example.net");
+        assert_eq!(r.domains["bakery"], "www.bakery.fr");
+        assert_eq!(r.suspended["closed"], "unpaid invoice");
+        assert_eq!(r.withheld.len(), 2);
+        assert_eq!((r.withheld[0].line, r.withheld[1].line), (Some(10), Some(11)));
+        assert!(r.adult_partners.contains("club"));
+        assert_eq!(r.adult_pages, vec![("acme".to_string(), "shop/wine.md".to_string())]);
+        // Decisions about partners do not change the pages of the others.
+        assert_eq!(p.render_key(), Policy::default().render_key());
+        for (text, line, what) in [
+            ("suspended:\n  - partner: closed\n", Some(2), "gives no `reason`"),
+            ("suspended:\n  - partner: Bad_Id\n    reason: x\n", Some(2), "is not a partner id"),
+            ("withheld:\n  - partner: news\n    path: blog/post.html\n    reason: x\n", Some(2), "no valid `path`"),
+            ("domains:\n  bakery: https://www.bakery.fr/\n", Some(2), "is not a host name"),
+            ("domains:\n  a: www.x.fr\n  b: www.x.fr\n", Some(3), "given to both"),
+            ("default_domain: sopixi.site\n", Some(1), "{partner}"),
+            ("limits:\n  build_seconds: 0\n", Some(2), "is 0"),
+        ] {
+            let e = Policy::parse("policy.yaml", text).unwrap_err();
+            assert!(e[0].message.contains(what), "{text}: {}", e[0]);
+            assert_eq!(e[0].line, line.map(|l: usize| l as u32), "{text}: {}", e[0]);
+        }
+    }
+
+    #[test]
     fn policy_cannot_turn_anything_off() {
         for text in [
             "badge:\n  enabled: false\n",
