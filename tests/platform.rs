@@ -251,18 +251,30 @@ fn every_partner_gets_its_outcome_and_the_healthy_ones_publish_to_s3() {
 
     // A no-change rerun skips every partner from the target's state, and writes nothing.
     let before = s3.requests();
-    let r = p.run(
-        "policy.yaml",
-        &["--to", &to, "--json", "--only", "acme", "--only", "bakery", "--only", "closed"],
-        Some(&s3),
-    );
+    let only = ["--only", "acme", "--only", "bakery", "--only", "closed", "--only", "news"];
+    let r = p.run("policy.yaml", &[&["--to", to.as_str(), "--json"][..], &only].concat(), Some(&s3));
     assert_eq!(r.status, 0, "{}\n{}", r.stdout, r.stderr);
     let st = status_of(&r.json());
     assert_eq!(st["acme"], "skipped");
     assert_eq!(st["bakery"], "skipped");
+    assert_eq!(st["news"], "skipped");
     assert_eq!(st["closed"], "suspended");
     let after = s3.requests();
     assert_eq!(after.get("PUT"), before.get("PUT"), "a no-change run wrote something: {before:?} → {after:?}");
+    // Another worker, without this one's local state, skips them too (the target's state).
+    let fresh = p.root().join("fresh-out");
+    let args = [&["--to", to.as_str(), "--json", "--out", fresh.to_str().unwrap()][..], &only].concat();
+    let r = p.run("policy.yaml", &args, Some(&s3));
+    let v = r.json();
+    let st = status_of(&v);
+    assert_eq!((st["acme"].as_str(), st["news"].as_str()), ("skipped", "skipped"), "{}", r.stdout);
+    assert!(v["results"][0]["bytes"].as_u64().unwrap() > 0, "sizes come from the target's manifest: {v}");
+    let routes: Value = serde_json::from_slice(&objects(&s3, "sites")["_routes.json"]).unwrap();
+    let withheld = routes["partners"]["news"]["withheld"].as_array().map(Vec::len);
+    assert_eq!(withheld, Some(2), "a skipped partner keeps its route: {routes}");
+    // A target that does not answer stops the run before any build.
+    let r = p.run("policy.yaml", &["--to", "s3://no-such-bucket-here/sites", "--json"], Some(&s3));
+    assert_eq!(r.status, 2, "{}\n{}", r.stdout, r.stderr);
 }
 
 #[test]

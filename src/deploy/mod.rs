@@ -289,6 +289,13 @@ impl Target {
                 let bytes = r.bytes().await.map_err(|e| store_error(self, path, "read", e))?;
                 Ok(Some((bytes.to_vec(), Some(v))))
             }
+            // A missing bucket answers like a missing object; the run must not go on into it.
+            Err(e @ object_store::Error::NotFound { .. }) if e.to_string().contains("NoSuchBucket") => {
+                Err(DeployError::Target(format!(
+                    "the bucket of {} does not exist: create it, or check the name in --to",
+                    self.display
+                )))
+            }
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(store_error(self, path, "read", e)),
         }

@@ -288,7 +288,9 @@ struct RunCx<'a> {
     /// The runtime deploys run on, while rayon builds the next partners.
     rt: Option<tokio::runtime::Runtime>,
     /// Inputs recorded by each partner's last publication on the target.
-    remote: BTreeMap<String, Option<String>>,
+    remote: BTreeMap<String, Remote>,
+    /// The routing file as the run found it.
+    previous: Routes,
     /// Deploys started: partner → its task.
     deploys: Mutex<Vec<(String, DeployTask)>>,
     /// Deploys running at once, at most.
@@ -315,7 +317,8 @@ pub fn run(engine: &Engine, opts: &RunOptions) -> Result<Summary, RunError> {
     let rt = crate::util::runtime::new()
         .map_err(|e| deploy::DeployError::Target(format!("cannot start the network runtime: {e}")))?;
     // The routing file as the last run left it: domains already served stay with their site.
-    let previous = read_routes(target.as_ref(), &opts.out, &rt).unwrap_or_default();
+    // Reading it also proves the target answers (and takes these credentials) before any build.
+    let previous = read_routes(target.as_ref(), &opts.out, &rt)?;
     let claims: BTreeMap<String, String> =
         all.par_iter().filter_map(|id| claimed_domain(&opts.partners.join(id)).map(|d| (id.clone(), d))).collect();
     let (domains, warned) = routes::assign_domains(&engine.policy.partners.domains, &claims, &previous);
@@ -336,6 +339,7 @@ pub fn run(engine: &Engine, opts: &RunOptions) -> Result<Summary, RunError> {
         target,
         rt: Some(rt),
         remote,
+        previous,
         deploys: Mutex::new(Vec::new()),
         slots: Arc::new(tokio::sync::Semaphore::new(if opts.deploys == 0 { 8 } else { opts.deploys })),
         stop: AtomicBool::new(false),
@@ -362,7 +366,7 @@ pub fn run(engine: &Engine, opts: &RunOptions) -> Result<Summary, RunError> {
         })
         .collect();
     bar.finish_and_clear();
-    let RunCx { target, rt, deploys, .. } = cx;
+    let RunCx { target, rt, deploys, previous, .. } = cx;
     let rt = rt.expect("made above");
     // Every deploy started, awaited: each partner's publication completes or fails on its own.
     let deploys = deploys.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -404,7 +408,7 @@ pub fn run(engine: &Engine, opts: &RunOptions) -> Result<Summary, RunError> {
         }
     }
     let mut warnings = Vec::new();
-    let updates = route_updates(&reports, target.as_ref());
+    let updates = route_updates(&reports, target.as_ref(), &previous);
     if let Err(e) = write_routes(target.as_ref(), &opts.out, &rt, &updates) {
         warnings.push(format!("the routing file was not updated: {e}"));
     }
@@ -452,13 +456,28 @@ fn claimed_domain(root: &Path) -> Option<String> {
 }
 
 /// The inputs each partner's manifest on the target records (`None`: none, or unreadable).
-async fn remote_inputs(target: &Target, ids: &[String]) -> BTreeMap<String, Option<String>> {
+/// What a partner's manifest on the target says of its last publication.
+#[derive(Debug, Default)]
+struct Remote {
+    /// The inputs fingerprint it was made from.
+    inputs: Option<String>,
+    /// Files and bytes published.
+    files: usize,
+    bytes: u64,
+}
+
+async fn remote_inputs(target: &Target, ids: &[String]) -> BTreeMap<String, Remote> {
     use futures::StreamExt;
     futures::stream::iter(ids.iter().cloned())
         .map(|id| async move {
             let sub = target.sub(&id);
-            let inputs = deploy::read_manifest_async(&sub).await.ok().flatten().and_then(|m| m.inputs);
-            (id, inputs)
+            let remote = match deploy::read_manifest_async(&sub).await.ok().flatten() {
+                Some(m) => {
+                    Remote { files: m.files.len(), bytes: m.files.values().map(|e| e.size).sum(), inputs: m.inputs }
+                }
+                None => Remote::default(),
+            };
+            (id, remote)
         })
         .buffer_unordered(32)
         .collect()
@@ -599,16 +618,25 @@ fn partner_unguarded(cx: &RunCx, id: &str) -> PartnerReport {
             let stats: build::BuildStats = serde_json::from_value(m.summary.clone()).unwrap_or_default();
             (r.files, r.bytes) = m.totals();
             r.pages = stats.pages;
+            r.withheld = serde_json::from_value(m.summary["withheld"].clone()).unwrap_or_default();
             r.quota.site_bytes = r.bytes;
             r.quota.pages = r.pages;
         }
     };
     if cx.target.is_some()
         && prepared.readable()
-        && cx.remote.get(id).and_then(|i| i.as_deref()) == Some(inputs.as_str())
+        && cx.remote.get(id).and_then(|r| r.inputs.as_deref()) == Some(inputs.as_str())
     {
         r.status = Status::Skipped;
-        fill(&mut r, local.as_ref().filter(|m| m.input_hash == inputs));
+        match local.as_ref().filter(|m| m.input_hash == inputs) {
+            Some(m) => fill(&mut r, Some(m)),
+            None => {
+                // Another worker published it: the target's manifest says how big it is.
+                let remote = &cx.remote[id];
+                (r.files, r.bytes) = (remote.files, remote.bytes);
+                r.quota.site_bytes = r.bytes;
+            }
+        }
         return r;
     }
     drop(local);
@@ -700,7 +728,7 @@ fn suspend(cx: &RunCx, id: &str, reason: &str, root: &Path, r: &mut PartnerRepor
         return;
     }
     if cx.target.is_some() {
-        if cx.remote.get(id).and_then(|i| i.as_deref()) == Some(inputs.as_str()) {
+        if cx.remote.get(id).and_then(|r| r.inputs.as_deref()) == Some(inputs.as_str()) {
             return;
         }
         if let Err(e) = cx.queue_deploy(id, &dir, inputs, usize::MAX, &r.base_url) {
@@ -710,13 +738,15 @@ fn suspend(cx: &RunCx, id: &str, reason: &str, root: &Path, r: &mut PartnerRepor
     }
 }
 
-/// The routes of the partners of this run that are published or suspended (a failed partner
-/// keeps the route it had).
-fn route_updates(reports: &[PartnerReport], target: Option<&Target>) -> BTreeMap<String, Route> {
+/// The routes of the partners of this run that are published or suspended (a failed or
+/// unchanged partner keeps the route it had).
+fn route_updates(reports: &[PartnerReport], target: Option<&Target>, previous: &Routes) -> BTreeMap<String, Route> {
     let base = target.map(|t| t.prefix().to_string()).unwrap_or_default();
     reports
         .iter()
         .filter(|r| r.status != Status::Failed)
+        // Unchanged inputs (domains and withheld pages among them): the route it has stays.
+        .filter(|r| !(r.status == Status::Skipped && previous.partners.contains_key(&r.partner)))
         .map(|r| {
             let prefix = if base.is_empty() { format!("{}/", r.partner) } else { format!("{base}/{}/", r.partner) };
             let route = Route {
@@ -759,14 +789,14 @@ fn collapse_stopped(errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
     out
 }
 
-fn read_routes(target: Option<&Target>, out: &Path, rt: &tokio::runtime::Runtime) -> Option<Routes> {
-    match target {
-        Some(t) => {
-            let (bytes, _) = rt.block_on(t.get_small(ROUTES)).ok()??;
-            Routes::parse(&bytes).ok()
-        }
-        None => Routes::parse(&std::fs::read(out.join(ROUTES)).ok()?).ok(),
-    }
+/// The routing file (empty when there is none or it cannot be parsed: the run writes a whole
+/// new one); an error when the target does not answer.
+fn read_routes(target: Option<&Target>, out: &Path, rt: &tokio::runtime::Runtime) -> Result<Routes, RunError> {
+    let bytes = match target {
+        Some(t) => rt.block_on(t.get_small(ROUTES))?.map(|(b, _)| b),
+        None => std::fs::read(out.join(ROUTES)).ok(),
+    };
+    Ok(bytes.and_then(|b| Routes::parse(&b).ok()).unwrap_or_default())
 }
 
 /// Merges this run's routes into the routing file. On a target, the write is conditional on the
