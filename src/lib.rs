@@ -13,6 +13,7 @@ pub mod deploy;
 pub mod images;
 pub mod output;
 pub mod platform;
+pub mod port;
 pub mod render;
 pub mod serve;
 pub mod site;

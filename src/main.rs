@@ -36,6 +36,8 @@ enum Command {
     Deploy(cmd::deploy::Args),
     Serve(cmd::serve::Args),
     Platform(cmd::platform::Args),
+    Export(cmd::export::Args),
+    Import(cmd::import::Args),
 }
 
 fn main() {
@@ -50,6 +52,8 @@ fn main() {
         Command::Deploy(args) => cmd::deploy::execute(args, cli.verbose),
         Command::Serve(args) => cmd::serve::execute(args, cli.verbose),
         Command::Platform(args) => cmd::platform::execute(args),
+        Command::Export(args) => cmd::export::execute(args),
+        Command::Import(args) => cmd::import::execute(args),
     };
     std::process::exit(code);
 }

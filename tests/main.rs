@@ -14,6 +14,7 @@ mod hostile;
 mod images;
 mod multilingual;
 mod platform;
+mod port;
 mod rebuilds;
 mod serve;
 mod tidy;

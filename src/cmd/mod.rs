@@ -3,6 +3,8 @@
 pub mod build;
 pub mod check;
 pub mod deploy;
+pub mod export;
+pub mod import;
 pub mod init;
 pub mod platform;
 pub mod serve;

@@ -458,22 +458,4 @@ pub(crate) fn compressible(content_type: &str) -> bool {
     content_type.starts_with("text/") || ["json", "xml", "javascript", "svg"].iter().any(|t| content_type.contains(t))
 }
 
-/// `*` matches within a folder, `**` across folders, `?` one character.
-pub(crate) fn glob(pattern: &str, path: &str) -> bool {
-    fn go(p: &[u8], s: &[u8]) -> bool {
-        match p.first() {
-            None => s.is_empty(),
-            Some(b'*') if p.get(1) == Some(&b'*') => {
-                if p.get(2) == Some(&b'/') {
-                    (0..=s.len()).filter(|&i| i == 0 || s[i - 1] == b'/').any(|i| go(&p[3..], &s[i..]))
-                } else {
-                    (0..=s.len()).any(|i| go(&p[2..], &s[i..]))
-                }
-            }
-            Some(b'*') => (0..=s.len()).take_while(|&i| i == 0 || s[i - 1] != b'/').any(|i| go(&p[1..], &s[i..])),
-            Some(b'?') => s.first().is_some_and(|c| *c != b'/') && go(&p[1..], &s[1..]),
-            Some(c) => s.first() == Some(c) && go(&p[1..], &s[1..]),
-        }
-    }
-    go(pattern.as_bytes(), path.as_bytes())
-}
+pub(crate) use crate::util::text::glob;

@@ -63,6 +63,9 @@ pub struct Policy {
     pub quotas: Quotas,
     /// Time the platform gives one partner's build.
     pub limits: Limits,
+    /// Files of the platform's media library (globs over a site's paths, `static/library/**`):
+    /// licensed for use on the platform only, so left out of an export.
+    pub library_media: Vec<String>,
     /// What the platform decided about particular partners (suspensions, withheld pages,
     /// domains, adult ratings). Not part of [`Policy::render_key`]: a change here rebuilds only
     /// the partners it names.
@@ -193,6 +196,7 @@ impl Default for Policy {
             texts: vec![("en".into(), en), ("fr".into(), fr)],
             quotas: Quotas::default(),
             limits: Limits::default(),
+            library_media: Vec::new(),
             partners: PartnerRules { default_domain: DEFAULT_DOMAIN.into(), ..Default::default() },
         }
     }
@@ -205,6 +209,7 @@ impl Policy {
         let mut p = self.clone();
         p.partners = PartnerRules::default();
         p.limits = Limits::default();
+        p.library_media.clear();
         blake3::hash(format!("{p:?}").as_bytes())
     }
 
@@ -260,6 +265,16 @@ impl Policy {
             p.limits = l;
         }
         parse_partner_rules(file, text, &raw, &mut p.partners, &mut errors);
+        for m in &raw.library_media {
+            if m.trim().is_empty() || m.starts_with('/') || m.contains("..") {
+                errors.push(
+                    Diagnostic::new(file, format!("`library_media`: `{m}` is not a path inside a site"))
+                        .at(any_key_line(text, "library_media"), None)
+                        .hint("write paths or patterns relative to the site folder, e.g. static/library/**"),
+                );
+            }
+        }
+        p.library_media = raw.library_media.clone();
         let line = |key: &str| any_key_line(text, key);
         if let Some(url) = raw.badge.url {
             if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(['"', '<', '>', ' ']) {
@@ -400,6 +415,8 @@ struct RawPolicy {
     default_domain: Option<String>,
     #[serde(default)]
     adult: RawAdult,
+    #[serde(default)]
+    library_media: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -39,6 +39,11 @@ pub fn from_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Yam
     serde_yaml::from_value(value).map_err(convert)
 }
 
+/// Writes a value as YAML text (maps in the value's own key order).
+pub fn to_string<T: serde::Serialize>(value: &T) -> String {
+    serde_yaml::to_string(value).unwrap_or_default()
+}
+
 /// Converts a YAML value into JSON, the currency of templates.
 pub fn to_json(value: &Value) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
