@@ -250,20 +250,21 @@ pub fn phones(line: &str) -> Vec<String> {
         let mut j = i;
         let mut digits = 0;
         let mut groups = 1;
-        let mut last_sep = false;
+        let mut last_sep: Option<u8> = None;
         while j < b.len() {
             let c = b[j];
             if c.is_ascii_digit() {
                 digits += 1;
-                last_sep = false;
+                last_sep = None;
             } else if matches!(c, b' ' | b'.' | b'-' | b'(' | b')') || (c == b'+' && j == i) {
-                if last_sep && c == b' ' {
+                // Two separators in a row end the number, but for `) ` in `(555) 123`.
+                if last_sep.is_some() && !(last_sep == Some(b')') && c == b' ') {
                     break;
                 }
                 if c != b'+' {
                     groups += 1;
                 }
-                last_sep = true;
+                last_sep = Some(c);
             } else {
                 break;
             }
@@ -272,7 +273,8 @@ pub fn phones(line: &str) -> Vec<String> {
         let raw = line[i..j].trim_end_matches([' ', '.', '-', '(']);
         let date_like = raw.len() == 10 && raw.as_bytes().get(4) == Some(&b'-');
         let grouped = groups >= 3 || raw.starts_with('+');
-        if (9..=15).contains(&digits) && grouped && !date_like && !(j < b.len() && b[j].is_ascii_alphabetic()) {
+        let glued = b.get(i + raw.len()).is_some_and(|c| c.is_ascii_alphanumeric());
+        if (9..=15).contains(&digits) && grouped && !date_like && !glued {
             out.push(raw.trim().to_string());
             i = j;
         } else {
