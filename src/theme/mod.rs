@@ -8,6 +8,7 @@
 pub mod embed_files;
 pub mod embedded;
 pub mod meta;
+pub mod money;
 
 use std::path::{Path, PathBuf};
 
