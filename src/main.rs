@@ -38,6 +38,7 @@ enum Command {
     Platform(cmd::platform::Args),
     Export(cmd::export::Args),
     Import(cmd::import::Args),
+    Theme(cmd::theme::Args),
 }
 
 fn main() {
@@ -54,6 +55,7 @@ fn main() {
         Command::Platform(args) => cmd::platform::execute(args),
         Command::Export(args) => cmd::export::execute(args),
         Command::Import(args) => cmd::import::execute(args),
+        Command::Theme(args) => cmd::theme::execute(args),
     };
     std::process::exit(code);
 }

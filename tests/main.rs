@@ -17,5 +17,6 @@ mod platform;
 mod port;
 mod rebuilds;
 mod serve;
+mod themes;
 mod tidy;
 mod validity;

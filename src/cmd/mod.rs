@@ -8,6 +8,7 @@ pub mod import;
 pub mod init;
 pub mod platform;
 pub mod serve;
+pub mod theme;
 
 use std::path::Path;
 

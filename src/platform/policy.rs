@@ -63,6 +63,8 @@ pub struct Policy {
     pub quotas: Quotas,
     /// Time the platform gives one partner's build.
     pub limits: Limits,
+    /// Theme marketplace prices: the platform's margin and VAT, in basis points.
+    pub themes: ThemePricing,
     /// Files of the platform's media library (globs over a site's paths, `static/library/**`):
     /// licensed for use on the platform only, so left out of an export.
     pub library_media: Vec<String>,
@@ -70,6 +72,21 @@ pub struct Policy {
     /// domains, adult ratings). Not part of [`Policy::render_key`]: a change here rebuilds only
     /// the partners it names.
     pub partners: PartnerRules,
+}
+
+/// How a theme's public price is made from its designer's price (`themes:` in the policy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ThemePricing {
+    /// The platform's margin, a percentage of the designer's price, in basis points.
+    pub margin: i64,
+    /// VAT on the designer's price and the margin, in basis points.
+    pub vat: i64,
+}
+
+impl Default for ThemePricing {
+    fn default() -> Self {
+        ThemePricing { margin: 3000, vat: 2000 }
+    }
 }
 
 /// Time limits of a platform run.
@@ -196,6 +213,7 @@ impl Default for Policy {
             texts: vec![("en".into(), en), ("fr".into(), fr)],
             quotas: Quotas::default(),
             limits: Limits::default(),
+            themes: ThemePricing::default(),
             library_media: Vec::new(),
             partners: PartnerRules { default_domain: DEFAULT_DOMAIN.into(), ..Default::default() },
         }
@@ -210,6 +228,7 @@ impl Policy {
         p.partners = PartnerRules::default();
         p.limits = Limits::default();
         p.library_media.clear();
+        p.themes = ThemePricing::default();
         blake3::hash(format!("{p:?}").as_bytes())
     }
 
@@ -275,6 +294,27 @@ impl Policy {
             }
         }
         p.library_media = raw.library_media.clone();
+        if let Some(t) = &raw.themes {
+            for (key, value, slot) in [
+                ("margin_percent", &t.margin_percent, &mut p.themes.margin),
+                ("vat_percent", &t.vat_percent, &mut p.themes.vat),
+            ] {
+                let Some(v) = value else { continue };
+                let value_text = match v {
+                    yaml::Value::Number(n) => n.to_string(),
+                    yaml::Value::String(s) => s.clone(),
+                    _ => String::new(),
+                };
+                match crate::util::money::parse_percent(&value_text) {
+                    Ok(bp) => *slot = bp,
+                    Err(e) => errors.push(
+                        Diagnostic::new(file, format!("`themes.{key}`: {e}"))
+                            .at(any_key_line(text, key), None)
+                            .hint("write a percentage such as 30 or 5.5"),
+                    ),
+                }
+            }
+        }
         let line = |key: &str| any_key_line(text, key);
         if let Some(url) = raw.badge.url {
             if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(['"', '<', '>', ' ']) {
@@ -417,6 +457,15 @@ struct RawPolicy {
     adult: RawAdult,
     #[serde(default)]
     library_media: Vec<String>,
+    #[serde(default)]
+    themes: Option<RawThemes>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawThemes {
+    margin_percent: Option<yaml::Value>,
+    vat_percent: Option<yaml::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]

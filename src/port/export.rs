@@ -131,7 +131,7 @@ pub fn export(engine: &Engine, root: &Path, out: &Path, opts: &ExportOptions) ->
                 .ok()
                 .and_then(|t| crate::theme::meta::ThemeMeta::parse("theme.yaml", &t).ok())
                 .unwrap_or_default();
-            if meta.price > 0.0 {
+            if meta.price.0 > 0 {
                 report.theme = format!("{name} {}", meta.version).trim().to_string();
             } else {
                 let files: Vec<(String, PathBuf)> = walkdir::WalkDir::new(dir)

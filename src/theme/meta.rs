@@ -24,12 +24,41 @@ pub struct ThemeMeta {
     /// Licence of the theme's files.
     #[serde(default)]
     pub license: String,
-    /// Price on the platform (0 for free themes).
+    /// The designer's price on the platform, in euros as a decimal string (`"49.00"`; a plain
+    /// number is read too), held as cents; 0 for a free theme.
     #[serde(default)]
-    pub price: f64,
+    pub price: Amount,
     /// Version of the theme.
     #[serde(default)]
     pub version: String,
+    /// The sopixi versions it works with (`">=0.1"`).
+    #[serde(default)]
+    pub sopixi: Option<String>,
+    /// A screenshot of the theme, relative to its folder.
+    #[serde(default)]
+    pub screenshot: Option<String>,
+}
+
+/// An amount of money read from a decimal string (`"49.00"`) or a number, held as cents.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Amount(pub crate::util::money::Cents);
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Amount, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        let text = match &v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => return Err(serde::de::Error::custom("a price is a decimal string such as \"49.00\"")),
+        };
+        crate::util::money::parse_cents(&text, false).map(Amount).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for Amount {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::util::money::format_cents(self.0))
+    }
 }
 
 impl ThemeMeta {

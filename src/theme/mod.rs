@@ -8,7 +8,7 @@
 pub mod embed_files;
 pub mod embedded;
 pub mod meta;
-pub mod money;
+pub mod statement;
 
 use std::path::{Path, PathBuf};
 

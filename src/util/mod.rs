@@ -5,6 +5,7 @@
 //! of the dependency table.
 
 pub mod diag;
+pub mod money;
 pub mod progress;
 pub mod runtime;
 pub mod text;

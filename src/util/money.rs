@@ -1,4 +1,4 @@
-//! Money on the theme marketplace: integer cents everywhere, percentages in basis points
+//! Money (the theme marketplace's prices, margins, VAT and statements): integer cents everywhere, percentages in basis points
 //! (hundredths of a percent), one rounding — half up — per total, two decimals when shown.
 //!
 //! In: decimal strings (`"49.00"`, `"20"`, `"5.5"`) and cents. Out: cents, and price breakdowns

@@ -1,0 +1,147 @@
+//! `sopixi theme …`: the theme designer's and the marketplace's commands.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use sopixi::theme::meta::ThemeMeta;
+use sopixi::theme::statement::{self, Month};
+use sopixi::util::money::format_cents;
+
+use crate::console;
+
+/// Themes: for designers and for the platform's marketplace.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(clap::Subcommand)]
+pub enum Command {
+    Statement(StatementArgs),
+}
+
+/// Each designer's monthly statement of theme sales, as HTML and CSV.
+///
+/// Reads SALES (`date,theme,partner,amount_paid`: what each partner paid, VAT included, in euros)
+/// and writes, for each designer whose themes sold in MONTH, DIR/DESIGNER-MONTH.csv and .html:
+/// every sale, the designer's share (the amount less VAT and the platform's margin, from the
+/// policy's `themes: {margin_percent, vat_percent}`), and the total due, payable at the end of
+/// the following month. Every bad row (an unknown theme, a negative or malformed amount, a date
+/// outside the month, a duplicate) is listed with its line, and then nothing is written.
+///
+/// Exit status: 0 when the statements were written, 1 otherwise.
+#[derive(clap::Args)]
+pub struct StatementArgs {
+    /// The month's sales (CSV).
+    #[arg(long, value_name = "FILE")]
+    pub sales: PathBuf,
+    /// The theme catalog: one folder per theme, each with its theme.yaml (designer).
+    #[arg(long, value_name = "DIR")]
+    pub themes: PathBuf,
+    /// The platform operator's policy (margin and VAT).
+    #[arg(long, value_name = "FILE", env = "SOPIXI_POLICY")]
+    pub policy: Option<PathBuf>,
+    /// The month, YYYY-MM.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub month: String,
+    /// Where to write the statements.
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Print the statements as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `sopixi theme …`.
+pub fn execute(args: Args) -> i32 {
+    match args.command {
+        Command::Statement(a) => statement(a),
+    }
+}
+
+fn statement(args: StatementArgs) -> i32 {
+    let Some(policy) = super::policy(args.policy.as_deref(), args.json) else { return 1 };
+    let month = match Month::parse(&args.month) {
+        Ok(m) => m,
+        Err(e) => {
+            console::error(&format!("--month {e}"));
+            return 1;
+        }
+    };
+    let mut designers = BTreeMap::new();
+    let entries = match std::fs::read_dir(&args.themes) {
+        Ok(e) => e,
+        Err(e) => {
+            console::error(&format!("cannot read the theme catalog {}: {e}", args.themes.display()));
+            return 1;
+        }
+    };
+    for e in entries.filter_map(Result::ok) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || !e.path().is_dir() {
+            continue;
+        }
+        let file = e.path().join("theme.yaml");
+        let meta = match std::fs::read_to_string(&file).map(|t| ThemeMeta::parse(&file.display().to_string(), &t)) {
+            Ok(Ok(m)) => m,
+            Ok(Err(diags)) => {
+                diags.iter().for_each(console::diagnostic);
+                return 1;
+            }
+            Err(_) => ThemeMeta::default(),
+        };
+        let designer = if meta.designer.trim().is_empty() { "(unknown designer)".to_string() } else { meta.designer };
+        designers.insert(name, designer);
+    }
+    let known: BTreeSet<String> = designers.keys().cloned().collect();
+    let label = args.sales.display().to_string();
+    let text = match std::fs::read_to_string(&args.sales) {
+        Ok(t) => t,
+        Err(e) => {
+            console::error(&format!("cannot read {label}: {e}"));
+            return 1;
+        }
+    };
+    let sales = match statement::parse_sales(&label, &text, month, &known) {
+        Ok(s) => s,
+        Err(diags) => {
+            diags.iter().for_each(console::diagnostic);
+            console::error(&format!("{label} has {} bad row(s); no statement was written", diags.len()));
+            return 1;
+        }
+    };
+    let (margin, vat) = (policy.themes.margin, policy.themes.vat);
+    let statements = statement::statements(&sales, &designers, margin, vat, month);
+    if let Err(e) = std::fs::create_dir_all(&args.output) {
+        console::error(&format!("cannot create {}: {e}", args.output.display()));
+        return 1;
+    }
+    for s in &statements {
+        let stem = format!("{}-{}", sopixi::util::text::slugify(&s.designer), s.month);
+        for (ext, body) in [("csv", statement::to_csv(s)), ("html", statement::to_html(s, margin, vat))] {
+            let path = args.output.join(format!("{stem}.{ext}"));
+            if let Err(e) = std::fs::write(&path, body) {
+                console::error(&format!("cannot write {}: {e}", path.display()));
+                return 1;
+            }
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::json!({"status": "ok", "month": month.to_string(), "statements": statements}));
+    } else {
+        for s in &statements {
+            println!(
+                "{:<24} {:>3} sales  paid {:>10} €  due {:>10} €  payable {}",
+                s.designer,
+                s.lines.len(),
+                format_cents(s.total_paid),
+                format_cents(s.total_due),
+                s.payable_on
+            );
+        }
+        println!("{} statement(s) for {month} → {}", statements.len(), args.output.display());
+    }
+    0
+}

@@ -1,0 +1,86 @@
+//! `sopixi theme statement`: designers' monthly statements from a sales file, checked against
+//! hand-computed totals, and bad rows refused with their line.
+
+use crate::support::{bin, copy_dir, fixtures};
+
+fn catalog(dir: &std::path::Path) -> std::path::PathBuf {
+    let themes = dir.join("catalog");
+    for (name, designer) in [("vitrine", "Ana Design"), ("journal", "Ben Studio")] {
+        copy_dir(&fixtures().join("partners/themes/basic"), &themes.join(name));
+        std::fs::write(
+            themes.join(name).join("theme.yaml"),
+            format!("name: {name}\ndesigner: {designer}\nlicense: proprietary\nprice: \"49.00\"\nversion: 1.0.0\n"),
+        )
+        .unwrap();
+    }
+    themes
+}
+
+#[test]
+fn statements_add_up_to_hand_computed_totals() {
+    let dir = tempfile::tempdir().unwrap();
+    let themes = catalog(dir.path());
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(&policy, "themes:\n  margin_percent: 30\n  vat_percent: 20\n").unwrap();
+    let sales = dir.path().join("sales.csv");
+    // 76.44 is 49.00 + 30 % + 20 % VAT; two cents paid are 0.0128 € of share, rounded once.
+    std::fs::write(
+        &sales,
+        "date,theme,partner,amount_paid\n2026-10-02,vitrine,acme,76.44\n2026-10-31,vitrine,bea,76.44\n2026-10-15,journal,cid,0.01\n2026-10-16,journal,dan,0.01\n",
+    )
+    .unwrap();
+    let out = dir.path().join("statements");
+    let o = bin()
+        .args(["theme", "statement", "--sales"])
+        .arg(&sales)
+        .arg("--themes")
+        .arg(&themes)
+        .arg("--policy")
+        .arg(&policy)
+        .args(["--month", "2026-10", "--json", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let st = v["statements"].as_array().unwrap();
+    assert_eq!(st[0]["designer"], "Ana Design");
+    assert_eq!((st[0]["total_paid"].as_i64(), st[0]["total_due"].as_i64()), (Some(15288), Some(9800)));
+    assert_eq!(st[0]["payable_on"], "2026-11-30");
+    assert_eq!((st[1]["designer"].as_str(), st[1]["total_due"].as_i64()), (Some("Ben Studio"), Some(1)));
+    let csv = std::fs::read_to_string(out.join("ana-design-2026-10.csv")).unwrap();
+    assert!(
+        csv.starts_with("date,theme,partner,amount_paid,designer_share\n2026-10-02,vitrine,acme,76.44,49.00\n"),
+        "{csv}"
+    );
+    assert!(csv.ends_with("total,,,152.88,98.00\n"), "{csv}");
+    let html = std::fs::read_to_string(out.join("ana-design-2026-10.html")).unwrap();
+    assert!(html.contains("Total due: 98.00 €"), "{html}");
+}
+
+#[test]
+fn a_bad_sales_row_is_named_by_its_line_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let themes = catalog(dir.path());
+    let sales = dir.path().join("sales.csv");
+    std::fs::write(&sales, "date,theme,partner,amount_paid\n2026-10-02,vitrine,acme,76.44\n2026-10-03,vitrin,bea,76.44\n2026-11-01,journal,cid,3.00\n2026-10-04,journal,dan,-1.00\n").unwrap();
+    let out = dir.path().join("statements");
+    let o = bin()
+        .args(["theme", "statement", "--sales"])
+        .arg(&sales)
+        .arg("--themes")
+        .arg(&themes)
+        .args(["--month", "2026-10", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("sales.csv:3") && err.contains("unknown theme `vitrin`") && err.contains("did you mean `vitrine`"),
+        "{err}"
+    );
+    assert!(err.contains("sales.csv:4") && err.contains("not in 2026-10"), "{err}");
+    assert!(err.contains("sales.csv:5") && err.contains("negative"), "{err}");
+    assert!(!out.exists(), "a statement was written despite bad rows");
+}
