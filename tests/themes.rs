@@ -84,3 +84,45 @@ fn a_bad_sales_row_is_named_by_its_line_and_nothing_is_written() {
     assert!(err.contains("sales.csv:5") && err.contains("negative"), "{err}");
     assert!(!out.exists(), "a statement was written despite bad rows");
 }
+
+#[test]
+fn the_catalog_shows_public_prices_with_their_breakdown_and_live_demos() {
+    let dir = tempfile::tempdir().unwrap();
+    let themes = catalog(dir.path());
+    // 9.99 + 30 % = 12.987; + 20 % VAT = 15.5844 → 15.58 (rounded once); the margin 2.997 → 3.00.
+    let journal = themes.join("journal/theme.yaml");
+    let t = std::fs::read_to_string(&journal).unwrap().replace("\"49.00\"", "\"9.99\"");
+    std::fs::write(&journal, t).unwrap();
+    copy_dir(&fixtures().join("partners/themes/basic"), &themes.join("plain"));
+    std::fs::write(
+        themes.join("plain/theme.yaml"),
+        "name: plain\ndesigner: Sopixi\nlicense: MIT\nprice: \"0\"\nversion: 1.0.0\n",
+    )
+    .unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(&policy, "themes:\n  margin_percent: 30\n  vat_percent: 20\n").unwrap();
+    let out = dir.path().join("gallery");
+    let o = bin()
+        .args(["theme", "catalog"])
+        .arg(&themes)
+        .arg("--policy")
+        .arg(&policy)
+        .args(["--json", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let price = |id: &str| v["themes"].as_array().unwrap().iter().find(|t| t["id"] == id).unwrap()["price"].clone();
+    assert_eq!(price("vitrine"), serde_json::json!({"designer": 4900, "margin": 1470, "vat": 1274, "total": 7644}));
+    assert_eq!(price("journal"), serde_json::json!({"designer": 999, "margin": 300, "vat": 259, "total": 1558}));
+    assert_eq!(price("plain")["total"], 0);
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("76.44 €") && html.contains("15.58 €") && html.contains("Free"), "{html}");
+    assert!(html.contains("Platform (30.00 %)") && html.contains("14.70 €"), "the breakdown");
+    assert!(html.contains("data-sopixi-platform"), "the gallery carries the platform elements");
+    assert!(out.join("demo/vitrine/index.html").is_file(), "a live demo per theme");
+    assert!(std::fs::read_to_string(out.join("demo/vitrine/index.html")).unwrap().contains("data-sopixi-platform"));
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("catalog.json")).unwrap()).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 3);
+}

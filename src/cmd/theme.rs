@@ -19,7 +19,38 @@ pub struct Args {
 /// What to do.
 #[derive(clap::Subcommand)]
 pub enum Command {
+    Catalog(CatalogArgs),
     Statement(StatementArgs),
+}
+
+/// The marketplace's gallery of the themes in THEMES_DIR.
+///
+/// Writes DIR/index.html (with the platform elements): each theme's screenshot, description,
+/// designer, licence and version, a live demo (the example site built with it, in DIR/demo/NAME/)
+/// and its public price — the designer's price, plus the platform's margin
+/// (`themes.margin_percent` of the policy), plus VAT (`themes.vat_percent`) on the sum, computed in
+/// cents and rounded half up once — with the breakdown; and DIR/catalog.json, the same data.
+///
+/// Exit status: 0 when the gallery was written, 1 when a theme has problems (nothing is written).
+#[derive(clap::Args)]
+pub struct CatalogArgs {
+    /// The theme catalog: one folder per theme.
+    pub themes: PathBuf,
+    /// The platform operator's policy (margin, VAT, platform elements).
+    #[arg(long, value_name = "FILE", env = "SOPIXI_POLICY")]
+    pub policy: Option<PathBuf>,
+    /// Where to write the gallery.
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// The address the gallery is published at (its demos' base URL).
+    #[arg(long, value_name = "URL", default_value = "/")]
+    pub base_url: String,
+    /// The site the demos are built from [default: the example site].
+    #[arg(long, value_name = "SITE")]
+    pub example: Option<PathBuf>,
+    /// Print the catalog as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Each designer's monthly statement of theme sales, as HTML and CSV.
@@ -58,7 +89,65 @@ pub struct StatementArgs {
 pub fn execute(args: Args) -> i32 {
     match args.command {
         Command::Statement(a) => statement(a),
+        Command::Catalog(a) => catalog(a),
     }
+}
+
+fn catalog(args: CatalogArgs) -> i32 {
+    let Some(policy) = super::policy(args.policy.as_deref(), args.json) else { return 1 };
+    let engine = sopixi::build::engine::Engine::new(policy);
+    // The demos' content: the example site, written to a temporary folder unless one is given.
+    let tmp = tempdir_for_example();
+    let example = match &args.example {
+        Some(e) => e.clone(),
+        None => match &tmp {
+            Ok(dir) => dir.clone(),
+            Err(e) => {
+                console::error(&format!("cannot write the example site: {e}"));
+                return 1;
+            }
+        },
+    };
+    let result = sopixi::theme::catalog::build_catalog(&engine, &args.themes, &example, &args.output, &args.base_url);
+    if let Ok(dir) = &tmp {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    match result {
+        Ok(entries) => {
+            if args.json {
+                println!("{}", serde_json::json!({"status": "ok", "themes": entries}));
+            } else {
+                for e in &entries {
+                    println!("{:<16} {:>10} €  by {}", e.id, e.price_text, e.designer);
+                }
+                println!("{} theme(s) → {}", entries.len(), args.output.join("index.html").display());
+            }
+            0
+        }
+        Err(sopixi::theme::catalog::CatalogError::Themes(diags)) => {
+            diags.iter().for_each(console::diagnostic);
+            console::error(&format!("{} problem(s) in the catalog; no gallery was written", diags.len()));
+            1
+        }
+        Err(e) => {
+            console::error(&e.to_string());
+            1
+        }
+    }
+}
+
+/// The example site, written into a new temporary folder.
+fn tempdir_for_example() -> std::io::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("sopixi-catalog-example-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (rel, bytes) in sopixi::theme::embedded::EXAMPLE_SITE {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, bytes)?;
+    }
+    Ok(dir)
 }
 
 fn statement(args: StatementArgs) -> i32 {
