@@ -126,3 +126,28 @@ fn the_catalog_shows_public_prices_with_their_breakdown_and_live_demos() {
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("catalog.json")).unwrap()).unwrap();
     assert_eq!(json.as_array().unwrap().len(), 3);
 }
+
+#[test]
+fn a_new_theme_builds_the_example_site_with_the_platform_elements() {
+    let dir = tempfile::tempdir().unwrap();
+    let theme = dir.path().join("harbour");
+    let o = bin().args(["theme", "new", "harbour", "--dir"]).arg(&theme).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let meta = std::fs::read_to_string(theme.join("theme.yaml")).unwrap();
+    assert!(meta.contains("name: harbour") && meta.contains("price: \"0\""), "{meta}");
+    let site = dir.path().join("site");
+    copy_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("example-site"), &site);
+    let o = bin().arg("build").arg(&site).arg("--theme").arg(&theme).output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let home = std::fs::read_to_string(site.join("public/index.html")).unwrap();
+    assert!(home.contains("Aller au contenu") && home.contains("data-sopixi-platform"), "{home}");
+    // Not over an existing theme.
+    let o = bin().args(["theme", "new", "harbour", "--dir"]).arg(&theme).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+}

@@ -34,6 +34,9 @@ pub struct Args {
     /// Number of threads [default: one per core].
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
+    /// Build with this theme folder instead of the theme site.yaml names.
+    #[arg(long, value_name = "DIR")]
+    pub theme: Option<PathBuf>,
     /// Do not minify HTML, CSS and JS (easier to read, bigger files).
     #[arg(long)]
     pub no_minify: bool,
@@ -54,7 +57,7 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
         drafts: args.drafts,
         base_url: args.base_url.clone(),
         no_minify: args.no_minify,
-        theme_dir: None,
+        theme_dir: args.theme.clone(),
         progress: !args.json && console::interactive(),
         ..Default::default()
     };

@@ -19,8 +19,23 @@ pub struct Args {
 /// What to do.
 #[derive(clap::Subcommand)]
 pub enum Command {
+    New(NewArgs),
     Catalog(CatalogArgs),
     Statement(StatementArgs),
+}
+
+/// Start a new theme: a working theme in a new folder NAME.
+///
+/// It has theme.yaml, base/index/section/page templates (landmarks, a skip link, translated UI
+/// strings), a mobile-first stylesheet with light and dark schemes and visible focus, and UI
+/// strings in English and French. Preview it with `sopixi serve --theme NAME`.
+#[derive(clap::Args)]
+pub struct NewArgs {
+    /// The theme's name, and the folder to create (lowercase letters, digits, hyphens).
+    pub name: String,
+    /// Create it in this folder instead of ./NAME.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// The marketplace's gallery of the themes in THEMES_DIR.
@@ -90,6 +105,25 @@ pub fn execute(args: Args) -> i32 {
     match args.command {
         Command::Statement(a) => statement(a),
         Command::Catalog(a) => catalog(a),
+        Command::New(a) => {
+            let dir = a.dir.clone().unwrap_or_else(|| PathBuf::from(&a.name));
+            match sopixi::theme::scaffold::new_theme(&dir, &a.name) {
+                Ok(files) => {
+                    println!(
+                        "Created the theme {} in {} ({} files); preview it with `sopixi serve --theme {}`",
+                        a.name,
+                        dir.display(),
+                        files.len(),
+                        dir.display()
+                    );
+                    0
+                }
+                Err(e) => {
+                    console::error(&e);
+                    1
+                }
+            }
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod embed_files;
 pub mod embedded;
 pub mod meta;
+pub mod scaffold;
 pub mod statement;
 
 use std::path::{Path, PathBuf};
