@@ -151,3 +151,71 @@ fn a_new_theme_builds_the_example_site_with_the_platform_elements() {
     let o = bin().args(["theme", "new", "harbour", "--dir"]).arg(&theme).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
 }
+
+#[test]
+fn theme_check_passes_the_bundled_theme_and_names_a_bad_one_s_problems() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let o = bin().args(["theme", "check"]).arg(root.join("themes/default")).arg("--json").output().unwrap();
+    let v: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    assert_eq!(o.status.code(), Some(0), "{v}");
+    assert!(v["report"]["pages"].as_u64().unwrap() >= 10, "{v}");
+    // A theme with a font from another host, no section.html and an incomplete theme.yaml.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad");
+    copy_dir(&fixtures().join("partners/themes/basic"), &bad);
+    std::fs::remove_file(bad.join("templates/section.html")).unwrap();
+    std::fs::write(bad.join("theme.yaml"), "name: bad\nprice: \"12.00\"\n").unwrap();
+    let base = std::fs::read_to_string(bad.join("templates/base.html")).unwrap();
+    std::fs::write(
+        bad.join("templates/base.html"),
+        base.replacen("<title>", "<link rel=\"stylesheet\" href=\"https://fonts.example/inter.css\"><title>", 1),
+    )
+    .unwrap();
+    let o = bin().args(["theme", "check"]).arg(&bad).arg("--json").output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let errors = v["report"]["errors"].as_array().unwrap();
+    let says = |what: &str| errors.iter().find(|e| e["message"].as_str().unwrap().contains(what)).cloned();
+    let ext = says("requests another host").expect("the font is found");
+    assert!(ext["file"].as_str().unwrap().ends_with("templates/base.html") && ext["line"] == 2, "{ext}");
+    assert!(says("missing template `section.html`").is_some(), "{v}");
+    assert!(says("`designer` is missing").is_some(), "{v}");
+    assert!(says("no template sets the viewport width").is_some(), "{v}");
+}
+
+#[test]
+fn theme_check_in_chromium_finds_a_page_that_scrolls_sideways() {
+    let dir = tempfile::tempdir().unwrap();
+    let wide = dir.path().join("wide");
+    copy_dir(&fixtures().join("partners/themes/basic"), &wide);
+    std::fs::write(
+        wide.join("theme.yaml"),
+        "name: wide\ndescription: Too wide\ndesigner: T\nlicense: MIT\nversion: 1.0.0\n",
+    )
+    .unwrap();
+    let base = std::fs::read_to_string(wide.join("templates/base.html")).unwrap();
+    let base = base.replacen("<main>", "<main><div style=\"width:1400px\">wide</div>", 1);
+    let base =
+        base.replacen("<title>", "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>", 1);
+    std::fs::write(wide.join("templates/base.html"), base).unwrap();
+    let o =
+        bin().args(["theme", "check"]).arg(&wide).args(["--browser", "--widths", "320", "--json"]).output().unwrap();
+    let v: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    assert_eq!(o.status.code(), Some(1), "{v}");
+    assert!(v["report"]["browser_pages"].as_u64().unwrap() >= 3, "{v}");
+    let errors = v["report"]["errors"].as_array().unwrap();
+    assert!(
+        errors.iter().any(|e| e["message"].as_str().unwrap().contains("at 320 px the page is")
+            && e["message"].as_str().unwrap().contains("scrolls sideways")),
+        "{v}"
+    );
+    // The bundled theme holds at both widths.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let o =
+        bin().args(["theme", "check"]).arg(root.join("themes/default")).args(["--browser", "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(o.status.code(), Some(0), "{v}");
+    assert!(v["report"]["browser_pages"].as_u64().unwrap() >= 10, "{v}");
+}

@@ -20,6 +20,7 @@ pub struct Args {
 #[derive(clap::Subcommand)]
 pub enum Command {
     New(NewArgs),
+    Check(CheckArgs),
     Catalog(CatalogArgs),
     Statement(StatementArgs),
 }
@@ -36,6 +37,33 @@ pub struct NewArgs {
     /// Create it in this folder instead of ./NAME.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+/// Check a theme before selling it: metadata, templates, the example site built with it, CSS
+/// budget, no request to another host.
+///
+/// Lists every finding with its file and line. Exit status: 0 when there is no error (warnings
+/// allowed), 1 otherwise.
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// The theme folder.
+    pub dir: PathBuf,
+    /// The site to build with it [default: the example site].
+    #[arg(long, value_name = "SITE")]
+    pub example: Option<PathBuf>,
+    /// The platform operator's policy.
+    #[arg(long, value_name = "FILE", env = "SOPIXI_POLICY")]
+    pub policy: Option<PathBuf>,
+    /// Also open one page of each template in headless Chromium at each width of --widths: the
+    /// platform elements must hold and no page may scroll sideways.
+    #[arg(long)]
+    pub browser: bool,
+    /// Viewport widths for --browser, in CSS pixels.
+    #[arg(long, value_delimiter = ',', default_values_t = [320u32, 1280], value_name = "PX,…", requires = "browser")]
+    pub widths: Vec<u32>,
+    /// Print the findings as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The marketplace's gallery of the themes in THEMES_DIR.
@@ -105,6 +133,7 @@ pub fn execute(args: Args) -> i32 {
     match args.command {
         Command::Statement(a) => statement(a),
         Command::Catalog(a) => catalog(a),
+        Command::Check(a) => check(a),
         Command::New(a) => {
             let dir = a.dir.clone().unwrap_or_else(|| PathBuf::from(&a.name));
             match sopixi::theme::scaffold::new_theme(&dir, &a.name) {
@@ -168,6 +197,59 @@ fn catalog(args: CatalogArgs) -> i32 {
             1
         }
     }
+}
+
+fn check(args: CheckArgs) -> i32 {
+    let Some(policy) = super::policy(args.policy.as_deref(), args.json) else { return 1 };
+    let engine = sopixi::build::engine::Engine::new(policy);
+    let tmp = tempdir_for_example();
+    let example = match (&args.example, &tmp) {
+        (Some(e), _) => e.clone(),
+        (None, Ok(dir)) => dir.clone(),
+        (None, Err(e)) => {
+            console::error(&format!("cannot write the example site: {e}"));
+            return 1;
+        }
+    };
+    let browser = if args.browser {
+        match sopixi::platform::browser::Tools::find() {
+            Ok(tools) => Some(sopixi::theme::check::Browser { tools, widths: args.widths.clone() }),
+            Err(e) => {
+                console::error(&e);
+                return 1;
+            }
+        }
+    } else {
+        None
+    };
+    let report = sopixi::theme::check::check(&engine, &args.dir, &example, browser.as_ref());
+    if let Ok(dir) = &tmp {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({"status": if report.errors.is_empty() { "ok" } else { "error" }, "report": report})
+        );
+    } else {
+        report.warnings.iter().for_each(console::diagnostic_warning);
+        report.errors.iter().for_each(console::diagnostic);
+        let line = format!(
+            "{}: {} error(s), {} warning(s); {} pages of the example site built; CSS {} bytes of {}",
+            args.dir.display(),
+            report.errors.len(),
+            report.warnings.len(),
+            report.pages,
+            report.css_bytes,
+            sopixi::theme::check::CSS_BUDGET
+        );
+        if report.errors.is_empty() {
+            println!("{line}");
+        } else {
+            console::error(&line);
+        }
+    }
+    i32::from(!report.errors.is_empty())
 }
 
 /// The example site, written into a new temporary folder.

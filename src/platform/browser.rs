@@ -65,6 +65,8 @@ pub struct PageCheck {
     pub adult: bool,
     /// What is wrong, in words; empty when the page passes.
     pub problems: Vec<String>,
+    /// How far the page is wider than the viewport, in CSS pixels (0: no horizontal scrolling).
+    pub overflow_px: u64,
 }
 
 /// Where the site comes from.
@@ -125,12 +127,21 @@ pub fn check(
             let is_adult = adult.contains(file.as_str());
             let url = server.url(file);
             let problems = session.check_page(&url, &server.origin(), is_adult, policy).unwrap_or_else(|e| vec![e]);
+            let overflow_px = session
+                .js(
+                    "return Math.max(0, document.documentElement.scrollWidth - window.innerWidth);",
+                    serde_json::json!([]),
+                )
+                .ok()
+                .and_then(|v| v.as_u64().or_else(|| v.get("value").and_then(Value::as_u64)))
+                .unwrap_or(0);
             report.pages.push(PageCheck {
                 file: file.clone(),
                 template: template.clone(),
                 width,
                 adult: is_adult,
                 problems,
+                overflow_px,
             });
         }
     }

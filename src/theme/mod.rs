@@ -6,6 +6,7 @@
 //! the theme's folder (a link out of it is refused) and never know about pages or sites.
 
 pub mod catalog;
+pub mod check;
 pub mod embed_files;
 pub mod embedded;
 pub mod meta;

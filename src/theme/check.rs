@@ -1,0 +1,274 @@
+//! `sopixi theme check DIR`: what a theme must be before it is sold — its `theme.yaml` complete,
+//! the required templates there, the example site (and the theme's own `demo/` site, if any)
+//! built with it without an error and with the platform elements intact, its CSS within budget,
+//! and no request to another host.
+//!
+//! In: the theme folder, the engine, the example site. Out: findings with file and line (errors
+//! and warnings). Never writes into the theme folder: demos are built in memory.
+
+use std::path::Path;
+
+use crate::build::engine::Engine;
+use crate::site::config::BuildOptions;
+use crate::theme::meta::ThemeMeta;
+use crate::util::diag::{Diagnostic, Kind};
+
+/// The most CSS a theme may ship, all files together (bytes, before minification).
+pub const CSS_BUDGET: u64 = 30 * 1024;
+
+/// The templates every theme provides.
+pub const REQUIRED: &[&str] = &["index.html", "section.html", "page.html"];
+
+/// What `theme check` found.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Report {
+    /// Problems that make the theme unfit for the catalog.
+    pub errors: Vec<Diagnostic>,
+    /// Problems to look at.
+    pub warnings: Vec<Diagnostic>,
+    /// Bytes of CSS.
+    pub css_bytes: u64,
+    /// Pages of the example site built with the theme.
+    pub pages: usize,
+    /// Page and width pairs opened in the browser.
+    pub browser_pages: usize,
+}
+
+/// A check in headless Chromium too: the tools and the widths.
+pub struct Browser {
+    /// Chromium and chromedriver.
+    pub tools: crate::platform::browser::Tools,
+    /// Viewport widths, in CSS pixels.
+    pub widths: Vec<u32>,
+}
+
+/// Checks the theme in `dir` against `example` (a site folder); with `browser`, also opens one
+/// page of each template of the example site at each width: the platform elements must hold and
+/// no page may scroll sideways.
+pub fn check(engine: &Engine, dir: &Path, example: &Path, browser: Option<&Browser>) -> Report {
+    let mut r = Report::default();
+    let label = |rel: &str| format!("{}/{rel}", dir.display());
+    // theme.yaml.
+    match std::fs::read_to_string(dir.join("theme.yaml")) {
+        Err(_) => r.errors.push(
+            Diagnostic::new(label("theme.yaml"), "the theme has no theme.yaml")
+                .hint("run `sopixi theme new NAME` to see one"),
+        ),
+        Ok(text) => match ThemeMeta::parse(&label("theme.yaml"), &text) {
+            Err(d) => r.errors.extend(d),
+            Ok(m) => {
+                for (key, value) in [
+                    ("name", &m.name),
+                    ("description", &m.description),
+                    ("designer", &m.designer),
+                    ("license", &m.license),
+                    ("version", &m.version),
+                ] {
+                    if value.trim().is_empty() {
+                        r.errors.push(
+                            Diagnostic::new(label("theme.yaml"), format!("`{key}` is missing or empty")).hint(
+                                "the catalog shows it: give every one of name, description, designer, license, version",
+                            ),
+                        );
+                    }
+                }
+                match &m.screenshot {
+                    Some(s) if !dir.join(s).is_file() => r.errors.push(
+                        Diagnostic::new(label("theme.yaml"), format!("the screenshot `{s}` is not in the theme"))
+                            .at(crate::util::yaml::key_line(&text, "screenshot"), None),
+                    ),
+                    None => r.warnings.push(
+                        Diagnostic::new(label("theme.yaml"), "no `screenshot`")
+                            .hint("the catalog shows one: add a 1280 px wide PNG"),
+                    ),
+                    _ => {}
+                }
+            }
+        },
+    }
+    for t in REQUIRED {
+        if !dir.join("templates").join(t).is_file() {
+            r.errors.push(
+                Diagnostic::new(label(&format!("templates/{t}")), format!("missing template `{t}`"))
+                    .hint("every theme provides index.html, section.html and page.html"),
+            );
+        }
+    }
+    // Phones lay out a page without a viewport width at 980 px and zoom out: unreadable.
+    let mentions_viewport = walkdir::WalkDir::new(dir.join("templates"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .any(|e| {
+            std::fs::read_to_string(e.path())
+                .is_ok_and(|t| t.contains("name=\"viewport\"") || t.contains("name=viewport"))
+        });
+    if !mentions_viewport {
+        r.errors.push(
+            Diagnostic::new(label("templates/base.html"), "no template sets the viewport width")
+                .hint("add <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"> to the <head>: without it phones show the page zoomed out"),
+        );
+    }
+    // CSS budget and requests to other hosts, in the theme's own files.
+    for e in walkdir::WalkDir::new(dir).sort_by_file_name().into_iter().filter_map(Result::ok) {
+        if !e.file_type().is_file() {
+            continue;
+        }
+        let Ok(rel) = e.path().strip_prefix(dir) else { continue };
+        let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+        if rel.starts_with("demo/") {
+            continue;
+        }
+        let ext = rel.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+        if ext == "css" {
+            r.css_bytes += e.metadata().map_or(0, |m| m.len());
+        }
+        if matches!(ext.as_str(), "html" | "css" | "js" | "xml") {
+            if let Ok(text) = std::fs::read_to_string(e.path()) {
+                for (line, what) in external_requests(&text, &ext) {
+                    r.errors.push(
+                        Diagnostic::new(label(&rel), format!("requests another host: {what}"))
+                            .at(Some(line), None)
+                            .kind(Kind::Platform)
+                            .hint("ship fonts, icons, scripts and images in the theme's static/ folder: a request to another host before consent breaks the cookie rules"),
+                    );
+                }
+            }
+        }
+    }
+    if r.css_bytes > CSS_BUDGET {
+        r.errors.push(
+            Diagnostic::new(
+                label("static"),
+                format!("the theme's CSS is {} bytes, over the budget of {CSS_BUDGET}", r.css_bytes),
+            )
+            .hint("remove unused rules; the budget keeps pages fast on phones"),
+        );
+    }
+    // The example site, and the theme's own demo content, built with it.
+    let opts = BuildOptions { theme_dir: Some(dir.to_path_buf()), ..Default::default() };
+    for (site, what) in [(example.to_path_buf(), "the example site"), (dir.join("demo"), "the theme's demo site")] {
+        if !site.join(crate::site::config::SITE_FILE).is_file() {
+            continue;
+        }
+        match crate::build::build(engine, &site, &opts) {
+            Ok(b) => {
+                if what == "the example site" {
+                    r.pages = b.stats.pages;
+                    if let Some(br) = browser {
+                        in_browser(engine, b.output, br, &mut r);
+                    }
+                }
+            }
+            Err(f) => {
+                for mut d in f.0 {
+                    d.hint = Some(format!(
+                        "while building {what} with the theme{}",
+                        d.hint.map(|h| format!("; {h}")).unwrap_or_default()
+                    ));
+                    r.errors.push(d);
+                }
+            }
+        }
+    }
+    r
+}
+
+fn in_browser(engine: &Engine, output: crate::output::Output, br: &Browser, r: &mut Report) {
+    use crate::platform::browser;
+    let pages = crate::output::template_pages(&output);
+    let adult = output.adult.clone();
+    let site = browser::Site::Memory(std::sync::Arc::new(output));
+    match browser::check(site, &pages, &adult, &engine.policy, &br.widths, &br.tools) {
+        Err(e) => {
+            r.errors.push(Diagnostic::new("(browser)", e).hint("is Chromium installed (chromium, chromium-driver)?"))
+        }
+        Ok(report) => {
+            r.browser_pages = report.pages.len();
+            for p in &report.pages {
+                let origin = format!("/{} ({})", p.file, p.template);
+                for problem in &p.problems {
+                    r.errors
+                        .push(Diagnostic::new(&origin, format!("at {} px: {problem}", p.width)).kind(Kind::Platform));
+                }
+                if p.overflow_px > 0 {
+                    r.errors.push(
+                        Diagnostic::new(&origin, format!("at {} px the page is {} px wider than the screen (it scrolls sideways)", p.width, p.overflow_px))
+                            .hint("give wide elements max-width: 100% (images, tables, pre) and let long words break (overflow-wrap: anywhere)"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Lines of `text` that make a browser fetch something from another host: `src=`, stylesheets,
+/// preloads and icons, CSS `url()` and `@import`. Links (`<a href>`) are not requests.
+pub fn external_requests(text: &str, ext: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let remote = |v: &str| {
+        let v = v.trim().trim_matches(['"', '\'']);
+        v.starts_with("http://") || v.starts_with("https://") || v.starts_with("//")
+    };
+    for (i, line) in text.lines().enumerate() {
+        let lower = line.to_ascii_lowercase();
+        let mut found = |what: String| out.push((i + 1, what));
+        if ext == "css" || lower.contains("<style") || lower.contains("style=") {
+            for (pos, _) in lower.match_indices("url(") {
+                let v = &line[pos + 4..].split(')').next().unwrap_or("");
+                if remote(v) {
+                    found(format!("url({})", v.trim()));
+                }
+            }
+            if let Some(pos) = lower.find("@import") {
+                let rest = &line[pos + 7..];
+                if rest.contains("http://") || rest.contains("https://") || rest.trim_start().starts_with("url(\"//") {
+                    found(format!("@import{}", rest.trim_end_matches(';')));
+                }
+            }
+        }
+        if ext == "html" || ext == "xml" {
+            for attr in ["src=", "srcset=", "poster="] {
+                for (pos, _) in lower.match_indices(attr) {
+                    let v = line[pos + attr.len()..].split_whitespace().next().unwrap_or("").trim_end_matches('>');
+                    if remote(v) {
+                        found(format!("{attr}{v}"));
+                    }
+                }
+            }
+            if lower.contains("<link")
+                && ["stylesheet", "preload", "icon", "modulepreload", "prefetch"].iter().any(|r| lower.contains(r))
+            {
+                for (pos, _) in lower.match_indices("href=") {
+                    let v = line[pos + 5..].split_whitespace().next().unwrap_or("").trim_end_matches('>');
+                    if remote(v) {
+                        found(format!("<link href={v}>"));
+                    }
+                }
+            }
+        }
+        if ext == "js"
+            && (lower.contains("fetch(\"http") || lower.contains("fetch('http") || lower.contains("import(\"http"))
+        {
+            found(line.trim().to_string());
+        }
+    }
+    // One finding per line (an `@import url(…)` is both).
+    out.dedup_by_key(|(l, _)| *l);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_to_other_hosts_are_found_and_links_are_not() {
+        let html = "<link rel=\"stylesheet\" href=\"https://fonts.example/css\">\n<a href=\"https://partner.example/\">x</a>\n<img src=\"/logo.png\">\n<script src=\"//cdn.example/x.js\"></script>\n";
+        let found: Vec<usize> = external_requests(html, "html").into_iter().map(|(l, _)| l).collect();
+        assert_eq!(found, vec![1, 4]);
+        let css = "body{background:url(/a.png)}\n@import url(\"https://fonts.example/f.css\");\n.x{background:url('https://img.example/b.png')}\n";
+        let found: Vec<usize> = external_requests(css, "css").into_iter().map(|(l, _)| l).collect();
+        assert_eq!(found, vec![2, 3]);
+    }
+}
