@@ -191,7 +191,7 @@ fn a_hugo_site_is_converted_key_by_key_and_builds() {
     assert_eq!(site["title"], "The Old Bakery");
     assert_eq!(site["base_url"], "https://old-bakery.example/");
     assert_eq!(site["language"], "en");
-    assert_eq!(site["taxonomies"], serde_json::json!(["categories", "tags"]));
+    assert_eq!(site["taxonomies"], serde_json::json!(["categories", "genres", "tags"]));
     assert_eq!(site["description"], "Bread since 1920");
     assert_eq!(site["extra"]["motto"], "Flour, water, time");
     let menu: Vec<&str> =
@@ -208,6 +208,7 @@ fn a_hugo_site_is_converted_key_by_key_and_builds() {
     assert_eq!(first["description"], "The first one.", "summary");
     assert_eq!(first["tags"], serde_json::json!(["news", "bread"]));
     assert_eq!(first["categories"], serde_json::json!(["life"]));
+    assert_eq!(first["genres"], serde_json::json!(["howto"]), "a taxonomy the configuration names, not an extra");
     assert_eq!(first["weight"], 3);
     assert_eq!(first["draft"], false);
     assert_eq!(first["extra"]["keywords"], serde_json::json!(["oven"]), "unknown keys under extra");
@@ -240,7 +241,7 @@ fn a_hugo_site_is_converted_key_by_key_and_builds() {
         .iter()
         .find(|w| w["message"].as_str().unwrap().contains("unknown-widget"))
         .expect("the unknown shortcode is listed");
-    assert_eq!((w["file"].as_str(), w["line"].as_u64()), (Some("content/posts/first.md"), Some(17)), "{w}");
+    assert_eq!((w["file"].as_str(), w["line"].as_u64()), (Some("content/posts/first.md"), Some(18)), "{w}");
     assert!(warnings.iter().any(|w| w["file"] == "layouts/"), "templates are said not to be converted");
     // The built site has the old address as a redirect.
     assert!(out.join("public/2023/christmas.html").is_file());

@@ -96,7 +96,8 @@ fn the_catalog_shows_public_prices_with_their_breakdown_and_live_demos() {
     copy_dir(&fixtures().join("partners/themes/basic"), &themes.join("plain"));
     std::fs::write(
         themes.join("plain/theme.yaml"),
-        "name: plain\ndesigner: Sopixi\nlicense: MIT\nprice: \"0\"\nversion: 1.0.0\n",
+        // A screenshot outside the theme folder is not read.
+        "name: plain\ndesigner: Sopixi\nlicense: MIT\nprice: \"0\"\nversion: 1.0.0\nscreenshot: /etc/hostname\n",
     )
     .unwrap();
     let policy = dir.path().join("policy.yaml");
@@ -125,6 +126,8 @@ fn the_catalog_shows_public_prices_with_their_breakdown_and_live_demos() {
     assert!(std::fs::read_to_string(out.join("demo/vitrine/index.html")).unwrap().contains("data-sopixi-platform"));
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("catalog.json")).unwrap()).unwrap();
     assert_eq!(json.as_array().unwrap().len(), 3);
+    assert!(json.as_array().unwrap().iter().all(|t| t["screenshot"].is_null()), "{json}");
+    assert!(!out.join("screenshots").exists());
 }
 
 #[test]

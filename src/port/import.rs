@@ -101,6 +101,12 @@ pub fn import(from: From, src: &Path, out: &Path) -> Result<ImportReport, Import
     let md_files = walk(&content);
     let names: Vec<String> = md_files.iter().filter(|r| r.ends_with(".md")).cloned().collect();
     let mut menu_items: Vec<Value> = Vec::new();
+    // The site's taxonomies: a page's key of that name is a taxonomy, not an extra.
+    let taxonomies: Vec<String> = site
+        .get("taxonomies")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
     for rel in &md_files {
         let path = content.join(rel);
         if !rel.ends_with(".md") {
@@ -110,7 +116,8 @@ pub fn import(from: From, src: &Path, out: &Path) -> Result<ImportReport, Import
         }
         let text = std::fs::read_to_string(&path).map_err(io(&path))?;
         let file = format!("content/{rel}");
-        let converted = convert_page(from, &src, &file, rel, &text, &names, &mut report, &mut menu_items)?;
+        let converted =
+            convert_page(from, &src, &file, rel, &text, (&names, &taxonomies), &mut report, &mut menu_items)?;
         files.insert(file, converted.into_bytes());
         report.content_files += 1;
     }
@@ -445,25 +452,6 @@ fn resolve_ref(r: &str, names: &[String]) -> String {
     }
 }
 
-const OURS: &[&str] = &[
-    "title",
-    "description",
-    "date",
-    "updated",
-    "draft",
-    "slug",
-    "weight",
-    "template",
-    "aliases",
-    "extra",
-    "price",
-    "currency",
-    "buy_url",
-    "sort_by",
-    "paginate_by",
-    "adult",
-];
-
 /// One Markdown file: front matter mapped, body rewritten.
 #[allow(clippy::too_many_arguments)]
 fn convert_page(
@@ -472,7 +460,7 @@ fn convert_page(
     file: &str,
     rel: &str,
     text: &str,
-    names: &[String],
+    (names, taxonomies): (&[String], &[String]),
     report: &mut ImportReport,
     menu: &mut Vec<Value>,
 ) -> Result<String, ImportError> {
@@ -484,7 +472,6 @@ fn convert_page(
         _ => Map::new(),
     };
     let mut tally = |k: &str| *report.mapped.entry(k.to_string()).or_insert(0) += 1;
-    let taxonomy_keys = ["tags", "categories", "series", "authors_taxonomy"];
     for (k, v) in &front {
         let key = k.as_str();
         match (from, key) {
@@ -567,8 +554,8 @@ fn convert_page(
             (From::Zola, "paginate_by") => {
                 out.insert("paginate_by".into(), v.clone());
             }
-            (_, k) if taxonomy_keys.contains(&k) => {
-                out.insert(k.into(), v.clone());
+            (_, k) if taxonomies.contains(&taxonomy_name(k)) => {
+                out.insert(taxonomy_name(k), v.clone());
             }
             _ => {
                 extra.insert(key.into(), v.clone());
@@ -595,17 +582,6 @@ fn convert_page(
         } else if out.get(k).is_some_and(|v| !v.is_string()) {
             let v = out.remove(k).unwrap_or_default();
             extra.insert(format!("original_{k}"), v);
-        }
-    }
-    for k in out.keys().cloned().collect::<Vec<_>>() {
-        if !OURS.contains(&k.as_str())
-            && !taxonomy_keys.contains(&k.as_str())
-            && from == From::Hugo
-            && !["tags", "categories"].contains(&k.as_str())
-        {
-            if let Some(v) = out.remove(&k) {
-                extra.insert(k, v);
-            }
         }
     }
     extra.retain(|k, v| !crate::platform::policy::is_platform_switch(k, v));
@@ -728,6 +704,7 @@ fn missing_images(
     let mut out = String::with_capacity(body.len());
     let mut rest = body;
     let mut offset = 0;
+    let mut lines = Lines::new(body_line);
     while let Some(i) = rest.find("![") {
         // `![alt](target)`; a reference image (`![alt][ref]`) is left as it is.
         let Some(close) = rest[i..].find(']') else { break };
@@ -747,7 +724,7 @@ fn missing_images(
             || target.starts_with("@/");
         out.push_str(&rest[..i]);
         if !remote && !target.is_empty() && !exists(target) {
-            let line = body_line + line_col(body, offset + i).0 - 1;
+            let line = lines.at(body, offset + i);
             report.warnings.push(
                 Diagnostic::new(file, format!("image `{target}` is not in the source site; kept as a link"))
                     .at(Some(line), None)
@@ -921,13 +898,14 @@ fn hugo_body(file: &str, body: &str, body_line: usize, names: &[String], report:
     let mut out = String::with_capacity(body.len());
     let mut rest = body;
     let mut offset = 0;
+    let mut lines = Lines::new(body_line);
     let mut gallery: Option<(Vec<String>, usize)> = None;
     while let Some(i) = find_hugo_open(rest) {
         let (open, close) = if rest[i..].starts_with("{{<") { ("{{<", ">}}") } else { ("{{%", "%}}") };
         let Some(end) = rest[i..].find(close) else { break };
         let inner = rest[i + open.len()..i + end].trim();
         let whole_end = i + end + close.len();
-        let line = body_line + line_col(body, offset + i).0 - 1;
+        let line = lines.at(body, offset + i);
         let before = &rest[..i];
         if gallery.is_none() {
             out.push_str(before);
@@ -1001,12 +979,7 @@ fn hugo_body(file: &str, body: &str, body_line: usize, names: &[String], report:
             }
             _ => {
                 if !name.starts_with('/') {
-                    report.warnings.push(
-                        Diagnostic::new(file, format!("the Hugo shortcode `{name}` has no sopixi equivalent; left as text"))
-                            .at(Some(line), None)
-                            .kind(Kind::Site)
-                            .hint("replace it by Markdown, or by one of the built-in shortcodes (figure, gallery, video, download, button)"),
-                    );
+                    report.warnings.push(unknown_shortcode(file, "Hugo", name, line));
                 }
                 out.push('`');
                 out.push_str(&rest[i..whole_end]);
@@ -1020,11 +993,47 @@ fn hugo_body(file: &str, body: &str, body_line: usize, names: &[String], report:
     out
 }
 
-fn find_hugo_open(s: &str) -> Option<usize> {
-    match (s.find("{{<"), s.find("{{%")) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+/// Line numbers of increasing offsets in one text, counted once (a body with thousands of
+/// shortcodes is not rescanned from its start for each).
+struct Lines {
+    line: usize,
+    counted: usize,
+}
+
+impl Lines {
+    fn new(first: usize) -> Lines {
+        Lines { line: first, counted: 0 }
     }
+
+    /// The line of byte `pos` of `text` (`pos` never less than the one asked before).
+    fn at(&mut self, text: &str, pos: usize) -> usize {
+        let pos = pos.min(text.len());
+        if pos > self.counted {
+            self.line += memchr::memchr_iter(b'\n', &text.as_bytes()[self.counted..pos]).count();
+            self.counted = pos;
+        }
+        self.line
+    }
+}
+
+/// The warning for a shortcode with no equivalent, left as text.
+fn unknown_shortcode(file: &str, generator: &str, name: &str, line: usize) -> Diagnostic {
+    Diagnostic::new(file, format!("the {generator} shortcode `{name}` has no sopixi equivalent; left as text"))
+        .at(Some(line), None)
+        .kind(Kind::Site)
+        .hint("replace it by Markdown, or by one of the built-in shortcodes (figure, gallery, video, download, button)")
+}
+
+/// The first `{{<` or `{{%` of `s`.
+fn find_hugo_open(s: &str) -> Option<usize> {
+    first_of(s, |next| matches!(next, [b'{', b'<' | b'%', ..]))
+}
+
+/// The first `{` of `s` whose following bytes `after` accepts: one pass, however many kinds of
+/// opening are looked for (two `find`s to the end on every step would be quadratic).
+fn first_of(s: &str, after: impl Fn(&[u8]) -> bool) -> Option<usize> {
+    let b = s.as_bytes();
+    memchr::memchr_iter(b'{', b).find(|&i| after(&b[i + 1..]))
 }
 
 /// Zola's shortcodes: the ones sopixi has pass through; `youtube`, `vimeo` become links; others
@@ -1035,15 +1044,9 @@ fn zola_body(file: &str, body: &str, body_line: usize, names: &[String], report:
     let mut out = String::with_capacity(body.len());
     let mut rest = body;
     let mut offset = 0;
-    loop {
-        let inline = rest.find("{{ ");
-        let block = rest.find("{% ");
-        let (i, is_block) = match (inline, block) {
-            (Some(a), Some(b)) if b < a => (b, true),
-            (Some(a), _) => (a, false),
-            (None, Some(b)) => (b, true),
-            (None, None) => break,
-        };
+    let mut lines = Lines::new(body_line);
+    while let Some(i) = first_of(rest, |next| matches!(next, [b'{' | b'%', b' ', ..])) {
+        let is_block = rest.as_bytes()[i + 1] == b'%';
         let after = &rest[i + 3..];
         let name: String = after.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
         let open_ok = !name.is_empty() && after[name.len()..].starts_with('(');
@@ -1057,7 +1060,7 @@ fn zola_body(file: &str, body: &str, body_line: usize, names: &[String], report:
         let Some(end) = after.find(close) else { break };
         let call = &after[..end];
         let whole_end = i + 3 + end + close.len();
-        let line = body_line + line_col(body, offset + i).0 - 1;
+        let line = lines.at(body, offset + i);
         out.push_str(&rest[..i]);
         let args = call[name.len()..].trim().trim_start_matches('(').trim_end().trim_end_matches(')');
         let id = args
@@ -1078,12 +1081,7 @@ fn zola_body(file: &str, body: &str, body_line: usize, names: &[String], report:
             out.push_str(&video_link(&name, id.as_deref().unwrap_or_default()));
             *report.rewritten.entry(name.clone()).or_insert(0) += 1;
         } else {
-            report.warnings.push(
-                Diagnostic::new(file, format!("the Zola shortcode `{name}` has no sopixi equivalent; left as text"))
-                    .at(Some(line), None)
-                    .kind(Kind::Site)
-                    .hint("replace it by Markdown, or by one of the built-in shortcodes (figure, gallery, video, download, button)"),
-            );
+            report.warnings.push(unknown_shortcode(file, "Zola", &name, line));
             if is_block {
                 // The body stays; the tags go.
                 let tail = &rest[whole_end..];

@@ -114,7 +114,8 @@ pub fn build_catalog(
             price_text: format_cents(price.total),
             price,
             demo: format!("demo/{id}/"),
-            screenshot: meta.screenshot.clone().filter(|s| !s.contains("..") && dir.join(s).is_file()),
+            // Only a file inside the theme: not `..`, not an absolute path.
+            screenshot: meta.screenshot.clone().filter(|s| !crate::util::text::escapes(s) && dir.join(s).is_file()),
         });
     }
     if !errors.is_empty() {

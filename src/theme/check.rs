@@ -73,7 +73,7 @@ pub fn check(engine: &Engine, dir: &Path, example: &Path, browser: Option<&Brows
                     }
                 }
                 match &m.screenshot {
-                    Some(s) if !dir.join(s).is_file() => r.errors.push(
+                    Some(s) if crate::util::text::escapes(s) || !dir.join(s).is_file() => r.errors.push(
                         Diagnostic::new(label("theme.yaml"), format!("the screenshot `{s}` is not in the theme"))
                             .at(crate::util::yaml::key_line(&text, "screenshot"), None),
                     ),
