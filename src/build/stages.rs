@@ -801,8 +801,10 @@ pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
     } else {
         Vec::new()
     };
+    let base_url = config.site.base_url.clone();
     rendered.adult.extend(adult);
     rendered.output.language_roots = roots;
+    rendered.output.base_url = base_url;
     rendered.output.adult = rendered.adult.iter().cloned().collect();
     rendered.contexts.bodied.loaded.errors.extend(errors);
     rendered

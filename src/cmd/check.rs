@@ -127,7 +127,7 @@ fn run_browser(site: Built, policy: &Policy, widths: &[u32], tools: &browser::To
     if pages.is_empty() {
         return Err("no HTML page to open".into());
     }
-    browser::check(site, &pages, &adult, policy, widths, tools)
+    browser::check(site, &pages, &adult, policy, widths, tools, None)
 }
 
 fn built_report(args: &Args, policy: &Policy) -> Result<(CheckReport, sopixi::output::Output), i32> {

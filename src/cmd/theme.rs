@@ -39,8 +39,13 @@ pub struct NewArgs {
     pub dir: Option<PathBuf>,
 }
 
-/// Check a theme before selling it: metadata, templates, the example site built with it, CSS
-/// budget, no request to another host.
+/// Check a theme before selling it: metadata, templates, the example site and the theme's demo/
+/// built with it, CSS budget, no request to another host, every page valid HTML (W3C Nu
+/// checker), and one page of each template in headless Chromium at each width: the platform
+/// elements hold, no sideways scrolling, no serious or critical axe-core violation.
+///
+/// The outside tools (Chromium, axe-core, the Nu checker) are installed by scripts/theme-tools;
+/// --quick leaves them out.
 ///
 /// Lists every finding with its file and line. Exit status: 0 when there is no error (warnings
 /// allowed), 1 otherwise.
@@ -54,12 +59,11 @@ pub struct CheckArgs {
     /// The platform operator's policy.
     #[arg(long, value_name = "FILE", env = "SOPIXI_POLICY")]
     pub policy: Option<PathBuf>,
-    /// Also open one page of each template in headless Chromium at each width of --widths: the
-    /// platform elements must hold and no page may scroll sideways.
+    /// Only the checks that need no outside tool: no Nu checker, no Chromium, no axe-core.
     #[arg(long)]
-    pub browser: bool,
-    /// Viewport widths for --browser, in CSS pixels.
-    #[arg(long, value_delimiter = ',', default_values_t = [320u32, 1280], value_name = "PX,…", requires = "browser")]
+    pub quick: bool,
+    /// Viewport widths for the browser checks, in CSS pixels.
+    #[arg(long, value_delimiter = ',', default_values_t = [320u32, 1280], value_name = "PX,…", conflicts_with = "quick")]
     pub widths: Vec<u32>,
     /// Print the findings as JSON on stdout.
     #[arg(long)]
@@ -211,11 +215,11 @@ fn check(args: CheckArgs) -> i32 {
             return 1;
         }
     };
-    let browser = if args.browser {
-        match sopixi::platform::browser::Tools::find() {
-            Ok(tools) => Some(sopixi::theme::check::Browser { tools, widths: args.widths.clone() }),
+    let browser = if !args.quick {
+        match sopixi::theme::check::Browser::find(args.widths.clone()) {
+            Ok(b) => Some(b),
             Err(e) => {
-                console::error(&e);
+                console::error(&format!("{e} (or run `sopixi theme check --quick` for the checks without them)"));
                 return 1;
             }
         }

