@@ -1,5 +1,7 @@
-//! `sopixi theme statement`: designers' monthly statements from a sales file, checked against
-//! hand-computed totals, and bad rows refused with their line.
+//! Themes: `sopixi theme statement` (designers' monthly statements checked against hand-computed
+//! totals, bad rows refused with their line), the catalog, `theme new`, `theme check` (quick and
+//! full, on careless themes and on every bundled one), the example site rendered by each bundled
+//! theme, and `init --theme`.
 
 use crate::support::{bin, copy_dir, fixtures};
 
@@ -158,11 +160,13 @@ fn a_new_theme_builds_the_example_site_with_the_platform_elements() {
 #[test]
 fn theme_check_passes_the_bundled_theme_and_names_a_bad_one_s_problems() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let o = bin().args(["theme", "check"]).arg(root.join("themes/default")).arg("--json").output().unwrap();
+    let o =
+        bin().args(["theme", "check"]).arg(root.join("themes/default")).args(["--quick", "--json"]).output().unwrap();
     let v: serde_json::Value =
         serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
     assert_eq!(o.status.code(), Some(0), "{v}");
     assert!(v["report"]["pages"].as_u64().unwrap() >= 10, "{v}");
+    assert_eq!(v["report"]["browser_pages"], 0, "--quick opens no browser: {v}");
     // A theme with a font from another host, no section.html and an incomplete theme.yaml.
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad");
@@ -175,7 +179,7 @@ fn theme_check_passes_the_bundled_theme_and_names_a_bad_one_s_problems() {
         base.replacen("<title>", "<link rel=\"stylesheet\" href=\"https://fonts.example/inter.css\"><title>", 1),
     )
     .unwrap();
-    let o = bin().args(["theme", "check"]).arg(&bad).arg("--json").output().unwrap();
+    let o = bin().args(["theme", "check"]).arg(&bad).args(["--quick", "--json"]).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let errors = v["report"]["errors"].as_array().unwrap();
@@ -188,37 +192,205 @@ fn theme_check_passes_the_bundled_theme_and_names_a_bad_one_s_problems() {
 }
 
 #[test]
-fn theme_check_in_chromium_finds_a_page_that_scrolls_sideways() {
+fn theme_check_in_chromium_finds_overflow_invalid_html_and_poor_dark_contrast() {
     let dir = tempfile::tempdir().unwrap();
-    let wide = dir.path().join("wide");
-    copy_dir(&fixtures().join("partners/themes/basic"), &wide);
+    let bad = dir.path().join("bad");
+    copy_dir(&fixtures().join("partners/themes/basic"), &bad);
     std::fs::write(
-        wide.join("theme.yaml"),
-        "name: wide\ndescription: Too wide\ndesigner: T\nlicense: MIT\nversion: 1.0.0\n",
+        bad.join("theme.yaml"),
+        "name: bad\ndescription: Careless\ndesigner: T\nlicense: MIT\nversion: 1.0.0\n",
     )
     .unwrap();
-    let base = std::fs::read_to_string(wide.join("templates/base.html")).unwrap();
-    let base = base.replacen("<main>", "<main><div style=\"width:1400px\">wide</div>", 1);
-    let base =
-        base.replacen("<title>", "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>", 1);
-    std::fs::write(wide.join("templates/base.html"), base).unwrap();
-    let o =
-        bin().args(["theme", "check"]).arg(&wide).args(["--browser", "--widths", "320", "--json"]).output().unwrap();
+    // Its stylesheet is linked absolutely (the site's base_url): the check must load it to see
+    // that it makes the page too wide, and the text unreadable in the dark scheme.
+    std::fs::create_dir_all(bad.join("static")).unwrap();
+    std::fs::write(
+        bad.join("static/bad.css"),
+        ".wide { width: 1400px }\n@media (prefers-color-scheme: dark) { body { background: #000; color: #181818 } }\n",
+    )
+    .unwrap();
+    let base = std::fs::read_to_string(bad.join("templates/base.html")).unwrap();
+    let base = base.replacen("<main>", "<main><div class=\"wide\">wide</div><ul><p>not a list item</p></ul>", 1);
+    let base = base.replacen(
+        "<title>",
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><link rel=\"stylesheet\" href=\"{{ get_url(path='bad.css') }}\"><title>",
+        1,
+    );
+    std::fs::write(bad.join("templates/base.html"), base).unwrap();
+    let o = bin().args(["theme", "check"]).arg(&bad).args(["--widths", "320", "--json"]).output().unwrap();
     let v: serde_json::Value =
         serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
     assert_eq!(o.status.code(), Some(1), "{v}");
     assert!(v["report"]["browser_pages"].as_u64().unwrap() >= 3, "{v}");
+    assert!(v["report"]["html_pages"].as_u64().unwrap() >= 10, "{v}");
     let errors = v["report"]["errors"].as_array().unwrap();
-    assert!(
-        errors.iter().any(|e| e["message"].as_str().unwrap().contains("at 320 px the page is")
-            && e["message"].as_str().unwrap().contains("scrolls sideways")),
-        "{v}"
-    );
-    // The bundled theme holds at both widths.
+    let says = |what: &[&str]| {
+        errors.iter().find(|e| what.iter().all(|w| e["message"].as_str().unwrap().contains(w))).cloned()
+    };
+    assert!(says(&["at 320 px the page is", "scrolls sideways"]).is_some(), "{v}");
+    let html = says(&["invalid HTML", "p"]).unwrap_or_else(|| panic!("the Nu checker's finding: {v}"));
+    assert!(html["file"].as_str().unwrap().contains(".html ("), "names the page and its template: {html}");
+    let contrast = says(&["dark scheme", "color-contrast"]).unwrap_or_else(|| panic!("axe-core's finding: {v}"));
+    assert!(contrast["message"].as_str().unwrap().contains("serious"), "{contrast}");
+    let contrast = errors.iter().map(|e| e["message"].as_str().unwrap()).filter(|m| m.contains("color-contrast"));
+    assert!(contrast.clone().all(|m| m.contains("dark scheme")), "the light scheme is readable: {v}");
+}
+
+/// The full check of a bundled theme: the example site and the theme's demo through the Nu
+/// checker, every template in Chromium at 320, 768, 1280 and 1440 px (platform elements, no
+/// sideways scrolling) and axe-core in the light and dark schemes.
+fn bundled_theme_passes_the_full_check(name: &str) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let o =
-        bin().args(["theme", "check"]).arg(root.join("themes/default")).args(["--browser", "--json"]).output().unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let o = bin().args(["theme", "check"]).arg(root.join("themes").join(name)).arg("--json").output().unwrap();
+    let v: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
     assert_eq!(o.status.code(), Some(0), "{v}");
-    assert!(v["report"]["browser_pages"].as_u64().unwrap() >= 10, "{v}");
+    let r = &v["report"];
+    assert!(r["errors"].as_array().unwrap().is_empty() && r["warnings"].as_array().unwrap().is_empty(), "{v}");
+    assert!(r["pages"].as_u64().unwrap() >= 10, "{v}");
+    assert!(r["html_pages"].as_u64().unwrap() > r["pages"].as_u64().unwrap(), "the demo too: {v}");
+    assert!(r["browser_pages"].as_u64().unwrap() >= 6 * 4, "every template at every width: {v}");
+    assert!(r["css_bytes"].as_u64().unwrap() < 30 * 1024, "{v}");
+}
+
+#[test]
+fn the_default_theme_passes_the_full_check() {
+    bundled_theme_passes_the_full_check("default");
+}
+
+#[test]
+fn the_vitrine_theme_passes_the_full_check() {
+    bundled_theme_passes_the_full_check("vitrine");
+}
+
+#[test]
+fn the_journal_theme_passes_the_full_check() {
+    bundled_theme_passes_the_full_check("journal");
+}
+
+#[test]
+fn the_boutique_theme_passes_the_full_check() {
+    bundled_theme_passes_the_full_check("boutique");
+}
+
+/// The example site built with a bundled theme (not minified, so that attributes keep their quotes).
+fn example_site_with(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    copy_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("example-site"), &site);
+    let o = bin().arg("build").arg(&site).args(["--theme", name, "--no-minify"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = site.join("public");
+    (dir, out)
+}
+
+fn read(p: std::path::PathBuf) -> String {
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn vitrine_shows_the_example_site_s_services_gallery_hours_and_contact() {
+    let (_dir, out) = example_site_with("vitrine");
+    let home = read(out.join("index.html"));
+    assert!(home.contains("vitrine.css"), "the theme's stylesheet");
+    for (what, needle) in [
+        ("services", "id=\"services-title\""),
+        ("gallery", "class=\"gallery\""),
+        ("hours", "id=\"contact\""),
+        ("skip link", "href=\"#main\""),
+    ] {
+        assert!(home.contains(needle), "{what} on the home page:\n{home}");
+    }
+    let site_yaml = read(out.parent().unwrap().join("site.yaml"));
+    let email = site_yaml.lines().find_map(|l| l.trim().strip_prefix("email: ")).expect("the example site's e-mail");
+    assert!(home.contains(&format!("mailto:{}", email.trim_matches('"'))), "the e-mail is a link");
+    // English strings on the English home page.
+    let en = read(out.join("en/index.html"));
+    let strings = |lang: &str| -> serde_yaml::Value {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        serde_yaml::from_str(&read(root.join(format!("themes/vitrine/i18n/{lang}.yaml")))).unwrap()
+    };
+    let (hours_en, hours_fr) = (strings("en")["opening_hours"].clone(), strings("fr")["opening_hours"].clone());
+    // (up to an apostrophe, which the page may escape)
+    let (hours_en, hours_fr) = (hours_en.as_str().unwrap(), hours_fr.as_str().unwrap().split('\'').next().unwrap());
+    assert_ne!(hours_en, hours_fr);
+    assert!(home.contains(&format!(">{hours_fr}")), "French strings on the French home page");
+    assert!(
+        en.contains("lang=\"en\"") && en.contains(&format!(">{hours_en}<")) && !en.contains(&format!(">{hours_fr}")),
+        "{en}"
+    );
+}
+
+#[test]
+fn journal_shows_author_reading_time_tags_and_feed_on_the_example_blog() {
+    let (_dir, out) = example_site_with("journal");
+    let blog = std::fs::read_dir(out.join("blog"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.path().join("index.html").is_file() && e.file_name() != "page")
+        .expect("a post");
+    let post = read(blog.path().join("index.html"));
+    assert!(post.contains("journal.css") && post.contains("min"), "reading time: {post}");
+    assert!(post.contains("/tags/"), "tags: {post}");
+    let home = read(out.join("index.html"));
+    assert!(home.contains("rel=\"alternate\"") && home.contains("atom.xml"), "feed link: {home}");
+}
+
+#[test]
+fn boutique_gives_products_a_price_a_buy_link_and_product_data() {
+    let (_dir, out) = example_site_with("boutique");
+    let (mut products, mut checked) = (0, 0);
+    for e in walkdir::WalkDir::new(&out).into_iter().flatten().filter(|e| e.file_name() == "index.html") {
+        let html = read(e.path().to_path_buf());
+        if !html.contains("\"@type\":\"Product\"") {
+            continue;
+        }
+        products += 1;
+        let json = html
+            .split("<script type=\"application/ld+json\">")
+            .nth(1)
+            .and_then(|s| s.split("</script>").next())
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {json}"));
+        let price = v["offers"]["price"].as_f64().unwrap();
+        assert!(price > 0.0 && v["offers"]["priceCurrency"].as_str().unwrap().len() == 3, "{v}");
+        assert!(html.contains("class=\"price"), "the price is shown");
+        if let Some(url) = v["offers"]["url"].as_str() {
+            assert!(html.contains(&format!("href=\"{url}\"")), "the buy link: {url}");
+            checked += 1;
+        }
+    }
+    assert!(products >= 1 && checked >= 1, "{products} product page(s), {checked} with a buy link");
+}
+
+#[test]
+fn init_starts_a_site_from_a_bundled_theme() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("shop");
+    let o = bin().arg("init").arg(&site).args(["--theme", "boutique"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let yaml = read(site.join("site.yaml"));
+    assert_eq!(yaml.lines().filter(|l| l.starts_with("theme:")).collect::<Vec<_>>(), ["theme: boutique"], "{yaml}");
+    let o = bin().arg("build").arg(&site).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(read(site.join("public/index.html")).contains("boutique.css"));
+    // --theme NAME tries another one; a misspelt name is an error with a suggestion.
+    let o = bin().arg("build").arg(&site).args(["--theme", "journl"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("did you mean `journal`"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // An unknown name lists the bundled ones and creates nothing; `list` lists them.
+    let o = bin().arg("init").arg(dir.path().join("other")).args(["--theme", "boutiqe"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("boutiqe") && err.contains("vitrine") && err.contains("journal"), "{err}");
+    assert!(!dir.path().join("other").exists());
+    let o = bin().args(["init", "--theme", "list"]).output().unwrap();
+    let list = String::from_utf8_lossy(&o.stdout);
+    for t in ["default", "vitrine", "journal", "boutique"] {
+        assert!(list.lines().any(|l| l.starts_with(t)), "{t} in:\n{list}");
+    }
 }

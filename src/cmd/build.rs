@@ -34,8 +34,8 @@ pub struct Args {
     /// Number of threads [default: one per core].
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
-    /// Build with this theme folder instead of the theme site.yaml names.
-    #[arg(long, value_name = "DIR")]
+    /// Build with this theme (a folder, or a bundled theme's name) instead of the one site.yaml names.
+    #[arg(long, value_name = "DIR|NAME")]
     pub theme: Option<PathBuf>,
     /// Do not minify HTML, CSS and JS (easier to read, bigger files).
     #[arg(long)]

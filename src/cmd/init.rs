@@ -26,7 +26,9 @@ pub fn execute(args: Args) -> i32 {
         for n in &names {
             let about = sopixi::theme::embedded::theme(n)
                 .and_then(|files| files.into_iter().find(|(p, _)| *p == "theme.yaml"))
-                .and_then(|(_, b)| sopixi::theme::meta::ThemeMeta::parse("theme.yaml", &String::from_utf8_lossy(b)).ok())
+                .and_then(|(_, b)| {
+                    sopixi::theme::meta::ThemeMeta::parse("theme.yaml", &String::from_utf8_lossy(b)).ok()
+                })
                 .map(|m| m.description)
                 .unwrap_or_default();
             println!("{n:10} {about}");

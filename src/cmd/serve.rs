@@ -41,8 +41,9 @@ pub struct Args {
     /// Open the preview in the default browser.
     #[arg(long)]
     pub open: bool,
-    /// A theme folder to preview instead of the site's theme (for theme designers).
-    #[arg(long, value_name = "DIR")]
+    /// A theme folder to preview instead of the site's theme (for theme designers), or a
+    /// theme's name (`vitrine`) to try on the site.
+    #[arg(long, value_name = "DIR|NAME")]
     pub theme: Option<PathBuf>,
     /// The platform operator's policy file (badge link, logo, colours, notice texts).
     #[arg(long, value_name = "FILE", env = "SOPIXI_POLICY")]
@@ -53,7 +54,8 @@ pub struct Args {
 pub fn execute(args: Args, verbose: bool) -> i32 {
     let Some(policy) = super::policy(args.policy.as_deref(), false) else { return 1 };
     if let Some(t) = &args.theme {
-        if !t.join("templates").is_dir() {
+        // A name (`--theme vitrine`) is resolved by the build, like site.yaml's `theme:`.
+        if sopixi::theme::theme_name(t).is_none() && !t.join("templates").is_dir() {
             console::error(&format!(
                 "{} is not a theme folder (it has no templates/ folder); pass the folder holding theme.yaml, templates/ and static/",
                 t.display()

@@ -63,7 +63,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub quick: bool,
     /// Viewport widths for the browser checks, in CSS pixels.
-    #[arg(long, value_delimiter = ',', default_values_t = [320u32, 1280], value_name = "PX,…", conflicts_with = "quick")]
+    #[arg(long, value_delimiter = ',', default_values_t = [320u32, 768, 1280, 1440], value_name = "PX,…", conflicts_with = "quick")]
     pub widths: Vec<u32>,
     /// Print the findings as JSON on stdout.
     #[arg(long)]
@@ -238,8 +238,17 @@ fn check(args: CheckArgs) -> i32 {
     } else {
         report.warnings.iter().for_each(console::diagnostic_warning);
         report.errors.iter().for_each(console::diagnostic);
+        let full = match &browser {
+            Some(b) => format!(
+                "; {} pages through the HTML checker; {} page views in Chromium at {} px with axe-core",
+                report.html_pages,
+                report.browser_pages,
+                b.widths.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+            ),
+            None => "; quick: no HTML checker, Chromium or axe-core".to_string(),
+        };
         let line = format!(
-            "{}: {} error(s), {} warning(s); {} pages of the example site built; CSS {} bytes of {}",
+            "{}: {} error(s), {} warning(s); {} pages of the example site built; CSS {} bytes of {}{full}",
             args.dir.display(),
             report.errors.len(),
             report.warnings.len(),

@@ -481,13 +481,13 @@ impl Spool {
         let adult = output.adult.iter().cloned().collect();
         let template_pages = template_pages(output);
         let manifest = Manifest {
-        input_hash: input_hash.to_string(),
-        summary,
-        files,
-        adult,
-        template_pages,
-        base_url: output.base_url.clone(),
-    };
+            input_hash: input_hash.to_string(),
+            summary,
+            files,
+            adult,
+            template_pages,
+            base_url: output.base_url.clone(),
+        };
         let m = dir.join(MANIFEST);
         std::fs::write(&m, serde_json::to_vec(&manifest).unwrap_or_default()).map_err(werr(&m))?;
         // An empty output folder gives way; one that is not empty any more (something wrote into

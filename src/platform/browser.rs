@@ -85,6 +85,9 @@ pub struct Violation {
     /// Whether the cookie notice was open when the page was checked.
     #[serde(default)]
     pub notice_open: bool,
+    /// Whether the page was shown in its dark scheme (`prefers-color-scheme: dark`).
+    #[serde(default)]
+    pub dark: bool,
 }
 
 /// An element breaking an accessibility rule.
@@ -137,9 +140,9 @@ impl Tools {
 
 /// Opens `pages` ((template, file) pairs) of `site` at every width of `widths` and checks the
 /// platform elements on each. With `axe` (the source of axe-core's `axe.min.js`), each page is
-/// also run through axe-core once the cookie notice is closed, and the first page of each width
-/// once more with the notice open: serious and critical violations go into
-/// [`PageCheck::accessibility`].
+/// also run through axe-core once the cookie notice is closed, in the light scheme and again in
+/// the dark one (`prefers-color-scheme: dark`), and the first page of each width once more with
+/// the notice open: serious and critical violations go into [`PageCheck::accessibility`].
 pub fn check(
     site: Site,
     pages: &[(String, String)],
@@ -181,6 +184,14 @@ pub fn check(
                 match session.axe(source) {
                     Ok(v) => accessibility.extend(v),
                     Err(e) => problems.push(format!("axe-core: {e}")),
+                }
+                let dark = session.color_scheme("dark").and_then(|()| session.axe(source));
+                match dark {
+                    Ok(v) => accessibility.extend(v.into_iter().map(|v| Violation { dark: true, ..v })),
+                    Err(e) => problems.push(format!("axe-core, dark scheme: {e}")),
+                }
+                if let Err(e) = session.color_scheme("light") {
+                    problems.push(format!("cannot leave the dark scheme: {e}"));
                 }
             }
             report.pages.push(PageCheck {
@@ -282,6 +293,17 @@ impl Session {
     /// A DevTools protocol command, through chromedriver.
     pub fn cdp(&self, cmd: &str, params: Value) -> Result<Value, String> {
         self.post("/goog/cdp/execute", json!({"cmd": cmd, "params": params}))
+    }
+
+    /// Emulates the reader's colour scheme preference (`light` or `dark`) for the pages that
+    /// follow, and lets the page restyle.
+    pub fn color_scheme(&self, scheme: &str) -> Result<(), String> {
+        self.cdp(
+            "Emulation.setEmulatedMedia",
+            json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
+        )?;
+        std::thread::sleep(Duration::from_millis(50));
+        Ok(())
     }
 
     /// Runs `script` (a function body) with `args`, returns its value.
@@ -524,7 +546,9 @@ mod server {
         let ext = rel.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
         let text = matches!(ext.as_str(), "html" | "htm" | "css" | "js" | "mjs" | "xml" | "json" | "svg");
         let bytes = match std::str::from_utf8(&bytes) {
-            Ok(t) if text && base.len() > 1 && t.contains(base.as_str()) => t.replace(base.as_str(), origin).into_bytes(),
+            Ok(t) if text && base.len() > 1 && t.contains(base.as_str()) => {
+                t.replace(base.as_str(), origin).into_bytes()
+            }
             _ => bytes,
         };
         let ctype = match ext.as_str() {

@@ -367,7 +367,11 @@ mod tests {
     #[test]
     fn task_items_label_their_checkbox() {
         let r = render_with("- [x] Bio *flour*\n- [ ] A second shop\n  - nested\n\n1. plain\n");
-        assert!(r.html.contains("<li><label><input type=\"checkbox\" disabled checked> Bio <em>flour</em></label></li>"), "{}", r.html);
+        assert!(
+            r.html.contains("<li><label><input type=\"checkbox\" disabled checked> Bio <em>flour</em></label></li>"),
+            "{}",
+            r.html
+        );
         assert!(r.html.contains("<label><input type=\"checkbox\" disabled> A second shop</label>\n<ul>"), "{}", r.html);
         assert_eq!(r.html.matches("<label>").count(), r.html.matches("</label>").count(), "{}", r.html);
         let loose = render_with("- [x] one\n\n  more\n- [ ] two\n");

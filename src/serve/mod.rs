@@ -266,7 +266,8 @@ fn watch_all(w: &mut notify::RecommendedWatcher, root: &Path, theme_dir: Option<
             w.watch(&d, notify::RecursiveMode::Recursive)?;
         }
     }
-    if let Some(t) = theme_dir {
+    // A bundled theme (`--theme vitrine`) has no folder to watch.
+    if let Some(t) = theme_dir.filter(|t| t.is_dir()) {
         w.watch(t, notify::RecursiveMode::Recursive)?;
     }
     Ok(())

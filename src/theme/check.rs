@@ -34,8 +34,10 @@ pub struct Report {
     pub css_bytes: u64,
     /// Pages of the example site built with the theme.
     pub pages: usize,
-    /// Page and width pairs opened in the browser.
+    /// Page and width pairs opened in the browser (and checked by axe-core).
     pub browser_pages: usize,
+    /// HTML pages the Nu checker validated (the example site's and the demo's).
+    pub html_pages: usize,
 }
 
 /// The outside tools of a full check: Chromium, axe-core and the Nu HTML checker.
@@ -238,13 +240,21 @@ fn in_browser(engine: &Engine, output: crate::output::Output, br: &Browser, r: &
                         .push(Diagnostic::new(&origin, format!("at {} px: {problem}", p.width)).kind(Kind::Platform));
                 }
                 for v in &p.accessibility {
-                    let state = if v.notice_open { ", the cookie notice open" } else { "" };
+                    let state = match (v.notice_open, v.dark) {
+                        (true, _) => ", the cookie notice open",
+                        (false, true) => ", dark scheme",
+                        (false, false) => "",
+                    };
                     let mut d = Diagnostic::new(
                         &origin,
                         format!("at {} px{state}: accessibility ({}, {}): {}", p.width, v.impact, v.id, v.help),
                     );
                     if let Some(n) = v.nodes.first() {
-                        let more = if v.nodes.len() > 1 { format!(" (and {} more)", v.nodes.len() - 1) } else { String::new() };
+                        let more = if v.nodes.len() > 1 {
+                            format!(" (and {} more)", v.nodes.len() - 1)
+                        } else {
+                            String::new()
+                        };
                         d = d.hint(format!("{}{more}: {}", n.target, n.summary.replace('\n', " ")));
                     }
                     r.errors.push(d);
@@ -279,10 +289,15 @@ fn validate_html(output: &crate::output::Output, site: &Path, br: &Browser, r: &
             continue;
         }
         let Ok(bytes) = f.body.bytes() else { continue };
+        r.html_pages += 1;
         let file = tmp.join(path);
-        let written = file.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&file, &bytes));
+        let written =
+            file.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&file, &bytes));
         if let Err(e) = written {
-            r.errors.push(Diagnostic::new(tmp.display().to_string(), format!("cannot write pages for the Nu checker: {e}")));
+            r.errors.push(Diagnostic::new(
+                tmp.display().to_string(),
+                format!("cannot write pages for the Nu checker: {e}"),
+            ));
             let _ = std::fs::remove_dir_all(&tmp);
             return;
         }
@@ -316,7 +331,10 @@ fn validate_html(output: &crate::output::Output, site: &Path, br: &Browser, r: &
         );
     }
     if !out.status.success() && r.errors.iter().all(|d| !d.message.starts_with("invalid HTML")) {
-        r.errors.push(Diagnostic::new("(Nu checker)", format!("the checker failed: {}", text.lines().last().unwrap_or(""))));
+        r.errors.push(Diagnostic::new(
+            "(Nu checker)",
+            format!("the checker failed: {}", text.lines().last().unwrap_or("")),
+        ));
     }
 }
 

@@ -86,14 +86,18 @@ pub enum ResolveError {
 }
 
 impl Place {
-    /// Finds the theme a site uses: the `--theme` folder when given, else `themes/NAME` in the
-    /// site, else the bundled theme `NAME` (`name` defaults to [`DEFAULT_THEME`]).
+    /// Finds the theme a site uses: the `--theme` folder when given (or, when `--theme` is a
+    /// plain name and no such folder exists, the theme of that name), else `themes/NAME` in
+    /// the site, else the bundled theme `NAME` (`name` defaults to [`DEFAULT_THEME`]).
     pub fn resolve(
         root: &Path,
         theme_dir: Option<&Path>,
         catalog: Option<&Path>,
         name: Option<&str>,
     ) -> Result<Place, ResolveError> {
+        if let Some(by_name) = theme_dir.and_then(theme_name) {
+            return Place::resolve(root, None, catalog, Some(by_name));
+        }
         if let Some(dir) = theme_dir {
             if !dir.join("templates").is_dir() {
                 return Err(ResolveError::NoTemplates(dir.to_path_buf()));
@@ -114,6 +118,14 @@ impl Place {
         }
         Err(ResolveError::Unknown { name: name.to_string(), bundled: embedded::theme_names() })
     }
+}
+
+/// The theme name a `--theme` argument gives: a plain name (`vitrine`: no separator, not
+/// `.` or `..`) that is not an existing folder; `None` for a folder.
+pub fn theme_name(arg: &Path) -> Option<&str> {
+    let s = arg.to_str()?;
+    let plain = !s.is_empty() && !s.starts_with('.') && !s.contains(['/', '\\']);
+    (plain && !arg.is_dir()).then_some(s)
 }
 
 /// The label of a `--theme` folder in messages and origins.
