@@ -394,3 +394,35 @@ fn init_starts_a_site_from_a_bundled_theme() {
         assert!(list.lines().any(|l| l.starts_with(t)), "{t} in:\n{list}");
     }
 }
+
+#[test]
+fn the_catalog_of_the_bundled_themes_shows_their_screenshots_and_own_demos() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let themes = dir.path().join("catalog");
+    for t in ["vitrine", "journal", "boutique"] {
+        copy_dir(&root.join("themes").join(t), &themes.join(t));
+    }
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(&policy, "themes:\n  margin_percent: 30\n  vat_percent: 20\n").unwrap();
+    let out = dir.path().join("gallery");
+    let o = bin()
+        .args(["theme", "catalog"])
+        .arg(&themes)
+        .arg("--policy")
+        .arg(&policy)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = read(out.join("index.html"));
+    for (t, demo_title) in
+        [("vitrine", "Menuiserie Duval"), ("journal", "Carnets de route"), ("boutique", "Atelier Argile")]
+    {
+        let shot = std::fs::read(out.join(format!("screenshots/{t}.png"))).unwrap();
+        assert_eq!(&shot[1..4], b"PNG", "{t}'s screenshot");
+        assert!(html.contains(&format!("screenshots/{t}.png")), "{t}'s screenshot is shown");
+        assert!(read(out.join(format!("demo/{t}/index.html"))).contains(demo_title), "{t}'s own demo site");
+    }
+}

@@ -1,7 +1,7 @@
 //! The theme marketplace's gallery (`sopixi theme catalog`): one static page listing every theme
 //! of a catalog folder with its screenshot, description, designer, licence, a live demo (the
-//! example site built with the theme) and its public price with the breakdown; the same data
-//! as JSON.
+//! theme's own `demo/` site, or the example site, built with the theme) and its public price
+//! with the breakdown; the same data as JSON.
 //!
 //! In: the catalog folder (one theme folder each), the engine (its policy's margin and VAT, the
 //! platform elements), the address the gallery is published at. Out: the gallery folder
@@ -65,7 +65,8 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> CatalogError + '_ {
 }
 
 /// Builds the gallery of the themes in `themes` into `out`, for publication at `base_url`
-/// (`/` or `https://themes.example/`), each theme's demo being `example` built with it.
+/// (`/` or `https://themes.example/`), each theme's demo being its own `demo/` site built with
+/// it, or `example` for a theme without one.
 pub fn build_catalog(
     engine: &Engine,
     themes: &Path,
@@ -129,7 +130,11 @@ pub fn build_catalog(
             base_url: Some(format!("{base}demo/{}/", e.id)),
             ..Default::default()
         };
-        if let Err(f) = crate::build::build_to_dir(engine, example, &opts, &out.join("demo").join(&e.id)) {
+        // The theme's own demo site when it has one (it shows the theme at its best), else the
+        // example site.
+        let own = dir.join("demo");
+        let site = if own.join(crate::site::config::SITE_FILE).is_file() { own.as_path() } else { example };
+        if let Err(f) = crate::build::build_to_dir(engine, site, &opts, &out.join("demo").join(&e.id)) {
             return Err(CatalogError::Themes(match f {
                 crate::build::BuildError::Failed(f) => f.0,
                 other => vec![Diagnostic::new(dir.display().to_string(), other.to_string())],
