@@ -99,37 +99,47 @@ pub fn check(engine: &Engine, dir: &Path, example: &Path, browser: Option<&Brows
             Diagnostic::new(label("theme.yaml"), "the theme has no theme.yaml")
                 .hint("run `sopixi theme new NAME` to see one"),
         ),
-        Ok(text) => match ThemeMeta::parse(&label("theme.yaml"), &text) {
-            Err(d) => r.errors.extend(d),
-            Ok(m) => {
-                for (key, value) in [
-                    ("name", &m.name),
-                    ("description", &m.description),
-                    ("designer", &m.designer),
-                    ("license", &m.license),
-                    ("version", &m.version),
-                ] {
-                    if value.trim().is_empty() {
-                        r.errors.push(
-                            Diagnostic::new(label("theme.yaml"), format!("`{key}` is missing or empty")).hint(
+        Ok(text) => {
+            match ThemeMeta::parse(&label("theme.yaml"), &text) {
+                Err(d) => r.errors.extend(d),
+                Ok(m) => {
+                    for (key, value) in [
+                        ("name", &m.name),
+                        ("description", &m.description),
+                        ("designer", &m.designer),
+                        ("license", &m.license),
+                        ("version", &m.version),
+                    ] {
+                        if value.trim().is_empty() {
+                            r.errors
+                                .push(Diagnostic::new(label("theme.yaml"), format!("`{key}` is missing or empty")).hint(
                                 "the catalog shows it: give every one of name, description, designer, license, version",
-                            ),
+                            ));
+                        }
+                    }
+                    if m.sopixi.is_none() {
+                        r.warnings.push(
+                            Diagnostic::new(label("theme.yaml"), "no `sopixi` (the sopixi versions it works with)")
+                                .hint(format!(
+                                    "add `sopixi: \">={}\"`, the version you tested it with",
+                                    env!("CARGO_PKG_VERSION")
+                                )),
                         );
                     }
-                }
-                match &m.screenshot {
-                    Some(s) if crate::util::text::escapes(s) || !dir.join(s).is_file() => r.errors.push(
-                        Diagnostic::new(label("theme.yaml"), format!("the screenshot `{s}` is not in the theme"))
-                            .at(crate::util::yaml::key_line(&text, "screenshot"), None),
-                    ),
-                    None => r.warnings.push(
-                        Diagnostic::new(label("theme.yaml"), "no `screenshot`")
-                            .hint("the catalog shows one: add a 1280 px wide PNG"),
-                    ),
-                    _ => {}
+                    match &m.screenshot {
+                        Some(s) if crate::util::text::escapes(s) || !dir.join(s).is_file() => r.errors.push(
+                            Diagnostic::new(label("theme.yaml"), format!("the screenshot `{s}` is not in the theme"))
+                                .at(crate::util::yaml::key_line(&text, "screenshot"), None),
+                        ),
+                        None => r.warnings.push(
+                            Diagnostic::new(label("theme.yaml"), "no `screenshot`")
+                                .hint("the catalog shows one: add a 1280 px wide PNG"),
+                        ),
+                        _ => {}
+                    }
                 }
             }
-        },
+        }
     }
     for t in REQUIRED {
         if !dir.join("templates").join(t).is_file() {

@@ -63,8 +63,46 @@ impl Serialize for Amount {
 
 impl ThemeMeta {
     /// Parses `theme.yaml` (named `file` in messages). A key that tries to turn off a platform
-    /// element is an error, as is any unknown key.
+    /// element is an error, as is any unknown key, and a `sopixi` requirement that is not a
+    /// version requirement or that this sopixi does not meet.
     pub fn parse(file: &str, text: &str) -> Result<ThemeMeta, Vec<Diagnostic>> {
-        parse_without_switches(file, text)
+        let meta: ThemeMeta = parse_without_switches(file, text)?;
+        match meta.sopixi.as_deref().map(|req| supports(req, env!("CARGO_PKG_VERSION"))) {
+            Some(Err(message)) => {
+                let line = crate::util::yaml::key_line(text, "sopixi");
+                Err(vec![Diagnostic::new(file, message).at(line, None).hint(
+                    "`sopixi:` takes a version requirement such as \">=0.1\" or \"^1.2\"; use a version of the theme made for this sopixi, or update sopixi",
+                )])
+            }
+            _ => Ok(meta),
+        }
+    }
+}
+
+/// Whether sopixi `version` meets a theme's requirement `req` (`">=0.1"`, `"^1.2, <2"`), or why not.
+pub fn supports(req: &str, version: &str) -> Result<(), String> {
+    let r = semver::VersionReq::parse(req.trim())
+        .map_err(|e| format!("`sopixi: {req}` is not a version requirement: {e}"))?;
+    let v = semver::Version::parse(version).map_err(|e| format!("sopixi's own version {version}: {e}"))?;
+    if r.matches(&v) {
+        Ok(())
+    } else {
+        Err(format!("this theme needs sopixi {req}, and this is sopixi {version}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sopixi_requirement_is_checked_against_this_version() {
+        assert!(supports(">=0.1", "0.1.0").is_ok());
+        assert!(supports("^0.1", "0.1.7").is_ok());
+        assert!(supports(">=0.2", "0.1.0").unwrap_err().contains("needs sopixi >=0.2"));
+        assert!(supports("one", "0.1.0").unwrap_err().contains("not a version requirement"));
+        let e = ThemeMeta::parse("t/theme.yaml", "name: t\nversion: 1.0.0\nsopixi: \">=99\"\n").unwrap_err();
+        assert_eq!(e[0].line, Some(3), "{e:?}");
+        assert!(ThemeMeta::parse("t/theme.yaml", "name: t\nsopixi: \">=0.1\"\n").is_ok());
     }
 }
