@@ -210,7 +210,13 @@ fn theme_check_in_chromium_finds_overflow_invalid_html_and_poor_dark_contrast() 
     )
     .unwrap();
     let base = std::fs::read_to_string(bad.join("templates/base.html")).unwrap();
-    let base = base.replacen("<main>", "<main><div class=\"wide\">wide</div><ul><p>not a list item</p></ul>", 1);
+    // And a script that offers the check a blind axe-core, which must not be the one that runs.
+    let blind = "<script>Object.defineProperty(window, 'axe', { value: { version: '4.10.3', run: () => Promise.resolve({ violations: [] }) }, writable: false });</script>";
+    let base = base.replacen(
+        "<main>",
+        &format!("<main>{blind}<div class=\"wide\">wide</div><ul><p>not a list item</p></ul>"),
+        1,
+    );
     let base = base.replacen(
         "<title>",
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><link rel=\"stylesheet\" href=\"{{ get_url(path='bad.css') }}\"><title>",

@@ -208,16 +208,13 @@ pub fn check(
     Ok(report)
 }
 
-/// Runs axe-core on the document and answers its serious and critical violations (the
-/// WebDriver callback is the last argument).
+/// Runs axe-core on the document: a promise of its serious and critical violations.
 const AXE_RUN: &str = r#"
-const done = arguments[arguments.length - 1];
-axe.run(document, { resultTypes: ['violations'] }).then(r => done(r.violations
+axe.run(document, { resultTypes: ['violations'] }).then(r => r.violations
   .filter(v => v.impact === 'serious' || v.impact === 'critical')
   .map(v => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map(n => ({
     target: n.target.map(t => Array.isArray(t) ? t.join(' >> ') : t).join(' >> '),
-    html: n.html.slice(0, 200), summary: (n.failureSummary || '').slice(0, 400) })) }))))
-  .catch(e => done({ error: String(e) }));
+    html: n.html.slice(0, 200), summary: (n.failureSummary || '').slice(0, 400) })) })))
 "#;
 
 /// The state of the platform elements, read in the page: `where` is `top` or `bottom`.
@@ -348,16 +345,28 @@ impl Session {
     }
 
     /// Runs axe-core (`source`, its `axe.min.js`) on the page as it is: its serious and critical
-    /// violations.
+    /// violations. axe-core runs in a world of its own (DevTools' isolated world: the same
+    /// document, none of the page's JavaScript), so that a theme's script cannot replace it with
+    /// one that finds nothing, nor patch what it measures with.
     pub fn axe(&self, source: &str) -> Result<Vec<Violation>, String> {
-        if self.js("return typeof window.axe;", json!([]))? != Value::String("object".into()) {
-            self.js(&format!("{source}\n;return typeof window.axe;"), json!([]))?;
+        let tree = self.cdp("Page.getFrameTree", json!({}))?;
+        let frame = tree["frameTree"]["frame"]["id"].as_str().ok_or("the page has no frame")?.to_string();
+        let world = self.cdp("Page.createIsolatedWorld", json!({"frameId": frame, "worldName": "sopixi-axe"}))?;
+        let context = world["executionContextId"].as_i64().ok_or("no isolated world for axe-core")?;
+        let run = self.cdp(
+            "Runtime.evaluate",
+            json!({
+                "expression": format!("{source}\n;{AXE_RUN}"),
+                "contextId": context,
+                "awaitPromise": true,
+                "returnByValue": true,
+            }),
+        )?;
+        if let Some(e) = run.get("exceptionDetails") {
+            let text = e["exception"]["description"].as_str().or_else(|| e["text"].as_str()).unwrap_or("an exception");
+            return Err(text.lines().next().unwrap_or("").to_string());
         }
-        let v = self.post("/execute/async", json!({"script": AXE_RUN, "args": []}))?;
-        if let Some(e) = v.get("error").and_then(Value::as_str) {
-            return Err(e.to_string());
-        }
-        serde_json::from_value(v).map_err(|e| format!("unexpected axe-core result: {e}"))
+        serde_json::from_value(run["result"]["value"].clone()).map_err(|e| format!("unexpected axe-core result: {e}"))
     }
 
     /// Clicks `element` (a WebDriver element reference) as a user would: an error when another

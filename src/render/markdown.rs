@@ -313,7 +313,6 @@ fn nest(flat: Vec<Heading>) -> Vec<Heading> {
     root
 }
 
-/// Renders Markdown without links resolution or shortcodes (the `markdown` template filter).
 /// A task item's checkbox (`- [x] done`) gets its text as a label, `<label><input …> text</label>`:
 /// a form control without a label is a critical accessibility fault (axe-core's `label` rule).
 /// The label closes before anything that is not phrasing content (a nested list, a paragraph's
@@ -347,9 +346,18 @@ fn label_task_items(events: &mut Vec<Event>) {
     *events = out;
 }
 
+/// Renders Markdown without links resolution or shortcodes (the `markdown` template filter).
 pub fn render_plain(text: &str, cfg: &MarkdownConfig) -> String {
     let mut out = String::new();
-    html::push_html(&mut out, Parser::new_ext(text, options(cfg)));
+    let parser = Parser::new_ext(text, options(cfg));
+    if text.contains('[') {
+        // Perhaps a task list: its checkboxes get their labels.
+        let mut events: Vec<Event> = parser.collect();
+        label_task_items(&mut events);
+        html::push_html(&mut out, events.into_iter());
+    } else {
+        html::push_html(&mut out, parser);
+    }
     out
 }
 

@@ -109,8 +109,7 @@ impl Place {
         if local.is_dir() {
             return Ok(Place::Dir { dir: local, label: local_label(name) });
         }
-        let plain = !name.is_empty() && !name.starts_with('.') && !name.contains(['/', '\\']);
-        if let Some(dir) = catalog.map(|c| c.join(name)).filter(|d| plain && d.join("templates").is_dir()) {
+        if let Some(dir) = catalog.map(|c| c.join(name)).filter(|d| plain_name(name) && d.join("templates").is_dir()) {
             return Ok(Place::Dir { dir, label: format!("(theme catalog) {name}") });
         }
         if embedded::theme(name).is_some() {
@@ -124,8 +123,13 @@ impl Place {
 /// `.` or `..`) that is not an existing folder; `None` for a folder.
 pub fn theme_name(arg: &Path) -> Option<&str> {
     let s = arg.to_str()?;
-    let plain = !s.is_empty() && !s.starts_with('.') && !s.contains(['/', '\\']);
-    (plain && !arg.is_dir()).then_some(s)
+    (plain_name(s) && !arg.is_dir()).then_some(s)
+}
+
+/// A theme name that cannot leave the folder it is looked up in: not empty, no separator, not
+/// starting with `.`.
+fn plain_name(name: &str) -> bool {
+    !name.is_empty() && !name.starts_with('.') && !name.contains(['/', '\\'])
 }
 
 /// The label of a `--theme` folder in messages and origins.
