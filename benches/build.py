@@ -3,7 +3,7 @@
 
     benches/build.py [--pages 1000 10000] [--runs 5] [--compliance-cost] [--baseline BIN] [--bilingual]
 
-For each corpus size (../shared/bench/gen_corpus.py), runs alternately, each into a fresh empty
+For each corpus size (benches/gen_corpus.py), runs alternately, each into a fresh empty
 folder deleted outside the timing: `sopixi build` (minify + highlighting on), `hugo` (minify on,
 highlighting by default), and the floor (read Markdown, pulldown-cmark, write, rayon). Then a
 no-change rebuild of each generator into its existing output. With --compliance-cost, also runs a
@@ -27,7 +27,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = os.path.join(os.environ.get("HOME", "/tmp"), ".cache", "sopixi-bench")
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(os.environ.get("HOME", "/tmp"), ".cache", "sopixi-target"))
-GEN = os.path.join(ROOT, "..", "shared", "bench", "gen_corpus.py")
+GEN = os.path.join(ROOT, "benches", "gen_corpus.py")
 
 
 def sh(cmd, **kw):

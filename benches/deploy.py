@@ -3,7 +3,7 @@
 
     benches/deploy.py [--pages 10000] [--runs 3] [--keep] [--sopixi BIN]
 
-Generates the corpus (../shared/bench/gen_corpus.py), builds it with each generator once, starts
+Generates the corpus (benches/gen_corpus.py), builds it with each generator once, starts
 SeaweedFS (scripts/s3-server, loopback only, telemetry off) with one bucket per tool, then for
 each tool, on its own built folder (builds are not timed):
   first deploy      onto an empty, new bucket (includes the server's warm-up of that bucket)
@@ -29,7 +29,7 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = os.path.join(os.environ.get("HOME", "/tmp"), ".cache", "sopixi-bench")
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(os.environ.get("HOME", "/tmp"), ".cache", "sopixi-target"))
-GEN = os.path.join(ROOT, "..", "shared", "bench", "gen_corpus.py")
+GEN = os.path.join(ROOT, "benches", "gen_corpus.py")
 KEY, SECRET = "bench-key", "bench-secret-6c1e"
 
 

@@ -3,7 +3,7 @@
 
     benches/images.py [--images 100] [--runs 3]
 
-Uses the image-processing variants of ../shared/bench/gen_corpus.py (`--images N`): a home page
+Uses the image-processing variants of benches/gen_corpus.py (`--images N`): a home page
 that resizes every 2400×1600 JPEG to 480, 960 and 1600 px wide (`resize_image` for sopixi,
 `.Resize` for Hugo). Alternately, each into a fresh output folder:
   - cold: image cache deleted first (sopixi's `.sopixi-cache/`, Hugo's `resources/` and cache dir);

@@ -7,7 +7,7 @@ to one local S3 server.
     benches/platform.py [--partners 1000] [--pages 20] [--runs 3] [--no-deploy] [--keep]
                         [--sopixi BIN] [--generate-only]
 
-Generates one corpus of partners x pages pages (../shared/bench/gen_corpus.py, its sopixi site
+Generates one corpus of partners x pages pages (benches/gen_corpus.py, its sopixi site
 only): the single site. From it derives a partners folder of that many partner sites (p0000,
 p0001 …), each a complete sopixi site: the corpus's site.yaml with its own title, the corpus's
 theme, the home and section _index.md files it needs, and `pages` consecutive pages of the
@@ -50,7 +50,7 @@ import time  # noqa: E402
 ROOT = os.path.dirname(HERE)
 WORK = os.path.join(os.environ.get("HOME", "/tmp"), ".cache", "sopixi-bench")
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(os.environ.get("HOME", "/tmp"), ".cache", "sopixi-target"))
-GEN = os.path.join(ROOT, "..", "shared", "bench", "gen_corpus.py")
+GEN = os.path.join(ROOT, "benches", "gen_corpus.py")
 STATE_FILES = {".sopixi-output.json", ".sopixi-deploy.json"}
 
 

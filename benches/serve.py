@@ -3,7 +3,7 @@
 
     benches/serve.py [--pages 1000] [--edits 20] [--bin PATH]
 
-Generates a corpus (../shared/bench/gen_corpus.py), starts `sopixi serve` on a free loopback port
+Generates a corpus (benches/gen_corpus.py), starts `sopixi serve` on a free loopback port
 and connects a live-reload client (Server-Sent Events, as the page script does; Python stdlib
 only). Then, for a one-page Markdown edit and for a stylesheet edit, `--edits` times: writes the
 file, and measures the time from just before the write to the `reload` (or `css`) message
@@ -28,7 +28,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(os.environ.get("HOME", "/tmp"), ".cache", "sopixi-target"))
-GEN = os.path.join(ROOT, "..", "shared", "bench", "gen_corpus.py")
+GEN = os.path.join(ROOT, "benches", "gen_corpus.py")
 
 
 def free_port():

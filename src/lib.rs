@@ -2,9 +2,11 @@
 //!
 //! In: a site folder (`site.yaml`, `content/`, `static/`, `templates/`, `themes/`) and a theme.
 //! Out: an [`output::Output`] — every file of the website, in memory — that sinks write to disk,
-//! serve or deploy. The folders follow the pipeline: [`site`] (load) → [`render`] and [`images`]
-//! → [`build`] (the stages, finished by [`platform`]) → [`output`], [`serve`], [`deploy`] (sinks).
-//! See `ARCHITECTURE.md` for the map of modules, what each may use, and their invariants.
+//! serve or deploy. The folders are layers, lowest first: [`util`], [`output`] (the value sinks
+//! consume), [`policy`] (the platform's rules), [`theme`], [`site`] (load) → [`render`] and
+//! [`images`] → [`build`] (the stages) → [`serve`], [`deploy`] (sinks) → [`ops`] (what drives
+//! whole builds). See `ARCHITECTURE.md` for the map of modules, what each may use, and their
+//! invariants.
 //! The library never prints, never exits the process and never relies on the current directory:
 //! paths are passed in.
 
@@ -12,8 +14,8 @@ pub mod build;
 pub mod deploy;
 pub mod images;
 pub mod output;
-pub mod platform;
-pub mod port;
+pub mod ops;
+pub mod policy;
 pub mod render;
 pub mod serve;
 pub mod site;

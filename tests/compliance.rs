@@ -1,7 +1,7 @@
 //! Every HTML file of a built site carries the platform elements: rendered pages, listings,
 //! taxonomy pages, aliases, 404, raw HTML from static/ and from page bundles; adult pages are gated.
 
-use sopixi::platform::compliance::{check, Policy, Violation};
+use sopixi::policy::compliance::{check, Policy, Violation};
 
 use crate::support::SiteTest;
 

@@ -2,8 +2,8 @@
 //! `tests/fixtures/fuzz/`, goes through both targets' steps without a panic: as a content file
 //! (front matter, Markdown, shortcodes) and as a finished page (injection, check, minification).
 
-use sopixi::platform::compliance::{self, Injector};
-use sopixi::platform::policy::Policy;
+use sopixi::policy::compliance::{self, Injector};
+use sopixi::policy::Policy;
 use sopixi::render::body::render_body;
 use sopixi::render::highlight::Highlighter;
 use sopixi::render::markdown::MdContext;

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use crate::images::HeaderCache;
-use crate::platform::policy::Policy;
+use crate::policy::Policy;
 use crate::render::highlight::Highlighter;
 use crate::render::templates::{Builtins, Templates};
 

@@ -14,10 +14,10 @@ use serde_json::Value;
 use tera::Context;
 
 use crate::build::engine::Engine;
-use crate::images::Images;
+use crate::images::{FirstImage, Images, Within};
 use crate::output::{self, Body};
-use crate::platform::compliance::{Injector, Violation};
-use crate::platform::policy::Policy;
+use crate::policy::compliance::{Injector, Violation};
+use crate::policy::Policy;
 use crate::render::templates::{self, Templates};
 use crate::site::config::Config;
 use crate::util::diag::{Diagnostic, Kind, Origin};
@@ -69,7 +69,7 @@ pub struct Finish<'a> {
 /// The error of a file not rendered because the build's time limit passed.
 pub fn too_slow(origin: &Origin) -> Diagnostic {
     Diagnostic::new(origin, "the build was stopped: it passed the platform's time limit")
-        .kind(Kind::Platform)
+        .kind(Kind::Stopped)
         .hint("look for a template loop over far more than the site holds, or a page far larger than the others")
 }
 
@@ -197,7 +197,7 @@ impl<'a> Finish<'a> {
         let (injector, block_min) = self.injector(lang);
         let rewritten;
         let text = if text.contains("data-responsive") {
-            rewritten = self.images.rewrite(text, None, path, true).map_err(|e| {
+            rewritten = self.images.rewrite(text, Within::Output(path), FirstImage::Eager).map_err(|e| {
                 let list: Vec<&str> = e.iter().map(|e| e.message.as_str()).collect();
                 Diagnostic::new(origin, format!("/{path}: {}", list.join("; ")))
                     .kind(Kind::Image)
@@ -218,9 +218,9 @@ impl<'a> Finish<'a> {
             // The usual page: minified, then the minified block appended, when the end of the
             // page is certainly inside <body> (see `append_if_certain`).
             let min = crate::render::minify::html(text.as_bytes()).map_err(|e| too_deep(origin, path, e))?;
-            if let Some(out) = crate::platform::compliance::append_if_certain(min, block_min) {
+            if let Some(out) = crate::policy::compliance::append_if_certain(min, block_min) {
                 debug_assert_eq!(
-                    crate::platform::compliance::check(&String::from_utf8_lossy(&out), false, &self.policy),
+                    crate::policy::compliance::check(&String::from_utf8_lossy(&out), false, &self.policy),
                     Vec::new(),
                     "{origin}"
                 );
@@ -243,12 +243,12 @@ impl<'a> Finish<'a> {
             Some(v) => {
                 debug_assert_eq!(
                     v,
-                    crate::platform::compliance::check(&String::from_utf8_lossy(&bytes), adult, &self.policy),
+                    crate::policy::compliance::check(&String::from_utf8_lossy(&bytes), adult, &self.policy),
                     "{origin}"
                 );
                 v
             }
-            None => crate::platform::compliance::check(&String::from_utf8_lossy(&bytes), adult, &self.policy),
+            None => crate::policy::compliance::check(&String::from_utf8_lossy(&bytes), adult, &self.policy),
         };
         if !violations.is_empty() {
             return Err(platform_violation(origin, path, &violations));
@@ -267,7 +267,7 @@ impl<'a> Finish<'a> {
         lang: &str,
         origin: &Origin,
     ) -> Result<Body, Diagnostic> {
-        let bytes = if crate::platform::compliance::is_html_path(path) {
+        let bytes = if crate::policy::compliance::is_html_path(path) {
             self.html(path, &text, adult, lang, origin)?
         } else {
             text.into_bytes()
@@ -329,7 +329,7 @@ impl<'a> Finish<'a> {
         if *k != key {
             return None;
         }
-        if adult && crate::platform::compliance::is_html_path(path) {
+        if adult && crate::policy::compliance::is_html_path(path) {
             self.adult.lock().unwrap_or_else(|e| e.into_inner()).push(path.to_string());
         }
         r.hits.fetch_add(1, Ordering::Relaxed);
@@ -344,22 +344,28 @@ impl<'a> Finish<'a> {
         guarded(origin, || self.render_unguarded(tpl, job, ctx))
     }
 
+    fn past_deadline(&self) -> bool {
+        self.deadline.is_some_and(|d| std::time::Instant::now() >= d)
+    }
+
     fn render_unguarded(&self, tpl: &Templates, job: Job, ctx: impl FnOnce() -> Value) -> Rendered {
         let Job { template, key, origin, path, adult, lang, head } = job;
-        if crate::platform::compliance::is_html_path(&path) {
+        if crate::policy::compliance::is_html_path(&path) {
             self.templates.lock().unwrap_or_else(|e| e.into_inner()).push((template.to_string(), path.clone()));
         }
         if let Some(body) = self.reused(&path, key, adult) {
             return Ok((path, body));
         }
-        if self.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+        if self.past_deadline() {
             return Err(too_slow(origin));
         }
         let ctx = Context::from_value(ctx()).unwrap_or_default();
         let (text, used_images) = self.images.scoped(origin, || {
             with_deadline(self.deadline, || crate::render::i18n::with_lang(lang, || tpl.render(template, &ctx, origin)))
         });
-        let mut text = text?;
+        // A render that fails once the time limit has passed was stopped by it (the vendored
+        // Tera's loop check): its error is the time limit's, with the loop's template and line.
+        let mut text = text.map_err(|d| if self.past_deadline() { d.kind(Kind::TimeLimit) } else { d })?;
         if let Some(head) = head {
             add_to_head(&mut text, &head);
         }

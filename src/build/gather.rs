@@ -102,8 +102,8 @@ pub struct MdFile {
 }
 
 impl MdFile {
-    pub fn new(f: Found, text: String, hash: bool) -> MdFile {
-        let hash = hash.then(|| blake3::hash(text.as_bytes()));
+    pub fn new(f: Found, text: String, hashes: TextHashes) -> MdFile {
+        let hash = (hashes == TextHashes::Keep).then(|| blake3::hash(text.as_bytes()));
         MdFile { f, text: Arc::new(text), hash }
     }
 }
@@ -134,8 +134,18 @@ pub fn read_text(f: &Found, label: &str) -> Result<String, Diagnostic> {
     })
 }
 
-/// Reads what a build reads; `hash`: the hash of each Markdown text too.
-pub fn gather(root: &Path, opts: &BuildOptions, hash: bool) -> Result<Inputs, BuildFailed> {
+/// Whether [`gather`] hashes each Markdown text as it reads it: what a fingerprint and `serve`'s
+/// reuse compare, and a one-off build in memory does not need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextHashes {
+    /// Hash each text (it is read anyway: the hash costs little then).
+    Keep,
+    /// Do not.
+    Skip,
+}
+
+/// Reads what a build reads (with each Markdown text's hash, as `hashes` says).
+pub fn gather(root: &Path, opts: &BuildOptions, hashes: TextHashes) -> Result<Inputs, BuildFailed> {
     let site_file = root.join(SITE_FILE);
     if !root.is_dir() {
         return Err(fail(
@@ -170,7 +180,7 @@ pub fn gather(root: &Path, opts: &BuildOptions, hash: bool) -> Result<Inputs, Bu
     let read: Vec<Result<MdFile, Diagnostic>> = md
         .into_par_iter()
         .with_max_len(LEAF_FILES)
-        .map(|f| read_text(&f, &content::diag_path(&f.rel)).map(|t| MdFile::new(f, t, hash)))
+        .map(|f| read_text(&f, &content::diag_path(&f.rel)).map(|t| MdFile::new(f, t, hashes)))
         .collect();
     let mut markdown = Vec::with_capacity(read.len());
     for r in read {

@@ -1,27 +1,19 @@
-//! What `serve` keeps from one build to the next ([`Memo`]) and the preview session that holds
-//! it ([`Session`]): after an edit only the changed Markdown files are read again, and only the
-//! files whose inputs changed are parsed, converted or rendered again.
+//! What `serve` keeps from one build to the next ([`Memo`]): after an edit only the files whose
+//! inputs changed are parsed, converted or rendered again. The preview session that holds it is
+//! [`crate::build::session::Session`]; the keys are built by the stages.
 //!
 //! In: the previous build's values and each new build's keys. Out: reused values, byte-identical
 //! to what a fresh build makes (tested). A plain `sopixi build` passes [`Memo::off`], which
 //! stores nothing and finds nothing.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
 
-use crate::build::engine::Engine;
-use crate::build::gather::{gather, read_text, skip_name, walk_order, Found, Inputs, MdFile};
-use crate::build::stages::{build_from, BuildCx};
-use crate::build::Built;
 use crate::output::Body;
-use crate::render::templates::Templates;
+use crate::render::i18n::Strings;
+use crate::render::templates::{Lookup, Templates};
 use crate::site::body::Rendered;
-use crate::site::config::BuildOptions;
-use crate::site::content::{self, Parsed};
-use crate::theme::Data;
-use crate::util::diag::BuildFailed;
+use crate::site::content::Parsed;
 
 /// Values of the previous build, each with the key of what it was made of. A build reuses an
 /// entry only when its key is the same.
@@ -53,103 +45,114 @@ impl Memo {
     }
 }
 
-/// A site being previewed: the inputs last read and the [`Memo`], so that after an edit only the
-/// changed files are read again and only the files whose context changed are rendered again.
-pub struct Session {
-    root: PathBuf,
-    opts: BuildOptions,
-    inputs: Option<Inputs>,
-    memo: Memo,
-    engine: Engine,
+/// What the reuse keys of every Markdown body and finished file share — the options, policy,
+/// configuration and every template — and whether the templates let them be reused (functions
+/// that read beyond the values hashed turn reuse off). Made by the `load` stage when the memo
+/// is active.
+pub struct ReuseEnv {
+    /// Hash of what is common.
+    pub base: blake3::Hasher,
+    /// No template calls `load_data`: bodies (shortcodes) may be reused.
+    pub bodies: bool,
+    /// Neither `load_data`, `get_page` nor `get_section`: finished files may be reused.
+    pub files: bool,
 }
 
-impl Session {
-    /// A session over the site at `root` (give it canonical, as the watcher reports such paths).
-    pub fn new(root: &Path, opts: BuildOptions, engine: Engine) -> Session {
-        Session { root: root.to_path_buf(), opts, inputs: None, memo: Memo::on(), engine }
-    }
-
-    /// The options every build of this session uses.
-    pub fn options(&self) -> &BuildOptions {
-        &self.opts
-    }
-
-    /// Finished files the last build reused.
-    pub fn reused(&self) -> usize {
-        self.memo.reused
-    }
-
-    /// Builds again after the files `changed` (absolute paths) changed; an empty list means
-    /// "anything may have changed". Markdown files under `content/` are read again one by one,
-    /// edits of known templates and static files need no reading here; any other change (a new
-    /// or removed file that is not Markdown, a folder, `site.yaml`) reads the whole site again
-    /// (the caches still apply).
-    pub fn rebuild(&mut self, changed: &[PathBuf]) -> Result<Built, BuildFailed> {
-        let t = Instant::now();
-        let patched = match self.inputs.take() {
-            Some(inputs) if !changed.is_empty() => self.patch(inputs, changed),
-            _ => None,
-        };
-        let inputs = match patched {
-            Some(i) => i,
-            None => gather(&self.root, &self.opts, true)?,
-        };
-        self.inputs = Some(inputs.clone());
-        let read = t.elapsed();
-        let cx = BuildCx { root: &self.root, opts: &self.opts, engine: &self.engine, spool: None };
-        let mut built = build_from(&cx, inputs, &mut self.memo)?;
-        built.timings.insert(0, ("read", read));
-        Ok(built)
-    }
-
-    /// The last inputs with the changed Markdown files read again, or `None` when a change is not
-    /// one a patch can follow (another kind of file, a folder, a link, a file that cannot be read).
-    fn patch(&self, mut inputs: Inputs, changed: &[PathBuf]) -> Option<Inputs> {
-        if !inputs.errors.is_empty() {
+impl ReuseEnv {
+    /// What every body's key shares: a body's HTML depends on its text and on the environment —
+    /// every URL (internal links), templates (shortcodes), the `site` value of each language and
+    /// the UI strings. `None` when bodies may not be reused.
+    pub fn bodies_key(
+        &self,
+        lookup: &Lookup,
+        site_values: &[(String, serde_json::Value)],
+        strings: &Strings,
+    ) -> Option<blake3::Hash> {
+        if !self.bodies {
             return None;
         }
-        let content_dir = self.root.join("content");
-        for path in changed {
-            // Templates, static and bundle files are read by the build itself, from the paths
-            // listed: an edit of a listed file (but `theme.yaml`, checked when gathering) changes
-            // nothing here.
-            let listed = |files: &[Found]| files.iter().any(|f| f.abs == *path);
-            let is_theme_yaml = path.file_name().is_some_and(|n| n == "theme.yaml");
-            if path.is_file()
-                && !is_theme_yaml
-                && (listed(&inputs.static_files)
-                    || listed(&inputs.site_templates)
-                    || inputs.theme.files.iter().any(|f| matches!(&f.data, Data::File(p) if p == path))
-                    || listed(&inputs.content_other))
-            {
-                continue;
+        let mut h = self.base.clone();
+        let mut urls: Vec<_> = lookup.urls.iter().collect();
+        urls.sort();
+        for (rel, url) in urls {
+            h.update(rel.as_bytes());
+            h.update(&[0]);
+            h.update(url.as_bytes());
+            h.update(&[0]);
+        }
+        for (l, v) in site_values {
+            h.update(l.as_bytes());
+            h.update(v.to_string().as_bytes());
+        }
+        strings.hash_into(&mut h);
+        Some(h.finalize())
+    }
+}
+
+/// A body kept in the memo, with its key.
+type BodyEntry = (blake3::Hash, Arc<Rendered>);
+
+/// A body's place in the memo: its id (the file, and the language when not the default one:
+/// one file can be shown in two languages) and its key.
+pub struct BodySlot {
+    id: String,
+    /// What the body is made of (see [`BodyReuse::slot`]).
+    pub key: blake3::Hash,
+}
+
+/// `serve`'s reuse of converted Markdown bodies during one build's `bodies` stage: the previous
+/// build's bodies, and this build's as they are made. In a plain build (no environment key)
+/// there is no slot: nothing is found, nothing kept, and no id is made.
+pub struct BodyReuse<'m> {
+    env: Option<blake3::Hash>,
+    default_lang: &'m str,
+    parsed: &'m HashMap<String, (blake3::Hash, Arc<Parsed>)>,
+    old: &'m HashMap<String, BodyEntry>,
+    new: Mutex<Vec<(String, BodyEntry)>>,
+}
+
+impl<'m> BodyReuse<'m> {
+    /// Reuse against `memo`, with the environment key of this build's bodies.
+    pub fn new(memo: &'m Memo, env: Option<blake3::Hash>, default_lang: &'m str) -> BodyReuse<'m> {
+        BodyReuse { env, default_lang, parsed: &memo.parsed, old: &memo.markdown, new: Mutex::new(Vec::new()) }
+    }
+
+    /// The slot of the body of `src` shown in `lang`; `None` in a plain build.
+    pub fn slot(&self, src: &Parsed, lang: &str) -> Option<BodySlot> {
+        let env = self.env?;
+        let id = if lang == self.default_lang { src.rel.clone() } else { format!("{lang}:{}", src.rel) };
+        let mut h = blake3::Hasher::new();
+        h.update(env.as_bytes());
+        h.update(lang.as_bytes());
+        // The body of a file parsed from a known text stands for by that text's key, saving a
+        // hash of every body at each build; any other (an implicit section's) by itself.
+        match self.parsed.get(&src.rel).filter(|(_, p)| Arc::ptr_eq(&p.body, &src.body)) {
+            Some((k, _)) => {
+                h.update(b"k");
+                h.update(k.as_bytes());
             }
-            let rel = path.strip_prefix(&content_dir).ok()?.to_str()?.replace('\\', "/");
-            if rel.split('/').any(skip_name) {
-                continue;
-            }
-            if !rel.ends_with(".md") {
-                return None;
-            }
-            let pos = inputs.markdown.binary_search_by(|m| walk_order(&m.f.rel, &rel));
-            match std::fs::symlink_metadata(path) {
-                Ok(m) if m.is_file() => {
-                    let f = Found { rel, abs: path.clone() };
-                    let text = read_text(&f, &content::diag_path(&f.rel)).ok()?;
-                    let m = MdFile::new(f, text, true);
-                    match pos {
-                        Ok(i) => inputs.markdown[i] = m,
-                        Err(i) => inputs.markdown.insert(i, m),
-                    }
-                }
-                Ok(_) => return None,
-                Err(_) => {
-                    if let Ok(i) = pos {
-                        inputs.markdown.remove(i);
-                    }
-                }
+            None => {
+                h.update(b"b");
+                h.update(&src.body_line.to_le_bytes());
+                h.update(src.body.as_bytes());
             }
         }
-        Some(inputs)
+        Some(BodySlot { id, key: h.finalize() })
+    }
+
+    /// The previous build's body for this slot, when its key is the same.
+    pub fn find(&self, slot: Option<&BodySlot>) -> Option<Arc<Rendered>> {
+        let slot = slot?;
+        self.old.get(&slot.id).filter(|(k, _)| *k == slot.key).map(|(_, r)| r.clone())
+    }
+
+    /// Keeps this build's body for the next build.
+    pub fn keep(&self, slot: BodySlot, body: Arc<Rendered>) {
+        self.new.lock().unwrap_or_else(|e| e.into_inner()).push((slot.id, (slot.key, body)));
+    }
+
+    /// The bodies this build kept.
+    pub fn into_kept(self) -> HashMap<String, BodyEntry> {
+        self.new.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().collect()
     }
 }

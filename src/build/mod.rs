@@ -1,6 +1,6 @@
 //! The build: the stages load → bodies → context → render → statics → images, producing one
 //! [`Output`], and the ways to run them — in memory ([`build`]), into a folder ([`build_to_dir`],
-//! skipped when nothing changed), or again and again for a preview ([`memo::Session`]).
+//! skipped when nothing changed), or again and again for a preview ([`session::Session`]).
 //!
 //! In: the site folder, [`BuildOptions`] and a shared [`engine::Engine`]. Out: an [`Output`] (or
 //! every problem found), written to a folder only when the whole site rendered without error.
@@ -11,41 +11,23 @@ pub mod files;
 pub mod finish;
 pub mod gather;
 pub mod memo;
+pub mod session;
 pub mod stages;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
 use crate::build::engine::Engine;
-use crate::build::gather::{fingerprint, gather};
+use crate::build::gather::{fingerprint, gather, TextHashes};
 use crate::build::memo::Memo;
 use crate::build::stages::{build_from, BuildCx};
-use crate::output::{self, Output, WriteError, WriteStats};
+use crate::output::{self, BuildStats, Output, Summary, WriteError, WriteStats};
 use crate::site::config::BuildOptions;
 use crate::util::diag::{BuildFailed, Diagnostic, Kind, Origin};
 
 /// Most files one rayon task reads or parses in a row (see [`files::LEAF_PAGES`]).
 pub const LEAF_FILES: usize = 64;
-
-/// Figures of a build, for the summary line and `--json`.
-#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
-pub struct BuildStats {
-    /// Content pages rendered.
-    pub pages: usize,
-    /// Sections rendered (home included).
-    pub sections: usize,
-    /// Files in the output, all kinds.
-    pub files: usize,
-    /// Image variants made by this build (decoded, resized, encoded).
-    #[serde(default)]
-    pub images_made: usize,
-    /// Image variants this build took from the cache.
-    #[serde(default)]
-    pub images_cached: usize,
-}
 
 /// A successful build.
 pub struct Built {
@@ -92,7 +74,7 @@ pub fn with_jobs<R: Send>(jobs: Option<usize>, f: impl FnOnce() -> R + Send) -> 
 
 /// Builds the site in memory.
 pub fn build(engine: &Engine, root: &Path, opts: &BuildOptions) -> Result<Built, BuildFailed> {
-    let inputs = gather(root, opts, false)?;
+    let inputs = gather(root, opts, TextHashes::Skip)?;
     let cx = BuildCx { root, opts, engine, spool: None };
     build_from(&cx, inputs, &mut Memo::off())
 }
@@ -134,7 +116,7 @@ impl Prepared {
 /// Reads the site (walks, reads, resolves the theme) and fingerprints it, without building.
 pub fn prepare(engine: &Engine, root: &Path, opts: &BuildOptions) -> Result<Prepared, BuildFailed> {
     let started = Instant::now();
-    let inputs = gather(root, opts, true)?;
+    let inputs = gather(root, opts, TextHashes::Keep)?;
     let fingerprint = fingerprint(&inputs, opts, engine);
     Ok(Prepared { inputs, fingerprint, started })
 }
@@ -163,8 +145,7 @@ pub fn build_prepared_to_dir(
     output::check_writable(out_dir).map_err(BuildError::OutputFolder)?;
     let Prepared { inputs, fingerprint: hash, started: t } = prepared;
     if let Some(m) = output::current_manifest(out_dir, &hash).filter(|_| inputs.errors.is_empty()) {
-        let stats: BuildStats = serde_json::from_value(m.summary.clone()).unwrap_or_default();
-        let withheld = serde_json::from_value(m.summary["withheld"].clone()).unwrap_or_default();
+        let Summary { stats, withheld } = m.summary;
         let write = WriteStats { unchanged: stats.files, ..Default::default() };
         let timings = vec![("check inputs", ms(t.elapsed()))];
         return Ok(DiskBuild { stats, write, up_to_date: true, timings, warnings: Vec::new(), withheld });
@@ -176,10 +157,7 @@ pub fn build_prepared_to_dir(
     let cx = BuildCx { root, opts, engine, spool: spool.as_ref() };
     let built = build_from(&cx, inputs, &mut Memo::off())?;
     let t = Instant::now();
-    let mut summary = json!(built.stats);
-    if !built.withheld.is_empty() {
-        summary["withheld"] = json!(built.withheld);
-    }
+    let summary = Summary { stats: built.stats, withheld: built.withheld.clone() };
     let write = match spool {
         Some(spool) => spool.commit(&built.output, &hash, summary)?,
         None => output::write(&built.output, out_dir, &hash, summary)?,
@@ -201,12 +179,13 @@ pub(crate) fn drop_in_background<T: Send + 'static>(value: T) {
     let _ = std::thread::Builder::new().name("sopixi-drop".into()).spawn(move || drop(value));
 }
 
-/// One template mistake breaks every page using it: report it once, with a count.
+/// One template mistake (or one loop running past the time limit) breaks every page using it:
+/// report it once, with a count.
 pub(crate) fn group_template_errors(errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
     let mut grouped: BTreeMap<(Origin, Option<u32>, String), (Diagnostic, usize)> = BTreeMap::new();
     let mut out = Vec::new();
     for d in errors {
-        if d.kind == Kind::Render {
+        if matches!(d.kind, Kind::Render | Kind::TimeLimit) {
             grouped.entry((d.origin.clone(), d.line, d.message.clone())).and_modify(|e| e.1 += 1).or_insert((d, 0));
         } else {
             out.push(d);
@@ -224,7 +203,7 @@ pub(crate) fn group_template_errors(errors: Vec<Diagnostic>) -> Vec<Diagnostic> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::memo::Session;
+    use crate::build::session::Session;
     use std::path::PathBuf;
 
     fn fixture(name: &str) -> (tempfile::TempDir, PathBuf) {

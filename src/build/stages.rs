@@ -18,12 +18,12 @@ use crate::build::engine::Engine;
 use crate::build::files::{alias_files, aliases, render_all, RenderCx, LEAF_PAGES};
 use crate::build::finish::{Finish, Reuse};
 use crate::build::gather::{read_text, Inputs, MdFile};
-use crate::build::memo::Memo;
+use crate::build::memo::{BodyReuse, Memo, ReuseEnv};
 use crate::build::{drop_in_background, BuildStats, Built, LEAF_FILES};
-use crate::images::{ImageError, Images};
+use crate::images::{FirstImage, ImageError, Images, Within};
 use crate::output::{self, Body, Output};
-use crate::platform::quotas::quota_errors;
-use crate::platform::{compliance, reserved};
+use crate::policy::quotas::quota_errors;
+use crate::policy::{compliance, reserved};
 use crate::render::highlight::Highlighter;
 use crate::render::markdown::MdContext;
 use crate::render::templates::{self, Lookup, TemplateSource, Templates, ValueKeys, Values};
@@ -61,18 +61,6 @@ impl Laps {
         self.timings.push((name, self.t.elapsed()));
         self.t = Instant::now();
     }
-}
-
-/// `serve`: what the reuse keys of every Markdown body and finished file share — the options,
-/// policy, configuration and every template — and whether the templates let them be reused
-/// (functions that read beyond the values hashed turn reuse off).
-struct ReuseEnv {
-    /// Hash of what is common.
-    base: blake3::Hasher,
-    /// No template calls `load_data`: bodies (shortcodes) may be reused.
-    bodies: bool,
-    /// Neither `load_data`, `get_page` nor `get_section`: finished files may be reused.
-    files: bool,
 }
 
 /// After [`load`]: the configuration, the content tree (bodies not yet converted), the
@@ -403,32 +391,90 @@ fn load_templates(
 pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, BuildFailed> {
     let Loaded { inputs, mut content, mut tpl, strings, env, mut errors, warnings } = loaded;
     let config = &inputs.config;
-    let root = cx.root;
+    let (images, url_lookup) = body_functions(cx, &inputs, &content, &mut tpl, &strings);
+    let site_values: Vec<(String, serde_json::Value)> =
+        config.languages().iter().map(|l| (l.to_string(), templates::site_value(config, &content, l))).collect();
+    let shortcodes = Shortcodes::new(&tpl, &site_values, cx.opts.deadline);
+    let reuse = BodyReuse::new(
+        memo,
+        env.as_ref().and_then(|e| e.bodies_key(&url_lookup, &site_values, &strings)),
+        &config.site.language,
+    );
+    let converter = BodyConverter { cx, config, images: &images, lookup: &url_lookup, shortcodes: &shortcodes, reuse: &reuse };
+    let (page_errors, body_keys): (Vec<Vec<Diagnostic>>, Vec<Option<blake3::Hash>>) = content
+        .pages
+        .par_iter_mut()
+        .with_max_len(LEAF_PAGES)
+        .map(|p| converter.guarded(&mut p.src, &mut p.rendered, &p.lang))
+        .unzip();
+    let section_errors: Vec<Vec<Diagnostic>> = content
+        .sections
+        .par_iter_mut()
+        .with_max_len(1)
+        .map(|s| converter.guarded(&mut s.src, &mut s.rendered, &s.lang).0)
+        .collect();
+    errors.extend(page_errors.into_iter().chain(section_errors).flatten());
+    drop(shortcodes);
+    let kept = reuse.into_kept();
+    if memo.active {
+        memo.markdown = kept;
+    }
+    if !errors.is_empty() {
+        let (_, failed) = images.process(false);
+        errors.extend(failed);
+        return Err(BuildFailed::new(errors));
+    }
+    let loaded = Loaded { inputs, content, tpl, strings, env, errors, warnings };
+    Ok(Bodied { loaded, images, body_keys, lookup: url_lookup })
+}
+
+/// The images of this build, and the template functions that bodies (shortcodes) and templates
+/// call: image functions, the site's base and data, UI strings, URL look-ups.
+fn body_functions(
+    cx: &BuildCx,
+    inputs: &Inputs,
+    content: &Content,
+    tpl: &mut Templates,
+    strings: &Arc<crate::render::i18n::Strings>,
+) -> (Arc<Images>, Arc<Lookup>) {
+    let config = &inputs.config;
     let images = Arc::new(Images::new(
-        root,
+        cx.root,
         Arc::new(inputs.theme.clone()),
         content.assets.iter().map(|a| (a.out.clone(), a.rel.clone())).collect(),
         &config.site.base_url,
-        image_settings(root, config, cx.opts),
+        image_settings(cx.root, config, cx.opts),
         cx.engine.image_headers.clone(),
     ));
     tpl.register_image_functions(images.clone());
-    tpl.register_base(config, root);
+    tpl.register_base(config, cx.root);
     tpl.register_strings(strings.clone(), &config.site.language);
-    let url_lookup = Arc::new(Lookup::new(config, &content));
+    let url_lookup = Arc::new(Lookup::new(config, content));
     tpl.register_site_functions(url_lookup.clone());
-    let site_values: Vec<(String, serde_json::Value)> =
-        config.languages().iter().map(|l| (l.to_string(), templates::site_value(config, &content, l))).collect();
-    let site_value_of = |lang: &str| site_values.iter().find(|(l, _)| l == lang).map_or(&site_values[0].1, |(_, v)| v);
-    let shortcode_names = tpl.shortcode_names();
-    let tpl_ref = &tpl;
-    let shortcode = |call: &crate::render::shortcodes::Call, lang: &str| -> Result<String, String> {
+    (images, url_lookup)
+}
+
+/// Renders the shortcodes a body calls with the `shortcodes/NAME.html` templates.
+struct Shortcodes<'a> {
+    tpl: &'a Templates,
+    names: Vec<String>,
+    site_values: &'a [(String, serde_json::Value)],
+    deadline: Option<Instant>,
+}
+
+impl<'a> Shortcodes<'a> {
+    fn new(tpl: &'a Templates, site_values: &'a [(String, serde_json::Value)], deadline: Option<Instant>) -> Self {
+        Shortcodes { tpl, names: tpl.shortcode_names(), site_values, deadline }
+    }
+
+    /// One call, for a page in `lang`: its HTML, or what went wrong.
+    fn render(&self, call: &crate::render::shortcodes::Call, lang: &str) -> Result<String, String> {
         let name = format!("shortcodes/{}.html", call.name);
-        if !tpl_ref.has(&name) {
-            let hint = did_you_mean(&call.name, shortcode_names.iter().map(String::as_str))
+        if !self.tpl.has(&name) {
+            let hint = did_you_mean(&call.name, self.names.iter().map(String::as_str))
                 .map(|s| format!("did you mean `{s}`? "))
                 .unwrap_or_default();
-            return Err(format!("unknown shortcode `{}`; {hint}available: {}", call.name, shortcode_names.join(", ")));
+            return Err(format!("unknown shortcode `{}`; {hint}available: {}", call.name, self.names.join(", ")));
         }
         let mut ctx = Context::new();
         for (k, v) in &call.args {
@@ -437,74 +483,65 @@ pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, B
         if let Some(b) = &call.body {
             ctx.insert("body", b);
         }
-        ctx.insert("site", site_value_of(lang));
+        let site = self.site_values.iter().find(|(l, _)| l == lang).map_or(&self.site_values[0].1, |(_, v)| v);
+        ctx.insert("site", site);
         ctx.insert("lang", lang);
-        crate::build::finish::with_deadline(cx.opts.deadline, || {
-            crate::render::i18n::with_lang(lang, || tpl_ref.render(&name, &ctx, &Origin::output("shortcode")))
+        crate::build::finish::with_deadline(self.deadline, || {
+            crate::render::i18n::with_lang(lang, || self.tpl.render(&name, &ctx, &Origin::output("shortcode")))
         })
         .map_err(|d| format!("shortcode `{}` failed: {}: {}", call.name, d.location(), d.message))
-    };
-    // A body's HTML depends on its text and on the environment: every URL (internal links),
-    // templates (shortcodes), the `site` value and the configuration.
-    let md_env = env.as_ref().filter(|e| e.bodies).map(|e| {
-        let mut h = e.base.clone();
-        let mut urls: Vec<_> = url_lookup.urls.iter().collect();
-        urls.sort();
-        for (rel, url) in urls {
-            h.update(rel.as_bytes());
-            h.update(&[0]);
-            h.update(url.as_bytes());
-            h.update(&[0]);
+    }
+}
+
+/// What converting one body needs: the Markdown settings, the images, the URL look-ups, the
+/// shortcodes and `serve`'s reuse.
+struct BodyConverter<'a> {
+    cx: &'a BuildCx<'a>,
+    config: &'a Config,
+    images: &'a Images,
+    lookup: &'a Lookup,
+    shortcodes: &'a Shortcodes<'a>,
+    reuse: &'a BodyReuse<'a>,
+}
+
+impl BodyConverter<'_> {
+    /// [`BodyConverter::convert`], with a panic turned into an error of that file (see
+    /// `finish::guarded`).
+    fn guarded(
+        &self,
+        src: &mut Parsed,
+        rendered: &mut Arc<BodyHtml>,
+        lang: &str,
+    ) -> (Vec<Diagnostic>, Option<blake3::Hash>) {
+        let origin = Origin::from(content::diag_path(&src.rel));
+        match crate::build::finish::guarded(&origin, || Ok(self.convert(src, rendered, lang))) {
+            Ok(r) => r,
+            Err(d) => (vec![d], None),
         }
-        for (l, v) in &site_values {
-            h.update(l.as_bytes());
-            h.update(v.to_string().as_bytes());
-        }
-        strings.hash_into(&mut h);
-        h.finalize()
-    });
-    let md_old = &memo.markdown;
-    let parsed_keys = &memo.parsed;
-    let md_new = std::sync::Mutex::new(Vec::new());
-    // Each source is freed as soon as it is rendered, so the HTML of later pages reuses its memory.
-    let render_one = |src: &mut Parsed, rendered: &mut Arc<BodyHtml>, lang: &str| {
+    }
+
+    /// One body into `rendered` (its source is freed as soon as it is converted, so the HTML of
+    /// later pages reuses its memory): its problems, and its reuse key where it has one.
+    fn convert(
+        &self,
+        src: &mut Parsed,
+        rendered: &mut Arc<BodyHtml>,
+        lang: &str,
+    ) -> (Vec<Diagnostic>, Option<blake3::Hash>) {
         // Internal links go to the translation in the page's language.
-        let resolve = |rel: &str| url_lookup.file_url(rel, lang).cloned();
+        let resolve = |rel: &str| self.lookup.file_url(rel, lang).cloned();
         let md_cx = MdContext {
-            config: &config.site.markdown,
+            config: &self.config.site.markdown,
             resolve: &resolve,
-            highlighter: &cx.engine.highlighter,
+            highlighter: &self.cx.engine.highlighter,
             responsive_images: true,
         };
-        let shortcode = |call: &crate::render::shortcodes::Call| shortcode(call, lang);
-        // One file can be shown in two languages (`translation_fallback`): each is kept apart.
-        // Only `serve` keeps bodies: a plain build makes no id.
-        let memo_id =
-            md_env.map(|_| if lang == config.site.language { src.rel.clone() } else { format!("{lang}:{}", src.rel) });
-        let key = md_env.map(|env| {
-            let mut h = blake3::Hasher::new();
-            h.update(env.as_bytes());
-            h.update(lang.as_bytes());
-            // The body of a file parsed from a known text stands for by that text's key, saving
-            // a hash of every body at each build; any other (an implicit section's) by itself.
-            match parsed_keys.get(&src.rel).filter(|(_, p)| Arc::ptr_eq(&p.body, &src.body)) {
-                Some((k, _)) => {
-                    h.update(b"k");
-                    h.update(k.as_bytes());
-                }
-                None => {
-                    h.update(b"b");
-                    h.update(&src.body_line.to_le_bytes());
-                    h.update(src.body.as_bytes());
-                }
-            }
-            h.finalize()
-        });
-        let old = memo_id.as_ref().and_then(|id| md_old.get(id)).filter(|(k, _)| Some(*k) == key);
+        let shortcode = |call: &crate::render::shortcodes::Call| self.shortcodes.render(call, lang);
+        let slot = self.reuse.slot(src, lang);
         let origin = content::diag_path(&src.rel);
-        let (r, mut used_images) = match old {
-            Some((_, r)) => (Ok(r.clone()), false),
-            None => images.scoped(&Origin::from(&origin), || {
+        let (r, mut used_images) = match self.reuse.find(slot.as_ref()) {
+            Some(r) => (Ok(r), false),
+            None => self.images.scoped(&Origin::from(&origin), || {
                 crate::render::body::render_body(src, &md_cx, &shortcode).map(Arc::new)
             }),
         };
@@ -514,64 +551,38 @@ pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, B
             if !r.html.contains("data-responsive") {
                 return Ok(r);
             }
-            let mut r = Arc::unwrap_or_clone(r);
             used_images = true;
-            let fail = |errors: Vec<ImageError>| -> Vec<Diagnostic> {
-                errors.into_iter().map(|e| image_diagnostic(&origin, src, e)).collect()
-            };
-            r.html = images.rewrite(&r.html, Some(&origin), "", true).map_err(fail)?;
-            if let Some(s) = &r.summary {
-                r.summary = Some(images.rewrite(s, Some(&origin), "", false).map_err(fail)?);
-            }
-            Ok(Arc::new(r))
+            self.pictures(r, &origin, src)
         });
         src.body = Arc::default();
         match r {
             Ok(r) => {
                 // A body with images depends on image files: no key stands for it (it is
                 // hashed as it is), and it is made again at every build.
-                let key = key.filter(|_| !used_images);
-                if let (Some(key), Some(id)) = (key, memo_id) {
-                    md_new.lock().unwrap_or_else(|e| e.into_inner()).push((id, (key, r.clone())));
+                let slot = slot.filter(|_| !used_images);
+                let key = slot.as_ref().map(|s| s.key);
+                if let Some(slot) = slot {
+                    self.reuse.keep(slot, r.clone());
                 }
                 *rendered = r;
                 (Vec::new(), key)
             }
             Err(d) => (d, None),
         }
-    };
-    // A panic while converting one body is an error of that file (see `finish::guarded`).
-    let guarded_body = |src: &mut Parsed, rendered: &mut Arc<BodyHtml>, lang: &str| {
-        let origin = Origin::from(content::diag_path(&src.rel));
-        match crate::build::finish::guarded(&origin, || Ok(render_one(src, rendered, lang))) {
-            Ok(r) => r,
-            Err(d) => (vec![d], None),
+    }
+
+    /// The `<img data-responsive>` of a body and its summary made `<picture>`s.
+    fn pictures(&self, r: Arc<BodyHtml>, origin: &str, src: &Parsed) -> Result<Arc<BodyHtml>, Vec<Diagnostic>> {
+        let mut r = Arc::unwrap_or_clone(r);
+        let fail = |errors: Vec<ImageError>| -> Vec<Diagnostic> {
+            errors.into_iter().map(|e| image_diagnostic(origin, src, e)).collect()
+        };
+        r.html = self.images.rewrite(&r.html, Within::Content(origin), FirstImage::Eager).map_err(fail)?;
+        if let Some(s) = &r.summary {
+            r.summary = Some(self.images.rewrite(s, Within::Content(origin), FirstImage::Lazy).map_err(fail)?);
         }
-    };
-    let (page_errors, body_keys): (Vec<Vec<Diagnostic>>, Vec<Option<blake3::Hash>>) = content
-        .pages
-        .par_iter_mut()
-        .with_max_len(LEAF_PAGES)
-        .map(|p| guarded_body(&mut p.src, &mut p.rendered, &p.lang))
-        .unzip();
-    let section_errors: Vec<Vec<Diagnostic>> = content
-        .sections
-        .par_iter_mut()
-        .with_max_len(1)
-        .map(|s| guarded_body(&mut s.src, &mut s.rendered, &s.lang).0)
-        .collect();
-    errors.extend(page_errors.into_iter().chain(section_errors).flatten());
-    let md_new = md_new.into_inner().unwrap_or_else(|e| e.into_inner());
-    if memo.active {
-        memo.markdown = md_new.into_iter().collect();
+        Ok(Arc::new(r))
     }
-    if !errors.is_empty() {
-        let (_, failed) = images.process(false);
-        errors.extend(failed);
-        return Err(BuildFailed::new(errors));
-    }
-    let loaded = Loaded { inputs, content, tpl, strings, env, errors, warnings };
-    Ok(Bodied { loaded, images, body_keys, lookup: url_lookup })
 }
 
 /// Template values and the lookup tables of the functions that need rendered content, side by
@@ -636,13 +647,54 @@ pub fn render(cx: &BuildCx, contexts: Contexts, memo: &mut Memo) -> Finished {
 
 /// Static files — the theme's, replaced by the site's of the same path; then bundle files —
 /// finished (HTML files get the platform elements, CSS and JS are minified, published photos
-/// lose their metadata); then the platform's own files under the reserved `/_sopixi/`.
+/// lose their metadata); then the files made once every other is known: aliases, the notices
+/// of withheld pages and the platform's own files under the reserved `/_sopixi/`.
 pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
     let Finished { contexts, output, warnings, .. } = &mut rendered;
     let loaded = &contexts.bodied.loaded;
-    let images = &contexts.bodied.images;
-    let (inputs, config) = (&loaded.inputs, &loaded.inputs.config);
+    let config = &loaded.inputs.config;
+    // Raw HTML files get the platform elements too, through the same finish stage as pages.
+    let finish = Finish::new(cx.engine, config, &contexts.bodied.images, None, None, cx.opts);
     let mut errors = Vec::new();
+    let files = static_files(cx, loaded, output, &mut errors);
+    finish_static_files(files, &finish, &contexts.bodied.images, config.minify, output, &mut errors);
+    let rcx = RenderCx {
+        tpl: &loaded.tpl,
+        values: &contexts.values,
+        keys: None,
+        config,
+        content: &loaded.content,
+        finish: &finish,
+    };
+    alias_pages(&rcx, output, warnings, &mut errors);
+    withheld_notices(&rcx, output, &mut errors);
+    platform_files(cx, output, &mut errors);
+    note_templates(output, std::mem::take(&mut *finish.templates.lock().unwrap_or_else(|e| e.into_inner())));
+    let adult = finish.adult.into_inner().unwrap_or_else(|e| e.into_inner());
+    let roots: Vec<(String, String)> = if config.language_root(&config.site.language) != "/" {
+        loaded.content.languages.iter().map(|l| (l.lang.clone(), l.root.clone())).collect()
+    } else {
+        Vec::new()
+    };
+    let base_url = config.site.base_url.clone();
+    rendered.adult.extend(adult);
+    rendered.output.language_roots = roots;
+    rendered.output.base_url = base_url;
+    rendered.output.adult = rendered.adult.iter().cloned().collect();
+    rendered.contexts.bodied.loaded.errors.extend(errors);
+    rendered
+}
+
+/// The files published as they are, by output path: the theme's static files, the site's
+/// (which replace the theme's of the same path), then bundle files (which may not take a path
+/// already made).
+fn static_files(
+    cx: &BuildCx,
+    loaded: &Loaded,
+    output: &Output,
+    errors: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, (Body, Origin)> {
+    let inputs = &loaded.inputs;
     let mut statics: BTreeMap<String, (Body, Origin)> = BTreeMap::new();
     for (rel, data, origin) in inputs.theme.statics() {
         let body = match data {
@@ -674,9 +726,20 @@ pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
         }
         statics.insert(a.out.clone(), (Body::File(content_dir.join(&a.rel)), Origin::from(content::diag_path(&a.rel))));
     }
-    // Raw HTML files get the platform elements too, through the same finish stage as pages.
-    let finish = Finish::new(cx.engine, config, images, None, None, cx.opts);
-    let minify = config.minify;
+    statics
+}
+
+/// Each static file finished, in parallel (HTML gets the platform elements, CSS and JS are
+/// minified where asked, photos lose their metadata, reserved names are refused), into the
+/// output.
+fn finish_static_files(
+    statics: BTreeMap<String, (Body, Origin)>,
+    finish: &Finish,
+    images: &Images,
+    minify: bool,
+    output: &mut Output,
+    errors: &mut Vec<Diagnostic>,
+) {
     let finished: Vec<(String, Result<Body, Vec<Diagnostic>>, Origin)> = statics
         .into_par_iter()
         .map(|(path, (body, origin))| {
@@ -735,19 +798,15 @@ pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
             Err(d) => errors.extend(d),
         }
     }
-    // Aliases last: one on the URL of a real page, section or file loses to it.
-    let found = aliases(config, &loaded.content);
+}
+
+/// Aliases last: one on the URL of a real page, section or file loses to it (a warning).
+fn alias_pages(rcx: &RenderCx, output: &mut Output, warnings: &mut Vec<Diagnostic>, errors: &mut Vec<Diagnostic>) {
+    let found = aliases(rcx.config, rcx.content);
     errors.extend(found.errors);
-    let rcx = RenderCx {
-        tpl: &loaded.tpl,
-        values: &contexts.values,
-        keys: None,
-        config,
-        content: &loaded.content,
-        finish: &finish,
-    };
     let taken = |file: &str| output.files.get(file).map(|f| f.origin.to_string());
-    for (r, origin) in alias_files(&rcx, found.wanted, taken, warnings) {
+    let made = alias_files(rcx, found.wanted, taken, warnings);
+    for (r, origin) in made {
         match r {
             Ok((path, body)) => {
                 if let Err(d) = output.add(path, body, origin) {
@@ -757,14 +816,18 @@ pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
             Err(d) => errors.push(d),
         }
     }
-    // Pages the platform withholds: their URL answers with the platform's notice.
-    for w in &loaded.content.withheld {
+}
+
+/// Pages the platform withholds: their URL answers with the platform's notice.
+fn withheld_notices(rcx: &RenderCx, output: &mut Output, errors: &mut Vec<Diagnostic>) {
+    let (config, finish) = (rcx.config, rcx.finish);
+    for w in &rcx.content.withheld {
         let file = format!("{}index.html", w.path.trim_start_matches('/'));
         let origin = Origin::output("(platform) withheld page");
         let home = config.permalink(&config.language_root(&w.lang));
-        let title = &contexts.values.site(&w.lang)["title"];
-        let html = crate::platform::notice::page(
-            crate::platform::notice::Notice::Withheld,
+        let title = &rcx.values.site(&w.lang)["title"];
+        let html = crate::policy::notice::page(
+            crate::policy::notice::Notice::Withheld,
             &w.lang,
             title.as_str().unwrap_or(&config.site.title),
             &w.reason,
@@ -779,7 +842,11 @@ pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
             Err(d) => errors.push(d),
         }
     }
-    // The platform's own files; the whole /_sopixi/ folder is reserved.
+}
+
+/// The platform's own files; the whole `/_sopixi/` folder is reserved (a site file there is an
+/// error).
+fn platform_files(cx: &BuildCx, output: &mut Output, errors: &mut Vec<Diagnostic>) {
     let reserved = format!("{}/", compliance::ASSET_DIR);
     for (path, f) in output.files.iter().filter(|(p, _)| p.starts_with(&reserved)) {
         errors.push(
@@ -794,20 +861,6 @@ pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
         };
         output.put(path, body, Origin::output("(platform)"));
     }
-    note_templates(output, std::mem::take(&mut *finish.templates.lock().unwrap_or_else(|e| e.into_inner())));
-    let adult = finish.adult.into_inner().unwrap_or_else(|e| e.into_inner());
-    let roots: Vec<(String, String)> = if config.language_root(&config.site.language) != "/" {
-        loaded.content.languages.iter().map(|l| (l.lang.clone(), l.root.clone())).collect()
-    } else {
-        Vec::new()
-    };
-    let base_url = config.site.base_url.clone();
-    rendered.adult.extend(adult);
-    rendered.output.language_roots = roots;
-    rendered.output.base_url = base_url;
-    rendered.output.adult = rendered.adult.iter().cloned().collect();
-    rendered.contexts.bodied.loaded.errors.extend(errors);
-    rendered
 }
 
 /// Records which template made which page.

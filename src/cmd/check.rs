@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use sopixi::build::engine::Engine;
 use sopixi::build::{self, BuildError};
-use sopixi::platform::browser::{self, BrowserReport};
-use sopixi::platform::check::{self, CheckReport};
-use sopixi::platform::policy::Policy;
+use sopixi::ops::browser::{self, BrowserReport};
+use sopixi::policy::check::{self, CheckReport};
+use sopixi::policy::Policy;
 use sopixi::site::config::BuildOptions;
 
 use crate::console;

@@ -7,7 +7,7 @@ use sopixi::build::engine::Engine;
 use sopixi::build::{self, BuildError};
 use sopixi::deploy::plan::HeaderRules;
 use sopixi::deploy::{self, DeployOptions, TargetSpec};
-use sopixi::platform::policy::Policy;
+use sopixi::policy::Policy;
 use sopixi::site::config::{BuildOptions, Config, DeployConfig, SITE_FILE};
 
 use crate::console;

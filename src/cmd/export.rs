@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use sopixi::build::engine::Engine;
-use sopixi::port::export::{self, ExportError, ExportOptions};
+use sopixi::ops::port::export::{self, ExportError, ExportOptions};
 
 use crate::console;
 
@@ -52,7 +52,7 @@ pub fn execute(args: Args) -> i32 {
             console::error(&format!("{} has no site.yaml: give the site folder", args.site.display()));
             return 1;
         }
-        let report = sopixi::port::personal::scan(&args.site);
+        let report = sopixi::ops::port::personal::scan(&args.site);
         let mut text = serde_json::to_vec_pretty(&report).unwrap_or_default();
         text.push(b'\n');
         if let Err(e) = std::fs::write(&args.output, text) {

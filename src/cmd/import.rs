@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use sopixi::port::import::{self, From};
+use sopixi::ops::port::import::{self, From};
 
 use crate::console;
 

@@ -13,7 +13,7 @@ pub mod theme;
 use std::path::Path;
 
 use sopixi::build::BuildError;
-use sopixi::platform::policy::Policy;
+use sopixi::policy::Policy;
 
 use crate::console;
 
@@ -21,7 +21,7 @@ use crate::console;
 /// printing why) when the file is wrong.
 pub fn policy(path: Option<&Path>, json: bool) -> Option<Policy> {
     let Some(path) = path else { return Some(Policy::default()) };
-    match sopixi::platform::policy::load_policy(path) {
+    match sopixi::policy::load_policy(path) {
         Ok(p) => Some(p),
         Err(f) => {
             report_build_error(&BuildError::Failed(f), json, None);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sopixi::build::engine::Engine;
 use sopixi::deploy::TargetSpec;
-use sopixi::platform::run::{self, RunOptions, Status, Summary};
+use sopixi::ops::platform::run::{self, RunOptions, Status, Summary};
 use sopixi::util::text::human_bytes;
 
 use crate::console;

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use sopixi::theme::meta::ThemeMeta;
-use sopixi::theme::statement::{self, Month};
+use sopixi::ops::theme::statement::{self, Month};
 use sopixi::util::money::format_cents;
 
 use crate::console;
@@ -175,7 +175,7 @@ fn catalog(args: CatalogArgs) -> i32 {
             }
         },
     };
-    let result = sopixi::theme::catalog::build_catalog(&engine, &args.themes, &example, &args.output, &args.base_url);
+    let result = sopixi::ops::theme::catalog::build_catalog(&engine, &args.themes, &example, &args.output, &args.base_url);
     if let Ok(dir) = &tmp {
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -191,7 +191,7 @@ fn catalog(args: CatalogArgs) -> i32 {
             }
             0
         }
-        Err(sopixi::theme::catalog::CatalogError::Themes(diags)) => {
+        Err(sopixi::ops::theme::catalog::CatalogError::Themes(diags)) => {
             diags.iter().for_each(console::diagnostic);
             console::error(&format!("{} problem(s) in the catalog; no gallery was written", diags.len()));
             1
@@ -216,7 +216,7 @@ fn check(args: CheckArgs) -> i32 {
         }
     };
     let browser = if !args.quick {
-        match sopixi::theme::check::Browser::find(args.widths.clone()) {
+        match sopixi::ops::theme::check::Browser::find(args.widths.clone()) {
             Ok(b) => Some(b),
             Err(e) => {
                 console::error(&format!("{e} (or run `sopixi theme check --quick` for the checks without them)"));
@@ -226,7 +226,7 @@ fn check(args: CheckArgs) -> i32 {
     } else {
         None
     };
-    let report = sopixi::theme::check::check(&engine, &args.dir, &example, browser.as_ref());
+    let report = sopixi::ops::theme::check::check(&engine, &args.dir, &example, browser.as_ref());
     if let Ok(dir) = &tmp {
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -254,7 +254,7 @@ fn check(args: CheckArgs) -> i32 {
             report.warnings.len(),
             report.pages,
             report.css_bytes,
-            sopixi::theme::check::CSS_BUDGET
+            sopixi::ops::theme::check::CSS_BUDGET
         );
         if report.errors.is_empty() {
             println!("{line}");

@@ -123,6 +123,14 @@ pub enum DeployError {
         /// The lease this deploy had.
         seconds: u64,
     },
+    /// A conditional write of the manifest lost: another deploy wrote it since this one read
+    /// it. [`deploy_async`] reads it again and plans anew; after uploads began, it means this
+    /// deploy's lease was taken over ([`DeployError::TakenOver`]).
+    #[error("the deploy manifest of {target} changed while this deploy was planning; run again")]
+    Conflict {
+        /// The target.
+        target: String,
+    },
     /// One or more store operations failed.
     #[error("{} operation{} on {target} failed; the previous deploy's manifest was kept, so running the deploy again finishes the job:\n{}", .errors.len(), if .errors.len() == 1 { "" } else { "s" }, .errors.join("\n"))]
     Store {
@@ -220,15 +228,15 @@ fn upload_bytes(f: &LocalFile) -> Result<Vec<u8>, DeployError> {
 }
 
 /// The compliance gate: one line per HTML file that fails the platform check under `policy`
-/// (`platform::check::check_files`). A page is held to the age gate when the build recorded it as adult
+/// (`policy::check::check_files`). A page is held to the age gate when the build recorded it as adult
 /// (`adult`, from the output folder's manifest) or when it carries the adult rating.
 pub fn compliance_violations(
     files: &[&LocalFile],
-    policy: &crate::platform::policy::Policy,
+    policy: &crate::policy::Policy,
     adult: &std::collections::BTreeSet<String>,
 ) -> Vec<String> {
     let list: Vec<(String, PathBuf)> = files.iter().map(|f| (f.path.clone(), f.abs.clone())).collect();
-    crate::platform::check::check_files(&list, adult, policy)
+    crate::policy::check::check_files(&list, adult, policy)
         .into_iter()
         .map(|r| format!("  {}: {}", r.file, r.problems.join("; ")))
         .collect()
@@ -533,7 +541,7 @@ pub struct DeployOptions {
     #[doc(hidden)]
     pub exit_after_uploads: Option<usize>,
     /// The platform policy the pages are checked against.
-    pub policy: crate::platform::policy::Policy,
+    pub policy: crate::policy::Policy,
     /// Pages the build recorded as adult (from the output folder's manifest).
     pub adult: std::collections::BTreeSet<String>,
     /// What the files were made from (a platform run's input fingerprint), kept in the manifest.
@@ -754,8 +762,8 @@ pub async fn deploy_async(target: &Target, files: &[LocalFile], opts: &DeployOpt
                 orphans = m.uploading.clone();
             }
         }
-        match deploy_once(target, files, opts, remote, version, orphans, &requests, start).await {
-            Err(DeployError::Store { errors, .. }) if errors.is_empty() && attempt < 20 => {
+        match Attempt::new(target, files, opts, &requests, start).run(Read { remote, version, orphans }).await {
+            Err(DeployError::Conflict { .. }) if attempt < 20 => {
                 // The manifest changed between reading it and claiming it: another deploy won
                 // the race. Read it again.
                 tokio::time::sleep(backoff(attempt)).await;
@@ -768,189 +776,276 @@ pub async fn deploy_async(target: &Target, files: &[LocalFile], opts: &DeployOpt
 
 /// A conditional write lost: the manifest is no longer the version read.
 fn conflict(target: &Target) -> DeployError {
-    DeployError::Store { target: target.display.clone(), errors: Vec::new() }
+    DeployError::Conflict { target: target.display.clone() }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn deploy_once(
-    target: &Target,
-    files: &[LocalFile],
-    opts: &DeployOptions,
-    mut remote: Remote,
+/// What the target held when a deploy attempt read it.
+struct Read {
+    /// The manifest (or a listing, or nothing with `--force`).
+    remote: Remote,
+    /// The manifest's version, for the claim's conditional write.
     version: Version,
+    /// Objects a killed deploy announced: removed unless a manifest lists them.
     orphans: Vec<String>,
-    requests: &AtomicU64,
+}
+
+/// One attempt at a deploy, from the target as read to the manifest written: one method per
+/// step (compare, the compliance gate, the claim, the phased uploads, the manifest and the
+/// deletions). A lost race ([`DeployError::Conflict`] before any upload) makes
+/// [`deploy_async`] read the target again and make a new attempt.
+struct Attempt<'a> {
+    target: &'a Target,
+    files: &'a [LocalFile],
+    by_path: HashMap<&'a str, &'a LocalFile>,
+    opts: &'a DeployOptions,
+    requests: &'a AtomicU64,
     start: Instant,
-) -> Result<Report, DeployError> {
-    let had_manifest = matches!(remote, Remote::Manifest(_));
-    let old = match &remote {
-        Remote::Manifest(m) => Some(m.clone()),
-        _ => None,
-    };
-    if let (true, Remote::Manifest(m)) = (opts.force, &mut remote) {
-        // Everything goes up again; the manifest still says what may be deleted.
-        m.files.values_mut().for_each(|e| e.hash.clear());
+}
+
+impl<'a> Attempt<'a> {
+    fn new(
+        target: &'a Target,
+        files: &'a [LocalFile],
+        opts: &'a DeployOptions,
+        requests: &'a AtomicU64,
+        start: Instant,
+    ) -> Attempt<'a> {
+        let by_path = files.iter().map(|f| (f.path.as_str(), f)).collect();
+        Attempt { target, files, by_path, opts, requests, start }
     }
-    // Against a listing, files whose size matches are compared by MD5 (the ETag of a single-part
-    // upload); multipart ETags (`…-N`) never match, so those files are uploaded again.
-    let mut new = Vec::with_capacity(files.len());
-    for f in files {
-        let uploaded_md5 = match &remote {
-            Remote::Listing(l)
-                if l.get(&f.path).is_some_and(|(_, e)| e.as_deref().is_some_and(|e| !e.contains('-'))) =>
-            {
-                use md5::Digest;
-                let bytes = upload_bytes(f)?;
-                let digest = md5::Md5::digest(&bytes);
-                let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-                Some((bytes.len() as u64, hex))
-            }
+
+    async fn run(&self, read: Read) -> Result<Report, DeployError> {
+        let Read { mut remote, version, orphans } = read;
+        let had_manifest = matches!(remote, Remote::Manifest(_));
+        let old = match &remote {
+            Remote::Manifest(m) => Some(m.clone()),
             _ => None,
         };
-        new.push(NewFile { path: f.path.clone(), entry: f.entry.clone(), uploaded_md5 });
-    }
-    let by_path: HashMap<&str, &LocalFile> = files.iter().map(|f| (f.path.as_str(), f)).collect();
-    let refs_of = |p: &str| {
-        by_path
-            .get(p)
-            .and_then(|f| std::fs::read(&f.abs).ok())
-            .map(|b| local_refs(&String::from_utf8_lossy(&b), p, &opts.base_url))
-            .unwrap_or_default()
-    };
-    let mut plan = plan(&remote, &new, refs_of);
-    if plan.deletes.len() > opts.max_deletes {
-        return Err(DeployError::TooManyDeletes {
-            count: plan.deletes.len(),
-            max: opts.max_deletes,
-            target: target.display.clone(),
-        });
-    }
-    // What a killed deploy uploaded and no manifest lists goes too (not counted in the limit:
-    // nothing published used it).
-    let listed = |p: &str| plan.manifest.files.contains_key(p) || old.as_ref().is_some_and(|m| m.files.contains_key(p));
-    let orphans: Vec<String> = orphans.into_iter().filter(|p| !listed(p)).collect();
-    if !orphans.is_empty() {
-        plan.deletes.extend(orphans);
-        plan.deletes.sort_by_key(|p| (class(p) != 1, p.clone()));
-        plan.deletes.dedup();
-    }
-    plan.manifest.inputs = opts.inputs.clone();
-    if let Some(m) = &old {
-        if m.lease.is_some() || !m.uploading.is_empty() || (opts.inputs.is_some() && m.inputs != opts.inputs) {
-            plan.manifest_changed = true;
+        if let (true, Remote::Manifest(m)) = (self.opts.force, &mut remote) {
+            // Everything goes up again; the manifest still says what may be deleted.
+            m.files.values_mut().for_each(|e| e.hash.clear());
         }
+        let plan = self.compare(&remote, old.as_ref(), orphans)?;
+        self.gate(&plan, had_manifest)?;
+        let mut report =
+            Report { target: self.target.display.clone(), unchanged: plan.unchanged, had_manifest, ..Default::default() };
+        let nothing = plan.upload_count() == 0 && plan.deletes.is_empty() && !plan.manifest_changed;
+        if self.opts.dry_run || nothing {
+            return Ok(self.report(report, plan));
+        }
+        let held = Held::new(self.opts.lease_seconds);
+        let (claim, v1) = self.claim(&plan, old, &held, version).await?;
+        if let Some(dir) = self.target.folder.as_ref().filter(|_| plan.upload_count() + plan.deletes.len() > 0) {
+            remove_staging_files(dir);
+        }
+        let bar = crate::util::progress::bar(
+            self.opts.progress,
+            (plan.upload_count() + plan.deletes.len()) as u64,
+            "{spinner} deploying [{bar:30}] {pos}/{len} ({per_sec})",
+        );
+        let uploads = self.upload(&plan, &bar, &claim, v1.clone()).await;
+        let published = match uploads {
+            Ok((uploaded, bytes)) => {
+                (report.uploaded, report.bytes) = (uploaded, bytes);
+                self.publish(&plan, &held, &bar, v1).await
+            }
+            Err(e) => Err(e),
+        };
+        bar.finish_and_clear();
+        report.deleted = published?;
+        drop(held);
+        Ok(self.report(report, plan))
     }
-    // The compliance gate, before anything is written: every page to upload; every page when the
-    // target has no manifest of ours (pages matched by a listing were never checked).
-    let to_check: Vec<&LocalFile> = if had_manifest {
-        plan.phases.iter().flat_map(|p| &p.uploads).map(|(path, _)| by_path[path.as_str()]).collect()
-    } else {
-        files.iter().collect()
-    };
-    let violations = compliance_violations(&to_check, &opts.policy, &opts.adult);
-    if !violations.is_empty() {
-        return Err(DeployError::Compliance(violations));
-    }
-    let mut report =
-        Report { target: target.display.clone(), unchanged: plan.unchanged, had_manifest, ..Default::default() };
-    let nothing = plan.upload_count() == 0 && plan.deletes.is_empty() && !plan.manifest_changed;
-    if opts.dry_run || nothing {
-        report.requests = requests.load(Ordering::Relaxed);
+
+    /// The report's last figures, with the plan followed.
+    fn report(&self, mut report: Report, plan: Plan) -> Report {
+        report.requests = self.requests.load(Ordering::Relaxed);
         report.plan = plan;
-        report.duration_ms = start.elapsed().as_millis();
-        return Ok(report);
+        report.duration_ms = self.start.elapsed().as_millis();
+        report
     }
 
-    // The claim: the manifest read, with this deploy's lease and the new objects it may upload,
-    // written only if nobody wrote it since it was read.
-    let held = Held::new(opts.lease_seconds);
-    let mut claim = old.clone().unwrap_or_else(|| Manifest {
-        version: 1,
-        generator: plan.manifest.generator.clone(),
-        ..Default::default()
-    });
-    claim.lease = Some(held.0.clone());
-    let mut announced: Vec<String> = plan
-        .phases
-        .iter()
-        .flat_map(|p| &p.uploads)
-        .filter(|(_, r)| *r == Reason::New)
-        .map(|(p, _)| p.clone())
-        .collect();
-    announced.extend(claim.uploading.iter().filter(|p| !plan.deletes.contains(p)).cloned());
-    announced.sort();
-    announced.dedup();
-    claim.uploading = announced;
-    let mode = match &version {
-        Some(v) => object_store::PutMode::Update(v.clone()),
-        None => object_store::PutMode::Create,
-    };
-    let v1 = put_manifest(target, &claim, requests, mode).await?;
-
-    if let Some(dir) = target.folder.as_ref().filter(|_| plan.upload_count() + plan.deletes.len() > 0) {
-        remove_staging_files(dir);
-    }
-    let bar = crate::util::progress::bar(
-        opts.progress,
-        (plan.upload_count() + plan.deletes.len()) as u64,
-        "{spinner} deploying [{bar:30}] {pos}/{len} ({per_sec})",
-    );
-    let uploaded = AtomicUsize::new(0);
-    let bytes_sent = AtomicU64::new(0);
-    for phase in &plan.phases {
-        // Owned paths: a closure over borrowed items makes the future not `Send` for every
-        // lifetime, which a spawned deploy (a platform run) needs.
-        let paths: Vec<String> = phase.uploads.iter().map(|(p, _)| p.clone()).collect();
-        let results: Vec<Result<(), DeployError>> = stream::iter(paths)
-            .map(|path: String| {
-                let f = by_path[path.as_str()];
-                let (uploaded, bytes_sent, bar) = (&uploaded, &bytes_sent, &bar);
-                async move {
-                    // Tests stop a deploy after N uploads, as a kill would: nothing more is sent.
-                    let limit = opts.exit_after_uploads;
-                    if limit.is_some_and(|max| uploaded.load(Ordering::SeqCst) >= max) {
-                        return Err(DeployError::Interrupted { uploaded: uploaded.load(Ordering::SeqCst) });
-                    }
-                    let n = upload(target, f, requests).await?;
-                    bytes_sent.fetch_add(n, Ordering::Relaxed);
-                    let done = uploaded.fetch_add(1, Ordering::SeqCst) + 1;
-                    bar.inc(1);
-                    if limit.is_some_and(|max| done >= max) {
-                        return Err(DeployError::Interrupted { uploaded: done });
-                    }
-                    Ok(())
+    /// The plan: this deploy's files against what the target holds, with the objects a killed
+    /// deploy left and this deploy's inputs.
+    fn compare(&self, remote: &Remote, old: Option<&Manifest>, orphans: Vec<String>) -> Result<Plan, DeployError> {
+        let opts = self.opts;
+        // Against a listing, files whose size matches are compared by MD5 (the ETag of a
+        // single-part upload); multipart ETags (`…-N`) never match, so those are uploaded again.
+        let mut new = Vec::with_capacity(self.files.len());
+        for f in self.files {
+            let uploaded_md5 = match remote {
+                Remote::Listing(l)
+                    if l.get(&f.path).is_some_and(|(_, e)| e.as_deref().is_some_and(|e| !e.contains('-'))) =>
+                {
+                    use md5::Digest;
+                    let bytes = upload_bytes(f)?;
+                    let digest = md5::Md5::digest(&bytes);
+                    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+                    Some((bytes.len() as u64, hex))
                 }
-            })
-            .buffer_unordered(opts.concurrency.max(1))
-            .collect()
-            .await;
-        let errors: Vec<DeployError> = results.into_iter().filter_map(Result::err).collect();
-        if let Some(i) = errors.iter().position(|e| matches!(e, DeployError::Interrupted { .. })) {
-            bar.finish_and_clear();
-            return Err(errors.into_iter().nth(i).expect("found above"));
+                _ => None,
+            };
+            new.push(NewFile { path: f.path.clone(), entry: f.entry.clone(), uploaded_md5 });
         }
-        if !errors.is_empty() {
-            bar.finish_and_clear();
-            // The lease is given back (the announced objects stay listed for the next deploy).
-            release(target, &claim, requests, v1).await;
-            return Err(merge_errors(target, errors));
+        let refs_of = |p: &str| {
+            self.by_path
+                .get(p)
+                .and_then(|f| std::fs::read(&f.abs).ok())
+                .map(|b| local_refs(&String::from_utf8_lossy(&b), p, &opts.base_url))
+                .unwrap_or_default()
+        };
+        let mut plan = plan(remote, &new, refs_of);
+        if plan.deletes.len() > opts.max_deletes {
+            return Err(DeployError::TooManyDeletes {
+                count: plan.deletes.len(),
+                max: opts.max_deletes,
+                target: self.target.display.clone(),
+            });
+        }
+        // What a killed deploy uploaded and no manifest lists goes too (not counted in the
+        // limit: nothing published used it).
+        let listed = |p: &str| plan.manifest.files.contains_key(p) || old.is_some_and(|m| m.files.contains_key(p));
+        let orphans: Vec<String> = orphans.into_iter().filter(|p| !listed(p)).collect();
+        if !orphans.is_empty() {
+            plan.deletes.extend(orphans);
+            plan.deletes.sort_by_key(|p| (class(p) != Class::Page, p.clone()));
+            plan.deletes.dedup();
+        }
+        plan.manifest.inputs = opts.inputs.clone();
+        if let Some(m) = old {
+            if m.lease.is_some() || !m.uploading.is_empty() || (opts.inputs.is_some() && m.inputs != opts.inputs) {
+                plan.manifest_changed = true;
+            }
+        }
+        Ok(plan)
+    }
+
+    /// The compliance gate, before anything is written: every page to upload; every page when
+    /// the target has no manifest of ours (pages matched by a listing were never checked).
+    fn gate(&self, plan: &Plan, had_manifest: bool) -> Result<(), DeployError> {
+        let to_check: Vec<&LocalFile> = if had_manifest {
+            plan.phases.iter().flat_map(|p| &p.uploads).map(|(path, _)| self.by_path[path.as_str()]).collect()
+        } else {
+            self.files.iter().collect()
+        };
+        let violations = compliance_violations(&to_check, &self.opts.policy, &self.opts.adult);
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(DeployError::Compliance(violations))
         }
     }
-    report.uploaded = uploaded.load(Ordering::SeqCst);
-    report.bytes = bytes_sent.load(Ordering::Relaxed);
 
-    let taken = |e: DeployError| match e {
-        DeployError::Store { errors, .. } if errors.is_empty() => {
-            DeployError::TakenOver { target: target.display.clone(), seconds: opts.lease_seconds }
+    /// The claim: the manifest read, with this deploy's lease and the new objects it may
+    /// upload, written only if nobody wrote it since it was read. Returns it and its version.
+    async fn claim(
+        &self,
+        plan: &Plan,
+        old: Option<Manifest>,
+        held: &Held,
+        version: Version,
+    ) -> Result<(Manifest, Version), DeployError> {
+        let mut claim =
+            old.unwrap_or_else(|| Manifest { version: 1, generator: plan.manifest.generator.clone(), ..Default::default() });
+        claim.lease = Some(held.0.clone());
+        let mut announced: Vec<String> = plan
+            .phases
+            .iter()
+            .flat_map(|p| &p.uploads)
+            .filter(|(_, r)| *r == Reason::New)
+            .map(|(p, _)| p.clone())
+            .collect();
+        announced.extend(claim.uploading.iter().filter(|p| !plan.deletes.contains(p)).cloned());
+        announced.sort();
+        announced.dedup();
+        claim.uploading = announced;
+        let mode = match &version {
+            Some(v) => object_store::PutMode::Update(v.clone()),
+            None => object_store::PutMode::Create,
+        };
+        let v1 = put_manifest(self.target, &claim, self.requests, mode).await?;
+        Ok((claim, v1))
+    }
+
+    /// The uploads, phase by phase (each completes before the next). On a failure the lease is
+    /// given back (the announced objects stay listed for the next deploy). Returns the objects
+    /// and bytes sent.
+    async fn upload(
+        &self,
+        plan: &Plan,
+        bar: &indicatif::ProgressBar,
+        claim: &Manifest,
+        v1: Version,
+    ) -> Result<(usize, u64), DeployError> {
+        let (target, opts, requests) = (self.target, self.opts, self.requests);
+        let uploaded = AtomicUsize::new(0);
+        let bytes_sent = AtomicU64::new(0);
+        for phase in &plan.phases {
+            // Owned paths: a closure over borrowed items makes the future not `Send` for every
+            // lifetime, which a spawned deploy (a platform run) needs.
+            let paths: Vec<String> = phase.uploads.iter().map(|(p, _)| p.clone()).collect();
+            let results: Vec<Result<(), DeployError>> = stream::iter(paths)
+                .map(|path: String| {
+                    let f = self.by_path[path.as_str()];
+                    let (uploaded, bytes_sent) = (&uploaded, &bytes_sent);
+                    async move {
+                        // Tests stop a deploy after N uploads, as a kill would: nothing more is sent.
+                        let limit = opts.exit_after_uploads;
+                        if limit.is_some_and(|max| uploaded.load(Ordering::SeqCst) >= max) {
+                            return Err(DeployError::Interrupted { uploaded: uploaded.load(Ordering::SeqCst) });
+                        }
+                        let n = upload(target, f, requests).await?;
+                        bytes_sent.fetch_add(n, Ordering::Relaxed);
+                        let done = uploaded.fetch_add(1, Ordering::SeqCst) + 1;
+                        bar.inc(1);
+                        if limit.is_some_and(|max| done >= max) {
+                            return Err(DeployError::Interrupted { uploaded: done });
+                        }
+                        Ok(())
+                    }
+                })
+                .buffer_unordered(opts.concurrency.max(1))
+                .collect()
+                .await;
+            let errors: Vec<DeployError> = results.into_iter().filter_map(Result::err).collect();
+            if let Some(i) = errors.iter().position(|e| matches!(e, DeployError::Interrupted { .. })) {
+                return Err(errors.into_iter().nth(i).expect("found above"));
+            }
+            if !errors.is_empty() {
+                release(target, claim, requests, v1).await;
+                return Err(merge_errors(target, errors));
+            }
         }
-        other => other,
-    };
-    let mut m = plan.manifest.clone();
-    m.pending_deletes = plan.deletes.clone();
-    m.lease = (!plan.deletes.is_empty()).then(|| held.0.clone());
-    let v2 = put_manifest(target, &m, requests, update(v1)).await.map_err(taken)?;
-    if !plan.deletes.is_empty() {
-        let (pages, others): (Vec<&String>, Vec<&String>) = plan.deletes.iter().partition(|p| class(p) == 1);
+        Ok((uploaded.load(Ordering::SeqCst), bytes_sent.load(Ordering::Relaxed)))
+    }
+
+    /// Publishes: the new manifest (still leased, with the deletions pending, when there are
+    /// any), the deletions (pages first), then the manifest without them. A lost condition here
+    /// means another deploy took the target over. Returns the objects deleted.
+    async fn publish(
+        &self,
+        plan: &Plan,
+        held: &Held,
+        bar: &indicatif::ProgressBar,
+        v1: Version,
+    ) -> Result<usize, DeployError> {
+        let (target, requests) = (self.target, self.requests);
+        let taken = |e: DeployError| match e {
+            DeployError::Conflict { .. } => {
+                DeployError::TakenOver { target: target.display.clone(), seconds: self.opts.lease_seconds }
+            }
+            other => other,
+        };
+        let mut m = plan.manifest.clone();
+        m.pending_deletes = plan.deletes.clone();
+        m.lease = (!plan.deletes.is_empty()).then(|| held.0.clone());
+        let v2 = put_manifest(target, &m, requests, update(v1)).await.map_err(taken)?;
+        if plan.deletes.is_empty() {
+            return Ok(0);
+        }
+        let mut deleted = 0;
+        let (pages, others): (Vec<&String>, Vec<&String>) =
+            plan.deletes.iter().partition(|p| class(p) == Class::Page);
         for batch in [pages, others] {
             if batch.is_empty() {
                 continue;
@@ -963,25 +1058,19 @@ async fn deploy_once(
             for r in results {
                 match r {
                     Ok(_) | Err(object_store::Error::NotFound { .. }) => {
-                        report.deleted += 1;
+                        deleted += 1;
                         bar.inc(1);
                     }
                     Err(e) => errors.push(store_error(target, "", "delete", e)),
                 }
             }
             if !errors.is_empty() {
-                bar.finish_and_clear();
                 return Err(merge_errors(target, errors));
             }
         }
         put_manifest(target, &plan.manifest, requests, update(v2)).await.map_err(taken)?;
+        Ok(deleted)
     }
-    drop(held);
-    bar.finish_and_clear();
-    report.requests = requests.load(Ordering::Relaxed);
-    report.plan = plan;
-    report.duration_ms = start.elapsed().as_millis();
-    Ok(report)
 }
 
 /// Writes the claim back without the lease, if nobody wrote the manifest since (best effort).
@@ -1093,7 +1182,7 @@ fn decode_manifest(bytes: &[u8]) -> Result<Manifest, String> {
 
 /// Writes the manifest; `mode` makes it conditional on the version read (a folder target
 /// cannot do that and is written over: a folder is for one deploy at a time). A lost condition
-/// is a [`DeployError::Store`] without lines (see [`conflict`]). Returns the version written.
+/// is a [`DeployError::Conflict`]. Returns the version written.
 async fn put_manifest(
     target: &Target,
     m: &Manifest,

@@ -140,15 +140,27 @@ impl Plan {
     }
 }
 
-/// The upload class of a site path: 0 other files, 1 HTML, 2 feeds, sitemap and robots.txt.
-pub(crate) fn class(path: &str) -> u8 {
+/// What a site path is to a deploy, which uploads each kind in its own phase: the files pages
+/// use first, then the pages, then what points at pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Class {
+    /// Stylesheets, scripts, images, documents: what pages reference.
+    Asset,
+    /// An HTML page.
+    Page,
+    /// Feeds, the sitemap and robots.txt: what lists pages.
+    Listing,
+}
+
+/// The [`Class`] of a site path.
+pub(crate) fn class(path: &str) -> Class {
     let lower = path.to_ascii_lowercase();
     if lower.ends_with(".html") || lower.ends_with(".htm") {
-        1
+        Class::Page
     } else if lower.ends_with(".xml") || lower == "robots.txt" {
-        2
+        Class::Listing
     } else {
-        0
+        Class::Asset
     }
 }
 
@@ -192,12 +204,12 @@ pub fn plan(remote: &Remote, new: &[NewFile], refs_of: impl Fn(&str) -> Vec<Stri
     }
     uploads.sort_by(|a, b| a.0.cmp(&b.0));
     let mut phases = Vec::new();
-    let files: Vec<_> = uploads.iter().filter(|(p, _)| class(p) == 0).cloned().collect();
+    let files: Vec<_> = uploads.iter().filter(|(p, _)| class(p) == Class::Asset).cloned().collect();
     if !files.is_empty() {
         phases.push(Phase { name: "files", uploads: files });
     }
-    phases.extend(html_waves(uploads.iter().filter(|(p, _)| class(p) == 1).cloned().collect(), refs_of));
-    let feeds: Vec<_> = uploads.iter().filter(|(p, _)| class(p) == 2).cloned().collect();
+    phases.extend(html_waves(uploads.iter().filter(|(p, _)| class(p) == Class::Page).cloned().collect(), refs_of));
+    let feeds: Vec<_> = uploads.iter().filter(|(p, _)| class(p) == Class::Listing).cloned().collect();
     if !feeds.is_empty() {
         phases.push(Phase { name: "feeds", uploads: feeds });
     }
@@ -216,7 +228,7 @@ pub fn plan(remote: &Remote, new: &[NewFile], refs_of: impl Fn(&str) -> Vec<Stri
         _ => Vec::new(),
     };
     // Pages go before the files they may reference.
-    deletes.sort_by_key(|p| (class(p) != 1, p.clone()));
+    deletes.sort_by_key(|p| (class(p) != Class::Page, p.clone()));
 
     let manifest = Manifest {
         version: 1,
@@ -442,9 +454,9 @@ pub fn content_addressed(path: &str) -> bool {
 
 /// The default `Cache-Control` of a site path.
 pub fn default_cache_control(path: &str) -> &'static str {
-    if class(path) != 0 || path.ends_with(".txt") || path.ends_with(".json") {
+    if class(path) != Class::Asset || path.ends_with(".txt") || path.ends_with(".json") {
         REVALIDATE
-    } else if path.starts_with(&format!("{}/", crate::platform::compliance::ASSET_DIR))
+    } else if path.starts_with(&format!("{}/", crate::policy::compliance::ASSET_DIR))
         || path.starts_with(&format!("{}/", crate::images::OUT_DIR))
         || content_addressed(path)
     {

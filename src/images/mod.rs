@@ -241,6 +241,28 @@ pub struct Variant {
     cache_name: String,
 }
 
+/// Where an HTML text that [`Images::rewrite`] works on stands, which decides how the relative
+/// `src` of its images resolve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Within<'a> {
+    /// A Markdown body (or summary) of this content file (`content/blog/trip/index.md`): its
+    /// relative sources are beside it.
+    Content(&'a str),
+    /// A rendered output file at this site path (`blog/trip/index.html`): relative URLs resolve
+    /// against it, as a browser would.
+    Output(&'a str),
+}
+
+/// Whether the first image of a text loads at once (the top of a page, likely on screen) or
+/// lazily like the others (a summary shown in a listing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstImage {
+    /// `loading="lazy"` on every image but the first.
+    Eager,
+    /// `loading="lazy"` on every image.
+    Lazy,
+}
+
 /// The images of one build.
 pub struct Images {
     root: PathBuf,
@@ -596,18 +618,16 @@ impl Images {
 
     /// Rewrites every `<img data-responsive>` of `html` into a `<picture>`: WebP and fallback
     /// `srcset`s at the configured widths (never enlarged), `sizes`, `width`/`height`, and
-    /// `loading="lazy" decoding="async"` but on the first image when `first_eager`. `page` is
-    /// the content file (`content/blog/trip/index.md`) for Markdown, whose relative sources are
-    /// beside it; `page_path` is the output path, against which other relative URLs resolve.
-    pub fn rewrite(
-        &self,
-        html: &str,
-        page: Option<&str>,
-        page_path: &str,
-        first_eager: bool,
-    ) -> Result<String, Vec<ImageError>> {
+    /// `loading="lazy" decoding="async"` (but on the first image with [`FirstImage::Eager`]).
+    /// `within` says where relative sources resolve.
+    pub fn rewrite(&self, html: &str, within: Within<'_>, first: FirstImage) -> Result<String, Vec<ImageError>> {
         use lol_html::html_content::ContentType;
         use lol_html::{element, rewrite_str, RewriteStrSettings};
+        let (page, page_path) = match within {
+            Within::Content(file) => (Some(file), ""),
+            Within::Output(path) => (None, path),
+        };
+        let first_eager = first == FirstImage::Eager;
         let errors = RefCell::new(Vec::new());
         let seen = std::cell::Cell::new(0usize);
         let dir = page.and_then(|p| p.rsplit_once('/')).map(|(d, _)| d.to_string());

@@ -151,13 +151,43 @@ struct Stamp {
     hash: String,
 }
 
+/// Figures of a build, for the summary line and `--json`.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct BuildStats {
+    /// Content pages rendered.
+    pub pages: usize,
+    /// Sections rendered (home included).
+    pub sections: usize,
+    /// Files in the output, all kinds.
+    pub files: usize,
+    /// Image variants made by this build (decoded, resized, encoded).
+    pub images_made: usize,
+    /// Image variants this build took from the cache.
+    pub images_cached: usize,
+}
+
+/// What a build leaves in its output manifest, and a later build that finds nothing to do
+/// reports again: its figures and the pages the platform withholds. Written and read as one
+/// value (an empty object reads as nothing built).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Summary {
+    /// The build's figures.
+    #[serde(flatten)]
+    pub stats: BuildStats,
+    /// Pages the platform withholds: (URL path, reason).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub withheld: Vec<(String, String)>,
+}
+
 /// What the last write left in an output folder.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct Manifest {
     /// Fingerprint of everything the build read, as computed by `build`.
     pub input_hash: String,
-    /// The build's summary line figures, reused when nothing changed.
-    pub summary: serde_json::Value,
+    /// The build's figures and withheld pages, reported again when nothing changed.
+    #[serde(default)]
+    pub summary: Summary,
     files: BTreeMap<String, Stamp>,
     /// Pages with adult content, which `sopixi check --output` holds to the age gate.
     #[serde(default)]
@@ -282,7 +312,7 @@ pub fn write(
     output: &Output,
     dir: &Path,
     input_hash: &str,
-    summary: serde_json::Value,
+    summary: Summary,
 ) -> Result<WriteStats, WriteError> {
     std::fs::create_dir_all(dir).map_err(werr(dir))?;
     let old = read_manifest(dir).unwrap_or_default();
@@ -451,7 +481,7 @@ impl Spool {
         mut self,
         output: &Output,
         input_hash: &str,
-        summary: serde_json::Value,
+        summary: Summary,
     ) -> Result<WriteStats, WriteError> {
         let mut stamps: std::collections::HashMap<String, Stamp> =
             std::mem::take(&mut *self.stamps.lock().unwrap_or_else(|e| e.into_inner())).into_iter().collect();
@@ -632,14 +662,14 @@ mod tests {
         let mut o = Output::default();
         o.add("a.txt".into(), Body::Bytes(b"a".to_vec()), "x").unwrap();
         o.add("b/c.txt".into(), Body::Bytes(b"c".to_vec()), "x").unwrap();
-        let s = write(&o, &out, "h1", serde_json::Value::Null).unwrap();
+        let s = write(&o, &out, "h1", Summary::default()).unwrap();
         assert_eq!(s, WriteStats { written: 2, unchanged: 0, removed: 0 });
         assert!(current_manifest(&out, "h1").is_some());
         assert!(current_manifest(&out, "h2").is_none());
         let mut o2 = Output::default();
         o2.add("a.txt".into(), Body::Bytes(b"a".to_vec()), "x").unwrap();
         o2.add("d.txt".into(), Body::Bytes(b"d".to_vec()), "x").unwrap();
-        let s = write(&o2, &out, "h2", serde_json::Value::Null).unwrap();
+        let s = write(&o2, &out, "h2", Summary::default()).unwrap();
         assert_eq!(s, WriteStats { written: 1, unchanged: 1, removed: 1 });
         assert!(!out.join("b").exists(), "emptied folder removed");
     }

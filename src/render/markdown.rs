@@ -11,7 +11,7 @@ use crate::render::highlight::Highlighter;
 use crate::site::body::{Heading, MdProblem, Rendered};
 use crate::site::config::MarkdownConfig;
 use crate::util::text::{escape_html, slugify};
-use pulldown_cmark::{html, CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{html, CodeBlockKind, CowStr, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd};
 
 /// The marker that ends a page's summary.
 pub const MORE_MARKER: &str = "<!-- more -->";
@@ -48,11 +48,9 @@ fn level_num(l: HeadingLevel) -> u32 {
 /// A heading being gathered: level, explicit id, classes, inner events.
 type OpenHeading<'a> = (HeadingLevel, Option<CowStr<'a>>, Vec<CowStr<'a>>, Vec<Event<'a>>);
 
-/// Renders Markdown to HTML.
-// Longer than our ~150-line rule, on purpose: it is one pass over pulldown-cmark's events, and
-// its state (open heading, code block, image, summary marker, word count) is shared by every
-// arm of the match; split into functions it would pass that state around in a struct for no
-// gain in clarity.
+/// Renders Markdown to HTML: one pass over pulldown-cmark's events, whose state (open heading,
+/// code block, image, summary marker, word count) stays here; each kind of event that becomes
+/// our own HTML is made by a function of its own.
 pub fn render(text: &str, cx: &MdContext) -> Rendered {
     let mut out = Rendered::default();
     let mut events: Vec<Event> = Vec::with_capacity(text.len() / 8);
@@ -87,16 +85,7 @@ pub fn render(text: &str, cx: &MdContext) -> Rendered {
                 Event::SoftBreak | Event::HardBreak => alt.push(' '),
                 Event::End(TagEnd::Image) => {
                     if let Some((src, title, alt)) = image.take() {
-                        let title = if title.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" title=\"{}\"", escape_html(&title))
-                        };
-                        let tag = format!(
-                            "<img src=\"{}\" alt=\"{}\"{title} data-responsive>",
-                            escape_html(&src),
-                            escape_html(&alt)
-                        );
+                        let tag = image_tag(&src, &title, &alt);
                         match &mut heading {
                             Some((.., inner)) => inner.push(Event::InlineHtml(tag.into())),
                             None => events.push(Event::InlineHtml(tag.into())),
@@ -113,36 +102,9 @@ pub fn render(text: &str, cx: &MdContext) -> Rendered {
                 continue;
             }
             Event::Start(Tag::Link { link_type, dest_url, title, id }) => {
-                let dest_url = match internal_target(&dest_url) {
-                    Some(target) => match resolve_with_anchor(target, cx) {
-                        Some(url) => CowStr::from(url),
-                        None => {
-                            out.problems.push(MdProblem {
-                                offset: range.start,
-                                message: format!("broken internal link `{dest_url}`: no such content file"),
-                                hint: "internal links name a file under content/, e.g. @/blog/hello.md".into(),
-                            });
-                            dest_url
-                        }
-                    },
-                    None => dest_url,
-                };
-                let external = dest_url.starts_with("http://") || dest_url.starts_with("https://");
-                if external && cx.config.external_links_new_tab {
-                    link_stack.push(true);
-                    let title_attr =
-                        if title.is_empty() { String::new() } else { format!(" title=\"{}\"", escape_html(&title)) };
-                    Event::Html(
-                        format!(
-                            "<a href=\"{}\"{title_attr} target=\"_blank\" rel=\"noopener\">",
-                            escape_html(&dest_url)
-                        )
-                        .into(),
-                    )
-                } else {
-                    link_stack.push(false);
-                    Event::Start(Tag::Link { link_type, dest_url, title, id })
-                }
+                let (ev, new_tab) = link_start(link_type, dest_url, title, id, range.start, cx, &mut out.problems);
+                link_stack.push(new_tab);
+                ev
             }
             Event::End(TagEnd::Link) => {
                 if link_stack.pop() == Some(true) {
@@ -166,40 +128,8 @@ pub fn render(text: &str, cx: &MdContext) -> Rendered {
                 continue;
             }
             Event::End(TagEnd::Heading(_)) => {
-                if let Some((level, id, classes, inner)) = heading.take() {
-                    let title: String = inner
-                        .iter()
-                        .filter_map(|e| match e {
-                            Event::Text(t) | Event::Code(t) => Some(t.as_ref()),
-                            _ => None,
-                        })
-                        .collect();
-                    let base = id.map(|s| s.to_string()).unwrap_or_else(|| slugify(&title));
-                    let mut unique = base.clone();
-                    let mut n = 1;
-                    while !ids.insert(unique.clone()) {
-                        unique = format!("{base}-{n}");
-                        n += 1;
-                    }
-                    let class_attr = if classes.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" class=\"{}\"", escape_html(&classes.join(" ")))
-                    };
-                    let lvl = level_num(level);
-                    events.push(Event::Html(format!("<h{lvl} id=\"{}\"{class_attr}>", escape_html(&unique)).into()));
-                    events.extend(inner);
-                    if cx.config.heading_anchors {
-                        events.push(Event::Html(
-                            format!(
-                                "<a class=\"heading-anchor\" href=\"#{}\" aria-label=\"Link to this section\">#</a>",
-                                escape_html(&unique)
-                            )
-                            .into(),
-                        ));
-                    }
-                    events.push(Event::Html(format!("</h{lvl}>").into()));
-                    flat.push(Heading { level: lvl, id: unique, title, children: Vec::new() });
+                if let Some(open) = heading.take() {
+                    flat.push(close_heading(open, &mut ids, cx, &mut events));
                 }
                 continue;
             }
@@ -219,8 +149,97 @@ pub fn render(text: &str, cx: &MdContext) -> Rendered {
     }
 
     label_task_items(&mut events);
+    write_html(&mut out, events, more_at, text.len());
+    out.toc = nest(flat);
+    out
+}
+
+/// A local image, marked for the responsive-image stage.
+fn image_tag(src: &str, title: &str, alt: &str) -> String {
+    let title = if title.is_empty() { String::new() } else { format!(" title=\"{}\"", escape_html(title)) };
+    format!("<img src=\"{}\" alt=\"{}\"{title} data-responsive>", escape_html(src), escape_html(alt))
+}
+
+/// A link's opening: an internal link (`@/…`) resolved (a broken one is a problem at `offset`),
+/// an external one opened in a new tab where the configuration asks. Returns the event and
+/// whether its end must close the new-tab `<a>`.
+fn link_start<'a>(
+    link_type: LinkType,
+    dest_url: CowStr<'a>,
+    title: CowStr<'a>,
+    id: CowStr<'a>,
+    offset: usize,
+    cx: &MdContext,
+    problems: &mut Vec<MdProblem>,
+) -> (Event<'a>, bool) {
+    let dest_url = match internal_target(&dest_url) {
+        Some(target) => match resolve_with_anchor(target, cx) {
+            Some(url) => CowStr::from(url),
+            None => {
+                problems.push(MdProblem {
+                    offset,
+                    message: format!("broken internal link `{dest_url}`: no such content file"),
+                    hint: "internal links name a file under content/, e.g. @/blog/hello.md".into(),
+                });
+                dest_url
+            }
+        },
+        None => dest_url,
+    };
+    let external = dest_url.starts_with("http://") || dest_url.starts_with("https://");
+    if external && cx.config.external_links_new_tab {
+        let title_attr = if title.is_empty() { String::new() } else { format!(" title=\"{}\"", escape_html(&title)) };
+        let html = format!("<a href=\"{}\"{title_attr} target=\"_blank\" rel=\"noopener\">", escape_html(&dest_url));
+        (Event::Html(html.into()), true)
+    } else {
+        (Event::Start(Tag::Link { link_type, dest_url, title, id }), false)
+    }
+}
+
+/// A gathered heading emitted: a unique id (its own, or its text's slug), its classes, the
+/// anchor link where configured. Returns its entry for the table of contents.
+fn close_heading<'a>(
+    (level, id, classes, inner): OpenHeading<'a>,
+    ids: &mut HashSet<String>,
+    cx: &MdContext,
+    events: &mut Vec<Event<'a>>,
+) -> Heading {
+    let title: String = inner
+        .iter()
+        .filter_map(|e| match e {
+            Event::Text(t) | Event::Code(t) => Some(t.as_ref()),
+            _ => None,
+        })
+        .collect();
+    let base = id.map(|s| s.to_string()).unwrap_or_else(|| slugify(&title));
+    let mut unique = base.clone();
+    let mut n = 1;
+    while !ids.insert(unique.clone()) {
+        unique = format!("{base}-{n}");
+        n += 1;
+    }
+    let class_attr =
+        if classes.is_empty() { String::new() } else { format!(" class=\"{}\"", escape_html(&classes.join(" "))) };
+    let lvl = level_num(level);
+    events.push(Event::Html(format!("<h{lvl} id=\"{}\"{class_attr}>", escape_html(&unique)).into()));
+    events.extend(inner);
+    if cx.config.heading_anchors {
+        events.push(Event::Html(
+            format!(
+                "<a class=\"heading-anchor\" href=\"#{}\" aria-label=\"Link to this section\">#</a>",
+                escape_html(&unique)
+            )
+            .into(),
+        ));
+    }
+    events.push(Event::Html(format!("</h{lvl}>").into()));
+    Heading { level: lvl, id: unique, title, children: Vec::new() }
+}
+
+/// The events written as HTML, and the summary (up to the `<!-- more -->` marker; an inline
+/// marker ends it at the end of its paragraph).
+fn write_html(out: &mut Rendered, events: Vec<Event>, more_at: Option<usize>, text_len: usize) {
     if let Some(at) = more_at {
-        // An inline marker ends the summary at the end of its paragraph.
         let end = events[at..]
             .iter()
             .position(|e| matches!(e, Event::End(TagEnd::Paragraph)))
@@ -230,12 +249,10 @@ pub fn render(text: &str, cx: &MdContext) -> Rendered {
         html::push_html(&mut summary, events[..end].iter().cloned());
         out.summary = Some(summary);
     }
-    out.html.reserve(text.len() * 3 / 2);
+    out.html.reserve(text_len * 3 / 2);
     html::push_html(&mut out.html, events.into_iter());
     // Kept until the end of the build: do not keep the growth slack of 10,000 pages too.
     out.html.shrink_to_fit();
-    out.toc = nest(flat);
-    out
 }
 
 /// The words of `t`, as `split_whitespace` counts them; ASCII text (most of it) is counted a byte

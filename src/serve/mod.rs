@@ -6,7 +6,7 @@
 //! makes it), a small script added to HTML responses (never to the `Output`) that reloads the page
 //! when a new build is complete, swaps stylesheets when only CSS changed, and shows build errors
 //! over the page. Changes are watched with `notify`, debounced, and rebuilt through
-//! [`crate::build::memo::Session`], which renders again only what a change affects.
+//! [`crate::build::session::Session`], which renders again only what a change affects.
 //!
 //! It must never write into the site folder, never serve a path that is not in the `Output` (the
 //! request path is a key into it, never joined to a folder), and never print: what happens is
@@ -32,7 +32,7 @@ use tokio::sync::broadcast;
 
 use crate::build::engine::Engine;
 use crate::build::gather::ignored_name;
-use crate::build::memo::Session;
+use crate::build::session::Session;
 use crate::output::{self, Body, Output};
 use crate::site::config::BuildOptions;
 use crate::util::diag::{BuildFailed, Diagnostic};

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::platform::policy::parse_without_switches;
+use crate::policy::parse_without_switches;
 use crate::util::diag::Diagnostic;
 use crate::util::yaml::key_line;
 
@@ -436,7 +436,7 @@ impl Config {
             );
         }
         if let Some(d) = &site.domain {
-            if !crate::platform::policy::valid_host(d) {
+            if !crate::policy::valid_host(d) {
                 errors.push(
                     Diagnostic::new(SITE_FILE, format!("`domain` `{d}` is not a host name"))
                         .at(line_of("domain"), None)
@@ -479,88 +479,8 @@ impl Config {
                     .hint("write a relative path such as `.sopixi-cache`"),
             );
         }
-        for (i, t) in site.taxonomies.iter().enumerate() {
-            if t.is_empty() || !t.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()) {
-                errors.push(
-                    Diagnostic::new(
-                        SITE_FILE,
-                        format!("taxonomy name `{t}` must be lower-case letters, digits or `_`"),
-                    )
-                    .at(line_of("taxonomies"), None),
-                );
-            }
-            if FRONT_MATTER_KEYS.contains(&t.as_str()) && t != "tags" {
-                errors.push(
-                    Diagnostic::new(
-                        SITE_FILE,
-                        format!("taxonomy `{t}` clashes with the front matter key of that name"),
-                    )
-                    .at(line_of("taxonomies"), None),
-                );
-            }
-            if site.taxonomies[..i].contains(t) {
-                errors.push(
-                    Diagnostic::new(SITE_FILE, format!("taxonomy `{t}` is listed twice"))
-                        .at(line_of("taxonomies"), None),
-                );
-            }
-        }
-        let lang_ok = |l: &str| {
-            let mut parts = l.split('-');
-            let main = parts.next().unwrap_or("");
-            (2..=3).contains(&main.len())
-                && main.chars().all(|c| c.is_ascii_lowercase())
-                && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
-        };
-        if !lang_ok(&site.language) {
-            errors.push(
-                Diagnostic::new(SITE_FILE, format!("`language` `{}` is not a language code", site.language))
-                    .at(line_of("language"), None)
-                    .hint("write a lower-case code such as fr, en, nl, de (or fr-BE)"),
-            );
-        }
-        if site.languages.len() >= MAX_LANGUAGES {
-            errors.push(
-                Diagnostic::new(
-                    SITE_FILE,
-                    format!(
-                        "`languages` lists {} languages; a site has at most {MAX_LANGUAGES}",
-                        site.languages.len() + 1
-                    ),
-                )
-                .at(line_of("languages"), None)
-                .hint(
-                    "each language is a whole copy of the site's tree: split the site, or drop languages nobody reads",
-                ),
-            );
-        }
-        for l in site.languages.keys() {
-            let at = crate::util::yaml::any_key_line(text, l).or_else(|| line_of("languages"));
-            if !lang_ok(l) {
-                errors.push(
-                    Diagnostic::new(SITE_FILE, format!("`languages.{l}`: `{l}` is not a language code"))
-                        .at(at, None)
-                        .hint("write a lower-case code such as en, nl, de"),
-                );
-            } else if *l == site.language {
-                errors.push(
-                    Diagnostic::new(SITE_FILE, format!("`languages.{l}` is the default language"))
-                        .at(at, None)
-                        .hint("`languages` lists the other languages; the default one is set by `language`"),
-                );
-            } else if l.contains('-') {
-                errors.push(
-                    Diagnostic::new(
-                        SITE_FILE,
-                        format!(
-                            "`languages.{l}`: a translated file is named `page.{l}.md`, so write the language alone"
-                        ),
-                    )
-                    .at(at, None)
-                    .hint("use the two-letter code, e.g. `en`"),
-                );
-            }
-        }
+        check_taxonomies(&site, text, &mut errors);
+        check_languages(&site, text, &mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -597,6 +517,100 @@ impl Config {
     /// The absolute URL of a site path (`/blog/` → `https://example.org/blog/`).
     pub fn permalink(&self, path: &str) -> String {
         format!("{}{}", self.site.base_url, path.trim_start_matches('/'))
+    }
+}
+
+/// `taxonomies:`: names a URL and a front matter key can carry, none twice, none a front matter
+/// key of its own.
+fn check_taxonomies(site: &SiteConfig, text: &str, errors: &mut Vec<Diagnostic>) {
+    let line_of = |key: &str| key_line(text, key);
+    for (i, t) in site.taxonomies.iter().enumerate() {
+        if t.is_empty() || !t.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()) {
+            errors.push(
+                Diagnostic::new(
+                    SITE_FILE,
+                    format!("taxonomy name `{t}` must be lower-case letters, digits or `_`"),
+                )
+                .at(line_of("taxonomies"), None),
+            );
+        }
+        if FRONT_MATTER_KEYS.contains(&t.as_str()) && t != "tags" {
+            errors.push(
+                Diagnostic::new(
+                    SITE_FILE,
+                    format!("taxonomy `{t}` clashes with the front matter key of that name"),
+                )
+                .at(line_of("taxonomies"), None),
+            );
+        }
+        if site.taxonomies[..i].contains(t) {
+            errors.push(
+                Diagnostic::new(SITE_FILE, format!("taxonomy `{t}` is listed twice"))
+                    .at(line_of("taxonomies"), None),
+            );
+        }
+    }
+}
+
+/// `language:` and `languages:`: language codes, the default not listed again, at most
+/// [`MAX_LANGUAGES`].
+fn check_languages(site: &SiteConfig, text: &str, errors: &mut Vec<Diagnostic>) {
+    let line_of = |key: &str| key_line(text, key);
+    let lang_ok = |l: &str| {
+        let mut parts = l.split('-');
+        let main = parts.next().unwrap_or("");
+        (2..=3).contains(&main.len())
+            && main.chars().all(|c| c.is_ascii_lowercase())
+            && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+    };
+    if !lang_ok(&site.language) {
+        errors.push(
+            Diagnostic::new(SITE_FILE, format!("`language` `{}` is not a language code", site.language))
+                .at(line_of("language"), None)
+                .hint("write a lower-case code such as fr, en, nl, de (or fr-BE)"),
+        );
+    }
+    if site.languages.len() >= MAX_LANGUAGES {
+        errors.push(
+            Diagnostic::new(
+                SITE_FILE,
+                format!(
+                    "`languages` lists {} languages; a site has at most {MAX_LANGUAGES}",
+                    site.languages.len() + 1
+                ),
+            )
+            .at(line_of("languages"), None)
+            .hint(
+                "each language is a whole copy of the site's tree: split the site, or drop languages nobody reads",
+            ),
+        );
+    }
+    for l in site.languages.keys() {
+        let at = crate::util::yaml::any_key_line(text, l).or_else(|| line_of("languages"));
+        if !lang_ok(l) {
+            errors.push(
+                Diagnostic::new(SITE_FILE, format!("`languages.{l}`: `{l}` is not a language code"))
+                    .at(at, None)
+                    .hint("write a lower-case code such as en, nl, de"),
+            );
+        } else if *l == site.language {
+            errors.push(
+                Diagnostic::new(SITE_FILE, format!("`languages.{l}` is the default language"))
+                    .at(at, None)
+                    .hint("`languages` lists the other languages; the default one is set by `language`"),
+            );
+        } else if l.contains('-') {
+            errors.push(
+                Diagnostic::new(
+                    SITE_FILE,
+                    format!(
+                        "`languages.{l}`: a translated file is named `page.{l}.md`, so write the language alone"
+                    ),
+                )
+                .at(at, None)
+                .hint("use the two-letter code, e.g. `en`"),
+            );
+        }
     }
 }
 

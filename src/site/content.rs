@@ -262,9 +262,9 @@ fn parse_front(file: &str, y: &str, config: &Config) -> (FrontMatter, Vec<Diagno
         match yaml::to_json(&extra) {
             serde_json::Value::Object(m) => {
                 for (k, v) in &m {
-                    if crate::platform::policy::is_platform_switch(k, v) {
+                    if crate::policy::is_platform_switch(k, v) {
                         let l = crate::util::yaml::any_key_line(y, k).map(|l| l + 1);
-                        errors.push(crate::platform::policy::platform_switch_diagnostic(
+                        errors.push(crate::policy::platform_switch_diagnostic(
                             file,
                             &format!("extra.{k}"),
                             l,
@@ -342,8 +342,8 @@ fn parse_front(file: &str, y: &str, config: &Config) -> (FrontMatter, Vec<Diagno
                         .hint(format!("write it as {key}: [one, two]")),
                 ),
             }
-        } else if crate::platform::policy::is_platform_switch(&key, &yaml::to_json(&v)) {
-            errors.push(crate::platform::policy::platform_switch_diagnostic(file, &key, line(&key)));
+        } else if crate::policy::is_platform_switch(&key, &yaml::to_json(&v)) {
+            errors.push(crate::policy::platform_switch_diagnostic(file, &key, line(&key)));
         } else {
             let mut known: Vec<&str> = FRONT_MATTER_KEYS.to_vec();
             known.extend(config.site.taxonomies.iter().map(String::as_str));

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::platform::policy::parse_without_switches;
+use crate::policy::parse_without_switches;
 use crate::util::diag::Diagnostic;
 
 /// A theme's `theme.yaml`: who made it and what it costs on the platform's catalogue.

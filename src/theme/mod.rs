@@ -5,13 +5,10 @@
 //! texts, static files and image look-ups, each with its origin label. Must never look outside
 //! the theme's folder (a link out of it is refused) and never know about pages or sites.
 
-pub mod catalog;
-pub mod check;
 pub mod embed_files;
 pub mod embedded;
 pub mod meta;
 pub mod scaffold;
-pub mod statement;
 
 use std::path::{Path, PathBuf};
 

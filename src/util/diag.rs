@@ -98,6 +98,11 @@ pub enum Kind {
     Platform,
     /// A file or the site over the platform's quotas.
     Quota,
+    /// The render that was running when the build passed its time limit (the platform's
+    /// `limits.build_seconds`), with its template and line where known.
+    TimeLimit,
+    /// A file left unrendered because the build had passed its time limit.
+    Stopped,
 }
 
 /// One problem in the user's site.
@@ -194,6 +199,8 @@ impl serde::Serialize for Diagnostic {
             Kind::Image => "image",
             Kind::Platform => "platform",
             Kind::Quota => "quota",
+            Kind::TimeLimit => "time-limit",
+            Kind::Stopped => "stopped",
         };
         m.serialize_entry("kind", kind)?;
         if let Some(p) = &self.partner {

@@ -6,7 +6,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 
 use serde_json::{json, Value};
-use sopixi::platform::browser::{Session, Tools};
+use sopixi::ops::browser::{Session, Tools};
 
 /// Serves a folder over HTTP on 127.0.0.1 (GET only; `/dir/` → `dir/index.html`), never outside it.
 pub struct StaticServer {

@@ -6,8 +6,8 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use sopixi::platform::compliance::{self, Injector};
-use sopixi::platform::policy::Policy;
+use sopixi::policy::compliance::{self, Injector};
+use sopixi::policy::Policy;
 
 fn policy() -> &'static Policy {
     static P: OnceLock<Policy> = OnceLock::new();

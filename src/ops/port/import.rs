@@ -116,8 +116,8 @@ pub fn import(from: From, src: &Path, out: &Path) -> Result<ImportReport, Import
         }
         let text = std::fs::read_to_string(&path).map_err(io(&path))?;
         let file = format!("content/{rel}");
-        let converted =
-            convert_page(from, &src, &file, rel, &text, (&names, &taxonomies), &mut report, &mut menu_items)?;
+        let cv = Conversion { from, src: &src, names: &names, taxonomies: &taxonomies };
+        let converted = cv.page(&file, rel, &text, &mut report, &mut menu_items)?;
         files.insert(file, converted.into_bytes());
         report.content_files += 1;
     }
@@ -388,7 +388,7 @@ fn site_config(from: From, src: &Path) -> Result<Map<String, Value>, ImportError
     };
     extra.remove("description");
     // A key of the other tool that would read as switching a platform element off stays out.
-    extra.retain(|k, v| !crate::platform::policy::is_platform_switch(k, v));
+    extra.retain(|k, v| !crate::policy::is_platform_switch(k, v));
     if !extra.is_empty() {
         site.insert("extra".into(), Value::Object(extra));
     }
@@ -452,118 +452,178 @@ fn resolve_ref(r: &str, names: &[String]) -> String {
     }
 }
 
-/// One Markdown file: front matter mapped, body rewritten.
-#[allow(clippy::too_many_arguments)]
-fn convert_page(
+/// What the conversion of every page of one source shares.
+struct Conversion<'a> {
+    /// Hugo or Zola.
     from: From,
-    src: &Path,
-    file: &str,
-    rel: &str,
-    text: &str,
-    (names, taxonomies): (&[String], &[String]),
-    report: &mut ImportReport,
-    menu: &mut Vec<Value>,
-) -> Result<String, ImportError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let (front, body, body_line) = split(file, text)?;
-    let mut out = Map::new();
-    let mut extra = match front.get("extra") {
-        Some(Value::Object(m)) => m.clone(),
-        _ => Map::new(),
-    };
-    let mut tally = |k: &str| *report.mapped.entry(k.to_string()).or_insert(0) += 1;
-    for (k, v) in &front {
-        let key = k.as_str();
-        match (from, key) {
-            (_, "extra") => {}
-            (_, "template" | "page_template") => {
-                // The source's own templates are not converted: the bundled theme's are used.
-                extra.insert(format!("original_{key}"), v.clone());
-                tally("template → extra.original_template");
-            }
-            (_, "title" | "description" | "draft" | "weight" | "aliases" | "slug" | "date" | "updated") => {
-                out.insert(key.into(), v.clone());
-            }
-            (From::Hugo, "lastmod") => {
-                out.insert("updated".into(), v.clone());
-                tally("lastmod → updated");
-            }
-            (From::Hugo, "publishDate" | "publishdate") => {
-                if !front.contains_key("date") {
-                    out.insert("date".into(), v.clone());
+    /// The source folder.
+    src: &'a Path,
+    /// The Markdown files of `content/`, for `ref`/`relref` and `@/` links.
+    names: &'a [String],
+    /// The site's taxonomies: a page's key of that name is a taxonomy, not an extra.
+    taxonomies: &'a [String],
+}
+
+impl Conversion<'_> {
+    /// One Markdown file: front matter mapped, body rewritten.
+    fn page(
+        &self,
+        file: &str,
+        rel: &str,
+        text: &str,
+        report: &mut ImportReport,
+        menu: &mut Vec<Value>,
+    ) -> Result<String, ImportError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let (front, body, body_line) = split(file, text)?;
+        let mut extra = match front.get("extra") {
+            Some(Value::Object(m)) => m.clone(),
+            _ => Map::new(),
+        };
+        let mut out = self.front_matter(&front, rel, &mut extra, report, menu);
+        dates(&mut out, &mut extra, file, text, report);
+        extra.retain(|k, v| !crate::policy::is_platform_switch(k, v));
+        if !extra.is_empty() {
+            out.insert("extra".into(), Value::Object(extra));
+        }
+        let body = self.body(file, rel, body, body_line, report);
+        let fm = if out.is_empty() { String::new() } else { yaml_text(&Value::Object(out)) };
+        Ok(format!("---\n{fm}---\n{body}"))
+    }
+
+    /// The source's front matter keys mapped to ours (what has no counterpart goes to `extra`).
+    fn front_matter(
+        &self,
+        front: &Map<String, Value>,
+        rel: &str,
+        extra: &mut Map<String, Value>,
+        report: &mut ImportReport,
+        menu: &mut Vec<Value>,
+    ) -> Map<String, Value> {
+        let (from, taxonomies) = (self.from, self.taxonomies);
+        let mut out = Map::new();
+        let mut tally = |k: &str| *report.mapped.entry(k.to_string()).or_insert(0) += 1;
+        for (k, v) in front {
+            let key = k.as_str();
+            match (from, key) {
+                (_, "extra") => {}
+                (_, "template" | "page_template") => {
+                    // The source's own templates are not converted: the bundled theme's are used.
+                    extra.insert(format!("original_{key}"), v.clone());
+                    tally("template → extra.original_template");
                 }
-                tally("publishDate → date");
-            }
-            (From::Hugo, "summary") if !front.contains_key("description") => {
-                out.insert("description".into(), v.clone());
-                tally("summary → description");
-            }
-            (From::Hugo, "url") | (From::Zola, "path") => {
-                // Our URL is the folder and the slug: the old address becomes an alias.
-                if let Some(u) = v.as_str() {
-                    let last = u.trim_matches('/').rsplit('/').next().unwrap_or("").trim_end_matches(".html");
-                    if !last.is_empty() && !front.contains_key("slug") {
-                        out.insert("slug".into(), json!(last));
-                    }
-                    let alias = if u.starts_with('/') { u.to_string() } else { format!("/{u}") };
-                    let list = out.entry("aliases").or_insert_with(|| json!([]));
-                    if let Some(a) = list.as_array_mut() {
-                        a.push(json!(alias));
-                    }
-                    tally(&format!("{key} → slug + aliases"));
+                (_, "title" | "description" | "draft" | "weight" | "aliases" | "slug" | "date" | "updated") => {
+                    out.insert(key.into(), v.clone());
                 }
-            }
-            (From::Hugo, "menu") => {
-                let menus: Vec<String> = match v {
-                    Value::String(s) => vec![s.clone()],
-                    Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
-                    Value::Object(m) => m.keys().cloned().collect(),
-                    _ => Vec::new(),
-                };
-                if menus.iter().any(|m| m == "main") {
-                    let name = front.get("linkTitle").or_else(|| front.get("title")).cloned().unwrap_or(json!(rel));
-                    let weight = v
-                        .get("main")
-                        .and_then(|m| m.get("weight"))
-                        .cloned()
-                        .or_else(|| front.get("weight").cloned())
-                        .unwrap_or(json!(0));
-                    menu.push(json!({"name": name, "url": format!("@/{rel}"), "weight": weight}));
-                    tally("menu → site menus");
-                } else {
+                (From::Hugo, "lastmod") => {
+                    out.insert("updated".into(), v.clone());
+                    tally("lastmod → updated");
+                }
+                (From::Hugo, "publishDate" | "publishdate") => {
+                    if !front.contains_key("date") {
+                        out.insert("date".into(), v.clone());
+                    }
+                    tally("publishDate → date");
+                }
+                (From::Hugo, "summary") if !front.contains_key("description") => {
+                    out.insert("description".into(), v.clone());
+                    tally("summary → description");
+                }
+                (From::Hugo, "url") | (From::Zola, "path") => {
+                    // Our URL is the folder and the slug: the old address becomes an alias.
+                    if let Some(u) = v.as_str() {
+                        let last = u.trim_matches('/').rsplit('/').next().unwrap_or("").trim_end_matches(".html");
+                        if !last.is_empty() && !front.contains_key("slug") {
+                            out.insert("slug".into(), json!(last));
+                        }
+                        let alias = if u.starts_with('/') { u.to_string() } else { format!("/{u}") };
+                        let list = out.entry("aliases").or_insert_with(|| json!([]));
+                        if let Some(a) = list.as_array_mut() {
+                            a.push(json!(alias));
+                        }
+                        tally(&format!("{key} → slug + aliases"));
+                    }
+                }
+                (From::Hugo, "menu") => {
+                    let menus: Vec<String> = match v {
+                        Value::String(s) => vec![s.clone()],
+                        Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+                        Value::Object(m) => m.keys().cloned().collect(),
+                        _ => Vec::new(),
+                    };
+                    if menus.iter().any(|m| m == "main") {
+                        let name = front.get("linkTitle").or_else(|| front.get("title")).cloned().unwrap_or(json!(rel));
+                        let weight = v
+                            .get("main")
+                            .and_then(|m| m.get("weight"))
+                            .cloned()
+                            .or_else(|| front.get("weight").cloned())
+                            .unwrap_or(json!(0));
+                        menu.push(json!({"name": name, "url": format!("@/{rel}"), "weight": weight}));
+                        tally("menu → site menus");
+                    } else {
+                        extra.insert(key.into(), v.clone());
+                    }
+                }
+                (From::Zola, "taxonomies") => {
+                    if let Some(m) = v.as_object() {
+                        for (t, terms) in m {
+                            out.insert(taxonomy_name(t), terms.clone());
+                        }
+                        tally("taxonomies → their own keys");
+                    }
+                }
+                (From::Zola, "sort_by") => {
+                    let s = v.as_str().unwrap_or("date");
+                    let ours = match s {
+                        "weight" | "title" | "date" => s,
+                        "update_date" => "date",
+                        _ => "date",
+                    };
+                    out.insert("sort_by".into(), json!(ours));
+                }
+                (From::Zola, "paginate_by") => {
+                    out.insert("paginate_by".into(), v.clone());
+                }
+                (_, k) if taxonomies.contains(&taxonomy_name(k)) => {
+                    out.insert(taxonomy_name(k), v.clone());
+                }
+                _ => {
                     extra.insert(key.into(), v.clone());
+                    tally("other keys → extra");
                 }
-            }
-            (From::Zola, "taxonomies") => {
-                if let Some(m) = v.as_object() {
-                    for (t, terms) in m {
-                        out.insert(taxonomy_name(t), terms.clone());
-                    }
-                    tally("taxonomies → their own keys");
-                }
-            }
-            (From::Zola, "sort_by") => {
-                let s = v.as_str().unwrap_or("date");
-                let ours = match s {
-                    "weight" | "title" | "date" => s,
-                    "update_date" => "date",
-                    _ => "date",
-                };
-                out.insert("sort_by".into(), json!(ours));
-            }
-            (From::Zola, "paginate_by") => {
-                out.insert("paginate_by".into(), v.clone());
-            }
-            (_, k) if taxonomies.contains(&taxonomy_name(k)) => {
-                out.insert(taxonomy_name(k), v.clone());
-            }
-            _ => {
-                extra.insert(key.into(), v.clone());
-                tally("other keys → extra");
             }
         }
+        out
     }
-    // Dates as our front matter reads them.
+
+    /// The body: shortcodes rewritten outside code, the summary separator, missing images.
+    fn body(&self, file: &str, rel: &str, body: &str, body_line: usize, report: &mut ImportReport) -> String {
+        let (from, src, names) = (self.from, self.src, self.names);
+        // Shortcodes are rewritten outside code only: a code block that shows one stays as written.
+        let mut converted = String::with_capacity(body.len());
+        let mut line = body_line;
+        for (code, seg) in code_segments(body) {
+            if code {
+                converted.push_str(seg);
+            } else {
+                converted.push_str(&match from {
+                    From::Hugo => hugo_body(file, seg, line, names, report),
+                    From::Zola => zola_body(file, seg, line, names, report),
+                });
+            }
+            line += seg.matches('\n').count();
+        }
+        let body = converted;
+        // Hugo's summary separator, as sopixi (and Zola) write it.
+        let body = body.replace("<!--more-->", "<!-- more -->");
+        missing_images(src, file, rel, &body, body_line, report)
+    }
+}
+
+/// Dates as our front matter reads them: one we cannot read is kept under `extra` with a
+/// warning at its line.
+fn dates(out: &mut Map<String, Value>, extra: &mut Map<String, Value>, file: &str, text: &str, report: &mut ImportReport) {
     for k in ["date", "updated"] {
         if let Some(Value::String(s)) = out.get(k) {
             let fixed = s.replace(' ', "T");
@@ -584,30 +644,6 @@ fn convert_page(
             extra.insert(format!("original_{k}"), v);
         }
     }
-    extra.retain(|k, v| !crate::platform::policy::is_platform_switch(k, v));
-    if !extra.is_empty() {
-        out.insert("extra".into(), Value::Object(extra));
-    }
-    // Shortcodes are rewritten outside code only: a code block that shows one stays as written.
-    let mut converted = String::with_capacity(body.len());
-    let mut line = body_line;
-    for (code, seg) in code_segments(body) {
-        if code {
-            converted.push_str(seg);
-        } else {
-            converted.push_str(&match from {
-                From::Hugo => hugo_body(file, seg, line, names, report),
-                From::Zola => zola_body(file, seg, line, names, report),
-            });
-        }
-        line += seg.matches('\n').count();
-    }
-    let body = converted;
-    // Hugo's summary separator, as sopixi (and Zola) write it.
-    let body = body.replace("<!--more-->", "<!-- more -->");
-    let body = missing_images(src, file, rel, &body, body_line, report);
-    let fm = if out.is_empty() { String::new() } else { yaml_text(&Value::Object(out)) };
-    Ok(format!("---\n{fm}---\n{body}"))
 }
 
 /// The body cut into code (fenced blocks, inline code spans) and the rest, in order.

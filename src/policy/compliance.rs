@@ -25,7 +25,7 @@ pub const ASSET_DIR: &str = "_sopixi";
 /// The attribute that marks the platform block; its presence makes injection a no-op.
 pub const MARKER: &str = "data-sopixi-platform";
 
-pub use crate::platform::policy::{NoticeText, Policy};
+pub use crate::policy::{NoticeText, Policy};
 
 /// The platform's own files, published under `/_sopixi/` in every site: (site path, bytes). The
 /// stylesheet carries the policy's colours; the logo is the policy's when it names one.

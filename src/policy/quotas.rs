@@ -8,10 +8,13 @@
 use rayon::prelude::*;
 
 use crate::output::{OutFile, Output};
-use crate::platform::policy::{Quotas, VIDEO_EXTENSIONS};
-use crate::site::config::SITE_FILE;
+use crate::policy::{Quotas, VIDEO_EXTENSIONS};
 use crate::util::diag::{Diagnostic, Kind};
 use crate::util::text::human_bytes;
+
+/// What the site-wide quota's message names: the site's configuration file, where a partner
+/// looks first (the site layer's `SITE_FILE`, which this layer below it cannot name).
+const SITE_ORIGIN: &str = "site.yaml";
 
 /// The platform's disk quotas: every video at most `video_bytes`, every file at most
 /// `file_bytes`, the whole site at most `site_bytes`. Each file over its limit is named.
@@ -52,7 +55,7 @@ pub fn quota_errors(output: &Output, q: &Quotas) -> Vec<Diagnostic> {
         let top: Vec<String> = largest.iter().take(5).map(|(n, p)| format!("/{p} ({})", human_bytes(*n))).collect();
         errors.push(
             Diagnostic::new(
-                SITE_FILE,
+                SITE_ORIGIN,
                 format!(
                     "the built site is {}, over the platform's quota of {}",
                     human_bytes(total),

@@ -149,10 +149,10 @@ pub fn build_catalog(
         }
     }
     let html = page(&entries, pricing.margin, pricing.vat);
-    let injector = crate::platform::compliance::Injector::new(&engine.policy, "en", "en");
+    let injector = crate::policy::compliance::Injector::new(&engine.policy, "en", "en");
     let html = injector.inject(&html, false).map(|i| i.html).unwrap_or(html);
     std::fs::write(out.join("index.html"), html).map_err(io(out))?;
-    for (path, bytes) in crate::platform::compliance::assets(&engine.policy) {
+    for (path, bytes) in crate::policy::compliance::assets(&engine.policy) {
         let p = out.join(&path);
         if let Some(parent) = p.parent() {
             std::fs::create_dir_all(parent).map_err(io(parent))?;

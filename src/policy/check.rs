@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::output::{self, OutFile, Output};
-use crate::platform::compliance;
-use crate::platform::policy::Policy;
+use crate::policy::compliance;
+use crate::policy::Policy;
 
 /// What a platform check of a whole output found.
 #[derive(Debug, Clone, Default, serde::Serialize)]

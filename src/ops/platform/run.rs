@@ -23,10 +23,10 @@ use crate::build::{self, BuildError};
 use crate::deploy::plan::HeaderRules;
 use crate::deploy::{self, DeployOptions, Target, TargetSpec};
 use crate::output::{self, Body, Output};
-use crate::platform::compliance;
-use crate::platform::notice::{self, Notice};
-use crate::platform::policy::valid_partner_id;
-use crate::platform::routes::{self, Route, Routes, WithheldRoute, ROUTES};
+use crate::policy::compliance;
+use crate::policy::notice::{self, Notice};
+use crate::policy::valid_partner_id;
+use crate::ops::platform::routes::{self, Route, Routes, WithheldRoute, ROUTES};
 use crate::site::config::{BuildOptions, Config, SITE_FILE};
 use crate::util::diag::{Diagnostic, Kind};
 
@@ -615,10 +615,9 @@ fn partner_unguarded(cx: &RunCx, id: &str) -> PartnerReport {
     let local = output::read_manifest(&out);
     let fill = |r: &mut PartnerReport, m: Option<&output::Manifest>| {
         if let Some(m) = m {
-            let stats: build::BuildStats = serde_json::from_value(m.summary.clone()).unwrap_or_default();
             (r.files, r.bytes) = m.totals();
-            r.pages = stats.pages;
-            r.withheld = serde_json::from_value(m.summary["withheld"].clone()).unwrap_or_default();
+            r.pages = m.summary.stats.pages;
+            r.withheld = m.summary.withheld.clone();
             r.quota.site_bytes = r.bytes;
             r.quota.pages = r.pages;
         }
@@ -645,7 +644,7 @@ fn partner_unguarded(cx: &RunCx, id: &str) -> PartnerReport {
         Ok(b) => b,
         Err(BuildError::Failed(f)) => {
             let errors = collapse_stopped(build::group_template_errors(f.0));
-            let slow = errors.iter().any(|d| d.message.contains("time limit"));
+            let slow = errors.iter().any(|d| matches!(d.kind, Kind::TimeLimit | Kind::Stopped));
             let n = errors.len();
             let reason = if slow {
                 format!("the build passed the platform's time limit of {limit} s and was stopped")
@@ -723,7 +722,7 @@ fn suspend(cx: &RunCx, id: &str, reason: &str, root: &Path, r: &mut PartnerRepor
     if output::read_manifest(&dir).is_some_and(|m| m.input_hash == inputs) && cx.target.is_none() {
         return;
     }
-    if let Err(e) = output::write(&site, &dir, &inputs, serde_json::json!({})) {
+    if let Err(e) = output::write(&site, &dir, &inputs, output::Summary::default()) {
         r.fail(format!("cannot write the suspension page: {e}"), Vec::new());
         return;
     }
@@ -769,7 +768,7 @@ fn route_updates(reports: &[PartnerReport], target: Option<&Target>, previous: &
 /// The files a build past its time limit did not render, as one problem (their count), after
 /// the others (the loop that was running names its template and line).
 fn collapse_stopped(errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
-    let stopped = |d: &Diagnostic| d.message.starts_with("the build was stopped");
+    let stopped = |d: &Diagnostic| d.kind == Kind::Stopped;
     let n = errors.iter().filter(|d| stopped(d)).count();
     let mut out: Vec<Diagnostic> = Vec::with_capacity(errors.len());
     let mut first = None;
