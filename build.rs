@@ -15,9 +15,9 @@ fn main() {
     let mut code = String::new();
     for (name, dir) in [("THEMES", "themes"), ("EXAMPLE_SITE", "example-site")] {
         let root = Path::new(&manifest).join(dir);
-        // `themes/` is never built into: watched whole, a new theme is seen. The example site
-        // is built in place by contributors: its root is never watched (see `watch_list`).
-        let watched = if dir == "themes" { vec![root.clone()] } else { embed_files::watch_list(&root) };
+        // Sites are built in place (the example site, a theme's `demo/`): a folder holding one is
+        // never watched whole, nor is the root (see `watch_list`).
+        let watched = embed_files::watch_list(&root);
         for w in watched {
             println!("cargo:rerun-if-changed={}", w.display());
         }

@@ -130,6 +130,51 @@ fn the_catalog_shows_public_prices_with_their_breakdown_and_live_demos() {
     assert_eq!(json.as_array().unwrap().len(), 3);
     assert!(json.as_array().unwrap().iter().all(|t| t["screenshot"].is_null()), "{json}");
     assert!(!out.join("screenshots").exists());
+    // The demos' image caches are the gallery's, never written into a theme folder.
+    let written: Vec<_> = walkdir::WalkDir::new(&themes)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".sopixi") || e.file_name() == "public")
+        .map(|e| e.path().display().to_string())
+        .collect();
+    assert!(written.is_empty(), "the catalog wrote into the themes: {written:?}");
+}
+
+/// Every path under `dir`, sorted, with each file's size.
+fn listing(dir: &std::path::Path) -> Vec<(String, u64)> {
+    let mut out: Vec<(String, u64)> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(|e| (e.path().strip_prefix(dir).unwrap().display().to_string(), e.metadata().map_or(0, |m| m.len())))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn theme_check_writes_nothing_into_the_theme_it_checks() {
+    // A theme with a demo site that has images: its builds make image variants, which go to
+    // the user's cache folder. (Before, `themes/vitrine/demo/.sopixi-cache/` appeared, and cargo
+    // then rebuilt the crate, since `build.rs` watched `themes/`.)
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let theme = dir.path().join("vitrine");
+    copy_dir(&root.join("themes/vitrine"), &theme);
+    let before = listing(&theme);
+    let cache = dir.path().join("cache");
+    for _ in 0..2 {
+        let o = bin()
+            .args(["theme", "check"])
+            .arg(&theme)
+            .args(["--quick", "--json"])
+            .env("XDG_CACHE_HOME", &cache)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+        assert_eq!(listing(&theme), before, "theme check wrote into the theme folder");
+    }
+    let cached = listing(&cache.join("sopixi/theme-check"));
+    assert!(cached.iter().any(|(p, _)| p.ends_with(".webp") || p.ends_with(".jpg")), "{cached:?}");
 }
 
 #[test]

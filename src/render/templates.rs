@@ -556,11 +556,15 @@ fn page_common(config: &Config, content: &Content, p: &Page) -> Map<String, Valu
     m.insert("extra".into(), Value::Object(f.extra.clone()));
     m.insert("assets".into(), json!(p.assets.iter().map(|a| format!("/{a}")).collect::<Vec<_>>()));
     m.insert("adult".into(), json!(p.adult));
-    m.insert("price".into(), json!(f.price));
+    // The number schema.org's `Offer.price` takes, made from the cents only to be written out
+    // (exact for any amount of cents: both are whole numbers, and the division is correctly
+    // rounded); `price_cents` for arithmetic, `price_text` for people.
+    m.insert("price".into(), json!(f.price.map(|c| c as f64 / 100.0)));
+    m.insert("price_cents".into(), json!(f.price));
     m.insert("currency".into(), json!(f.currency));
     m.insert(
         "price_text".into(),
-        json!(f.price.map(|price| price_text(price, f.currency.as_deref().unwrap_or(""), &p.lang))),
+        json!(f.price.map(|cents| price_text(cents, f.currency.as_deref().unwrap_or(""), &p.lang))),
     );
     m.insert("buy_url".into(), json!(f.buy_url));
     m.insert("aliases".into(), json!(f.aliases));
@@ -589,9 +593,9 @@ fn translations<'a>(
     )
 }
 
-/// A price as people of `language` write it: `4.50 EUR`, `4,50 EUR`.
-pub fn price_text(price: f64, currency: &str, language: &str) -> String {
-    let n = format!("{price:.2}");
+/// A price in cents as people of `language` write it: `4.50 EUR`, `4,50 EUR`.
+pub fn price_text(cents: crate::util::money::Cents, currency: &str, language: &str) -> String {
+    let n = crate::util::money::format_cents(cents);
     let lang = language.split(['-', '_']).next().unwrap_or("");
     let n = if ["fr", "de", "es", "it", "nl", "pt", "pl", "da", "sv", "nb", "fi", "cs"].contains(&lang) {
         n.replace('.', ",")

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::site::body::Rendered;
 use crate::site::config::{Config, FRONT_MATTER_KEYS};
 use crate::util::diag::{did_you_mean, Diagnostic};
+use crate::util::money::{parse_cents, Cents};
 use crate::util::text::{humanize, slugify};
 use crate::util::yaml;
 use crate::util::yaml::{key_line, yaml_diagnostic};
@@ -31,7 +32,7 @@ struct RawFront {
     aliases: Option<Vec<String>>,
     adult: Option<bool>,
     extra: Option<yaml::Value>,
-    price: Option<f64>,
+    price: Option<yaml::Value>,
     currency: Option<String>,
     buy_url: Option<String>,
     sort_by: Option<String>,
@@ -92,8 +93,8 @@ pub struct FrontMatter {
     pub adult_line: Option<usize>,
     /// Free-form values for templates.
     pub extra: serde_json::Map<String, serde_json::Value>,
-    /// Shop: price.
-    pub price: Option<f64>,
+    /// Shop: the price in cents (`util::money`: integer cents everywhere, never floating point).
+    pub price: Option<Cents>,
     /// Shop: ISO 4217 currency code.
     pub currency: Option<String>,
     /// Shop: link to the partner's payment provider.
@@ -211,6 +212,16 @@ fn split_front_matter(text: &str) -> Result<(Option<&str>, &str, usize), Diagnos
         .hint("end the front matter with a line holding only `---`"))
 }
 
+/// A front matter `price` (a YAML number or a decimal string) in cents, exactly: `4.50` is 450.
+fn price_cents(v: &yaml::Value) -> Result<Cents, String> {
+    let text = match v {
+        yaml::Value::Number(n) => n.to_string(),
+        yaml::Value::String(s) => s.clone(),
+        _ => return Err("must be an amount such as 12.50".into()),
+    };
+    parse_cents(&text, false)
+}
+
 fn parse_front(file: &str, y: &str, config: &Config) -> (FrontMatter, Vec<Diagnostic>) {
     let raw: Result<RawFront, _> = yaml::from_str(y).map_err(|e| {
         let mut d = yaml_diagnostic(file, e, 1);
@@ -228,6 +239,7 @@ fn parse_front(file: &str, y: &str, config: &Config) -> (FrontMatter, Vec<Diagno
     };
     let line = |key: &str| key_line(y, key).map(|l| l + 1);
     let mut errors = Vec::new();
+    let price = raw.price.as_ref().map(|v| price_cents(v).map_err(|e| (e, line("price"))));
     let mut fm = FrontMatter {
         title: raw.title,
         description: raw.description,
@@ -239,7 +251,7 @@ fn parse_front(file: &str, y: &str, config: &Config) -> (FrontMatter, Vec<Diagno
         aliases: raw.aliases.unwrap_or_default(),
         adult: raw.adult,
         adult_line: line("adult"),
-        price: raw.price,
+        price: None,
         currency: raw.currency,
         buy_url: raw.buy_url,
         paginate_by: raw.paginate_by,
@@ -300,17 +312,20 @@ fn parse_front(file: &str, y: &str, config: &Config) -> (FrontMatter, Vec<Diagno
                 .push(Diagnostic::new(file, format!("`slug` `{slug}` must be one URL segment")).at(line("slug"), None));
         }
     }
-    if let Some(p) = fm.price {
-        if !(p.is_finite() && p >= 0.0) {
-            errors.push(Diagnostic::new(file, "`price` must be a positive number").at(line("price"), None));
-        }
-        if fm.currency.is_none() {
-            errors.push(
-                Diagnostic::new(file, "`price` needs a `currency`")
-                    .at(line("price"), None)
-                    .hint("add e.g. `currency: EUR`"),
-            );
-        }
+    let priced = price.is_some();
+    match price {
+        Some(Ok(cents)) => fm.price = Some(cents),
+        Some(Err((why, at))) => errors.push(
+            Diagnostic::new(file, format!("`price`: {why}"))
+                .at(at, None)
+                .hint("write the amount in the currency's units with at most two decimals, e.g. `price: 12.50`"),
+        ),
+        None => {}
+    }
+    if priced && fm.currency.is_none() {
+        errors.push(
+            Diagnostic::new(file, "`price` needs a `currency`").at(line("price"), None).hint("add e.g. `currency: EUR`"),
+        );
     }
     if let Some(c) = &fm.currency {
         if c.len() != 3 || !c.chars().all(|ch| ch.is_ascii_uppercase()) {
@@ -1383,6 +1398,25 @@ mod tests {
         }];
         assert_eq!(trip.assets, vec!["blog/trip/photo.jpg"]);
         assert!(c.assets.iter().any(|a| a.out == "blog/files/menu.pdf"));
+    }
+
+    #[test]
+    fn prices_are_whole_cents_read_exactly() {
+        let cfg = cfg();
+        let price = |v: &str| {
+            let y = format!("title: T\nprice: {v}\ncurrency: EUR\n");
+            // The front matter's text starts on the file's line 2, after `---`: `price` is line 3.
+        let (fm, errors) = parse_front("content/p.md", &y, &cfg);
+            (fm.price, errors.first().map(|d| (d.message.clone(), d.line)))
+        };
+        assert_eq!(price("12.5"), (Some(1250), None));
+        assert_eq!(price("19.99"), (Some(1999), None), "no floating-point drift");
+        assert_eq!(price("\"7.20\""), (Some(720), None));
+        assert_eq!(price("65"), (Some(6500), None));
+        let (none, e) = price("12.345");
+        assert!(none.is_none() && e.as_ref().is_some_and(|(m, l)| m.contains("two decimals") && *l == Some(3)), "{e:?}");
+        let (_, e) = price("-3");
+        assert!(e.is_some_and(|(m, _)| m.contains("negative")));
     }
 
     #[test]

@@ -40,17 +40,45 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
     }
 }
 
-/// The paths under `root` for cargo to watch (`rerun-if-changed`): every file directly in it and
-/// every folder in it that is embedded. Cargo scans a watched folder whole, so `root` itself is
-/// never listed — it holds `public/` and `.sopixi-cache/` once the site is built in place. (A
-/// new file added directly in `root` is then seen at the next change of a listed path.)
+/// The paths under `root` for cargo to watch (`rerun-if-changed`). Cargo scans a watched folder
+/// whole, so a folder that holds a site — a `site.yaml` in it or below it: the example site, a
+/// theme's `demo/` — is never listed: it gets `public/` and `.sopixi-cache/` when it is built in
+/// place. Its files and its other folders are listed instead, recursively; `root` itself is
+/// never listed. (A new entry added directly in such a folder is then seen at the next change of
+/// a listed path.)
 pub fn watch_list(root: &Path) -> Vec<PathBuf> {
-    let mut entries: Vec<_> = match std::fs::read_dir(root) {
-        Ok(r) => r.filter_map(Result::ok).collect(),
-        Err(_) => return Vec::new(),
+    let mut out = Vec::new();
+    watch(root, &mut out);
+    out
+}
+
+fn watch(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = match std::fs::read_dir(dir) {
+        Ok(r) => r.filter_map(Result::ok).filter(|e| !skipped(&e.file_name().to_string_lossy())).collect(),
+        Err(_) => return,
     };
     entries.sort_by_key(|e| e.file_name());
-    entries.into_iter().filter(|e| !skipped(&e.file_name().to_string_lossy())).map(|e| e.path()).collect()
+    for e in entries {
+        let path = e.path();
+        if path.is_dir() && holds_site(&path) {
+            watch(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// Whether a `site.yaml` is in `dir` or below it (outside skipped folders).
+fn holds_site(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else { return false };
+    entries.filter_map(Result::ok).any(|e| {
+        let name = e.file_name().to_string_lossy().to_string();
+        if skipped(&name) {
+            return false;
+        }
+        let path = e.path();
+        name == "site.yaml" && path.is_file() || path.is_dir() && holds_site(&path)
+    })
 }
 
 #[cfg(test)]
@@ -92,6 +120,34 @@ mod tests {
         }
         let embedded: Vec<String> = files(root, root).into_iter().map(|(rel, _)| rel).collect();
         assert_eq!(embedded, ["content/_index.md", "site.yaml", "static/style.css"]);
+    }
+
+    #[test]
+    fn a_theme_s_demo_site_built_in_place_is_not_watched_whole() {
+        let d = tempfile::tempdir().unwrap();
+        let themes = d.path();
+        for (p, text) in [
+            ("plain/theme.yaml", "name: plain\n"),
+            ("plain/templates/base.html", "x"),
+            ("shop/theme.yaml", "name: shop\n"),
+            ("shop/templates/base.html", "x"),
+            ("shop/demo/site.yaml", "title: T\n"),
+            ("shop/demo/content/_index.md", "---\n---\n"),
+            ("shop/demo/.sopixi-cache/images/x.webp", "webp"),
+            ("shop/demo/public/index.html", "built"),
+        ] {
+            std::fs::create_dir_all(themes.join(p).parent().unwrap()).unwrap();
+            std::fs::write(themes.join(p), text).unwrap();
+        }
+        let watched = watch_list(themes);
+        let demo = themes.join("shop/demo");
+        assert!(watched.contains(&themes.join("plain")), "a theme without a site is watched whole: {watched:?}");
+        assert!(watched.contains(&demo.join("content")) && watched.contains(&demo.join("site.yaml")), "{watched:?}");
+        for w in &watched {
+            for built in [demo.join("public"), demo.join(".sopixi-cache")] {
+                assert!(!built.starts_with(w), "{} is watched and holds {}", w.display(), built.display());
+            }
+        }
     }
 
     #[test]

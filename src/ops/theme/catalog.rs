@@ -128,6 +128,9 @@ pub fn build_catalog(
         let opts = BuildOptions {
             theme_dir: Some(dir.clone()),
             base_url: Some(format!("{base}demo/{}/", e.id)),
+            // The demo's image cache goes with the gallery (a dot-folder, never published), not
+            // into the theme folder the demo site is in.
+            cache_dir: Some(out.join(".cache").join(&e.id)),
             ..Default::default()
         };
         // The theme's own demo site when it has one (it shows the theme at its best), else the

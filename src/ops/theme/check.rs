@@ -10,7 +10,7 @@
 //! and warnings). Never writes into the theme folder: demos are built in memory (the Nu checker
 //! reads a copy in a temporary folder, removed after).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::build::engine::Engine;
 use crate::site::config::BuildOptions;
@@ -201,11 +201,17 @@ pub fn check(engine: &Engine, dir: &Path, example: &Path, browser: Option<&Brows
         );
     }
     // The example site, and the theme's own demo content, built with it.
-    let opts = BuildOptions { theme_dir: Some(dir.to_path_buf()), ..Default::default() };
-    for (site, what) in [(example.to_path_buf(), "the example site"), (dir.join("demo"), "the theme's demo site")] {
+    // Their image caches go to the user's cache folder, never into the theme (or site) checked.
+    let cache = cache_dir(dir);
+    for (site, what, name) in [
+        (example.to_path_buf(), "the example site", "example"),
+        (dir.join("demo"), "the theme's demo site", "demo"),
+    ] {
         if !site.join(crate::site::config::SITE_FILE).is_file() {
             continue;
         }
+        let opts =
+            BuildOptions { theme_dir: Some(dir.to_path_buf()), cache_dir: Some(cache.join(name)), ..Default::default() };
         match crate::build::build(engine, &site, &opts) {
             Ok(b) => {
                 if what == "the example site" {
@@ -230,6 +236,19 @@ pub fn check(engine: &Engine, dir: &Path, example: &Path, browser: Option<&Brows
         }
     }
     r
+}
+
+/// Where the builds of a check of the theme at `theme` keep their image caches: the user's
+/// cache folder (`$XDG_CACHE_HOME`, else `~/.cache`, else the system's temporary folder), one
+/// folder per theme, so that a second check reuses them and the theme folder is never written.
+pub fn cache_dir(theme: &Path) -> PathBuf {
+    let nonempty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let base = nonempty("XDG_CACHE_HOME")
+        .or_else(|| nonempty("HOME").map(|h| h.join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    let id = theme.canonicalize().unwrap_or_else(|_| theme.to_path_buf());
+    let hash = blake3::hash(id.to_string_lossy().as_bytes()).to_hex();
+    base.join("sopixi").join("theme-check").join(&hash[..16])
 }
 
 fn in_browser(engine: &Engine, output: crate::output::Output, br: &Browser, r: &mut Report) {
