@@ -10,11 +10,13 @@
 //! The library never prints, never exits the process and never relies on the current directory:
 //! paths are passed in.
 
+#![warn(unreachable_pub)]
+
 pub mod build;
 pub mod deploy;
 pub mod images;
-pub mod output;
 pub mod ops;
+pub mod output;
 pub mod policy;
 pub mod render;
 pub mod serve;

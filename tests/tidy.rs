@@ -376,7 +376,8 @@ fn the_checker_catches_a_forbidden_import() {
     let site_row = &rows.iter().find(|(r, _)| r == row).unwrap().1;
     let uses = used("site::content", "use crate::build::stages::load;\nfn f() { crate::util::text::slugify(\"x\"); }");
     assert_eq!(uses, BTreeSet::from(["build::stages::load".to_string(), "util::text::slugify".to_string()]));
-    let grouped = used("site::content", "use crate::{\n    build::{stages, Engine},\n    util::text::{self, slugify},\n};");
+    let grouped =
+        used("site::content", "use crate::{\n    build::{stages, Engine},\n    util::text::{self, slugify},\n};");
     assert_eq!(
         grouped,
         BTreeSet::from(["build", "build::stages", "util::text", "util::text::slugify"].map(String::from)),

@@ -19,25 +19,25 @@ pub struct Engine {
     /// The platform policy every page is finished and checked under.
     pub policy: Arc<Policy>,
     /// A hash standing for the policy, for fingerprints and reuse keys.
-    pub policy_key: blake3::Hash,
+    pub(crate) policy_key: blake3::Hash,
     /// Syntaxes, loaded once, on first use.
     pub highlighter: Arc<Highlighter>,
     /// The built-in templates, parsed.
-    pub builtins: Arc<Builtins>,
+    pub(crate) builtins: Arc<Builtins>,
     /// Image headers already read, by absolute path.
-    pub image_headers: Arc<HeaderCache>,
+    pub(crate) image_headers: Arc<HeaderCache>,
     /// Template sets already parsed (built-ins, theme, site overrides), by a hash of their
     /// sources: a platform run of many partners on one theme parses it once.
     pub parsed: Arc<ParsedTemplates>,
 }
 
-/// Parsed template sets by the hash of their sources (at most [`ParsedTemplates::MAX`]).
+/// Parsed template sets by the hash of their sources (at most `ParsedTemplates::MAX`).
 #[derive(Default)]
 pub struct ParsedTemplates(std::sync::Mutex<Vec<(blake3::Hash, Templates)>>);
 
 impl ParsedTemplates {
     /// Sets kept: a platform's catalog themes, not every partner's own overrides.
-    pub const MAX: usize = 64;
+    pub(crate) const MAX: usize = 64;
 
     /// A copy of the set parsed from sources of hash `key`, if there is one.
     pub fn get(&self, key: &blake3::Hash) -> Option<Templates> {

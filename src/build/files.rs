@@ -18,7 +18,7 @@ use crate::util::diag::{Diagnostic, Origin};
 
 /// What every file of the render stage is rendered with.
 #[derive(Clone, Copy)]
-pub struct RenderCx<'a> {
+pub(crate) struct RenderCx<'a> {
     /// The templates, with the site's functions registered.
     pub tpl: &'a Templates,
     /// Every page's and section's template value.
@@ -34,7 +34,7 @@ pub struct RenderCx<'a> {
 }
 
 /// One listing (section or term): its value holds the listed `pages`.
-pub struct Listing<'a> {
+pub(crate) struct Listing<'a> {
     template: &'a str,
     path: &'a str,
     origin: &'a Origin,
@@ -56,7 +56,7 @@ pub struct Listing<'a> {
 
 /// The `<link rel="alternate" hreflang>` tags of a page's translations (those written in their
 /// language, not shown from the default one), with `x-default`; `None` without translations.
-pub fn hreflang_links(
+pub(crate) fn hreflang_links(
     config: &Config,
     count: usize,
     items: impl Iterator<Item = (String, String, bool)>,
@@ -149,7 +149,7 @@ fn render_listing(l: Listing, cx: &RenderCx) -> Vec<Rendered> {
 }
 
 /// Renders every HTML page and generated file: (site path, finished bytes, origin).
-pub fn render_all(cx: &RenderCx, progress: bool, errors: &mut Vec<Diagnostic>) -> Vec<(String, Body, Origin)> {
+pub(crate) fn render_all(cx: &RenderCx, progress: bool, errors: &mut Vec<Diagnostic>) -> Vec<(String, Body, Origin)> {
     let content = cx.content;
     let bar = crate::util::progress::bar(
         progress && content.pages.len() >= 2000,
@@ -183,10 +183,10 @@ pub fn render_all(cx: &RenderCx, progress: bool, errors: &mut Vec<Diagnostic>) -
 /// Most pages one rayon task renders in a row. Rayon splits a loop into a few long runs and
 /// splits further only when a thread steals: the last run of a loop can then keep one core busy
 /// alone for a tenth of the stage while the other waits. Short runs keep both busy to the end.
-pub const LEAF_PAGES: usize = 8;
+pub(crate) const LEAF_PAGES: usize = 8;
 
 /// A rendered file, or why not, and what it was rendered from.
-pub type FromOrigin = (Rendered, Origin);
+pub(crate) type FromOrigin = (Rendered, Origin);
 
 /// Sections (paginated when their template uses `paginator`) and pages.
 fn render_pages(cx: &RenderCx, bar: &indicatif::ProgressBar) -> (Vec<(Vec<Rendered>, Origin)>, Vec<FromOrigin>) {
@@ -358,7 +358,7 @@ fn taxonomy_files(cx: &RenderCx, out: &mut Vec<FromOrigin>) -> Vec<Value> {
 }
 
 /// One alias to make: a redirect page at an old URL.
-pub struct Alias {
+pub(crate) struct Alias {
     /// The output file (`old-page/index.html`).
     file: String,
     /// The alias as written.
@@ -374,7 +374,7 @@ pub struct Alias {
 }
 
 /// Aliases found, not yet rendered: problems of each, and the pages to make.
-pub struct Aliases {
+pub(crate) struct Aliases {
     /// Redirect pages to render, in path order of the files that declare them.
     pub wanted: Vec<Alias>,
     /// Aliases that are not paths of the site.
@@ -384,7 +384,7 @@ pub struct Aliases {
 /// Every alias of every page and section, in path order of their files. An alias that is the
 /// page's own URL is dropped (Hugo and Zola users write them); one that is not a path of the
 /// site is an error.
-pub fn aliases(config: &Config, content: &Content) -> Aliases {
+pub(crate) fn aliases(config: &Config, content: &Content) -> Aliases {
     // A page shown from the default language in another does not declare its aliases again.
     let mut sources: Vec<(&content::Parsed, &String, &String)> = content
         .pages
@@ -434,7 +434,7 @@ pub fn aliases(config: &Config, content: &Content) -> Aliases {
 /// Renders the redirect pages of `wanted` whose file no other output has (`taken`): an alias
 /// that collides with a real page, section or file loses to it, and of two aliases on one URL
 /// the first in path order wins; each loser is a warning naming its line.
-pub fn alias_files(
+pub(crate) fn alias_files(
     cx: &RenderCx,
     wanted: Vec<Alias>,
     taken: impl Fn(&str) -> Option<String>,

@@ -23,7 +23,7 @@ use crate::site::config::Config;
 use crate::util::diag::{Diagnostic, Kind, Origin};
 
 /// One file to render: its template, reuse key, origin, output path and age gate.
-pub struct Job<'a> {
+pub(crate) struct Job<'a> {
     /// The template.
     pub template: &'a str,
     /// `serve`: the key standing for everything the file is made of.
@@ -41,40 +41,40 @@ pub struct Job<'a> {
 }
 
 /// One rendered and finished file (site path, body), or why it could not be rendered.
-pub type Rendered = Result<(String, Body), Diagnostic>;
+pub(crate) type Rendered = Result<(String, Body), Diagnostic>;
 
 /// The finish stage of every rendered file: responsive images, the platform elements, minification.
-pub struct Finish<'a> {
+pub(crate) struct Finish<'a> {
     pub minify: bool,
     pub policy: Arc<Policy>,
     /// The platform elements in each language of the site (the default first), and their block
     /// minified.
-    pub injectors: Vec<(String, Injector, Vec<u8>)>,
+    pub(crate) injectors: Vec<(String, Injector, Vec<u8>)>,
     /// Output paths of the pages rendered with the age gate.
     pub adult: Mutex<Vec<String>>,
     /// For `sopixi check --browser`: each HTML page's template (template, page path).
     pub templates: Mutex<Vec<(String, String)>>,
     /// `serve` only: the previous build's finished files, reused when their key is the same.
-    pub reuse: Option<Reuse<'a>>,
+    pub(crate) reuse: Option<Reuse<'a>>,
     /// The build's images (`<img data-responsive>` becomes a `<picture>` here).
     pub images: &'a Images,
     /// A fresh build into an empty folder: finished files go straight to disk.
-    pub spool: Option<&'a output::Spool>,
+    pub(crate) spool: Option<&'a output::Spool>,
     /// The platform rates the whole site adult: every HTML file gets the age gate.
-    pub all_adult: bool,
+    pub(crate) all_adult: bool,
     /// The build's time limit (see [`crate::site::config::BuildOptions::deadline`]).
     pub deadline: Option<std::time::Instant>,
 }
 
 /// The error of a file not rendered because the build's time limit passed.
-pub fn too_slow(origin: &Origin) -> Diagnostic {
+pub(crate) fn too_slow(origin: &Origin) -> Diagnostic {
     Diagnostic::new(origin, "the build was stopped: it passed the platform's time limit")
         .kind(Kind::Stopped)
         .hint("look for a template loop over far more than the site holds, or a page far larger than the others")
 }
 
 /// Runs `f` with renders on this thread failing after `deadline` (restored after, also on a panic).
-pub fn with_deadline<R>(deadline: Option<std::time::Instant>, f: impl FnOnce() -> R) -> R {
+pub(crate) fn with_deadline<R>(deadline: Option<std::time::Instant>, f: impl FnOnce() -> R) -> R {
     struct Restore(Option<std::time::Instant>);
     impl Drop for Restore {
         fn drop(&mut self) {
@@ -87,7 +87,7 @@ pub fn with_deadline<R>(deadline: Option<std::time::Instant>, f: impl FnOnce() -
 
 /// Finished files of the previous build and the ones of this build, keyed by what they are made
 /// of (the render environment, template, path, age gate and the whole context value).
-pub struct Reuse<'a> {
+pub(crate) struct Reuse<'a> {
     /// Stands for what every file's context shares.
     pub env: blake3::Hash,
     /// The previous build's files.
@@ -95,13 +95,13 @@ pub struct Reuse<'a> {
     /// This build's files, with their keys.
     pub new: Mutex<Vec<(String, blake3::Hash, Body)>>,
     /// Files reused.
-    pub hits: AtomicUsize,
+    pub(crate) hits: AtomicUsize,
 }
 
 /// Runs one file's work; a panic in it (a bug, or a library's, on some input) becomes an error
 /// against that file instead of ending the build, so that every other file is still made and
 /// checked.
-pub fn guarded<T>(origin: &Origin, f: impl FnOnce() -> Result<T, Diagnostic>) -> Result<T, Diagnostic> {
+pub(crate) fn guarded<T>(origin: &Origin, f: impl FnOnce() -> Result<T, Diagnostic>) -> Result<T, Diagnostic> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(r) => r,
         Err(panic) => {
@@ -124,7 +124,7 @@ fn too_deep(origin: &Origin, path: &str, e: crate::render::minify::TooDeep) -> D
 }
 
 /// A finished file that breaks the platform's rules.
-pub fn platform_violation(origin: &Origin, path: &str, violations: &[Violation]) -> Diagnostic {
+pub(crate) fn platform_violation(origin: &Origin, path: &str, violations: &[Violation]) -> Diagnostic {
     let list: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
     Diagnostic::new(origin, format!("/{path} fails the platform check: {}", list.join("; "))).kind(Kind::Platform).hint(
         "the Sopixi badge, cookie notice and age gate must stay on every page: remove the inline style, `hidden` \
@@ -134,7 +134,7 @@ pub fn platform_violation(origin: &Origin, path: &str, violations: &[Violation])
 
 impl<'a> Finish<'a> {
     /// The finish stage of one build, under the engine's policy, in the site's language.
-    pub fn new(
+    pub(crate) fn new(
         engine: &Engine,
         config: &Config,
         images: &'a Images,
@@ -177,7 +177,7 @@ impl<'a> Finish<'a> {
     }
 
     /// The language of a file by its path: the language whose folder it is in, else the default.
-    pub fn lang_of_path(&self, path: &str) -> &str {
+    pub(crate) fn lang_of_path(&self, path: &str) -> &str {
         self.injectors[1..]
             .iter()
             .map(|(l, _, _)| l.as_str())
@@ -185,7 +185,7 @@ impl<'a> Finish<'a> {
             .unwrap_or(&self.injectors[0].0)
     }
 
-    pub fn html(
+    pub(crate) fn html(
         &self,
         path: &str,
         text: &str,
@@ -259,7 +259,7 @@ impl<'a> Finish<'a> {
         Ok(bytes)
     }
 
-    pub fn apply(
+    pub(crate) fn apply(
         &self,
         path: &str,
         text: String,
@@ -284,7 +284,7 @@ impl<'a> Finish<'a> {
 
     /// Renders `template` into the file at `path`, finished. In `serve`, the previous build's
     /// file is reused when the whole context value is the same.
-    pub fn render(
+    pub(crate) fn render(
         &self,
         tpl: &Templates,
         template: &str,
@@ -303,7 +303,7 @@ impl<'a> Finish<'a> {
     /// The key of the file at `path` (`None` when nothing is reused): the render environment,
     /// template, age gate and path, and what `parts` feeds in, which must stand for the whole
     /// context value but for `site` (in the environment).
-    pub fn key(
+    pub(crate) fn key(
         &self,
         template: &str,
         adult: bool,
@@ -323,7 +323,7 @@ impl<'a> Finish<'a> {
     }
 
     /// The previous build's file at `path`, when its key is `key`.
-    pub fn reused(&self, path: &str, key: Option<blake3::Hash>, adult: bool) -> Option<Body> {
+    pub(crate) fn reused(&self, path: &str, key: Option<blake3::Hash>, adult: bool) -> Option<Body> {
         let (r, key) = (self.reuse.as_ref()?, key?);
         let (k, body) = r.old.get(path)?;
         if *k != key {
@@ -339,7 +339,7 @@ impl<'a> Finish<'a> {
 
     /// Renders the file of `job` with the context `ctx` makes (called only when the file of
     /// that key cannot be reused).
-    pub fn render_keyed(&self, tpl: &Templates, job: Job, ctx: impl FnOnce() -> Value) -> Rendered {
+    pub(crate) fn render_keyed(&self, tpl: &Templates, job: Job, ctx: impl FnOnce() -> Value) -> Rendered {
         let origin = job.origin;
         guarded(origin, || self.render_unguarded(tpl, job, ctx))
     }

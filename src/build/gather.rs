@@ -20,14 +20,14 @@ use crate::util::yaml::key_line;
 
 /// A file found under a site folder: path relative to that folder, and on disk.
 #[derive(Debug, Clone)]
-pub struct Found {
+pub(crate) struct Found {
     /// Path relative to the folder walked, `/`-separated.
     pub rel: String,
     /// The file on disk.
-    pub abs: PathBuf,
+    pub(crate) abs: PathBuf,
 }
 
-pub fn skip_name(name: &str) -> bool {
+pub(crate) fn skip_name(name: &str) -> bool {
     (name.starts_with('.') && name != ".well-known")
         || name.ends_with('~')
         || name.ends_with(".swp")
@@ -36,7 +36,7 @@ pub fn skip_name(name: &str) -> bool {
 
 /// Files under `dir`, sorted, with paths relative to it; a missing folder has none. Entries that
 /// cannot be read (a dangling link, no permission) are reported against `label/…` and skipped.
-pub fn walk(dir: &Path, label: &str, errors: &mut Vec<Diagnostic>) -> Vec<Found> {
+pub(crate) fn walk(dir: &Path, label: &str, errors: &mut Vec<Diagnostic>) -> Vec<Found> {
     let mut out = Vec::new();
     if !dir.is_dir() {
         return out;
@@ -92,17 +92,17 @@ pub fn walk(dir: &Path, label: &str, errors: &mut Vec<Diagnostic>) -> Vec<Found>
 
 /// A Markdown file of `content/` and its text (shared: `serve` keeps the texts it read).
 #[derive(Clone)]
-pub struct MdFile {
+pub(crate) struct MdFile {
     /// The file.
     pub f: Found,
     /// Its text.
     pub text: Arc<String>,
     /// The text's hash, when asked for (fingerprints, `serve`).
-    pub hash: Option<blake3::Hash>,
+    pub(crate) hash: Option<blake3::Hash>,
 }
 
 impl MdFile {
-    pub fn new(f: Found, text: String, hashes: TextHashes) -> MdFile {
+    pub(crate) fn new(f: Found, text: String, hashes: TextHashes) -> MdFile {
         let hash = (hashes == TextHashes::Keep).then(|| blake3::hash(text.as_bytes()));
         MdFile { f, text: Arc::new(text), hash }
     }
@@ -110,21 +110,21 @@ impl MdFile {
 
 /// Everything a build reads, gathered before any work.
 #[derive(Clone)]
-pub struct Inputs {
-    pub config_text: String,
+pub(crate) struct Inputs {
+    pub(crate) config_text: String,
     pub config: Config,
     pub theme: Theme,
     pub markdown: Vec<MdFile>,
-    pub content_other: Vec<Found>,
-    pub static_files: Vec<Found>,
-    pub site_templates: Vec<Found>,
+    pub(crate) content_other: Vec<Found>,
+    pub(crate) static_files: Vec<Found>,
+    pub(crate) site_templates: Vec<Found>,
     /// The site's `i18n/LANG.yaml` files (over the theme's).
-    pub site_i18n: Vec<Found>,
+    pub(crate) site_i18n: Vec<Found>,
     /// Files that could not be read; the build goes on to find every other problem, then fails.
     pub errors: Vec<Diagnostic>,
 }
 
-pub fn read_text(f: &Found, label: &str) -> Result<String, Diagnostic> {
+pub(crate) fn read_text(f: &Found, label: &str) -> Result<String, Diagnostic> {
     let bytes = std::fs::read(&f.abs).map_err(|e| {
         Diagnostic::new(label, format!("cannot read: {e}")).hint("check that the file exists and is readable")
     })?;
@@ -137,7 +137,7 @@ pub fn read_text(f: &Found, label: &str) -> Result<String, Diagnostic> {
 /// Whether [`gather`] hashes each Markdown text as it reads it: what a fingerprint and `serve`'s
 /// reuse compare, and a one-off build in memory does not need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TextHashes {
+pub(crate) enum TextHashes {
     /// Hash each text (it is read anyway: the hash costs little then).
     Keep,
     /// Do not.
@@ -145,7 +145,7 @@ pub enum TextHashes {
 }
 
 /// Reads what a build reads (with each Markdown text's hash, as `hashes` says).
-pub fn gather(root: &Path, opts: &BuildOptions, hashes: TextHashes) -> Result<Inputs, BuildFailed> {
+pub(crate) fn gather(root: &Path, opts: &BuildOptions, hashes: TextHashes) -> Result<Inputs, BuildFailed> {
     let site_file = root.join(SITE_FILE);
     if !root.is_dir() {
         return Err(fail(
@@ -221,7 +221,7 @@ fn resolve_theme(root: &Path, config: &Config, config_text: &str) -> Result<Plac
 /// A fingerprint of everything a build of `root` with `opts` reads (configuration, content,
 /// templates, static files, theme, policy, the sopixi binary itself): equal fingerprints mean
 /// equal output.
-pub fn fingerprint(inputs: &Inputs, opts: &BuildOptions, engine: &Engine) -> String {
+pub(crate) fn fingerprint(inputs: &Inputs, opts: &BuildOptions, engine: &Engine) -> String {
     let mut h = blake3::Hasher::new();
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
     if let Some(md) = std::env::current_exe().ok().and_then(|p| std::fs::metadata(p).ok()) {
@@ -276,11 +276,11 @@ pub fn fingerprint(inputs: &Inputs, opts: &BuildOptions, engine: &Engine) -> Str
 }
 
 /// The order [`walk`] lists files in: by path component, each compared by name.
-pub fn walk_order(a: &str, b: &str) -> std::cmp::Ordering {
+pub(crate) fn walk_order(a: &str, b: &str) -> std::cmp::Ordering {
     a.split('/').cmp(b.split('/'))
 }
 
 /// Whether a file name is one the build ignores (dot-files, editor backups and swap files).
-pub fn ignored_name(name: &str) -> bool {
+pub(crate) fn ignored_name(name: &str) -> bool {
     skip_name(name)
 }

@@ -18,9 +18,9 @@ use crate::site::content::Parsed;
 /// Values of the previous build, each with the key of what it was made of. A build reuses an
 /// entry only when its key is the same.
 #[derive(Default)]
-pub struct Memo {
+pub(crate) struct Memo {
     /// Whether anything is kept at all (`false`: a plain build, every look-up misses).
-    pub active: bool,
+    pub(crate) active: bool,
     /// Each Markdown file parsed, keyed by its text's hash and the options and configuration.
     pub parsed: HashMap<String, (blake3::Hash, Arc<Parsed>)>,
     /// The templates, keyed by every template text and the configuration.
@@ -35,12 +35,12 @@ pub struct Memo {
 
 impl Memo {
     /// A memo that keeps nothing: what a plain build passes.
-    pub fn off() -> Memo {
+    pub(crate) fn off() -> Memo {
         Memo::default()
     }
 
     /// A memo that keeps every build's values for the next one.
-    pub fn on() -> Memo {
+    pub(crate) fn on() -> Memo {
         Memo { active: true, ..Memo::default() }
     }
 }
@@ -49,11 +49,11 @@ impl Memo {
 /// configuration and every template — and whether the templates let them be reused (functions
 /// that read beyond the values hashed turn reuse off). Made by the `load` stage when the memo
 /// is active.
-pub struct ReuseEnv {
+pub(crate) struct ReuseEnv {
     /// Hash of what is common.
     pub base: blake3::Hasher,
     /// No template calls `load_data`: bodies (shortcodes) may be reused.
-    pub bodies: bool,
+    pub(crate) bodies: bool,
     /// Neither `load_data`, `get_page` nor `get_section`: finished files may be reused.
     pub files: bool,
 }
@@ -62,7 +62,7 @@ impl ReuseEnv {
     /// What every body's key shares: a body's HTML depends on its text and on the environment —
     /// every URL (internal links), templates (shortcodes), the `site` value of each language and
     /// the UI strings. `None` when bodies may not be reused.
-    pub fn bodies_key(
+    pub(crate) fn bodies_key(
         &self,
         lookup: &Lookup,
         site_values: &[(String, serde_json::Value)],
@@ -94,7 +94,7 @@ type BodyEntry = (blake3::Hash, Arc<Rendered>);
 
 /// A body's place in the memo: its id (the file, and the language when not the default one:
 /// one file can be shown in two languages) and its key.
-pub struct BodySlot {
+pub(crate) struct BodySlot {
     id: String,
     /// What the body is made of (see [`BodyReuse::slot`]).
     pub key: blake3::Hash,
@@ -103,7 +103,7 @@ pub struct BodySlot {
 /// `serve`'s reuse of converted Markdown bodies during one build's `bodies` stage: the previous
 /// build's bodies, and this build's as they are made. In a plain build (no environment key)
 /// there is no slot: nothing is found, nothing kept, and no id is made.
-pub struct BodyReuse<'m> {
+pub(crate) struct BodyReuse<'m> {
     env: Option<blake3::Hash>,
     default_lang: &'m str,
     parsed: &'m HashMap<String, (blake3::Hash, Arc<Parsed>)>,
@@ -113,12 +113,12 @@ pub struct BodyReuse<'m> {
 
 impl<'m> BodyReuse<'m> {
     /// Reuse against `memo`, with the environment key of this build's bodies.
-    pub fn new(memo: &'m Memo, env: Option<blake3::Hash>, default_lang: &'m str) -> BodyReuse<'m> {
+    pub(crate) fn new(memo: &'m Memo, env: Option<blake3::Hash>, default_lang: &'m str) -> BodyReuse<'m> {
         BodyReuse { env, default_lang, parsed: &memo.parsed, old: &memo.markdown, new: Mutex::new(Vec::new()) }
     }
 
     /// The slot of the body of `src` shown in `lang`; `None` in a plain build.
-    pub fn slot(&self, src: &Parsed, lang: &str) -> Option<BodySlot> {
+    pub(crate) fn slot(&self, src: &Parsed, lang: &str) -> Option<BodySlot> {
         let env = self.env?;
         let id = if lang == self.default_lang { src.rel.clone() } else { format!("{lang}:{}", src.rel) };
         let mut h = blake3::Hasher::new();
@@ -141,18 +141,18 @@ impl<'m> BodyReuse<'m> {
     }
 
     /// The previous build's body for this slot, when its key is the same.
-    pub fn find(&self, slot: Option<&BodySlot>) -> Option<Arc<Rendered>> {
+    pub(crate) fn find(&self, slot: Option<&BodySlot>) -> Option<Arc<Rendered>> {
         let slot = slot?;
         self.old.get(&slot.id).filter(|(k, _)| *k == slot.key).map(|(_, r)| r.clone())
     }
 
     /// Keeps this build's body for the next build.
-    pub fn keep(&self, slot: BodySlot, body: Arc<Rendered>) {
+    pub(crate) fn keep(&self, slot: BodySlot, body: Arc<Rendered>) {
         self.new.lock().unwrap_or_else(|e| e.into_inner()).push((slot.id, (slot.key, body)));
     }
 
     /// The bodies this build kept.
-    pub fn into_kept(self) -> HashMap<String, BodyEntry> {
+    pub(crate) fn into_kept(self) -> HashMap<String, BodyEntry> {
         self.new.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().collect()
     }
 }

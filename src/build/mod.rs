@@ -1,18 +1,18 @@
 //! The build: the stages load → bodies → context → render → statics → images, producing one
 //! [`Output`], and the ways to run them — in memory ([`build`]), into a folder ([`build_to_dir`],
-//! skipped when nothing changed), or again and again for a preview ([`session::Session`]).
+//! skipped when nothing changed), or again and again for a preview (`session::Session`).
 //!
 //! In: the site folder, [`BuildOptions`] and a shared [`engine::Engine`]. Out: an [`Output`] (or
 //! every problem found), written to a folder only when the whole site rendered without error.
 //! With `output`, `serve` and `deploy`, this is the IO edge: other modules get values.
 
 pub mod engine;
-pub mod files;
-pub mod finish;
-pub mod gather;
-pub mod memo;
-pub mod session;
-pub mod stages;
+pub(crate) mod files;
+pub(crate) mod finish;
+pub(crate) mod gather;
+pub(crate) mod memo;
+pub(crate) mod session;
+pub(crate) mod stages;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -27,7 +27,7 @@ use crate::site::config::BuildOptions;
 use crate::util::diag::{BuildFailed, Diagnostic, Kind, Origin};
 
 /// Most files one rayon task reads or parses in a row (see [`files::LEAF_PAGES`]).
-pub const LEAF_FILES: usize = 64;
+pub(crate) const LEAF_FILES: usize = 64;
 
 /// A successful build.
 pub struct Built {
@@ -97,10 +97,10 @@ pub struct DiskBuild {
 }
 
 /// A site read from disk and fingerprinted, not yet built (see [`prepare`]).
-pub struct Prepared {
+pub(crate) struct Prepared {
     inputs: gather::Inputs,
     /// Stands for everything the build reads (see [`gather::fingerprint`]).
-    pub fingerprint: String,
+    pub(crate) fingerprint: String,
     /// When the site was read.
     started: Instant,
 }
@@ -108,13 +108,13 @@ pub struct Prepared {
 impl Prepared {
     /// Whether reading found no problem (a fingerprint of a site with unreadable files is not
     /// one to trust for skipping).
-    pub fn readable(&self) -> bool {
+    pub(crate) fn readable(&self) -> bool {
         self.inputs.errors.is_empty()
     }
 }
 
 /// Reads the site (walks, reads, resolves the theme) and fingerprints it, without building.
-pub fn prepare(engine: &Engine, root: &Path, opts: &BuildOptions) -> Result<Prepared, BuildFailed> {
+pub(crate) fn prepare(engine: &Engine, root: &Path, opts: &BuildOptions) -> Result<Prepared, BuildFailed> {
     let started = Instant::now();
     let inputs = gather(root, opts, TextHashes::Keep)?;
     let fingerprint = fingerprint(&inputs, opts, engine);
@@ -135,7 +135,7 @@ pub fn build_to_dir(
 }
 
 /// [`build_to_dir`] of a site already read by [`prepare`].
-pub fn build_prepared_to_dir(
+pub(crate) fn build_prepared_to_dir(
     engine: &Engine,
     root: &Path,
     opts: &BuildOptions,

@@ -20,7 +20,7 @@ use crate::util::diag::BuildFailed;
 
 /// A site being previewed: the inputs last read and the [`Memo`], so that after an edit only the
 /// changed files are read again and only the files whose context changed are rendered again.
-pub struct Session {
+pub(crate) struct Session {
     root: PathBuf,
     opts: BuildOptions,
     inputs: Option<Inputs>,
@@ -30,17 +30,12 @@ pub struct Session {
 
 impl Session {
     /// A session over the site at `root` (give it canonical, as the watcher reports such paths).
-    pub fn new(root: &Path, opts: BuildOptions, engine: Engine) -> Session {
+    pub(crate) fn new(root: &Path, opts: BuildOptions, engine: Engine) -> Session {
         Session { root: root.to_path_buf(), opts, inputs: None, memo: Memo::on(), engine }
     }
 
-    /// The options every build of this session uses.
-    pub fn options(&self) -> &BuildOptions {
-        &self.opts
-    }
-
     /// Finished files the last build reused.
-    pub fn reused(&self) -> usize {
+    pub(crate) fn reused(&self) -> usize {
         self.memo.reused
     }
 
@@ -49,7 +44,7 @@ impl Session {
     /// edits of known templates and static files need no reading here; any other change (a new
     /// or removed file that is not Markdown, a folder, `site.yaml`) reads the whole site again
     /// (the caches still apply).
-    pub fn rebuild(&mut self, changed: &[PathBuf]) -> Result<Built, BuildFailed> {
+    pub(crate) fn rebuild(&mut self, changed: &[PathBuf]) -> Result<Built, BuildFailed> {
         let t = Instant::now();
         let patched = match self.inputs.take() {
             Some(inputs) if !changed.is_empty() => self.patch(inputs, changed),

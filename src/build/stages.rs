@@ -35,7 +35,7 @@ use crate::util::diag::{did_you_mean, BuildFailed, Diagnostic, Kind, Origin};
 /// What every stage of one build is given: the site, its options, the shared engine and, for a
 /// fresh build into an empty folder, the staging folder finished files are written into.
 #[derive(Clone, Copy)]
-pub struct BuildCx<'a> {
+pub(crate) struct BuildCx<'a> {
     /// The site folder.
     pub root: &'a Path,
     /// The command-line options.
@@ -43,7 +43,7 @@ pub struct BuildCx<'a> {
     /// What builds share.
     pub engine: &'a Engine,
     /// A fresh build's staging folder.
-    pub spool: Option<&'a output::Spool>,
+    pub(crate) spool: Option<&'a output::Spool>,
 }
 
 /// The time each stage took, in order.
@@ -65,7 +65,7 @@ impl Laps {
 
 /// After [`load`]: the configuration, the content tree (bodies not yet converted), the
 /// templates, the files to publish as they are, and the problems found so far.
-pub struct Loaded {
+pub(crate) struct Loaded {
     inputs: Inputs,
     content: Content,
     tpl: Templates,
@@ -78,7 +78,7 @@ pub struct Loaded {
 }
 
 /// After [`bodies`]: every body converted to HTML; the images the bodies asked for planned.
-pub struct Bodied {
+pub(crate) struct Bodied {
     loaded: Loaded,
     images: Arc<Images>,
     /// `serve`: the key of each page's body (`None` where it cannot be reused).
@@ -89,7 +89,7 @@ pub struct Bodied {
 
 /// After [`context`]: every page's and section's template value, and the lookup tables of the
 /// template functions.
-pub struct Contexts {
+pub(crate) struct Contexts {
     bodied: Bodied,
     values: Arc<Values>,
     lookup: Arc<Lookup>,
@@ -103,7 +103,7 @@ struct Kept {
 }
 
 /// After [`render`] (and [`statics`]): the finished pages, generated and static files.
-pub struct Finished {
+pub(crate) struct Finished {
     contexts: Contexts,
     output: Output,
     adult: Vec<String>,
@@ -116,7 +116,7 @@ pub struct Finished {
 }
 
 /// Runs every stage; `memo` is read and updated (a plain build passes [`Memo::off`]).
-pub fn build_from(cx: &BuildCx, inputs: Inputs, memo: &mut Memo) -> Result<Built, BuildFailed> {
+pub(crate) fn build_from(cx: &BuildCx, inputs: Inputs, memo: &mut Memo) -> Result<Built, BuildFailed> {
     let mut laps = Laps::new();
     let loaded = load(cx, inputs, memo)?;
     laps.lap("load");
@@ -135,7 +135,7 @@ pub fn build_from(cx: &BuildCx, inputs: Inputs, memo: &mut Memo) -> Result<Built
 /// Front matter parsed (in parallel; broken front matter is reported and replaced by defaults,
 /// so that every other problem is found in the same run), templates loaded (built-ins, then the
 /// theme's, then the site's overrides) and the content tree assembled.
-pub fn load(cx: &BuildCx, mut inputs: Inputs, memo: &mut Memo) -> Result<Loaded, BuildFailed> {
+pub(crate) fn load(cx: &BuildCx, mut inputs: Inputs, memo: &mut Memo) -> Result<Loaded, BuildFailed> {
     let mut errors: Vec<Diagnostic> = inputs.errors.clone();
     preload_syntaxes(&cx.engine.highlighter, &inputs.markdown);
     let markdown = std::mem::take(&mut inputs.markdown);
@@ -388,7 +388,7 @@ fn load_templates(
 /// table of contents, highlighting) → shortcodes rendered back in → `<img data-responsive>` →
 /// `<picture>`. A build with broken bodies stops here (templates would only add noise about
 /// pages already known to be broken), once the images the bodies asked for are made.
-pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, BuildFailed> {
+pub(crate) fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, BuildFailed> {
     let Loaded { inputs, mut content, mut tpl, strings, env, mut errors, warnings } = loaded;
     let config = &inputs.config;
     let (images, url_lookup) = body_functions(cx, &inputs, &content, &mut tpl, &strings);
@@ -400,7 +400,8 @@ pub fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bodied, B
         env.as_ref().and_then(|e| e.bodies_key(&url_lookup, &site_values, &strings)),
         &config.site.language,
     );
-    let converter = BodyConverter { cx, config, images: &images, lookup: &url_lookup, shortcodes: &shortcodes, reuse: &reuse };
+    let converter =
+        BodyConverter { cx, config, images: &images, lookup: &url_lookup, shortcodes: &shortcodes, reuse: &reuse };
     let (page_errors, body_keys): (Vec<Vec<Diagnostic>>, Vec<Option<blake3::Hash>>) = content
         .pages
         .par_iter_mut()
@@ -587,7 +588,7 @@ impl BodyConverter<'_> {
 
 /// Template values and the lookup tables of the functions that need rendered content, side by
 /// side.
-pub fn context(bodied: Bodied) -> Contexts {
+pub(crate) fn context(bodied: Bodied) -> Contexts {
     let Bodied { loaded, images, body_keys, lookup } = bodied;
     let (config, content) = (&loaded.inputs.config, &loaded.content);
     let values = Arc::new(Values::new(config, content));
@@ -598,7 +599,7 @@ pub fn context(bodied: Bodied) -> Contexts {
 
 /// Every page rendered and finished as soon as it is rendered, so that only finished bytes are
 /// held in memory; `serve` reuses the previous build's file when its key is the same.
-pub fn render(cx: &BuildCx, contexts: Contexts, memo: &mut Memo) -> Finished {
+pub(crate) fn render(cx: &BuildCx, contexts: Contexts, memo: &mut Memo) -> Finished {
     let Contexts { bodied, values, lookup } = &contexts;
     let Bodied { loaded, images, body_keys, .. } = bodied;
     let (config, content) = (&loaded.inputs.config, &loaded.content);
@@ -649,7 +650,7 @@ pub fn render(cx: &BuildCx, contexts: Contexts, memo: &mut Memo) -> Finished {
 /// finished (HTML files get the platform elements, CSS and JS are minified, published photos
 /// lose their metadata); then the files made once every other is known: aliases, the notices
 /// of withheld pages and the platform's own files under the reserved `/_sopixi/`.
-pub fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
+pub(crate) fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
     let Finished { contexts, output, warnings, .. } = &mut rendered;
     let loaded = &contexts.bodied.loaded;
     let config = &loaded.inputs.config;

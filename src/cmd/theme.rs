@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use sopixi::theme::meta::ThemeMeta;
 use sopixi::ops::theme::statement::{self, Month};
+use sopixi::theme::meta::ThemeMeta;
 use sopixi::util::money::format_cents;
 
 use crate::console;
@@ -175,7 +175,8 @@ fn catalog(args: CatalogArgs) -> i32 {
             }
         },
     };
-    let result = sopixi::ops::theme::catalog::build_catalog(&engine, &args.themes, &example, &args.output, &args.base_url);
+    let result =
+        sopixi::ops::theme::catalog::build_catalog(&engine, &args.themes, &example, &args.output, &args.base_url);
     if let Ok(dir) = &tmp {
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -4,7 +4,7 @@
 //!
 //! In: a folder of built files (what `build` wrote), the header rules of `site.yaml` and a target
 //! URL. Out: the target holding exactly those files, with `Content-Type` and `Cache-Control` set,
-//! and a manifest object ([`MANIFEST`]: path → content hash, size, headers) that the next deploy
+//! and a manifest object (`MANIFEST`: path → content hash, size, headers) that the next deploy
 //! diffs against, so unchanged files are never touched and a no-change deploy is one read.
 //! Uploads go in phases — other files, then HTML pages (pages linking to new pages after them,
 //! deepest first, home last), then feeds, sitemap and `robots.txt` —, each phase complete before
@@ -34,7 +34,7 @@ pub mod plan;
 use self::plan::*;
 
 /// The manifest object, at the root of the target prefix.
-pub const MANIFEST: &str = ".sopixi-deploy.json";
+pub(crate) const MANIFEST: &str = ".sopixi-deploy.json";
 
 /// Files above this size are sent as multipart uploads.
 const MULTIPART_THRESHOLD: u64 = 16 * 1024 * 1024;
@@ -49,7 +49,7 @@ pub struct LocalFile {
     /// Site path.
     pub path: String,
     /// Where it is.
-    pub abs: PathBuf,
+    pub(crate) abs: PathBuf,
     /// Hash, size, headers.
     pub entry: Entry,
 }
@@ -124,7 +124,7 @@ pub enum DeployError {
         seconds: u64,
     },
     /// A conditional write of the manifest lost: another deploy wrote it since this one read
-    /// it. [`deploy_async`] reads it again and plans anew; after uploads began, it means this
+    /// it. `deploy_async` reads it again and plans anew; after uploads began, it means this
     /// deploy's lease was taken over ([`DeployError::TakenOver`]).
     #[error("the deploy manifest of {target} changed while this deploy was planning; run again")]
     Conflict {
@@ -230,7 +230,7 @@ fn upload_bytes(f: &LocalFile) -> Result<Vec<u8>, DeployError> {
 /// The compliance gate: one line per HTML file that fails the platform check under `policy`
 /// (`policy::check::check_files`). A page is held to the age gate when the build recorded it as adult
 /// (`adult`, from the output folder's manifest) or when it carries the adult rating.
-pub fn compliance_violations(
+pub(crate) fn compliance_violations(
     files: &[&LocalFile],
     policy: &crate::policy::Policy,
     adult: &std::collections::BTreeSet<String>,
@@ -271,7 +271,7 @@ pub struct Target {
 impl Target {
     /// The same store under `prefix/sub/` (one connection pool for every partner of a platform
     /// run).
-    pub fn sub(&self, sub: &str) -> Target {
+    pub(crate) fn sub(&self, sub: &str) -> Target {
         let sub = sub.trim_matches('/');
         let prefix = if self.prefix.is_empty() { sub.to_string() } else { format!("{}/{sub}", self.prefix) };
         Target {
@@ -289,7 +289,7 @@ impl Target {
     }
 
     /// Reads a small object at `path` under the prefix, with its version (`None`: no such object).
-    pub async fn get_small(&self, path: &str) -> Result<Option<(Vec<u8>, Version)>, DeployError> {
+    pub(crate) async fn get_small(&self, path: &str) -> Result<Option<(Vec<u8>, Version)>, DeployError> {
         let key = self.key(path)?;
         match self.store.get(&key).await {
             Ok(r) => {
@@ -312,7 +312,7 @@ impl Target {
     /// Writes a small object at `path`, only if it is still at version `read` (`None`: only if
     /// there is none). `Ok(false)`: another writer came first (read it again and retry). A
     /// folder target writes unconditionally.
-    pub async fn put_small_if(
+    pub(crate) async fn put_small_if(
         &self,
         path: &str,
         bytes: Vec<u8>,
@@ -714,7 +714,7 @@ pub fn read_manifest(target: &Target) -> Result<Option<Manifest>, DeployError> {
 }
 
 /// [`read_manifest`] on the caller's runtime.
-pub async fn read_manifest_async(target: &Target) -> Result<Option<Manifest>, DeployError> {
+pub(crate) async fn read_manifest_async(target: &Target) -> Result<Option<Manifest>, DeployError> {
     let key = target.key(MANIFEST)?;
     match target.store.get(&key).await {
         Ok(r) => {
@@ -734,7 +734,11 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 /// Deploys on the caller's tokio runtime (see [`deploy`]).
-pub async fn deploy_async(target: &Target, files: &[LocalFile], opts: &DeployOptions) -> Result<Report, DeployError> {
+pub(crate) async fn deploy_async(
+    target: &Target,
+    files: &[LocalFile],
+    opts: &DeployOptions,
+) -> Result<Report, DeployError> {
     let start = Instant::now();
     let requests = AtomicU64::new(0);
     let mut attempt: u32 = 0;
@@ -827,8 +831,12 @@ impl<'a> Attempt<'a> {
         }
         let plan = self.compare(&remote, old.as_ref(), orphans)?;
         self.gate(&plan, had_manifest)?;
-        let mut report =
-            Report { target: self.target.display.clone(), unchanged: plan.unchanged, had_manifest, ..Default::default() };
+        let mut report = Report {
+            target: self.target.display.clone(),
+            unchanged: plan.unchanged,
+            had_manifest,
+            ..Default::default()
+        };
         let nothing = plan.upload_count() == 0 && plan.deletes.is_empty() && !plan.manifest_changed;
         if self.opts.dry_run || nothing {
             return Ok(self.report(report, plan));
@@ -945,8 +953,11 @@ impl<'a> Attempt<'a> {
         held: &Held,
         version: Version,
     ) -> Result<(Manifest, Version), DeployError> {
-        let mut claim =
-            old.unwrap_or_else(|| Manifest { version: 1, generator: plan.manifest.generator.clone(), ..Default::default() });
+        let mut claim = old.unwrap_or_else(|| Manifest {
+            version: 1,
+            generator: plan.manifest.generator.clone(),
+            ..Default::default()
+        });
         claim.lease = Some(held.0.clone());
         let mut announced: Vec<String> = plan
             .phases
@@ -1044,8 +1055,7 @@ impl<'a> Attempt<'a> {
             return Ok(0);
         }
         let mut deleted = 0;
-        let (pages, others): (Vec<&String>, Vec<&String>) =
-            plan.deletes.iter().partition(|p| class(p) == Class::Page);
+        let (pages, others): (Vec<&String>, Vec<&String>) = plan.deletes.iter().partition(|p| class(p) == Class::Page);
         for batch in [pages, others] {
             if batch.is_empty() {
                 continue;

@@ -14,17 +14,17 @@ use crate::site::config::{DeployConfig, DeployMatcher};
 pub(crate) const MAX_HTML_WAVES: usize = 8;
 
 /// `Cache-Control` of pages, feeds and the sitemap: caches must ask again every time.
-pub const REVALIDATE: &str = "public, max-age=0, must-revalidate";
+pub(crate) const REVALIDATE: &str = "public, max-age=0, must-revalidate";
 /// `Cache-Control` of content-addressed files (and the platform's `/_sopixi/` files).
-pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+pub(crate) const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// `Cache-Control` of other files (images, PDFs, unhashed CSS/JS): an hour.
-pub const MODERATE: &str = "public, max-age=3600";
+pub(crate) const MODERATE: &str = "public, max-age=3600";
 
 /// What the target holds for one file, as the manifest records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     /// blake3 of the file's bytes as built (before any compression).
-    pub hash: String,
+    pub(crate) hash: String,
     /// Size as built.
     pub size: u64,
     /// `Content-Type` sent.
@@ -49,7 +49,7 @@ pub struct Manifest {
     /// Objects the deploy that wrote this manifest was about to delete (kept so that a deploy
     /// killed while deleting finishes the job next time).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub pending_deletes: Vec<String>,
+    pub(crate) pending_deletes: Vec<String>,
     /// What the published files were made from (a platform run's input fingerprint): a run whose
     /// inputs are the same has nothing to publish.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -67,11 +67,11 @@ pub struct Manifest {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lease {
     /// Unique to one deploy.
-    pub token: String,
+    pub(crate) token: String,
     /// The machine (host name) of the deploying process.
     pub host: String,
     /// Its process id.
-    pub pid: u32,
+    pub(crate) pid: u32,
     /// Unix time (seconds) after which the lease may be taken over.
     pub until: u64,
 }
@@ -95,7 +95,7 @@ pub struct NewFile {
     /// What the manifest will record.
     pub entry: Entry,
     /// Size and MD5 (hex) of the bytes as uploaded, when known (compared with listing ETags).
-    pub uploaded_md5: Option<(u64, String)>,
+    pub(crate) uploaded_md5: Option<(u64, String)>,
 }
 
 /// Why a file is uploaded.
@@ -130,7 +130,7 @@ pub struct Plan {
     #[serde(skip)]
     pub manifest: Manifest,
     /// Whether the manifest differs from the target's.
-    pub manifest_changed: bool,
+    pub(crate) manifest_changed: bool,
 }
 
 impl Plan {
@@ -174,7 +174,7 @@ pub(crate) fn depth(path: &str) -> usize {
 
 /// Plans a deploy: which files to upload, in which order, and what to delete.
 ///
-/// `refs_of` gives the site paths an HTML page references (see [`local_refs`]); it is only asked
+/// `refs_of` gives the site paths an HTML page references (see `local_refs`); it is only asked
 /// about pages that are uploaded. Pure: no IO.
 pub fn plan(remote: &Remote, new: &[NewFile], refs_of: impl Fn(&str) -> Vec<String>) -> Plan {
     let mut uploads: Vec<(String, Reason)> = Vec::new();
@@ -312,7 +312,7 @@ pub(crate) fn html_waves(pages: Vec<(String, Reason)>, refs_of: impl Fn(&str) ->
 /// The site paths an HTML page references through `href` and `src`: root-relative URLs, relative
 /// URLs and absolute URLs under `base_url`. A URL ending in `/` means its `index.html`. Other
 /// hosts, fragments-only links and `mailto:`-like schemes are ignored.
-pub fn local_refs(html: &str, page: &str, base_url: &str) -> Vec<String> {
+pub(crate) fn local_refs(html: &str, page: &str, base_url: &str) -> Vec<String> {
     let base_path =
         base_url.split_once("://").map(|(_, rest)| rest.find('/').map_or("/", |i| &rest[i..])).unwrap_or(base_url);
     let mut out = BTreeSet::new();
@@ -385,7 +385,7 @@ pub(crate) fn resolve_url(value: &str, page: &str, base_url: &str, base_path: &s
 #[derive(Debug, Clone, Default)]
 pub struct HeaderRules {
     /// `deploy.matchers`, first match wins per header.
-    pub matchers: Vec<DeployMatcher>,
+    pub(crate) matchers: Vec<DeployMatcher>,
     /// Gzip text files (`deploy.gzip` or `--gzip`).
     pub gzip: bool,
 }
@@ -414,7 +414,7 @@ impl HeaderRules {
 }
 
 /// The MIME type of a site path, with `charset=utf-8` on every text type.
-pub fn default_content_type(path: &str) -> String {
+pub(crate) fn default_content_type(path: &str) -> String {
     let lower = path.to_ascii_lowercase();
     if lower.ends_with("atom.xml") {
         return "application/atom+xml; charset=utf-8".into();
@@ -436,7 +436,7 @@ pub fn default_content_type(path: &str) -> String {
 /// Whether a file name carries a content hash (`app.3f9a1c2b.css`, `main-8d2f7e01ab.js`): a run
 /// of at least 8 hexadecimal digits (with a digit among them) or 16 alphanumerics between
 /// separators, just before the extension.
-pub fn content_addressed(path: &str) -> bool {
+pub(crate) fn content_addressed(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     let Some((stem, _ext)) = name.rsplit_once('.') else { return false };
     let last = stem.rsplit(['.', '-', '_']).next().unwrap_or("");
@@ -453,7 +453,7 @@ pub fn content_addressed(path: &str) -> bool {
 }
 
 /// The default `Cache-Control` of a site path.
-pub fn default_cache_control(path: &str) -> &'static str {
+pub(crate) fn default_cache_control(path: &str) -> &'static str {
     if class(path) != Class::Asset || path.ends_with(".txt") || path.ends_with(".json") {
         REVALIDATE
     } else if path.starts_with(&format!("{}/", crate::policy::compliance::ASSET_DIR))

@@ -40,7 +40,7 @@ pub struct Settings {
     /// The `sizes` attribute; `None`: the image's largest width, or the whole viewport if narrower.
     pub sizes: Option<String>,
     /// Largest source accepted, in pixels (decompression bombs are refused before decoding).
-    pub max_pixels: u64,
+    pub(crate) max_pixels: u64,
     /// The cache folder (absolute).
     pub cache_dir: PathBuf,
 }
@@ -54,7 +54,7 @@ enum Data {
 
 /// A source image, as its header describes it.
 #[derive(Debug)]
-pub struct Source {
+pub(crate) struct Source {
     /// How messages name it (`static/images/a.jpg`, `content/blog/trip/photo.jpg`).
     pub label: String,
     data: Data,
@@ -91,7 +91,7 @@ struct Header {
 
 /// Resize operations of `resize_image`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
+pub(crate) enum Op {
     /// Exactly `width`×`height`, the aspect ratio not kept.
     Scale,
     /// `width` wide, height to keep the ratio.
@@ -181,11 +181,11 @@ pub struct Geometry {
     /// Output height.
     pub height: u32,
     /// Source rectangle: left, top, width, height (in displayed source pixels).
-    pub crop: (f64, f64, f64, f64),
+    pub(crate) crop: (f64, f64, f64, f64),
 }
 
 /// Where `op` with the requested `width`/`height` takes a `sw`×`sh` source.
-pub fn geometry(op: Op, sw: u32, sh: u32, width: Option<u32>, height: Option<u32>) -> Result<Geometry, String> {
+pub(crate) fn geometry(op: Op, sw: u32, sh: u32, width: Option<u32>, height: Option<u32>) -> Result<Geometry, String> {
     let (fw, fh) = (f64::from(sw), f64::from(sh));
     let full = (0.0, 0.0, fw, fh);
     let scaled = |x: f64| (x.round() as u32).max(1);
@@ -230,7 +230,7 @@ pub fn geometry(op: Op, sw: u32, sh: u32, width: Option<u32>, height: Option<u32
 
 /// One image file to make.
 #[derive(Debug)]
-pub struct Variant {
+pub(crate) struct Variant {
     source: Arc<Source>,
     geometry: Geometry,
     format: Format,
@@ -296,7 +296,7 @@ impl Images {
     /// Runs `f` as the rendering of the content file `origin` (`content/blog/trip/index.md`, or
     /// anything else for files that are not content): relative image paths are looked up beside
     /// it. Returns whether the rendering used any image (its output then depends on image files).
-    pub fn scoped<R>(&self, origin: &Origin, f: impl FnOnce() -> R) -> (R, bool) {
+    pub(crate) fn scoped<R>(&self, origin: &Origin, f: impl FnOnce() -> R) -> (R, bool) {
         let origin = origin.path().and_then(Path::to_str).unwrap_or("");
         let dir = origin.strip_suffix(".md").and_then(|_| origin.rsplit_once('/')).map(|(d, _)| d.to_string());
         let id = std::thread::current().id();
@@ -363,7 +363,7 @@ fn format_name(f: ImageFormat) -> &'static str {
 }
 
 /// Whether a file name looks like an image this module processes.
-pub fn is_raster(path: &str) -> bool {
+pub(crate) fn is_raster(path: &str) -> bool {
     let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
     matches!(ext.as_str(), "jpg" | "jpeg" | "png" | "gif" | "webp")
 }
@@ -854,7 +854,7 @@ impl Images {
     /// A published original (a bundle or static JPEG/PNG, copied as is otherwise) without its
     /// metadata: the cached copy, made once per version of the file. `None` when the file is
     /// not an image this can clean (the caller copies it as it is).
-    pub fn published_original(&self, label: &str, abs: &Path) -> Result<Option<PathBuf>, String> {
+    pub(crate) fn published_original(&self, label: &str, abs: &Path) -> Result<Option<PathBuf>, String> {
         let source = match self.source(label.to_string(), Data::File(abs.to_path_buf())) {
             Ok(s) if matches!(s.format, ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP) => s,
             Ok(_) => return Ok(None),
@@ -899,7 +899,7 @@ impl Images {
 /// A JPEG or PNG file without its metadata: EXIF (but for the orientation, kept as a minimal
 /// EXIF block), XMP, IPTC and comments for JPEG; `eXIf` and text chunks for PNG. The pixels, the
 /// colour profile and everything else stay byte for byte. `None` for anything else.
-pub fn strip_metadata(bytes: &[u8], orientation: u8) -> Option<Vec<u8>> {
+pub(crate) fn strip_metadata(bytes: &[u8], orientation: u8) -> Option<Vec<u8>> {
     if bytes.starts_with(&[0xFF, 0xD8]) {
         strip_jpeg(bytes, orientation)
     } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
@@ -1150,7 +1150,7 @@ fn decode(source: &Source, bytes: &[u8], max_pixels: u64) -> Result<DynamicImage
 /// Converts the pixels of a photo tagged with a colour profile (a phone's Display P3, Adobe RGB
 /// …) to sRGB, which is what an untagged variant is taken to be. A profile that cannot be read
 /// leaves the pixels as they are.
-pub fn to_srgb(img: &mut DynamicImage, icc: &[u8]) {
+pub(crate) fn to_srgb(img: &mut DynamicImage, icc: &[u8]) {
     use moxcms::{ColorProfile, Layout, TransformOptions};
     let Ok(profile) = ColorProfile::new_from_slice(icc) else { return };
     let (layout, raw): (Layout, &mut [u8]) = match img {

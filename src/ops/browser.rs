@@ -28,11 +28,11 @@ use crate::policy::Policy;
 pub const WIDTHS: [u32; 4] = [320, 375, 768, 1280];
 
 /// The smallest height, in CSS pixels, the badge may have.
-pub const MIN_BADGE_PX: f64 = 16.0;
+pub(crate) const MIN_BADGE_PX: f64 = 16.0;
 
 /// How long a page's scripts get, after it loaded, before it is judged: a page that hides the
 /// badge a moment later is caught too.
-pub const SETTLE: Duration = Duration::from_millis(600);
+pub(crate) const SETTLE: Duration = Duration::from_millis(600);
 
 /// What a browser check found.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -66,9 +66,9 @@ pub struct PageCheck {
     /// What is wrong, in words; empty when the page passes.
     pub problems: Vec<String>,
     /// How far the page is wider than the viewport, in CSS pixels (0: no horizontal scrolling).
-    pub overflow_px: u64,
+    pub(crate) overflow_px: u64,
     /// axe-core's serious and critical violations, when it was asked for (see [`check`]).
-    pub accessibility: Vec<Violation>,
+    pub(crate) accessibility: Vec<Violation>,
 }
 
 /// One accessibility rule axe-core found broken on a page.
@@ -77,14 +77,14 @@ pub struct Violation {
     /// The rule (`color-contrast`).
     pub id: String,
     /// `serious` or `critical`.
-    pub impact: String,
+    pub(crate) impact: String,
     /// What the rule asks, in words.
     pub help: String,
     /// The first elements that break it: CSS selector, and what to fix.
-    pub nodes: Vec<ViolationNode>,
+    pub(crate) nodes: Vec<ViolationNode>,
     /// Whether the cookie notice was open when the page was checked.
     #[serde(default)]
-    pub notice_open: bool,
+    pub(crate) notice_open: bool,
     /// Whether the page was shown in its dark scheme (`prefers-color-scheme: dark`).
     #[serde(default)]
     pub dark: bool,
@@ -92,7 +92,7 @@ pub struct Violation {
 
 /// An element breaking an accessibility rule.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct ViolationNode {
+pub(crate) struct ViolationNode {
     /// Its CSS selector (shadow roots joined by ` >> `).
     pub target: String,
     /// The start of its HTML.
@@ -142,7 +142,7 @@ impl Tools {
 /// platform elements on each. With `axe` (the source of axe-core's `axe.min.js`), each page is
 /// also run through axe-core once the cookie notice is closed, in the light scheme and again in
 /// the dark one (`prefers-color-scheme: dark`), and the first page of each width once more with
-/// the notice open: serious and critical violations go into [`PageCheck::accessibility`].
+/// the notice open: serious and critical violations go into `PageCheck::accessibility`.
 pub fn check(
     site: Site,
     pages: &[(String, String)],
@@ -294,7 +294,7 @@ impl Session {
 
     /// Emulates the reader's colour scheme preference (`light` or `dark`) for the pages that
     /// follow, and lets the page restyle.
-    pub fn color_scheme(&self, scheme: &str) -> Result<(), String> {
+    pub(crate) fn color_scheme(&self, scheme: &str) -> Result<(), String> {
         self.cdp(
             "Emulation.setEmulatedMedia",
             json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
@@ -309,7 +309,7 @@ impl Session {
     }
 
     /// Opens `url` with the site's storage empty (a first visit) and waits for its scripts.
-    pub fn first_visit(&self, url: &str, origin: &str) -> Result<(), String> {
+    pub(crate) fn first_visit(&self, url: &str, origin: &str) -> Result<(), String> {
         self.cdp("Storage.clearDataForOrigin", json!({"origin": origin, "storageTypes": "all"}))?;
         self.open(url)?;
         std::thread::sleep(SETTLE);
@@ -491,14 +491,14 @@ mod server {
     use axum::http::{header, StatusCode, Uri};
     use axum::response::Response;
 
-    pub struct Server {
+    pub(super) struct Server {
         port: u16,
         // Dropped with the server: the runtime stops serving.
         _runtime: tokio::runtime::Runtime,
     }
 
     impl Server {
-        pub fn start(site: Site) -> Result<Server, String> {
+        pub(super) fn start(site: Site) -> Result<Server, String> {
             let runtime = crate::util::runtime::new().map_err(|e| e.to_string())?;
             let listener = runtime
                 .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -520,11 +520,11 @@ mod server {
             Ok(Server { port, _runtime: runtime })
         }
 
-        pub fn origin(&self) -> String {
+        pub(super) fn origin(&self) -> String {
             format!("http://127.0.0.1:{}", self.port)
         }
 
-        pub fn url(&self, file: &str) -> String {
+        pub(super) fn url(&self, file: &str) -> String {
             let path = file.strip_suffix("index.html").unwrap_or(file);
             format!("{}/{path}", self.origin())
         }

@@ -31,7 +31,7 @@ pub enum Body {
     /// Copied from a source file as is (static files, bundle files).
     File(PathBuf),
     /// Produced by the build and already written, with this length, into the staging folder of
-    /// a [`Spool`] (a fresh build does not hold its pages in memory).
+    /// a `Spool` (a fresh build does not hold its pages in memory).
     Spooled(PathBuf, u64),
 }
 
@@ -57,7 +57,7 @@ pub struct Output {
     pub templates: BTreeMap<String, Vec<String>>,
     /// A multilingual site whose default language has its own folder: each language and the
     /// path of its home, the default first (`/` then sends visitors to their language).
-    pub language_roots: Vec<(String, String)>,
+    pub(crate) language_roots: Vec<(String, String)>,
     /// The `base_url` the pages were built for (their absolute links start with it).
     pub base_url: String,
 }
@@ -100,7 +100,7 @@ impl Output {
 
 impl Body {
     /// Compresses bytes produced by the build.
-    pub fn packed(bytes: &[u8]) -> Body {
+    pub(crate) fn packed(bytes: &[u8]) -> Body {
         Body::Packed(std::sync::Arc::new(lz4_flex::compress_prepend_size(bytes)))
     }
 
@@ -142,7 +142,7 @@ fn body_bytes(b: &Body) -> io::Result<Cow<'_, [u8]>> {
 }
 
 /// The manifest's file name, at the root of the output folder.
-pub const MANIFEST: &str = ".sopixi-output.json";
+pub(crate) const MANIFEST: &str = ".sopixi-output.json";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 struct Stamp {
@@ -184,7 +184,7 @@ pub struct Summary {
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct Manifest {
     /// Fingerprint of everything the build read, as computed by `build`.
-    pub input_hash: String,
+    pub(crate) input_hash: String,
     /// The build's figures and withheld pages, reported again when nothing changed.
     #[serde(default)]
     pub summary: Summary,
@@ -209,7 +209,7 @@ impl Manifest {
 
     /// The blake3 hash (hex) recorded for `path` if the file still has the size and mtime it was
     /// written with (`md`), so that a reader (deploy) need not read and hash it again.
-    pub fn intact_hash(&self, path: &str, md: &std::fs::Metadata) -> Option<&str> {
+    pub(crate) fn intact_hash(&self, path: &str, md: &std::fs::Metadata) -> Option<&str> {
         self.files.get(path).filter(|s| s.size == md.len() && s.mtime_ns == mtime_ns(md)).map(|s| s.hash.as_str())
     }
 }
@@ -265,7 +265,7 @@ pub fn read_manifest(dir: &Path) -> Option<Manifest> {
 }
 
 /// If `dir` holds the output of a build with this `input_hash`, untouched since, its manifest.
-pub fn current_manifest(dir: &Path, input_hash: &str) -> Option<Manifest> {
+pub(crate) fn current_manifest(dir: &Path, input_hash: &str) -> Option<Manifest> {
     let m = read_manifest(dir)?;
     if m.input_hash != input_hash {
         return None;
@@ -277,7 +277,7 @@ pub fn current_manifest(dir: &Path, input_hash: &str) -> Option<Manifest> {
 }
 
 /// Checks that `dir` may be written: missing, empty, or written by sopixi before.
-pub fn check_writable(dir: &Path) -> Result<(), String> {
+pub(crate) fn check_writable(dir: &Path) -> Result<(), String> {
     match std::fs::read_dir(dir) {
         Err(_) => Ok(()),
         Ok(mut entries) => {
@@ -308,12 +308,7 @@ fn stamp(md: &std::fs::Metadata, bytes: &[u8]) -> Stamp {
 
 /// Writes `output` into `dir`: changed files only, files of the previous write that are no longer
 /// produced removed, manifest last. Files sopixi did not write (such as `.git`) are left alone.
-pub fn write(
-    output: &Output,
-    dir: &Path,
-    input_hash: &str,
-    summary: Summary,
-) -> Result<WriteStats, WriteError> {
+pub fn write(output: &Output, dir: &Path, input_hash: &str, summary: Summary) -> Result<WriteStats, WriteError> {
     std::fs::create_dir_all(dir).map_err(werr(dir))?;
     let old = read_manifest(dir).unwrap_or_default();
     let results: Vec<Result<(String, Stamp, bool), WriteError>> = output
@@ -405,7 +400,7 @@ pub fn write(
 /// behind (dropping the spool removes it; a leftover of a killed process is removed by the next
 /// build).
 #[derive(Debug)]
-pub struct Spool {
+pub(crate) struct Spool {
     dir: PathBuf,
     target: PathBuf,
     stamps: std::sync::Mutex<Vec<(String, Stamp)>>,
@@ -417,7 +412,7 @@ const STAGING: &str = ".sopixi-staging-";
 impl Spool {
     /// A spool for `target` when it is missing or an empty folder; `None` otherwise (a rebuild
     /// compares with the files already there) or when the staging folder cannot be made.
-    pub fn fresh(target: &Path) -> Option<Spool> {
+    pub(crate) fn fresh(target: &Path) -> Option<Spool> {
         let name = target.file_name()?.to_str()?;
         let parent = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -452,7 +447,7 @@ impl Spool {
 
     /// Writes the file at site path `path`. A path written twice keeps its first bytes: the
     /// build reports the collision and fails.
-    pub fn put(&self, path: &str, bytes: &[u8]) -> Result<Body, WriteError> {
+    pub(crate) fn put(&self, path: &str, bytes: &[u8]) -> Result<Body, WriteError> {
         let dest = self.dir.join(path);
         // Pretty URLs put most pages alone in a new folder: make it first rather than fail to
         // create the file, then make it.
@@ -477,7 +472,7 @@ impl Spool {
 
     /// Writes the rest of `output` (static files, images) into the staging folder, then the
     /// manifest, then puts the folder in the output folder's place.
-    pub fn commit(
+    pub(crate) fn commit(
         mut self,
         output: &Output,
         input_hash: &str,

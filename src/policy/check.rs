@@ -80,7 +80,7 @@ pub fn check_dir(dir: &Path, policy: &Policy) -> Result<CheckReport, String> {
 /// Checks HTML files on disk, given as (output path, file), against the platform rules; the
 /// pages in `adult` (and any page declaring `rating=adult`) must have their age gate. Files that
 /// are not HTML are skipped. The failures, in the order given.
-pub fn check_files(
+pub(crate) fn check_files(
     files: &[(String, PathBuf)],
     adult: &std::collections::BTreeSet<String>,
     policy: &Policy,

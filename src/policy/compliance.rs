@@ -9,7 +9,7 @@
 //!
 //! `build` gives every HTML file of the output the elements — the pre-minified block appended to
 //! the minified page when [`append_if_certain`] proves that safe, else [`Injector::inject`]
-//! before minification and [`check`] after it — and publishes [`assets`]. `sopixi check` and
+//! before minification and [`check`] after it — and publishes `assets`. `sopixi check` and
 //! `deploy` run [`check`] on finished files.
 
 use std::cell::Cell;
@@ -20,16 +20,17 @@ use lol_html::html_content::ContentType;
 use lol_html::{element, end, rewrite_str, RewriteStrSettings};
 
 /// Where the platform's own files are published in every site.
-pub const ASSET_DIR: &str = "_sopixi";
+pub(crate) const ASSET_DIR: &str = "_sopixi";
 
 /// The attribute that marks the platform block; its presence makes injection a no-op.
-pub const MARKER: &str = "data-sopixi-platform";
+pub(crate) const MARKER: &str = "data-sopixi-platform";
 
-pub use crate::policy::{NoticeText, Policy};
+use crate::policy::NoticeText;
+pub use crate::policy::Policy;
 
 /// The platform's own files, published under `/_sopixi/` in every site: (site path, bytes). The
 /// stylesheet carries the policy's colours; the logo is the policy's when it names one.
-pub fn assets(policy: &Policy) -> Vec<(String, std::borrow::Cow<'static, [u8]>)> {
+pub(crate) fn assets(policy: &Policy) -> Vec<(String, std::borrow::Cow<'static, [u8]>)> {
     use std::borrow::Cow;
     let c = &policy.colors;
     let mut css = format!(
@@ -79,7 +80,7 @@ fn platform_js(policy: &Policy, logo: &[u8]) -> Vec<u8> {
 
 /// A short hash of the platform's files under `policy`, appended to their URLs (`?v=…`): the
 /// files may then be cached for a year, and a new sopixi or policy still reaches every browser.
-pub fn assets_version(policy: &Policy) -> String {
+pub(crate) fn assets_version(policy: &Policy) -> String {
     let mut h = blake3::Hasher::new();
     for (path, bytes) in assets(policy) {
         h.update(path.as_bytes());
@@ -89,7 +90,7 @@ pub fn assets_version(policy: &Policy) -> String {
 }
 
 /// The site path of the badge's logo under `policy`.
-pub fn logo_path(policy: &Policy) -> String {
+pub(crate) fn logo_path(policy: &Policy) -> String {
     let ext = policy.logo.as_ref().map_or("svg", |(e, _)| e.as_str());
     format!("/{ASSET_DIR}/logo.{ext}")
 }
@@ -216,7 +217,7 @@ struct Found {
 }
 
 /// Whether a file at `path` of an output is an HTML document the platform rules apply to.
-pub fn is_html_path(path: &str) -> bool {
+pub(crate) fn is_html_path(path: &str) -> bool {
     let lower = path.to_ascii_lowercase();
     (lower.ends_with(".html") || lower.ends_with(".htm")) && !lower.starts_with(&format!("{ASSET_DIR}/"))
 }
@@ -368,7 +369,7 @@ pub struct Injected {
     /// carried no platform markup of its own (so the block in it is exactly the one injected, and
     /// the only possible violation is a hidden `<html>` or `<body>`); `None` when it did, and only
     /// a full [`check`] of the finished page can tell.
-    pub verdict: Option<Vec<Violation>>,
+    pub(crate) verdict: Option<Vec<Violation>>,
 }
 
 impl Injector {

@@ -2,8 +2,8 @@
 //! badge link and logo, colours, notice texts per language, quotas) and the detection of keys,
 //! in any YAML file a partner or theme writes, that try to switch a platform element off; the
 //! compliance injection of the badge, cookie notice and age gate ([`compliance`]), the reserved
-//! names ([`reserved`]), the platform's own notice pages ([`notice`]), and the checks of
-//! finished output ([`check`], [`quotas`]).
+//! names (`reserved`), the platform's own notice pages (`notice`), and the checks of
+//! finished output ([`check`], `quotas`).
 //!
 //! In: YAML texts (and the logo's bytes, read by [`load_policy`]'s caller-given path), finished
 //! HTML, an [`crate::output::Output`]. Out: a [`Policy`], values, or diagnostics with lines. Has
@@ -12,9 +12,9 @@
 
 pub mod check;
 pub mod compliance;
-pub mod notice;
-pub mod quotas;
-pub mod reserved;
+pub(crate) mod notice;
+pub(crate) mod quotas;
+pub(crate) mod reserved;
 
 use serde::Deserialize;
 
@@ -38,22 +38,22 @@ pub struct NoticeText {
     /// The link beside the badge that opens the notice again.
     pub settings: String,
     /// The age gate's warning.
-    pub age_warning: String,
+    pub(crate) age_warning: String,
     /// The age gate's confirmation button.
-    pub age_confirm: String,
+    pub(crate) age_confirm: String,
     /// The badge's accessible name.
-    pub badge_label: String,
+    pub(crate) badge_label: String,
 }
 
 /// The colours of the platform elements (hex `#rgb` or `#rrggbb`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct PolicyColors {
+pub(crate) struct PolicyColors {
     /// Text of the settings link and of the notice.
     pub text: String,
     /// Background of the platform block and of the notice.
     pub background: String,
     /// Accept button and focus ring.
-    pub accent: String,
+    pub(crate) accent: String,
 }
 
 /// The platform operator's rules for the badge, the cookie notice and the age gate: built-in
@@ -61,26 +61,26 @@ pub struct PolicyColors {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Policy {
     /// Where the badge links to.
-    pub badge_url: String,
+    pub(crate) badge_url: String,
     /// The badge's accessible name.
-    pub badge_label: String,
+    pub(crate) badge_label: String,
     /// A replacement logo: (file extension `svg` or `png`, bytes). `None`: the built-in logo.
     pub logo: Option<(String, Vec<u8>)>,
     /// Colours of the platform elements.
-    pub colors: PolicyColors,
+    pub(crate) colors: PolicyColors,
     /// Notice texts by language code; `en` is the fallback.
     pub texts: Vec<(String, NoticeText)>,
     /// Disk use the platform allows a site.
     pub quotas: Quotas,
     /// Time the platform gives one partner's build.
-    pub limits: Limits,
+    pub(crate) limits: Limits,
     /// Theme marketplace prices: the platform's margin and VAT, in basis points.
     pub themes: ThemePricing,
     /// Files of the platform's media library (globs over a site's paths, `static/library/**`):
     /// licensed for use on the platform only, so left out of an export.
     pub library_media: Vec<String>,
     /// What the platform decided about particular partners (suspensions, withheld pages,
-    /// domains, adult ratings). Not part of [`Policy::render_key`]: a change here rebuilds only
+    /// domains, adult ratings). Not part of `Policy::render_key`: a change here rebuilds only
     /// the partners it names.
     pub partners: PartnerRules,
 }
@@ -103,10 +103,10 @@ impl Default for ThemePricing {
 /// Time limits of a platform run.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// Seconds one partner's build may take before it is stopped and reported as failed.
     #[serde(default = "default_build_seconds")]
-    pub build_seconds: u64,
+    pub(crate) build_seconds: u64,
 }
 
 impl Default for Limits {
@@ -141,15 +141,15 @@ pub struct PartnerRules {
     /// Custom domains by partner (a host name, `www.example.fr`).
     pub domains: BTreeMap<String, String>,
     /// The host of a partner without a custom domain, `{partner}` standing for its id.
-    pub default_domain: String,
+    pub(crate) default_domain: String,
     /// Partners whose every page is rated adult.
-    pub adult_partners: std::collections::BTreeSet<String>,
+    pub(crate) adult_partners: std::collections::BTreeSet<String>,
     /// Pages rated adult by the platform: (partner, content file or URL).
-    pub adult_pages: Vec<(String, String)>,
+    pub(crate) adult_pages: Vec<(String, String)>,
 }
 
 /// The default host of a partner's site.
-pub const DEFAULT_DOMAIN: &str = "{partner}.sopixi.site";
+pub(crate) const DEFAULT_DOMAIN: &str = "{partner}.sopixi.site";
 
 /// Sizes the platform allows, in bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
@@ -160,10 +160,10 @@ pub struct Quotas {
     pub site_bytes: u64,
     /// Any one file of the built site.
     #[serde(default = "default_file_bytes")]
-    pub file_bytes: u64,
+    pub(crate) file_bytes: u64,
     /// Any one video file (the terms of service: 5 MB).
     #[serde(default = "default_video_bytes")]
-    pub video_bytes: u64,
+    pub(crate) video_bytes: u64,
     /// Pages (content pages, all languages) in one site.
     #[serde(default = "default_pages")]
     pub pages: u64,
@@ -193,7 +193,7 @@ fn default_pages() -> u64 {
 }
 
 /// File extensions of videos (held to [`Quotas::video_bytes`]).
-pub const VIDEO_EXTENSIONS: &[&str] =
+pub(crate) const VIDEO_EXTENSIONS: &[&str] =
     &["mp4", "m4v", "mov", "webm", "ogv", "avi", "mkv", "mpg", "mpeg", "3gp", "wmv", "flv"];
 
 impl Default for Policy {
@@ -234,7 +234,7 @@ impl Default for Policy {
 impl Policy {
     /// A hash of what changes a built page (badge, colours, texts, quotas), leaving out the
     /// decisions about particular partners, which reach a build through its options.
-    pub fn render_key(&self) -> blake3::Hash {
+    pub(crate) fn render_key(&self) -> blake3::Hash {
         let mut p = self.clone();
         p.partners = PartnerRules::default();
         p.limits = Limits::default();
@@ -245,7 +245,7 @@ impl Policy {
 
     /// The texts for `language` (`fr-CA` → `fr`), else for the site's `default` language, else
     /// English.
-    pub fn text_or(&self, language: &str, default: &str) -> &NoticeText {
+    pub(crate) fn text_or(&self, language: &str, default: &str) -> &NoticeText {
         let base = |l: &str| l.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
         let (lang, default) = (base(language), base(default));
         self.texts
@@ -421,12 +421,8 @@ fn notices(file: &str, text: &str, notice: BTreeMap<String, RawTexts>, p: &mut P
             continue;
         }
         let lang = lang.to_ascii_lowercase();
-        let base = p
-            .texts
-            .iter()
-            .find(|(l, _)| *l == lang)
-            .map(|(_, t)| t.clone())
-            .unwrap_or_else(|| p.text("en").clone());
+        let base =
+            p.texts.iter().find(|(l, _)| *l == lang).map(|(_, t)| t.clone()).unwrap_or_else(|| p.text("en").clone());
         let mut merged = base;
         for (key, value, slot) in [
             ("message", t.message, &mut merged.message),
@@ -512,7 +508,7 @@ struct RawAdult {
 
 /// Whether `id` can name a partner: 1 to 63 lowercase letters, digits and hyphens, not starting
 /// or ending with a hyphen (it becomes a folder, an object prefix and a host name label).
-pub fn valid_partner_id(id: &str) -> bool {
+pub(crate) fn valid_partner_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 63
         && !id.starts_with('-')
@@ -521,7 +517,7 @@ pub fn valid_partner_id(id: &str) -> bool {
 }
 
 /// Whether `host` is a host name a site can be served under (`www.example.fr`).
-pub fn valid_host(host: &str) -> bool {
+pub(crate) fn valid_host(host: &str) -> bool {
     host.len() <= 253
         && host.contains('.')
         && host.split('.').all(|l| {
@@ -749,7 +745,7 @@ const OFF_WORDS: &[&str] = &["hide", "disable", "remove", "no", "without", "skip
 
 /// Whether `key: value` looks like an attempt to turn a platform element off, e.g.
 /// `hide_badge: true`, `cookie_notice: false`, `badge: {enabled: false}`.
-pub fn is_platform_switch(key: &str, value: &serde_json::Value) -> bool {
+pub(crate) fn is_platform_switch(key: &str, value: &serde_json::Value) -> bool {
     let k = key.to_ascii_lowercase().replace('-', "_");
     let mentions = PLATFORM_WORDS.iter().any(|w| k.contains(w));
     if !mentions {
@@ -775,7 +771,7 @@ pub fn is_platform_switch(key: &str, value: &serde_json::Value) -> bool {
 }
 
 /// The message for a key that tries to turn a platform element off.
-pub fn platform_switch_diagnostic(file: &str, key: &str, line: Option<usize>) -> Diagnostic {
+pub(crate) fn platform_switch_diagnostic(file: &str, key: &str, line: Option<usize>) -> Diagnostic {
     Diagnostic::new(file, format!("`{key}` tries to turn off a platform element"))
         .at(line, None)
         .hint("the Sopixi badge, the cookie notice and the age gate are required by the platform's terms on every page and cannot be disabled; remove this key")
@@ -783,7 +779,10 @@ pub fn platform_switch_diagnostic(file: &str, key: &str, line: Option<usize>) ->
 
 /// Parses a YAML file a partner or theme writes (`site.yaml`, `theme.yaml`) into `T`, refusing
 /// first every key that tries to turn a platform element off.
-pub fn parse_without_switches<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, Vec<Diagnostic>> {
+pub(crate) fn parse_without_switches<T: serde::de::DeserializeOwned>(
+    file: &str,
+    text: &str,
+) -> Result<T, Vec<Diagnostic>> {
     let tree: yaml::Value = yaml::from_str(text).map_err(|e| vec![yaml_diagnostic(file, e, 0)])?;
     let switches = platform_switches(file, text, &tree);
     if !switches.is_empty() {
@@ -796,7 +795,7 @@ pub fn parse_without_switches<T: serde::de::DeserializeOwned>(file: &str, text: 
 
 /// Every top-level key of a YAML file (and every key under its `extra`) that tries to turn a
 /// platform element off, as diagnostics for `file`.
-pub fn platform_switches(file: &str, text: &str, tree: &yaml::Value) -> Vec<Diagnostic> {
+pub(crate) fn platform_switches(file: &str, text: &str, tree: &yaml::Value) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let Some(m) = tree.as_mapping() else { return out };
     let mut check = |k: &str, v: &yaml::Value, place: &str| {

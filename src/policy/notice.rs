@@ -9,7 +9,7 @@ use crate::util::text::escape_html;
 
 /// Which notice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Notice {
+pub(crate) enum Notice {
     /// The whole site is suspended by the platform.
     Suspended,
     /// This page is withheld by the platform.
@@ -63,7 +63,7 @@ fn texts(lang: &str) -> Texts {
 }
 
 /// The notice page: `home` is the site's home URL (linked from a withheld page's notice).
-pub fn page(kind: Notice, lang: &str, site_title: &str, reason: &str, home: &str) -> String {
+pub(crate) fn page(kind: Notice, lang: &str, site_title: &str, reason: &str, home: &str) -> String {
     let t = texts(lang);
     let (title, text) = match kind {
         Notice::Suspended => (t.suspended_title, t.suspended),

@@ -18,7 +18,7 @@ const SITE_ORIGIN: &str = "site.yaml";
 
 /// The platform's disk quotas: every video at most `video_bytes`, every file at most
 /// `file_bytes`, the whole site at most `site_bytes`. Each file over its limit is named.
-pub fn quota_errors(output: &Output, q: &Quotas) -> Vec<Diagnostic> {
+pub(crate) fn quota_errors(output: &Output, q: &Quotas) -> Vec<Diagnostic> {
     let sizes: Vec<(&String, &OutFile, u64)> =
         output.files.par_iter().map(|(p, f)| (p, f, f.body.len().unwrap_or(0))).collect();
     let mut errors = Vec::new();

@@ -16,7 +16,7 @@ use crate::util::diag::{Diagnostic, Kind};
 
 /// The kind of text a file holds, from its extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
+pub(crate) enum Lang {
     Css,
     Js,
     Html,
@@ -24,7 +24,7 @@ pub enum Lang {
 
 impl Lang {
     /// The kind of a file by its name; `None` for files that cannot style or script a page.
-    pub fn of(path: &str) -> Option<Lang> {
+    pub(crate) fn of(path: &str) -> Option<Lang> {
         let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
         match ext.as_str() {
             "css" => Some(Lang::Css),
@@ -37,17 +37,17 @@ impl Lang {
 
 /// One reserved name found in a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hit {
+pub(crate) struct Hit {
     /// 1-based line.
     pub line: u32,
     /// 1-based column (bytes from the start of the line).
-    pub column: u32,
+    pub(crate) column: u32,
     /// The name as written (`#sopixi-platform`, `data-sopixi-badge` …), up to its end.
     pub name: String,
 }
 
 /// Every reserved name in `text`, read as `lang`.
-pub fn scan(lang: Lang, text: &str) -> Vec<Hit> {
+pub(crate) fn scan(lang: Lang, text: &str) -> Vec<Hit> {
     // Nothing to do for the (almost every) file that does not hold the word.
     if !contains_word(text.as_bytes()) {
         return Vec::new();
@@ -62,7 +62,7 @@ pub fn scan(lang: Lang, text: &str) -> Vec<Hit> {
 }
 
 /// The reserved names of one file as errors at their places, for the build.
-pub fn diagnostics(origin: &str, lang: Lang, text: &str) -> Vec<Diagnostic> {
+pub(crate) fn diagnostics(origin: &str, lang: Lang, text: &str) -> Vec<Diagnostic> {
     scan(lang, text)
         .into_iter()
         .map(|h| {

@@ -1,6 +1,6 @@
 //! One page's body: shortcodes out, Markdown to HTML, shortcodes rendered back in.
 //!
-//! In: a parsed content file and the Markdown context. Out: its [`Rendered`] body, or every
+//! In: a parsed content file and the Markdown context. Out: its `Rendered` body, or every
 //! problem with file, line and column. Never reads the disk.
 
 use crate::render::markdown::{self, MdContext};
@@ -12,7 +12,7 @@ use crate::util::diag::Diagnostic;
 /// The deepest Markdown block nesting (block quotes, list levels) a page may have, as in
 /// markdown-it (`maxNesting: 100`): deeper pages are hostile or broken, and their HTML would be
 /// nested too deep for the rest of the pipeline.
-pub const MAX_BLOCK_NESTING: usize = 100;
+pub(crate) const MAX_BLOCK_NESTING: usize = 100;
 
 /// The first line (1-based, within `body`) whose block nesting exceeds [`MAX_BLOCK_NESTING`], and
 /// that nesting. A line's nesting counts its `>` markers, its list markers and every two columns

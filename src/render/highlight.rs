@@ -18,7 +18,7 @@ use syntect::parsing::{ParseState, ScopeStack, ScopeStackOp, SyntaxSet};
 use syntect::util::LinesWithEndings;
 
 /// The class prefix of highlighted tokens, so theme CSS cannot collide with it by accident.
-pub const CLASS_PREFIX: &str = "hl-";
+pub(crate) const CLASS_PREFIX: &str = "hl-";
 
 /// Most memoised lines kept per thread; past it, new lines are parsed but not remembered.
 const MEMO_LINES: usize = 1_024;
@@ -44,7 +44,7 @@ pub struct Highlighter {
 impl Highlighter {
     /// Loads the syntaxes now (for a thread of its own, while other work goes on), so that the
     /// first code block does not wait for them.
-    pub fn preload(&self) {
+    pub(crate) fn preload(&self) {
         self.syntaxes.get_or_init(SyntaxSet::load_defaults_newlines);
     }
 
@@ -54,7 +54,7 @@ impl Highlighter {
     }
 
     /// Whether `markdown` may hold a fenced code block, the only kind that is highlighted.
-    pub fn may_need(markdown: &str) -> bool {
+    pub(crate) fn may_need(markdown: &str) -> bool {
         memchr::memmem::find(markdown.as_bytes(), b"```").is_some()
             || memchr::memmem::find(markdown.as_bytes(), b"~~~").is_some()
     }

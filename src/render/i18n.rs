@@ -21,7 +21,7 @@ thread_local! {
 }
 
 /// Runs `f` with `lang` as the language of what is rendered on this thread (restored after).
-pub fn with_lang<R>(lang: &str, f: impl FnOnce() -> R) -> R {
+pub(crate) fn with_lang<R>(lang: &str, f: impl FnOnce() -> R) -> R {
     /// Puts the previous language back, also when `f` panics (the build catches page panics and
     /// goes on with the same thread).
     struct Restore(Option<String>);
@@ -36,12 +36,12 @@ pub fn with_lang<R>(lang: &str, f: impl FnOnce() -> R) -> R {
 }
 
 /// The language of what is being rendered on this thread, if a render set one.
-pub fn current_lang() -> Option<String> {
+pub(crate) fn current_lang() -> Option<String> {
     LANG.with(|l| l.borrow().clone())
 }
 
 /// One `i18n/LANG.yaml` file: its language, what messages call it, its text.
-pub struct StringsFile {
+pub(crate) struct StringsFile {
     /// The language (the file's stem).
     pub lang: String,
     /// `themes/x/i18n/fr.yaml`, `i18n/fr.yaml`.
@@ -52,7 +52,7 @@ pub struct StringsFile {
 
 /// The UI strings of a site: the theme's files, then the site's (a site's key wins), by language.
 #[derive(Debug, Default, Clone)]
-pub struct Strings {
+pub(crate) struct Strings {
     by_lang: HashMap<String, HashMap<String, String>>,
     /// Where each language's strings were looked for, for messages.
     origins: HashMap<String, Vec<String>>,
@@ -61,7 +61,7 @@ pub struct Strings {
 
 impl Strings {
     /// Reads the files in order (theme first, then the site): nested keys are joined with `.`.
-    pub fn load(default: &str, files: Vec<StringsFile>) -> Result<Strings, Vec<Diagnostic>> {
+    pub(crate) fn load(default: &str, files: Vec<StringsFile>) -> Result<Strings, Vec<Diagnostic>> {
         let mut s = Strings { default: default.to_string(), ..Default::default() };
         let mut errors = Vec::new();
         for f in files {
@@ -100,7 +100,7 @@ impl Strings {
     }
 
     /// The string `key` in `lang`, else in the default language; why not, when neither has it.
-    pub fn get(&self, key: &str, lang: &str) -> Result<&str, String> {
+    pub(crate) fn get(&self, key: &str, lang: &str) -> Result<&str, String> {
         let base = lang.split('-').next().unwrap_or(lang);
         for l in [lang, base, self.default.as_str()] {
             if let Some(v) = self.by_lang.get(l).and_then(|m| m.get(key)) {
@@ -123,7 +123,7 @@ impl Strings {
     }
 
     /// What the strings are made of, for `serve`'s reuse keys.
-    pub fn hash_into(&self, h: &mut blake3::Hasher) {
+    pub(crate) fn hash_into(&self, h: &mut blake3::Hasher) {
         let mut langs: Vec<_> = self.by_lang.iter().collect();
         langs.sort_by(|a, b| a.0.cmp(b.0));
         for (l, m) in langs {
@@ -195,7 +195,7 @@ fn long_pattern(lang: &str) -> &'static str {
 
 /// A date from front matter or a template (`2025-10-03`, RFC 3339, a Unix timestamp) formatted
 /// in `lang`: `format` is a strftime pattern, or `long` / `short` for the language's own.
-pub fn format_date(value: &Value, format: &str, lang: &str) -> Result<String, String> {
+pub(crate) fn format_date(value: &Value, format: &str, lang: &str) -> Result<String, String> {
     let dt: DateTime<FixedOffset> = match value {
         Value::Number(n) => {
             let secs = n.as_i64().ok_or("date: a timestamp must be a whole number")?;
@@ -238,7 +238,7 @@ pub fn format_date(value: &Value, format: &str, lang: &str) -> Result<String, St
 
 /// Registers `trans(key, lang?)` and the localised `date(format?, lang?)` filter; without `lang`
 /// both use the language of the page being rendered (else `default`).
-pub fn register(tera: &mut tera::Tera, strings: std::sync::Arc<Strings>, default: &str) {
+pub(crate) fn register(tera: &mut tera::Tera, strings: std::sync::Arc<Strings>, default: &str) {
     let default = default.to_string();
     let d = default.clone();
     tera.register_function("trans", move |args: &HashMap<String, Value>| {
@@ -265,7 +265,7 @@ pub fn register(tera: &mut tera::Tera, strings: std::sync::Arc<Strings>, default
 }
 
 /// The `lang` argument of a template function, else the current page's language, else `default`.
-pub fn lang_arg(args: &HashMap<String, Value>, default: &str) -> tera::Result<String> {
+pub(crate) fn lang_arg(args: &HashMap<String, Value>, default: &str) -> tera::Result<String> {
     match args.get("lang") {
         Some(Value::String(l)) => Ok(l.clone()),
         Some(other) => Err(tera::Error::msg(format!("`lang` must be a language code, got {other}"))),

@@ -2,7 +2,7 @@
 //! punctuation, heading ids and anchors, a table of contents, the `<!-- more -->` summary, internal
 //! links (`@/blog/hello.md`) and build-time code highlighting.
 //!
-//! In: Markdown text (shortcodes already taken out) and a [`MdContext`]. Out: [`Rendered`] HTML and
+//! In: Markdown text (shortcodes already taken out) and a [`MdContext`]. Out: `Rendered` HTML and
 //! the problems found, each with its byte offset so the caller can name the line. No IO.
 
 use std::collections::HashSet;
@@ -14,7 +14,7 @@ use crate::util::text::{escape_html, slugify};
 use pulldown_cmark::{html, CodeBlockKind, CowStr, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd};
 
 /// The marker that ends a page's summary.
-pub const MORE_MARKER: &str = "<!-- more -->";
+pub(crate) const MORE_MARKER: &str = "<!-- more -->";
 
 /// What rendering needs from the rest of the site.
 pub struct MdContext<'a> {
@@ -364,7 +364,7 @@ fn label_task_items(events: &mut Vec<Event>) {
 }
 
 /// Renders Markdown without links resolution or shortcodes (the `markdown` template filter).
-pub fn render_plain(text: &str, cfg: &MarkdownConfig) -> String {
+pub(crate) fn render_plain(text: &str, cfg: &MarkdownConfig) -> String {
     let mut out = String::new();
     let parser = Parser::new_ext(text, options(cfg));
     if text.contains('[') {

@@ -22,9 +22,9 @@ fn cfg() -> Cfg {
 /// The deepest nesting of HTML elements a page may have (both minifiers recurse once per level:
 /// a hostile page of 20,000 nested elements overflowed the stack and aborted the process; the
 /// patched one-pass minifier also grows its stack on the heap when it runs low).
-pub const MAX_DEPTH: usize = minify_html_onepass::MAX_DEPTH;
+pub(crate) const MAX_DEPTH: usize = minify_html_onepass::MAX_DEPTH;
 
-/// A page whose elements nest deeper than [`MAX_DEPTH`].
+/// A page whose elements nest deeper than `MAX_DEPTH`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TooDeep;
 
@@ -80,7 +80,7 @@ fn rough_depth(html: &[u8]) -> usize {
 
 /// Minifies a stand-alone CSS or JS file by running it through the same minifier as inline code;
 /// returns the input unchanged for other extensions or when wrapping would be ambiguous.
-pub fn asset(ext: &str, input: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn asset(ext: &str, input: &[u8]) -> Option<Vec<u8>> {
     let (open, close): (&[u8], &[u8]) = match ext {
         "css" => (b"<style>", b"</style>"),
         "js" => (b"<script>", b"</script>"),

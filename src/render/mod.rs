@@ -7,8 +7,8 @@
 
 pub mod body;
 pub mod highlight;
-pub mod i18n;
+pub(crate) mod i18n;
 pub mod markdown;
 pub mod minify;
 pub mod shortcodes;
-pub mod templates;
+pub(crate) mod templates;

@@ -20,16 +20,16 @@ pub struct Call {
     /// 1-based line of the call inside the original text.
     pub line: usize,
     /// 1-based column of the call.
-    pub column: usize,
+    pub(crate) column: usize,
 }
 
 /// A syntax error in a call, with its position in the original text.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SyntaxError {
+pub(crate) struct SyntaxError {
     /// 1-based line.
     pub line: usize,
     /// 1-based column.
-    pub column: usize,
+    pub(crate) column: usize,
     /// What is wrong.
     pub message: String,
 }
@@ -39,15 +39,15 @@ pub struct SyntaxError {
 pub struct Extracted {
     /// The text with placeholders.
     pub text: String,
-    /// The calls, in order; call `i` is behind [`placeholder`]`(i)`.
+    /// The calls, in order; call `i` is behind `placeholder``(i)`.
     pub calls: Vec<Call>,
     /// `(offset in text, newlines removed before it)`: maps offsets back to original lines.
-    pub line_shifts: Vec<(usize, usize)>,
+    pub(crate) line_shifts: Vec<(usize, usize)>,
 }
 
 impl Extracted {
     /// Original 1-based line of byte `offset` of the extracted text.
-    pub fn original_line(&self, offset: usize) -> usize {
+    pub(crate) fn original_line(&self, offset: usize) -> usize {
         let (line, _) = crate::util::text::line_col(&self.text, offset);
         let shift = self.line_shifts.iter().take_while(|(o, _)| *o <= offset).last().map_or(0, |(_, s)| *s);
         line + shift
@@ -55,12 +55,12 @@ impl Extracted {
 }
 
 /// The placeholder standing for call `i`: letters and digits only, so Markdown leaves it whole.
-pub fn placeholder(i: usize) -> String {
+pub(crate) fn placeholder(i: usize) -> String {
     format!("SOPIXISHORTCODE{i}X")
 }
 
 /// Takes the shortcode calls out of `text`.
-pub fn extract(text: &str) -> Result<Extracted, SyntaxError> {
+pub(crate) fn extract(text: &str) -> Result<Extracted, SyntaxError> {
     let bytes = text.as_bytes();
     let mut out = Extracted { text: String::with_capacity(text.len()), ..Default::default() };
     if !text.contains("{{") && !text.contains("{%") {

@@ -29,7 +29,7 @@ pub struct TemplateSource {
 }
 
 /// Built-in templates: fallbacks a theme or site may override.
-pub fn builtin_sources() -> Vec<TemplateSource> {
+pub(crate) fn builtin_sources() -> Vec<TemplateSource> {
     macro_rules! builtin {
         ($($name:literal),* $(,)?) => {
             vec![$(TemplateSource {
@@ -180,7 +180,7 @@ impl Templates {
     }
 
     /// Names of the shortcode templates, without folder and extension.
-    pub fn shortcode_names(&self) -> Vec<String> {
+    pub(crate) fn shortcode_names(&self) -> Vec<String> {
         let mut v: Vec<String> = self
             .sources
             .keys()
@@ -191,7 +191,7 @@ impl Templates {
     }
 
     /// Whether the template or one it extends mentions `word` (e.g. `paginator`).
-    pub fn mentions(&self, name: &str, word: &str) -> bool {
+    pub(crate) fn mentions(&self, name: &str, word: &str) -> bool {
         let Some(src) = self.sources.get(name) else { return false };
         if src.contains(word) {
             return true;
@@ -203,7 +203,7 @@ impl Templates {
     }
 
     /// Registers what needs only the configuration: `load_data` and the `markdown` filter.
-    pub fn register_base(&mut self, config: &Config, site_root: &Path) {
+    pub(crate) fn register_base(&mut self, config: &Config, site_root: &Path) {
         let root = site_root.to_path_buf();
         self.tera.register_function("load_data", move |args: &HashMap<String, Value>| {
             let path = str_arg(args, "path", "load_data")?;
@@ -217,12 +217,12 @@ impl Templates {
     }
 
     /// Registers `trans` and the localised `date` filter (see [`crate::render::i18n`]).
-    pub fn register_strings(&mut self, strings: Arc<crate::render::i18n::Strings>, default_lang: &str) {
+    pub(crate) fn register_strings(&mut self, strings: Arc<crate::render::i18n::Strings>, default_lang: &str) {
         crate::render::i18n::register(&mut self.tera, strings, default_lang);
     }
 
     /// Registers (or replaces) the functions that look content up.
-    pub fn register_site_functions(&mut self, lookup: Arc<Lookup>) {
+    pub(crate) fn register_site_functions(&mut self, lookup: Arc<Lookup>) {
         let l = lookup.clone();
         self.tera.register_function("get_url", move |args: &HashMap<String, Value>| {
             let path = str_arg(args, "path", "get_url")?;
@@ -273,7 +273,7 @@ impl Templates {
     }
 
     /// Registers `resize_image` and `image_meta` for one build's images.
-    pub fn register_image_functions(&mut self, images: Arc<crate::images::Images>) {
+    pub(crate) fn register_image_functions(&mut self, images: Arc<crate::images::Images>) {
         let i = images.clone();
         self.tera.register_function("resize_image", move |args: &HashMap<String, Value>| {
             i.resize_image(args).map_err(tera::Error::msg)
@@ -332,7 +332,7 @@ fn str_arg(args: &HashMap<String, Value>, key: &str, func: &str) -> tera::Result
 
 /// Reads a data file of the site for `load_data`: JSON, YAML, or plain text. Paths are relative to
 /// the site folder, and a path that leads outside it (by `..` or a link) is refused.
-pub fn load_data(root: &Path, path: &str) -> Result<Value, String> {
+pub(crate) fn load_data(root: &Path, path: &str) -> Result<Value, String> {
     let rel = Path::new(path.trim_start_matches('/'));
     let root_c = root.canonicalize().map_err(|e| format!("load_data: site folder: {e}"))?;
     let full: PathBuf = root_c.join(rel);
@@ -355,7 +355,7 @@ pub fn load_data(root: &Path, path: &str) -> Result<Value, String> {
 
 /// What template functions look up: content by file, and term URLs.
 #[derive(Default)]
-pub struct Lookup {
+pub(crate) struct Lookup {
     /// The serialised pages and sections that `pages` and `sections` point into.
     pub values: std::sync::OnceLock<Arc<Values>>,
     /// `blog/hello.md` → page index.
@@ -365,14 +365,14 @@ pub struct Lookup {
     /// `blog/hello.md` → permalink.
     pub urls: HashMap<String, String>,
     /// (language, taxonomy, term slug) → permalink.
-    pub terms: HashMap<(String, String, String), String>,
+    pub(crate) terms: HashMap<(String, String, String), String>,
     /// `base_url` with its trailing slash.
     pub base_url: String,
     /// Multilingual sites: (file, language) → the translation a link to the file means in that
     /// language, where it is another page or section than the file's own.
     pub translated: HashMap<(String, String), (Ref, String)>,
     /// The default language.
-    pub default_lang: String,
+    pub(crate) default_lang: String,
 }
 
 impl Lookup {
@@ -382,7 +382,7 @@ impl Lookup {
     }
 
     /// The permalink of content file `rel` as linked from a page in `lang`.
-    pub fn file_url(&self, rel: &str, lang: &str) -> Option<&String> {
+    pub(crate) fn file_url(&self, rel: &str, lang: &str) -> Option<&String> {
         match self.translated.get(&(rel.to_string(), lang.to_string())) {
             Some((_, u)) => Some(u),
             None => self.urls.get(rel),
@@ -390,7 +390,7 @@ impl Lookup {
     }
 
     /// The page `rel` means in `lang`.
-    pub fn page_in(&self, rel: &str, lang: &str) -> Option<usize> {
+    pub(crate) fn page_in(&self, rel: &str, lang: &str) -> Option<usize> {
         match self.translated.get(&(rel.to_string(), lang.to_string())) {
             Some((Ref::Page(i), _)) => Some(*i),
             _ => self.pages.get(rel).copied(),
@@ -398,21 +398,16 @@ impl Lookup {
     }
 
     /// The section `rel` means in `lang`.
-    pub fn section_in(&self, rel: &str, lang: &str) -> Option<usize> {
+    pub(crate) fn section_in(&self, rel: &str, lang: &str) -> Option<usize> {
         match self.translated.get(&(rel.to_string(), lang.to_string())) {
             Some((Ref::Section(i), _)) => Some(*i),
             _ => self.sections.get(rel).copied(),
         }
     }
 
-    /// `@/blog/hello.md` → its permalink (in the default language).
-    pub fn url(&self, path: &str) -> Option<Value> {
-        self.url_in(path, &self.default_lang)
-    }
-
     /// `@/blog/hello.md` → the permalink of its translation in `lang` (of itself when it has
     /// none); another path → base URL + path.
-    pub fn url_in(&self, path: &str, lang: &str) -> Option<Value> {
+    pub(crate) fn url_in(&self, path: &str, lang: &str) -> Option<Value> {
         if let Some(rel) = path.strip_prefix("@/") {
             let (file, anchor) = rel.split_once('#').map_or((rel, None), |(f, a)| (f, Some(a)));
             let u = self.file_url(file, lang)?;
@@ -430,14 +425,14 @@ impl Lookup {
 
 /// Precomputed template values: each page and section serialised once. Full page values and
 /// section listings are assembled on demand from these parts, so no page's fields are held twice.
-pub struct Values {
+pub(crate) struct Values {
     /// `site` in each language (the default first): the configuration as themes see it.
     pub sites: Vec<(String, Value)>,
     /// The content language of each page shown from the default language (see
     /// `translation_fallback`): its content is marked with it.
     fallback_lang: Vec<Option<String>>,
     /// Each page without content and table of contents, as listed in sections and terms.
-    pub pages_light: Vec<Value>,
+    pub(crate) pages_light: Vec<Value>,
     /// Each page's rendered Markdown (shared with the content tree): its content and table of
     /// contents are serialised only when the page is (they are as big as the rest).
     bodies: Vec<Arc<crate::site::body::Rendered>>,
@@ -455,7 +450,7 @@ fn reading_time(words: usize) -> usize {
 
 /// The `site` value in `lang`: configuration fields (the language's title and description),
 /// menus with URLs resolved in that language, `extra`, the site's languages.
-pub fn site_value(config: &Config, content: &Content, lang: &str) -> Value {
+pub(crate) fn site_value(config: &Config, content: &Content, lang: &str) -> Value {
     let s = &config.site;
     let own = s.languages.get(lang);
     let mut all_menus = s.menus.clone();
@@ -594,7 +589,7 @@ fn translations<'a>(
 }
 
 /// A price in cents as people of `language` write it: `4.50 EUR`, `4,50 EUR`.
-pub fn price_text(cents: crate::util::money::Cents, currency: &str, language: &str) -> String {
+pub(crate) fn price_text(cents: crate::util::money::Cents, currency: &str, language: &str) -> String {
     let n = crate::util::money::format_cents(cents);
     let lang = language.split(['-', '_']).next().unwrap_or("");
     let n = if ["fr", "de", "es", "it", "nl", "pt", "pl", "da", "sv", "nb", "fi", "cs"].contains(&lang) {
@@ -643,7 +638,7 @@ fn section_common(config: &Config, content: &Content, s: &Section) -> Map<String
 impl Values {
     /// Serialises every page and section once. Call after bodies are rendered: the values share
     /// the pages' rendered Markdown.
-    pub fn new(config: &Config, content: &Content) -> Values {
+    pub(crate) fn new(config: &Config, content: &Content) -> Values {
         use rayon::prelude::*;
         let bodies: Vec<_> = content.pages.iter().map(|p| p.rendered.clone()).collect();
         let pages_light: Vec<Value> =
@@ -683,12 +678,12 @@ impl Values {
     }
 
     /// The `site` value in `lang` (the default language's when the site has no such language).
-    pub fn site(&self, lang: &str) -> &Value {
+    pub(crate) fn site(&self, lang: &str) -> &Value {
         self.sites.iter().find(|(l, _)| l == lang).map_or(&self.sites[0].1, |(_, v)| v)
     }
 
     /// The `page` value of page `i`: its listed fields plus content, toc, lower and higher.
-    pub fn page_full(&self, i: usize) -> Value {
+    pub(crate) fn page_full(&self, i: usize) -> Value {
         let mut v = self.pages_light[i].clone();
         if let Value::Object(m) = &mut v {
             let html = match &self.fallback_lang[i] {
@@ -706,7 +701,7 @@ impl Values {
     }
 
     /// Section `i` as listed in `subsections` and returned by `get_section`: with its pages.
-    pub fn section_light(&self, i: usize) -> Value {
+    pub(crate) fn section_light(&self, i: usize) -> Value {
         let mut v = self.sections_head[i].clone();
         v["pages"] = Value::Array(self.section_pages[i].iter().map(|&p| self.pages_light[p].clone()).collect());
         v
@@ -714,7 +709,7 @@ impl Values {
 
     /// The `section` value for rendering section `i`: its pages and its child sections (each with
     /// title, permalink and pages).
-    pub fn section_full(&self, content: &Content, i: usize) -> Value {
+    pub(crate) fn section_full(&self, content: &Content, i: usize) -> Value {
         let mut v = self.section_light(i);
         let subs: Vec<Value> = content.sections[i].subsections.iter().map(|&c| self.section_light(c)).collect();
         v["subsections"] = Value::Array(subs);
@@ -726,7 +721,7 @@ impl Values {
 impl Lookup {
     /// The URLs of every content file and term, and which page or section each file is; no
     /// values yet (the build sets `values` once they are made).
-    pub fn new(config: &Config, content: &Content) -> Lookup {
+    pub(crate) fn new(config: &Config, content: &Content) -> Lookup {
         let mut l = Lookup {
             base_url: config.site.base_url.clone(),
             default_lang: config.site.language.clone(),
@@ -775,7 +770,7 @@ impl Lookup {
 /// Hashes of the parts of [`Values`], so that `serve` can tell that a file's context is unchanged
 /// without building that context. Each key stands for exactly the value it names: equal keys,
 /// equal values (it may change when the value does not, never the other way round).
-pub struct ValueKeys {
+pub(crate) struct ValueKeys {
     /// `site`.
     pub site: blake3::Hash,
     /// Each page as listed ([`Values::pages_light`]).
@@ -783,14 +778,14 @@ pub struct ValueKeys {
     /// Each page's whole `page` value ([`Values::page_full`]).
     pub full: Vec<blake3::Hash>,
     /// Each section's `section` value ([`Values::section_full`]).
-    pub section_full: Vec<blake3::Hash>,
+    pub(crate) section_full: Vec<blake3::Hash>,
 }
 
 impl Values {
     /// The [`ValueKeys`] of these values. `bodies[i]`, when known, stands for page `i`'s content
     /// and table of contents (the key of the Markdown they were rendered from, which determines
     /// them), so that they need not be hashed again.
-    pub fn keys(&self, content: &Content, bodies: &[Option<blake3::Hash>]) -> ValueKeys {
+    pub(crate) fn keys(&self, content: &Content, bodies: &[Option<blake3::Hash>]) -> ValueKeys {
         use rayon::prelude::*;
         let one = |v: &Value| {
             let mut h = blake3::Hasher::new();
@@ -858,7 +853,7 @@ impl Values {
 
 /// Feeds a JSON value into a hasher, unambiguously (every item tagged, every length given) and
 /// without serialising it: page contents are hashed as they are, not escaped first.
-pub fn hash_value(h: &mut blake3::Hasher, v: &Value) {
+pub(crate) fn hash_value(h: &mut blake3::Hasher, v: &Value) {
     match v {
         Value::Null => {
             h.update(b"n");
@@ -897,7 +892,13 @@ pub fn hash_value(h: &mut blake3::Hasher, v: &Value) {
 }
 
 /// A paginator over `items` for listing page `index` (1-based) of `per_page`.
-pub fn paginator(items: &[Value], per_page: usize, index: usize, base_permalink: &str, page_path: &str) -> Value {
+pub(crate) fn paginator(
+    items: &[Value],
+    per_page: usize,
+    index: usize,
+    base_permalink: &str,
+    page_path: &str,
+) -> Value {
     let per_page = per_page.max(1);
     let number_pagers = items.len().div_ceil(per_page).max(1);
     let url = |n: usize| if n == 1 { base_permalink.to_string() } else { format!("{base_permalink}{page_path}/{n}/") };
@@ -917,15 +918,16 @@ pub fn paginator(items: &[Value], per_page: usize, index: usize, base_permalink:
     })
 }
 
-/// A context with `site`, `current_path`, `current_url` and `entries`. The entries are moved in,
-/// not serialised again (Tera's `Context::insert` would re-serialise every value).
-pub fn context(values: &Values, config: &Config, lang: &str, path: &str, entries: Vec<(&str, Value)>) -> Context {
-    Context::from_value(context_value(values, config, lang, path, entries)).unwrap_or_default()
-}
-
-/// The value of [`context`], before it becomes a Tera context (`build` hashes it to reuse the
-/// finished file of an unchanged context in `serve`).
-pub fn context_value(values: &Values, config: &Config, lang: &str, path: &str, entries: Vec<(&str, Value)>) -> Value {
+/// A page's context value: `site`, `lang`, `current_path`, `current_url` and `entries`, moved in,
+/// not serialised again (Tera's `Context::insert` would re-serialise every value). `build` hashes
+/// it to reuse the finished file of an unchanged context in `serve`, then makes it a Tera context.
+pub(crate) fn context_value(
+    values: &Values,
+    config: &Config,
+    lang: &str,
+    path: &str,
+    entries: Vec<(&str, Value)>,
+) -> Value {
     let mut m = Map::new();
     m.insert("site".into(), values.site(lang).clone());
     m.insert("lang".into(), Value::String(lang.into()));

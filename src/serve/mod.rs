@@ -6,7 +6,7 @@
 //! makes it), a small script added to HTML responses (never to the `Output`) that reloads the page
 //! when a new build is complete, swaps stylesheets when only CSS changed, and shows build errors
 //! over the page. Changes are watched with `notify`, debounced, and rebuilt through
-//! [`crate::build::session::Session`], which renders again only what a change affects.
+//! `crate::build::session::Session`, which renders again only what a change affects.
 //!
 //! It must never write into the site folder, never serve a path that is not in the `Output` (the
 //! request path is a key into it, never joined to a folder), and never print: what happens is
@@ -40,11 +40,11 @@ use crate::util::diag::{BuildFailed, Diagnostic};
 /// How long the watcher waits for quiet after a change before building: editors save in several
 /// steps (a temporary file then a rename, a truncation then a write, a swap file) within a few
 /// milliseconds, and one save must give one build of the final content.
-pub const QUIET: Duration = Duration::from_millis(20);
+pub(crate) const QUIET: Duration = Duration::from_millis(20);
 
 /// The reserved folder of the preview's own files (inside the platform's reserved `/_sopixi/`, so
 /// no site file can collide with them).
-pub const DEV_DIR: &str = "_sopixi/dev";
+pub(crate) const DEV_DIR: &str = "_sopixi/dev";
 
 /// Where and how to serve.
 #[derive(Debug, Clone)]
@@ -531,7 +531,7 @@ fn diff(old: &Output, new: &Output, changed: &[PathBuf]) -> (usize, Vec<String>)
 
 /// The site path a request asks for, or `None` for anything that could step outside the site:
 /// `..` or `.` segments (also percent-encoded), encoded slashes, backslashes, NUL.
-pub fn site_path(uri_path: &str) -> Option<String> {
+pub(crate) fn site_path(uri_path: &str) -> Option<String> {
     let mut out: Vec<String> = Vec::new();
     let trimmed = uri_path.strip_prefix('/')?;
     for seg in trimmed.split('/') {
@@ -560,7 +560,7 @@ fn no_store(mut r: Response) -> Response {
 
 /// The language home `Accept-Language` asks for among `roots` (language, home path; the
 /// default first), by the order of preference the header gives (`q` weights), else the default's.
-pub fn preferred_root<'a>(accept: &str, roots: &'a [(String, String)]) -> Option<&'a str> {
+pub(crate) fn preferred_root<'a>(accept: &str, roots: &'a [(String, String)]) -> Option<&'a str> {
     let mut wanted: Vec<(f32, usize, String)> = accept
         .split(',')
         .enumerate()

@@ -22,7 +22,7 @@ pub struct Heading {
 #[derive(Debug, Clone)]
 pub struct MdProblem {
     /// Byte offset in the input.
-    pub offset: usize,
+    pub(crate) offset: usize,
     /// What is wrong.
     pub message: String,
     /// What to do.
@@ -39,7 +39,7 @@ pub struct Rendered {
     /// Table of contents.
     pub toc: Vec<Heading>,
     /// Words of text (code excluded).
-    pub word_count: usize,
+    pub(crate) word_count: usize,
     /// Broken internal links and the like.
     pub problems: Vec<MdProblem>,
 }

@@ -18,10 +18,10 @@ pub const SITE_FILE: &str = "site.yaml";
 
 /// Most languages a site may have (the default included): each is a whole tree of pages, and a
 /// fallback copies every untranslated page into each of them.
-pub const MAX_LANGUAGES: usize = 30;
+pub(crate) const MAX_LANGUAGES: usize = 30;
 
 /// Front matter keys every page accepts (configured taxonomies come on top).
-pub const FRONT_MATTER_KEYS: &[&str] = &[
+pub(crate) const FRONT_MATTER_KEYS: &[&str] = &[
     "title",
     "description",
     "date",
@@ -82,7 +82,7 @@ pub struct SiteConfig {
     pub menus: BTreeMap<String, Vec<MenuItem>>,
     /// How section and term listings are split into pages.
     #[serde(default)]
-    pub pagination: Pagination,
+    pub(crate) pagination: Pagination,
     /// Markdown rendering switches.
     #[serde(default)]
     pub markdown: MarkdownConfig,
@@ -150,10 +150,10 @@ pub struct MenuItem {
 /// Pagination of listings.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct Pagination {
+pub(crate) struct Pagination {
     /// Pages per listing page; 0 turns pagination off.
     #[serde(default = "default_per_page")]
-    pub per_page: usize,
+    pub(crate) per_page: usize,
     /// URL segment before the page number: `/blog/page/2/`.
     #[serde(default = "default_page_path")]
     pub path: String,
@@ -171,16 +171,16 @@ impl Default for Pagination {
 pub struct MarkdownConfig {
     /// Highlight fenced code at build time (CSS classes, no JavaScript).
     #[serde(default = "yes")]
-    pub highlight_code: bool,
+    pub(crate) highlight_code: bool,
     /// Turn straight quotes and dashes into typographic ones.
     #[serde(default = "yes")]
-    pub smart_punctuation: bool,
+    pub(crate) smart_punctuation: bool,
     /// Add a `#` link to every heading.
     #[serde(default = "yes")]
-    pub heading_anchors: bool,
+    pub(crate) heading_anchors: bool,
     /// Open external links in a new tab (`target="_blank" rel="noopener"`).
     #[serde(default)]
-    pub external_links_new_tab: bool,
+    pub(crate) external_links_new_tab: bool,
 }
 
 impl Default for MarkdownConfig {
@@ -271,7 +271,7 @@ pub struct DeployConfig {
     pub targets: Vec<DeployTarget>,
     /// Header rules, first match wins per header: `{pattern: "fonts/**", cache_control: "…"}`.
     #[serde(default)]
-    pub matchers: Vec<DeployMatcher>,
+    pub(crate) matchers: Vec<DeployMatcher>,
     /// Upload text files gzip-compressed with `Content-Encoding: gzip`.
     #[serde(default)]
     pub gzip: bool,
@@ -299,9 +299,9 @@ pub struct DeployTarget {
 /// Headers for the files whose site path matches a glob (`*` within a folder, `**` across).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct DeployMatcher {
+pub(crate) struct DeployMatcher {
     /// Glob over the site path without leading slash, e.g. `**/*.woff2` or `blog/**`.
-    pub pattern: String,
+    pub(crate) pattern: String,
     /// `Cache-Control` value for matching files.
     #[serde(default)]
     pub cache_control: Option<String>,
@@ -372,7 +372,7 @@ pub struct BuildOptions {
 impl BuildOptions {
     /// Feeds every option that changes what a build produces into `h`. The destructuring names
     /// every field: a new option does not compile until it is hashed here (or said not to matter).
-    pub fn hash_into(&self, h: &mut blake3::Hasher) {
+    pub(crate) fn hash_into(&self, h: &mut blake3::Hasher) {
         let BuildOptions {
             drafts,
             base_url,
@@ -408,7 +408,7 @@ pub struct Config {
     /// Theme folder override.
     pub theme_dir: Option<PathBuf>,
     /// The platform's theme catalog.
-    pub theme_catalog: Option<PathBuf>,
+    pub(crate) theme_catalog: Option<PathBuf>,
 }
 
 impl Config {
@@ -506,7 +506,7 @@ impl Config {
 
     /// The URL path of a language's home: `/` for the default language (`/fr/` when it has its
     /// own folder), `/en/` for the others.
-    pub fn language_root(&self, lang: &str) -> String {
+    pub(crate) fn language_root(&self, lang: &str) -> String {
         if lang == self.site.language && !(self.site.default_language_in_subfolder && self.multilingual()) {
             "/".into()
         } else {
@@ -515,7 +515,7 @@ impl Config {
     }
 
     /// The absolute URL of a site path (`/blog/` → `https://example.org/blog/`).
-    pub fn permalink(&self, path: &str) -> String {
+    pub(crate) fn permalink(&self, path: &str) -> String {
         format!("{}{}", self.site.base_url, path.trim_start_matches('/'))
     }
 }
@@ -527,26 +527,19 @@ fn check_taxonomies(site: &SiteConfig, text: &str, errors: &mut Vec<Diagnostic>)
     for (i, t) in site.taxonomies.iter().enumerate() {
         if t.is_empty() || !t.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()) {
             errors.push(
-                Diagnostic::new(
-                    SITE_FILE,
-                    format!("taxonomy name `{t}` must be lower-case letters, digits or `_`"),
-                )
-                .at(line_of("taxonomies"), None),
+                Diagnostic::new(SITE_FILE, format!("taxonomy name `{t}` must be lower-case letters, digits or `_`"))
+                    .at(line_of("taxonomies"), None),
             );
         }
         if FRONT_MATTER_KEYS.contains(&t.as_str()) && t != "tags" {
             errors.push(
-                Diagnostic::new(
-                    SITE_FILE,
-                    format!("taxonomy `{t}` clashes with the front matter key of that name"),
-                )
-                .at(line_of("taxonomies"), None),
+                Diagnostic::new(SITE_FILE, format!("taxonomy `{t}` clashes with the front matter key of that name"))
+                    .at(line_of("taxonomies"), None),
             );
         }
         if site.taxonomies[..i].contains(t) {
             errors.push(
-                Diagnostic::new(SITE_FILE, format!("taxonomy `{t}` is listed twice"))
-                    .at(line_of("taxonomies"), None),
+                Diagnostic::new(SITE_FILE, format!("taxonomy `{t}` is listed twice")).at(line_of("taxonomies"), None),
             );
         }
     }
@@ -574,15 +567,10 @@ fn check_languages(site: &SiteConfig, text: &str, errors: &mut Vec<Diagnostic>) 
         errors.push(
             Diagnostic::new(
                 SITE_FILE,
-                format!(
-                    "`languages` lists {} languages; a site has at most {MAX_LANGUAGES}",
-                    site.languages.len() + 1
-                ),
+                format!("`languages` lists {} languages; a site has at most {MAX_LANGUAGES}", site.languages.len() + 1),
             )
             .at(line_of("languages"), None)
-            .hint(
-                "each language is a whole copy of the site's tree: split the site, or drop languages nobody reads",
-            ),
+            .hint("each language is a whole copy of the site's tree: split the site, or drop languages nobody reads"),
         );
     }
     for l in site.languages.keys() {
@@ -603,9 +591,7 @@ fn check_languages(site: &SiteConfig, text: &str, errors: &mut Vec<Diagnostic>) 
             errors.push(
                 Diagnostic::new(
                     SITE_FILE,
-                    format!(
-                        "`languages.{l}`: a translated file is named `page.{l}.md`, so write the language alone"
-                    ),
+                    format!("`languages.{l}`: a translated file is named `page.{l}.md`, so write the language alone"),
                 )
                 .at(at, None)
                 .hint("use the two-letter code, e.g. `en`"),

@@ -45,7 +45,7 @@ struct RawFront {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Date {
     /// The instant (midnight UTC for a plain date).
-    pub instant: DateTime<FixedOffset>,
+    pub(crate) instant: DateTime<FixedOffset>,
     /// `2025-03-01` for a plain date, RFC 3339 otherwise.
     pub text: String,
 }
@@ -86,19 +86,19 @@ pub struct FrontMatter {
     /// Old URLs that redirect here.
     pub aliases: Vec<String>,
     /// The line of each alias in the file, for messages.
-    pub alias_lines: Vec<Option<usize>>,
+    pub(crate) alias_lines: Vec<Option<usize>>,
     /// Adult content (age gate); inherited from sections when unset.
     pub adult: Option<bool>,
     /// The line of `adult:` in the file, for messages.
-    pub adult_line: Option<usize>,
+    pub(crate) adult_line: Option<usize>,
     /// Free-form values for templates.
     pub extra: serde_json::Map<String, serde_json::Value>,
     /// Shop: the price in cents (`util::money`: integer cents everywhere, never floating point).
     pub price: Option<Cents>,
     /// Shop: ISO 4217 currency code.
-    pub currency: Option<String>,
+    pub(crate) currency: Option<String>,
     /// Shop: link to the partner's payment provider.
-    pub buy_url: Option<String>,
+    pub(crate) buy_url: Option<String>,
     /// Sections: order of pages.
     pub sort_by: SortBy,
     /// Sections: pages per listing page, instead of `pagination.per_page`.
@@ -122,11 +122,11 @@ pub struct Parsed {
     /// Markdown after the front matter (shared: `serve` keeps it from one build to the next).
     pub body: Arc<String>,
     /// 1-based line of the file where `body` starts.
-    pub body_line: usize,
+    pub(crate) body_line: usize,
 }
 
 /// The diagnostic path of a content file.
-pub fn diag_path(rel: &str) -> String {
+pub(crate) fn diag_path(rel: &str) -> String {
     format!("content/{rel}")
 }
 
@@ -158,7 +158,7 @@ pub fn parse(rel: &str, text: String, config: &Config) -> (Parsed, Vec<Diagnosti
 /// site has that language; a file without a language suffix (or with the default's) is in the
 /// default language. In a multilingual site, a two-letter suffix the site does not list is an
 /// error (a translation that would otherwise be published as a page of its own).
-pub fn language_of(rel: &str, config: &Config) -> (String, String, Option<Diagnostic>) {
+pub(crate) fn language_of(rel: &str, config: &Config) -> (String, String, Option<Diagnostic>) {
     let default = config.site.language.clone();
     let plain = (rel.to_string(), default.clone(), None);
     let Some(stem) = rel.strip_suffix(".md") else { return plain };
@@ -276,11 +276,7 @@ fn parse_front(file: &str, y: &str, config: &Config) -> (FrontMatter, Vec<Diagno
                 for (k, v) in &m {
                     if crate::policy::is_platform_switch(k, v) {
                         let l = crate::util::yaml::any_key_line(y, k).map(|l| l + 1);
-                        errors.push(crate::policy::platform_switch_diagnostic(
-                            file,
-                            &format!("extra.{k}"),
-                            l,
-                        ));
+                        errors.push(crate::policy::platform_switch_diagnostic(file, &format!("extra.{k}"), l));
                     }
                 }
                 fm.extra = m
@@ -324,7 +320,9 @@ fn parse_front(file: &str, y: &str, config: &Config) -> (FrontMatter, Vec<Diagno
     }
     if priced && fm.currency.is_none() {
         errors.push(
-            Diagnostic::new(file, "`price` needs a `currency`").at(line("price"), None).hint("add e.g. `currency: EUR`"),
+            Diagnostic::new(file, "`price` needs a `currency`")
+                .at(line("price"), None)
+                .hint("add e.g. `currency: EUR`"),
         );
     }
     if let Some(c) = &fm.currency {
@@ -428,7 +426,7 @@ fn string_list(v: &yaml::Value) -> Option<Vec<String>> {
 }
 
 /// Parses `2025-03-01`, `2025-03-01 10:00:00`, `2025-03-01T10:00:00` (UTC) or RFC 3339.
-pub fn parse_date(v: &yaml::Value) -> Option<Date> {
+pub(crate) fn parse_date(v: &yaml::Value) -> Option<Date> {
     let s = match v {
         yaml::Value::String(s) => s.trim().to_string(),
         _ => return None,
@@ -466,16 +464,16 @@ pub struct Page {
     /// The same page in every language (itself included), in the site's language order.
     pub translations: Vec<usize>,
     /// Site paths of the files of its bundle (`blog/trip/photo.jpg`).
-    pub assets: Vec<String>,
+    pub(crate) assets: Vec<String>,
     /// Adult content, own or inherited.
     pub adult: bool,
     /// Rendered Markdown (filled by `render::body::render_body`; shared: `serve` keeps it from one build to
     /// the next).
     pub rendered: Arc<Rendered>,
     /// Previous page in the section's order (`page.lower`).
-    pub lower: Option<usize>,
+    pub(crate) lower: Option<usize>,
     /// Next page in the section's order (`page.higher`).
-    pub higher: Option<usize>,
+    pub(crate) higher: Option<usize>,
 }
 
 /// A section: a folder of `content/`, described by its `_index.md` (or implicit without one).
@@ -484,7 +482,7 @@ pub struct Section {
     /// The parsed `_index.md`; implicit sections get an empty one with a title from the folder.
     pub src: Parsed,
     /// Whether `_index.md` exists.
-    pub explicit: bool,
+    pub(crate) explicit: bool,
     /// Folder under `content/` (`""` for the home section).
     pub dir: String,
     /// URL path, `/blog/`.
@@ -500,9 +498,9 @@ pub struct Section {
     /// Pages, in the section's order.
     pub pages: Vec<usize>,
     /// Child sections, by folder name.
-    pub subsections: Vec<usize>,
+    pub(crate) subsections: Vec<usize>,
     /// Site paths of files placed beside `_index.md`.
-    pub assets: Vec<String>,
+    pub(crate) assets: Vec<String>,
     /// Adult content, own or inherited.
     pub adult: bool,
     /// Rendered Markdown.
@@ -511,7 +509,7 @@ pub struct Section {
 
 /// One term of a taxonomy.
 #[derive(Debug, Clone)]
-pub struct Term {
+pub(crate) struct Term {
     /// As written in front matter (first spelling met).
     pub name: String,
     /// URL segment.
@@ -530,12 +528,12 @@ pub struct Taxonomy {
     /// URL path of its list page (`/tags/`, `/en/tags/`).
     pub path: String,
     /// Terms.
-    pub terms: Vec<Term>,
+    pub(crate) terms: Vec<Term>,
 }
 
 /// A file of `content/` that is not Markdown, with the site path it is published at.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Asset {
+pub(crate) struct Asset {
     /// Path under `content/`.
     pub rel: String,
     /// Site path in the output.
@@ -559,18 +557,18 @@ pub struct Content {
     /// Sections, sorted by folder; `sections[0]` is the home.
     pub sections: Vec<Section>,
     /// Content file (`blog/hello.md`) → page or section.
-    pub by_file: HashMap<String, Ref>,
+    pub(crate) by_file: HashMap<String, Ref>,
     /// Taxonomies, in `site.yaml` order, language by language.
     pub taxonomies: Vec<Taxonomy>,
     /// Non-Markdown files and where they are published.
-    pub assets: Vec<Asset>,
+    pub(crate) assets: Vec<Asset>,
     /// Each language's tree: the default first.
     pub languages: Vec<LanguageTree>,
     /// Pages the platform withholds: left out of the tree, their URL answered by a notice.
     pub withheld: Vec<WithheldPage>,
 }
 
-/// A page left out by the platform (see [`Content::assemble_under`]).
+/// A page left out by the platform (see `Content::assemble_under`).
 #[derive(Debug, Clone)]
 pub struct WithheldPage {
     /// Its content file.
@@ -623,7 +621,7 @@ impl Content {
     /// adult by the platform get the age gate (a section's `_index.md`: everything under it), and
     /// withheld pages are left out, their URLs kept for the notices. Problems with the decisions
     /// themselves (a path that names no page) are returned as warnings.
-    pub fn assemble_under(
+    pub(crate) fn assemble_under(
         config: &Config,
         mut parsed: Vec<Parsed>,
         other_files: Vec<String>,
@@ -740,7 +738,7 @@ impl Content {
     }
 
     /// Assembles the content tree from parsed files.
-    pub fn assemble(
+    pub(crate) fn assemble(
         config: &Config,
         parsed: Vec<Parsed>,
         other_files: Vec<String>,
@@ -860,7 +858,7 @@ impl Content {
 
     /// The content file a link to `rel` means on a page in `lang`: its translation in `lang`
     /// when there is one (`@/about.md` on an English page is the English about page), else `rel`.
-    pub fn ref_in(&self, rel: &str, lang: &str) -> Option<Ref> {
+    pub(crate) fn ref_in(&self, rel: &str, lang: &str) -> Option<Ref> {
         let rel = rel.trim_start_matches('/');
         let r = *self.by_file.get(rel)?;
         // A file named with its language (`about.fr.md`) means that language.
@@ -885,12 +883,13 @@ impl Content {
     }
 
     /// The URL path of content file `rel` in `lang` (see [`Content::ref_in`]).
-    pub fn path_in(&self, rel: &str, lang: &str) -> Option<&str> {
+    pub(crate) fn path_in(&self, rel: &str, lang: &str) -> Option<&str> {
         self.ref_in(rel, lang).map(|r| self.path(r))
     }
 
-    /// The URL path of a content file (`blog/hello.md` → `/blog/hello/`).
-    pub fn path_of(&self, rel: &str) -> Option<&str> {
+    /// The URL path of a content file (`blog/hello.md` → `/blog/hello/`), for tests.
+    #[cfg(test)]
+    pub(crate) fn path_of(&self, rel: &str) -> Option<&str> {
         match self.by_file.get(rel.trim_start_matches('/'))? {
             Ref::Page(i) => Some(&self.pages[*i].path),
             Ref::Section(i) => Some(&self.sections[*i].path),
@@ -1406,7 +1405,7 @@ mod tests {
         let price = |v: &str| {
             let y = format!("title: T\nprice: {v}\ncurrency: EUR\n");
             // The front matter's text starts on the file's line 2, after `---`: `price` is line 3.
-        let (fm, errors) = parse_front("content/p.md", &y, &cfg);
+            let (fm, errors) = parse_front("content/p.md", &y, &cfg);
             (fm.price, errors.first().map(|d| (d.message.clone(), d.line)))
         };
         assert_eq!(price("12.5"), (Some(1250), None));
@@ -1414,7 +1413,10 @@ mod tests {
         assert_eq!(price("\"7.20\""), (Some(720), None));
         assert_eq!(price("65"), (Some(6500), None));
         let (none, e) = price("12.345");
-        assert!(none.is_none() && e.as_ref().is_some_and(|(m, l)| m.contains("two decimals") && *l == Some(3)), "{e:?}");
+        assert!(
+            none.is_none() && e.as_ref().is_some_and(|(m, l)| m.contains("two decimals") && *l == Some(3)),
+            "{e:?}"
+        );
         let (_, e) = price("-3");
         assert!(e.is_some_and(|(m, _)| m.contains("negative")));
     }

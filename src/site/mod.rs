@@ -4,6 +4,6 @@
 //! In: texts and file lists (read by `build`). Out: values. Must never touch the disk, start
 //! threads, or know about templates, HTTP or object stores.
 
-pub mod body;
+pub(crate) mod body;
 pub mod config;
 pub mod content;

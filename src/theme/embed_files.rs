@@ -9,12 +9,12 @@
 use std::path::{Path, PathBuf};
 
 /// Whether a file or folder name is left out of the binary (and of the watch list).
-pub fn skipped(name: &str) -> bool {
+pub(crate) fn skipped(name: &str) -> bool {
     name.starts_with('.') || name == "public" || name.ends_with('~')
 }
 
 /// The files under `dir` to embed, as (path relative to `root`, `/`-separated; file), sorted.
-pub fn files(root: &Path, dir: &Path) -> Vec<(String, PathBuf)> {
+pub(crate) fn files(root: &Path, dir: &Path) -> Vec<(String, PathBuf)> {
     let mut out = Vec::new();
     collect(root, dir, &mut out);
     out
@@ -46,7 +46,7 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
 /// place. Its files and its other folders are listed instead, recursively; `root` itself is
 /// never listed. (A new entry added directly in such a folder is then seen at the next change of
 /// a listed path.)
-pub fn watch_list(root: &Path) -> Vec<PathBuf> {
+pub(crate) fn watch_list(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     watch(root, &mut out);
     out

@@ -23,7 +23,7 @@ pub struct ThemeMeta {
     pub designer: String,
     /// Licence of the theme's files.
     #[serde(default)]
-    pub license: String,
+    pub(crate) license: String,
     /// The designer's price on the platform, in euros as a decimal string (`"49.00"`; a plain
     /// number is read too), held as cents; 0 for a free theme.
     #[serde(default)]
@@ -80,7 +80,7 @@ impl ThemeMeta {
 }
 
 /// Whether sopixi `version` meets a theme's requirement `req` (`">=0.1"`, `"^1.2, <2"`), or why not.
-pub fn supports(req: &str, version: &str) -> Result<(), String> {
+pub(crate) fn supports(req: &str, version: &str) -> Result<(), String> {
     let r = semver::VersionReq::parse(req.trim())
         .map_err(|e| format!("`sopixi: {req}` is not a version requirement: {e}"))?;
     let v = semver::Version::parse(version).map_err(|e| format!("sopixi's own version {version}: {e}"))?;

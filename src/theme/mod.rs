@@ -5,7 +5,9 @@
 //! texts, static files and image look-ups, each with its origin label. Must never look outside
 //! the theme's folder (a link out of it is refused) and never know about pages or sites.
 
-pub mod embed_files;
+// Used by `build.rs` (included there by path); compiled here for its tests.
+#[cfg(test)]
+mod embed_files;
 pub mod embedded;
 pub mod meta;
 pub mod scaffold;

@@ -113,7 +113,7 @@ pub struct Diagnostic {
     /// 1-based line, when known.
     pub line: Option<u32>,
     /// 1-based column, when known.
-    pub column: Option<u32>,
+    pub(crate) column: Option<u32>,
     /// What is wrong, lower case, no trailing period.
     pub message: String,
     /// What to do about it.

@@ -6,7 +6,7 @@
 
 pub mod diag;
 pub mod money;
-pub mod progress;
-pub mod runtime;
+pub(crate) mod progress;
+pub(crate) mod runtime;
 pub mod text;
-pub mod yaml;
+pub(crate) mod yaml;

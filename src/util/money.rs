@@ -5,14 +5,14 @@
 //! whose parts add up to their total. Pure: no floating point anywhere.
 
 /// An amount of money in cents (euros × 100).
-pub type Cents = i64;
+pub(crate) type Cents = i64;
 
 /// A percentage in basis points: `20%` is 2000, `5.5%` is 550.
-pub type BasisPoints = i64;
+pub(crate) type BasisPoints = i64;
 
 /// Parses a decimal amount of euros (`"49"`, `"49.9"`, `"49.00"`, at most two decimals, no sign
 /// unless `signed`) into cents.
-pub fn parse_cents(s: &str, signed: bool) -> Result<Cents, String> {
+pub(crate) fn parse_cents(s: &str, signed: bool) -> Result<Cents, String> {
     let t = s.trim();
     let (neg, t) = match t.strip_prefix('-') {
         Some(rest) if signed => (true, rest),
@@ -37,7 +37,7 @@ pub fn parse_cents(s: &str, signed: bool) -> Result<Cents, String> {
 
 /// Parses a percentage (`"20"`, `"5.5"`, `"12.25"`, at most two decimals, 0 to 1000) into basis
 /// points.
-pub fn parse_percent(s: &str) -> Result<BasisPoints, String> {
+pub(crate) fn parse_percent(s: &str) -> Result<BasisPoints, String> {
     let bp = parse_cents(s, false)
         .map_err(|e| e.replace("an amount", "a percentage").replace("whole cents", "hundredths of a percent"))?;
     if bp > 100_000 {
@@ -78,7 +78,7 @@ pub struct Price {
 /// The public price: the designer's price, plus the platform's margin (a percentage of it), plus
 /// VAT on the sum. The total is computed exactly and rounded half up once; the margin is rounded
 /// half up on its own, and VAT is what is left, so the parts always add up to the total.
-pub fn public_price(designer: Cents, margin: BasisPoints, vat: BasisPoints) -> Price {
+pub(crate) fn public_price(designer: Cents, margin: BasisPoints, vat: BasisPoints) -> Price {
     let d = i128::from(designer);
     let (m, v) = (i128::from(margin), i128::from(vat));
     let total = div_round(d * (10_000 + m) * (10_000 + v), 100_000_000);

@@ -4,7 +4,7 @@
 //! asked for or empty (indicatif itself draws nothing when stderr is not a terminal).
 
 /// A progress bar of `len` steps drawn with `template` (indicatif's syntax), or a hidden one.
-pub fn bar(show: bool, len: u64, template: &str) -> indicatif::ProgressBar {
+pub(crate) fn bar(show: bool, len: u64, template: &str) -> indicatif::ProgressBar {
     if !show || len == 0 {
         return indicatif::ProgressBar::hidden();
     }

@@ -12,7 +12,7 @@ pub fn slugify(s: &str) -> String {
 }
 
 /// Escapes text for HTML content and attribute values.
-pub fn escape_html(s: &str) -> String {
+pub(crate) fn escape_html(s: &str) -> String {
     // Runs of ordinary text are copied whole (feeds escape every page's HTML: this is hot).
     let bytes = s.as_bytes();
     let mut out = String::with_capacity(s.len() + s.len() / 16 + 8);
@@ -36,7 +36,7 @@ pub fn escape_html(s: &str) -> String {
 }
 
 /// 1-based line and column of byte `offset` in `text`.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text[..offset];
     let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
@@ -45,7 +45,7 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// Title-cases a file or folder name for implicit titles (`my-trip` → `My trip`).
-pub fn humanize(name: &str) -> String {
+pub(crate) fn humanize(name: &str) -> String {
     let s = name.replace(['-', '_'], " ");
     let mut c = s.chars();
     match c.next() {
@@ -55,7 +55,7 @@ pub fn humanize(name: &str) -> String {
 }
 
 /// `*` matches within a folder, `**` across folders, `?` one character.
-pub fn glob(pattern: &str, path: &str) -> bool {
+pub(crate) fn glob(pattern: &str, path: &str) -> bool {
     fn go(p: &[u8], s: &[u8]) -> bool {
         match p.first() {
             None => s.is_empty(),

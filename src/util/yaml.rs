@@ -4,19 +4,19 @@
 //! upstream; every other module goes through here so that swapping it for a maintained fork is a
 //! one-line change in `Cargo.toml` and this file.
 
-pub use serde_yaml::{Mapping, Value};
+pub(crate) use serde_yaml::Value;
 
 use crate::util::diag::{did_you_mean, Diagnostic};
 
 /// A YAML error with its 1-based position inside the parsed text, when known.
 #[derive(Debug, Clone)]
-pub struct YamlError {
+pub(crate) struct YamlError {
     /// What went wrong, as serde_yaml phrased it, without its position suffix.
     pub message: String,
     /// 1-based line inside the parsed text.
     pub line: Option<usize>,
     /// 1-based column inside the parsed text.
-    pub column: Option<usize>,
+    pub(crate) column: Option<usize>,
 }
 
 fn convert(e: serde_yaml::Error) -> YamlError {
@@ -30,40 +30,35 @@ fn convert(e: serde_yaml::Error) -> YamlError {
 }
 
 /// Parses YAML text into `T`.
-pub fn from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, YamlError> {
+pub(crate) fn from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, YamlError> {
     serde_yaml::from_str(text).map_err(convert)
 }
 
-/// Converts an already parsed YAML value into `T`.
-pub fn from_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, YamlError> {
-    serde_yaml::from_value(value).map_err(convert)
-}
-
 /// Writes a value as YAML text (maps in the value's own key order).
-pub fn to_string<T: serde::Serialize>(value: &T) -> String {
+pub(crate) fn to_string<T: serde::Serialize>(value: &T) -> String {
     serde_yaml::to_string(value).unwrap_or_default()
 }
 
 /// Converts a YAML value into JSON, the currency of templates.
-pub fn to_json(value: &Value) -> serde_json::Value {
+pub(crate) fn to_json(value: &Value) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
 
 /// The 1-based line of the first `key:` at any depth of YAML text (for messages about nested
 /// keys, where the first occurrence is the best guess there is).
-pub fn any_key_line(text: &str, key: &str) -> Option<usize> {
+pub(crate) fn any_key_line(text: &str, key: &str) -> Option<usize> {
     let needle = format!("{key}:");
     text.lines().position(|l| l.trim_start().starts_with(&needle)).map(|i| i + 1)
 }
 
 /// The 1-based line where a top-level `key:` is written in YAML text, if it is.
-pub fn key_line(text: &str, key: &str) -> Option<usize> {
+pub(crate) fn key_line(text: &str, key: &str) -> Option<usize> {
     text.lines().position(|l| l.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':'))).map(|i| i + 1)
 }
 
 /// Turns a YAML error into a diagnostic for `file`, whose YAML starts after `line_offset` lines.
 /// Unknown keys become "unknown key `x`" with a "did you mean" and the list of valid keys.
-pub fn yaml_diagnostic(file: &str, e: YamlError, line_offset: usize) -> Diagnostic {
+pub(crate) fn yaml_diagnostic(file: &str, e: YamlError, line_offset: usize) -> Diagnostic {
     let line = e.line.map(|l| l + line_offset);
     if let Some(rest) = e.message.split_once("unknown field `").map(|(_, r)| r) {
         if let Some((field, tail)) = rest.split_once('`') {

@@ -11,11 +11,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 /// The routing file's name, at the root of the target prefix.
-pub const ROUTES: &str = "_routes.json";
+pub(crate) const ROUTES: &str = "_routes.json";
 
 /// The routing file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Routes {
+pub(crate) struct Routes {
     /// Format version.
     pub version: u32,
     /// Host → object prefix of the partner it serves (`sites/acme/`).
@@ -26,7 +26,7 @@ pub struct Routes {
 
 /// One partner's route.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Route {
+pub(crate) struct Route {
     /// Its object prefix (`sites/acme/`).
     pub prefix: String,
     /// The hosts that serve it, its canonical one first.
@@ -46,7 +46,7 @@ pub struct Route {
 
 /// A withheld page in the routing file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WithheldRoute {
+pub(crate) struct WithheldRoute {
     /// Its URL path.
     pub path: String,
     /// Why.
@@ -55,13 +55,13 @@ pub struct WithheldRoute {
 
 impl Routes {
     /// Reads a routing file.
-    pub fn parse(bytes: &[u8]) -> Result<Routes, String> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Routes, String> {
         serde_json::from_slice(bytes).map_err(|e| e.to_string())
     }
 
     /// Replaces the routes of the partners in `updates` (others are left as they are) and
     /// derives the host map from every partner's domains.
-    pub fn merge(&mut self, updates: &BTreeMap<String, Route>) {
+    pub(crate) fn merge(&mut self, updates: &BTreeMap<String, Route>) {
         self.version = 1;
         for (id, r) in updates {
             self.partners.insert(id.clone(), r.clone());
@@ -75,14 +75,14 @@ impl Routes {
     }
 
     /// The file's bytes (sorted keys: the same routes give the same bytes).
-    pub fn to_bytes(&self) -> Vec<u8> {
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
         let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
         v.push(b'\n');
         v
     }
 
     /// The partner a host was routed to.
-    pub fn partner_of(&self, host: &str) -> Option<&str> {
+    pub(crate) fn partner_of(&self, host: &str) -> Option<&str> {
         let prefix = self.domains.get(host)?;
         self.partners.iter().find(|(_, r)| r.prefix == *prefix).map(|(id, _)| id.as_str())
     }
@@ -95,7 +95,7 @@ impl Routes {
 /// partner claims it too: then the partner the previous routing file sent it to keeps it, and
 /// when none did, nobody gets it until the operator decides in the policy (a partner cannot take
 /// over a domain another one already serves).
-pub fn assign_domains(
+pub(crate) fn assign_domains(
     policy: &BTreeMap<String, String>,
     claims: &BTreeMap<String, String>,
     previous: &Routes,

@@ -22,11 +22,11 @@ use crate::build::engine::Engine;
 use crate::build::{self, BuildError};
 use crate::deploy::plan::HeaderRules;
 use crate::deploy::{self, DeployOptions, Target, TargetSpec};
+use crate::ops::platform::routes::{self, Route, Routes, WithheldRoute, ROUTES};
 use crate::output::{self, Body, Output};
 use crate::policy::compliance;
 use crate::policy::notice::{self, Notice};
 use crate::policy::valid_partner_id;
-use crate::ops::platform::routes::{self, Route, Routes, WithheldRoute, ROUTES};
 use crate::site::config::{BuildOptions, Config, SITE_FILE};
 use crate::util::diag::{Diagnostic, Kind};
 
@@ -85,7 +85,7 @@ pub struct QuotaUse {
     /// Content pages.
     pub pages: usize,
     /// The policy's limit.
-    pub pages_limit: u64,
+    pub(crate) pages_limit: u64,
 }
 
 /// What a partner's deploy did.
@@ -242,7 +242,7 @@ pub enum RunError {
 }
 
 /// The partner ids of a partners folder, sorted, and the folder names that are not ids.
-pub fn list_partners(dir: &Path) -> Result<(Vec<String>, Vec<String>), RunError> {
+pub(crate) fn list_partners(dir: &Path) -> Result<(Vec<String>, Vec<String>), RunError> {
     let err = |source| RunError::Partners { path: dir.to_path_buf(), source };
     let mut ids = Vec::new();
     let mut ignored = Vec::new();

@@ -26,7 +26,7 @@ pub enum From {
 }
 
 /// The marker an import leaves in the folder it made (and its report).
-pub const MARKER: &str = ".sopixi-import.json";
+pub(crate) const MARKER: &str = ".sopixi-import.json";
 
 /// What an import did.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -36,7 +36,7 @@ pub struct ImportReport {
     /// Other files copied (bundle files, static files, data files).
     pub copied: usize,
     /// Front matter keys mapped, by key (`url → slug + aliases` …), with counts.
-    pub mapped: BTreeMap<String, usize>,
+    pub(crate) mapped: BTreeMap<String, usize>,
     /// Shortcodes rewritten, by name, with counts.
     pub rewritten: BTreeMap<String, usize>,
     /// What could not be converted, with file and line (the site still builds).
@@ -623,7 +623,13 @@ impl Conversion<'_> {
 
 /// Dates as our front matter reads them: one we cannot read is kept under `extra` with a
 /// warning at its line.
-fn dates(out: &mut Map<String, Value>, extra: &mut Map<String, Value>, file: &str, text: &str, report: &mut ImportReport) {
+fn dates(
+    out: &mut Map<String, Value>,
+    extra: &mut Map<String, Value>,
+    file: &str,
+    text: &str,
+    report: &mut ImportReport,
+) {
     for k in ["date", "updated"] {
         if let Some(Value::String(s)) = out.get(k) {
             let fixed = s.replace(' ', "T");

@@ -206,7 +206,7 @@ fn attr(tag: &str, name: &str) -> Option<String> {
 }
 
 /// E-mail addresses in a line (`name@domain.tld`, also inside `mailto:` links).
-pub fn emails(line: &str) -> Vec<String> {
+pub(crate) fn emails(line: &str) -> Vec<String> {
     let b = line.as_bytes();
     let local = |c: u8| c.is_ascii_alphanumeric() || b"._%+-".contains(&c);
     let domain = |c: u8| c.is_ascii_alphanumeric() || c == b'.' || c == b'-';
@@ -236,7 +236,7 @@ pub fn emails(line: &str) -> Vec<String> {
 /// in groups (`+33 1 23 45 67 89`, `01 23 45 67 89`, `(555) 123-4567`): 9 to 15 digits, in
 /// groups separated by spaces, dots, dashes or parentheses. Dates and plain long numbers are not
 /// phone numbers.
-pub fn phones(line: &str) -> Vec<String> {
+pub(crate) fn phones(line: &str) -> Vec<String> {
     let mut out = Vec::new();
     let b = line.as_bytes();
     let mut i = 0;

@@ -31,7 +31,7 @@ pub struct Entry {
     /// Who made it.
     pub designer: String,
     /// Its licence.
-    pub license: String,
+    pub(crate) license: String,
     /// Its version.
     pub version: String,
     /// The public price and its parts, in cents.

@@ -21,7 +21,7 @@ use crate::util::diag::{Diagnostic, Kind};
 pub const CSS_BUDGET: u64 = 30 * 1024;
 
 /// The templates every theme provides.
-pub const REQUIRED: &[&str] = &["index.html", "section.html", "page.html"];
+pub(crate) const REQUIRED: &[&str] = &["index.html", "section.html", "page.html"];
 
 /// What `theme check` found.
 #[derive(Debug, Default, serde::Serialize)]
@@ -203,15 +203,17 @@ pub fn check(engine: &Engine, dir: &Path, example: &Path, browser: Option<&Brows
     // The example site, and the theme's own demo content, built with it.
     // Their image caches go to the user's cache folder, never into the theme (or site) checked.
     let cache = cache_dir(dir);
-    for (site, what, name) in [
-        (example.to_path_buf(), "the example site", "example"),
-        (dir.join("demo"), "the theme's demo site", "demo"),
-    ] {
+    for (site, what, name) in
+        [(example.to_path_buf(), "the example site", "example"), (dir.join("demo"), "the theme's demo site", "demo")]
+    {
         if !site.join(crate::site::config::SITE_FILE).is_file() {
             continue;
         }
-        let opts =
-            BuildOptions { theme_dir: Some(dir.to_path_buf()), cache_dir: Some(cache.join(name)), ..Default::default() };
+        let opts = BuildOptions {
+            theme_dir: Some(dir.to_path_buf()),
+            cache_dir: Some(cache.join(name)),
+            ..Default::default()
+        };
         match crate::build::build(engine, &site, &opts) {
             Ok(b) => {
                 if what == "the example site" {
@@ -369,7 +371,7 @@ fn validate_html(output: &crate::output::Output, site: &Path, br: &Browser, r: &
 
 /// Lines of `text` that make a browser fetch something from another host: `src=`, stylesheets,
 /// preloads and icons, CSS `url()` and `@import`. Links (`<a href>`) are not requests.
-pub fn external_requests(text: &str, ext: &str) -> Vec<(usize, String)> {
+pub(crate) fn external_requests(text: &str, ext: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     let remote = |v: &str| {
         let v = v.trim().trim_matches(['"', '\'']);

@@ -33,7 +33,7 @@ pub struct Sale {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Month {
     /// The year.
-    pub year: i32,
+    pub(crate) year: i32,
     /// 1 to 12.
     pub month: u32,
 }
