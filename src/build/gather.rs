@@ -11,12 +11,19 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::build::engine::Engine;
-use crate::build::{fail, LEAF_FILES};
 use crate::site::config::{BuildOptions, Config, SITE_FILE};
 use crate::site::content;
 use crate::theme::{Data, Place, ResolveError, Theme};
 use crate::util::diag::{did_you_mean, BuildFailed, Diagnostic};
 use crate::util::yaml::key_line;
+
+/// Most files one rayon task reads or parses in a row (see `files::LEAF_PAGES`).
+pub(crate) const LEAF_FILES: usize = 64;
+
+/// A build that fails with one problem.
+pub(crate) fn fail(d: Diagnostic) -> BuildFailed {
+    BuildFailed::new(vec![d])
+}
 
 /// A file found under a site folder: path relative to that folder, and on disk.
 #[derive(Debug, Clone)]

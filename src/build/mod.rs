@@ -1,8 +1,8 @@
 //! The build: the stages load → bodies → context → render → statics → images, producing one
-//! [`Output`], and the ways to run them — in memory ([`build`]), into a folder ([`build_to_dir`],
+//! [`Output`](crate::output::Output), and the ways to run them — in memory ([`build`]), into a folder ([`build_to_dir`],
 //! skipped when nothing changed), or again and again for a preview (`session::Session`).
 //!
-//! In: the site folder, [`BuildOptions`] and a shared [`engine::Engine`]. Out: an [`Output`] (or
+//! In: the site folder, [`BuildOptions`] and a shared [`engine::Engine`]. Out: an [`Output`](crate::output::Output) (or
 //! every problem found), written to a folder only when the whole site rendered without error.
 //! With `output`, `serve` and `deploy`, this is the IO edge: other modules get values.
 
@@ -14,34 +14,18 @@ pub(crate) mod memo;
 pub(crate) mod session;
 pub(crate) mod stages;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::build::engine::Engine;
 use crate::build::gather::{fingerprint, gather, TextHashes};
 use crate::build::memo::Memo;
+pub use crate::build::stages::Built;
 use crate::build::stages::{build_from, BuildCx};
-use crate::output::{self, BuildStats, Output, Summary, WriteError, WriteStats};
+pub(crate) use crate::build::stages::{drop_in_background, group_template_errors};
+use crate::output::{self, BuildStats, Summary, WriteError, WriteStats};
 use crate::site::config::BuildOptions;
-use crate::util::diag::{BuildFailed, Diagnostic, Kind, Origin};
-
-/// Most files one rayon task reads or parses in a row (see [`files::LEAF_PAGES`]).
-pub(crate) const LEAF_FILES: usize = 64;
-
-/// A successful build.
-pub struct Built {
-    /// Every file of the site.
-    pub output: Output,
-    /// Counts.
-    pub stats: BuildStats,
-    /// Time per stage, in order.
-    pub timings: Vec<(&'static str, Duration)>,
-    /// Problems that do not fail the build (an alias that loses to a real page).
-    pub warnings: Vec<Diagnostic>,
-    /// Pages the platform withholds: (URL path, reason).
-    pub withheld: Vec<(String, String)>,
-}
+use crate::util::diag::{BuildFailed, Diagnostic};
 
 /// Why a build to disk did not complete.
 #[derive(Debug, thiserror::Error)]
@@ -55,10 +39,6 @@ pub enum BuildError {
     /// The output folder may not be written.
     #[error("{0}")]
     OutputFolder(String),
-}
-
-pub(crate) fn fail(d: Diagnostic) -> BuildFailed {
-    BuildFailed::new(vec![d])
 }
 
 /// Runs `f` on a pool of `jobs` threads (all cores when `None`).
@@ -174,36 +154,11 @@ fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0
 }
 
-/// Drops `value` on another thread (a CLI process may exit before it is done, which is fine).
-pub(crate) fn drop_in_background<T: Send + 'static>(value: T) {
-    let _ = std::thread::Builder::new().name("sopixi-drop".into()).spawn(move || drop(value));
-}
-
-/// One template mistake (or one loop running past the time limit) breaks every page using it:
-/// report it once, with a count.
-pub(crate) fn group_template_errors(errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
-    let mut grouped: BTreeMap<(Origin, Option<u32>, String), (Diagnostic, usize)> = BTreeMap::new();
-    let mut out = Vec::new();
-    for d in errors {
-        if matches!(d.kind, Kind::Render | Kind::TimeLimit) {
-            grouped.entry((d.origin.clone(), d.line, d.message.clone())).and_modify(|e| e.1 += 1).or_insert((d, 0));
-        } else {
-            out.push(d);
-        }
-    }
-    for (_, (mut d, more)) in grouped {
-        if more > 0 {
-            d.hint = d.hint.map(|h| format!("{h} (and {more} other file{})", if more == 1 { "" } else { "s" }));
-        }
-        out.push(d);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::build::session::Session;
+    use crate::output::Output;
     use std::path::PathBuf;
 
     fn fixture(name: &str) -> (tempfile::TempDir, PathBuf) {

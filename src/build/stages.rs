@@ -17,11 +17,10 @@ use tera::Context;
 use crate::build::engine::Engine;
 use crate::build::files::{alias_files, aliases, render_all, RenderCx, LEAF_PAGES};
 use crate::build::finish::{Finish, Reuse};
-use crate::build::gather::{read_text, Inputs, MdFile};
+use crate::build::gather::{read_text, Inputs, MdFile, LEAF_FILES};
 use crate::build::memo::{BodyReuse, Memo, ReuseEnv};
-use crate::build::{drop_in_background, BuildStats, Built, LEAF_FILES};
 use crate::images::{FirstImage, ImageError, Images, Within};
-use crate::output::{self, Body, Output};
+use crate::output::{self, Body, BuildStats, Output};
 use crate::policy::quotas::quota_errors;
 use crate::policy::{compliance, reserved};
 use crate::render::highlight::Highlighter;
@@ -31,6 +30,46 @@ use crate::site::body::Rendered as BodyHtml;
 use crate::site::config::{BuildOptions, Config};
 use crate::site::content::{self, Content, Parsed};
 use crate::util::diag::{did_you_mean, BuildFailed, Diagnostic, Kind, Origin};
+
+/// A successful build.
+pub struct Built {
+    /// Every file of the site.
+    pub output: Output,
+    /// Counts.
+    pub stats: BuildStats,
+    /// Time per stage, in order.
+    pub timings: Vec<(&'static str, Duration)>,
+    /// Problems that do not fail the build (an alias that loses to a real page).
+    pub warnings: Vec<Diagnostic>,
+    /// Pages the platform withholds: (URL path, reason).
+    pub withheld: Vec<(String, String)>,
+}
+
+/// Drops `value` on another thread (a CLI process may exit before it is done, which is fine).
+pub(crate) fn drop_in_background<T: Send + 'static>(value: T) {
+    let _ = std::thread::Builder::new().name("sopixi-drop".into()).spawn(move || drop(value));
+}
+
+/// One template mistake (or one loop running past the time limit) breaks every page using it:
+/// report it once, with a count.
+pub(crate) fn group_template_errors(errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut grouped: BTreeMap<(Origin, Option<u32>, String), (Diagnostic, usize)> = BTreeMap::new();
+    let mut out = Vec::new();
+    for d in errors {
+        if matches!(d.kind, Kind::Render | Kind::TimeLimit) {
+            grouped.entry((d.origin.clone(), d.line, d.message.clone())).and_modify(|e| e.1 += 1).or_insert((d, 0));
+        } else {
+            out.push(d);
+        }
+    }
+    for (_, (mut d, more)) in grouped {
+        if more > 0 {
+            d.hint = d.hint.map(|h| format!("{h} (and {more} other file{})", if more == 1 { "" } else { "s" }));
+        }
+        out.push(d);
+    }
+    out
+}
 
 /// What every stage of one build is given: the site, its options, the shared engine and, for a
 /// fresh build into an empty folder, the staging folder finished files are written into.
@@ -914,7 +953,7 @@ fn images(cx: &BuildCx, rendered: Finished, memo: &mut Memo, laps: &mut Laps) ->
         };
     }
     if !errors.is_empty() {
-        return Err(BuildFailed::new(crate::build::group_template_errors(errors)));
+        return Err(BuildFailed::new(group_template_errors(errors)));
     }
     let (images_made, images_cached) = images.counts();
     let stats = BuildStats {
