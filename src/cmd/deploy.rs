@@ -106,7 +106,8 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
         Err(code) => return code,
     };
 
-    let rules = HeaderRules::from_config(&deploy_cfg, args.gzip);
+    let mut rules = HeaderRules::from_config(&deploy_cfg);
+    rules.gzip |= args.gzip;
     // The build's manifest vouches for the hashes of the files it wrote, and lists adult pages.
     let built = sopixi::output::read_manifest(&dir);
     let files = match deploy::scan_dir(&dir, &rules, built.as_ref()) {

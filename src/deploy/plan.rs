@@ -391,9 +391,9 @@ pub struct HeaderRules {
 }
 
 impl HeaderRules {
-    /// The rules of a site's `deploy:` section.
-    pub fn from_config(c: &DeployConfig, gzip_flag: bool) -> HeaderRules {
-        HeaderRules { matchers: c.matchers.clone(), gzip: c.gzip || gzip_flag }
+    /// The rules of a site's `deploy:` section (`--gzip` sets [`HeaderRules::gzip`] too).
+    pub fn from_config(c: &DeployConfig) -> HeaderRules {
+        HeaderRules { matchers: c.matchers.clone(), gzip: c.gzip }
     }
 
     /// `(Content-Type, Cache-Control, gzip)` of a site path.

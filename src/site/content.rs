@@ -219,7 +219,7 @@ fn price_cents(v: &yaml::Value) -> Result<Cents, String> {
         yaml::Value::String(s) => s.clone(),
         _ => return Err("must be an amount such as 12.50".into()),
     };
-    parse_cents(&text, false)
+    parse_cents(&text)
 }
 
 fn parse_front(file: &str, y: &str, config: &Config) -> (FrontMatter, Vec<Diagnostic>) {

@@ -51,7 +51,7 @@ impl<'de> Deserialize<'de> for Amount {
             serde_json::Value::Number(n) => n.to_string(),
             _ => return Err(serde::de::Error::custom("a price is a decimal string such as \"49.00\"")),
         };
-        crate::util::money::parse_cents(&text, false).map(Amount).map_err(serde::de::Error::custom)
+        crate::util::money::parse_cents(&text).map(Amount).map_err(serde::de::Error::custom)
     }
 }
 

@@ -10,9 +10,26 @@ pub(crate) type Cents = i64;
 /// A percentage in basis points: `20%` is 2000, `5.5%` is 550.
 pub(crate) type BasisPoints = i64;
 
-/// Parses a decimal amount of euros (`"49"`, `"49.9"`, `"49.00"`, at most two decimals, no sign
-/// unless `signed`) into cents.
-pub(crate) fn parse_cents(s: &str, signed: bool) -> Result<Cents, String> {
+/// Parses a decimal amount of euros (`"49"`, `"49.9"`, `"49.00"`, at most two decimals, no sign)
+/// into cents: a price.
+pub(crate) fn parse_cents(s: &str) -> Result<Cents, String> {
+    cents(s, Sign::Refused)
+}
+
+/// [`parse_cents`] that also takes a leading `-` (a refund in a sales file).
+pub(crate) fn parse_signed_cents(s: &str) -> Result<Cents, String> {
+    cents(s, Sign::Allowed)
+}
+
+/// Whether an amount may be negative.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sign {
+    Refused,
+    Allowed,
+}
+
+fn cents(s: &str, sign: Sign) -> Result<Cents, String> {
+    let signed = sign == Sign::Allowed;
     let t = s.trim();
     let (neg, t) = match t.strip_prefix('-') {
         Some(rest) if signed => (true, rest),
@@ -38,7 +55,7 @@ pub(crate) fn parse_cents(s: &str, signed: bool) -> Result<Cents, String> {
 /// Parses a percentage (`"20"`, `"5.5"`, `"12.25"`, at most two decimals, 0 to 1000) into basis
 /// points.
 pub(crate) fn parse_percent(s: &str) -> Result<BasisPoints, String> {
-    let bp = parse_cents(s, false)
+    let bp = parse_cents(s)
         .map_err(|e| e.replace("an amount", "a percentage").replace("whole cents", "hundredths of a percent"))?;
     if bp > 100_000 {
         return Err(format!("`{s}`% is more than 1000%"));
@@ -102,13 +119,13 @@ mod tests {
 
     #[test]
     fn amounts_and_percentages_parse_in_whole_units() {
-        assert_eq!(parse_cents("49.00", false), Ok(4900));
-        assert_eq!(parse_cents("49.9", false), Ok(4990));
-        assert_eq!(parse_cents("49", false), Ok(4900));
-        assert_eq!(parse_cents("0.05", false), Ok(5));
-        assert_eq!(parse_cents("-3.10", true), Ok(-310));
+        assert_eq!(parse_cents("49.00"), Ok(4900));
+        assert_eq!(parse_cents("49.9"), Ok(4990));
+        assert_eq!(parse_cents("49"), Ok(4900));
+        assert_eq!(parse_cents("0.05"), Ok(5));
+        assert_eq!(parse_signed_cents("-3.10"), Ok(-310));
         for bad in ["", "4,90", "49.001", "1e3", "-1", ".5", "abc"] {
-            assert!(parse_cents(bad, false).is_err(), "{bad}");
+            assert!(parse_cents(bad).is_err(), "{bad}");
         }
         assert_eq!(parse_percent("20"), Ok(2000));
         assert_eq!(parse_percent("5.5"), Ok(550));

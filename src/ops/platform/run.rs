@@ -531,7 +531,7 @@ impl RunCx<'_> {
         let rules = std::fs::read_to_string(self.opts.partners.join(id).join(SITE_FILE))
             .ok()
             .and_then(|t| Config::load(&t, &BuildOptions::default()).ok())
-            .map(|c| HeaderRules::from_config(&c.site.deploy, false))
+            .map(|c| HeaderRules::from_config(&c.site.deploy))
             .unwrap_or_default();
         let files = deploy::scan_dir(dir, &rules, built.as_ref()).map_err(|e| e.to_string())?;
         let mut opts = DeployOptions {

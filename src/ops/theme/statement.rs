@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{Datelike, NaiveDate};
 
 use crate::util::diag::{did_you_mean, Diagnostic};
-use crate::util::money::{designer_share, format_cents, parse_cents, BasisPoints, Cents};
+use crate::util::money::{designer_share, format_cents, parse_signed_cents, BasisPoints, Cents};
 use crate::util::text::escape_html;
 
 /// One sale.
@@ -150,7 +150,7 @@ pub fn parse_sales(
             errors.push(err("no partner".into(), "give the id of the partner who bought the theme"));
             bad = true;
         }
-        let paid = match parse_cents(&f[3], true) {
+        let paid = match parse_signed_cents(&f[3]) {
             Ok(c) if c < 0 => {
                 errors.push(err(
                     format!("the amount {} is negative", f[3]),
