@@ -243,3 +243,42 @@ fn images_config_is_checked() {
     assert!(r.stderr.contains("`images.widths` must list widths"), "{}", r.stderr);
     assert!(r.stderr.contains("`images.cache_dir` must be a folder inside the site"), "{}", r.stderr);
 }
+
+#[test]
+fn image_urls_with_a_query_or_fragment_find_their_file() {
+    // `![](shot.png?raw=true)` is how READMEs write images: the file is the path before the
+    // query (and before a fragment).
+    let t = SiteTest::new("images");
+    t.write(
+        "content/readme.md",
+        "---\ntitle: Readme\n---\n![Wide](/images/wide.jpg?raw=true)\n\n![Phone](trip/phone.jpg#center)\n",
+    );
+    t.build_with(&["--no-minify"]);
+    let html = t.read("readme/index.html");
+    assert_eq!(html.matches("<picture>").count(), 2, "{html}");
+    assert!(attr_after(&html, "alt=\"Wide\"", "srcset").contains("480w"), "{html}");
+}
+
+#[test]
+fn a_truncated_jpeg_is_published_with_a_warning_naming_it() {
+    // A photo cut short (a failed upload): its data stops before the JPEG's end marker. The
+    // picture is published as far as its data goes, and the build says so, naming the file.
+    let t = SiteTest::new("images");
+    let whole = std::fs::read(t.path("static/images/wide.jpg")).unwrap();
+    std::fs::write(t.path("static/images/cut.jpg"), &whole[..whole.len() * 2 / 3]).unwrap();
+    // Trailing data after a complete JPEG (some cameras add their own) is not truncation.
+    let mut trailer = whole.clone();
+    trailer.extend_from_slice(b"SEFHtrailer from a phone");
+    std::fs::write(t.path("static/images/trailer.jpg"), &trailer).unwrap();
+    t.write("content/cut.md", "---\ntitle: Cut\n---\n![Cut](/images/cut.jpg)\n\n![Whole](/images/trailer.jpg)\n");
+    let r = t.build_with(&["--json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let warnings = v["warnings"].as_array().unwrap_or_else(|| panic!("{v}"));
+    let files: Vec<&str> = warnings
+        .iter()
+        .filter(|w| w["message"].as_str().unwrap().contains("truncated"))
+        .map(|w| w["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, ["static/images/cut.jpg"], "{v}");
+    assert!(t.exists("images/cut.jpg"), "published all the same");
+}

@@ -285,3 +285,73 @@ fn a_zola_site_is_converted_key_by_key_and_builds() {
     assert_eq!((w["file"].as_str(), w["line"].as_u64()), (Some("content/blog/seeds.md"), Some(5)), "{w}");
     assert!(out.join("public/en/index.html").is_file(), "the English tree is built");
 }
+
+/// `sopixi import KIND` of the fixture `import/FIXTURE`, built; the report and the build's output.
+fn import_and_build(kind: &str, fixture: &str) -> (tempfile::TempDir, std::path::PathBuf, Value, Run) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = fixtures().join("import").join(fixture);
+    let before = snapshot(&src);
+    let out = dir.path().join("site");
+    let v = ok(&["import", kind, s(&src), "-o", s(&out), "--json"]).json();
+    assert!(snapshot(&src) == before, "the import wrote into its source");
+    let built = ok(&["build", s(&out), "--json"]);
+    (dir, out, v["report"].clone(), built)
+}
+
+#[test]
+fn a_hugo_site_like_real_ones_imports_and_builds_without_errors() {
+    // Each class of failure met importing a real Hugo site (the Stack theme's demo), as a
+    // regression: a configuration folder, taxonomy term pages with their own content, a
+    // regional language beside its language, images from `assets/` used by `figure` and by
+    // Markdown (one with a README-style `?raw=true`), non-ASCII text beside a shortcode (the
+    // import panicked on it).
+    let (_dir, out, report, built) = import_and_build("hugo", "hugo-real-world");
+    let site: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(out.join("site.yaml")).unwrap()).unwrap();
+    let site = serde_json::to_value(site).unwrap();
+    assert_eq!(
+        (site["title"].as_str(), site["base_url"].as_str()),
+        (Some("Atelier"), Some("https://atelier.example/"))
+    );
+    assert_eq!(site["description"], "Woodwork since 1987", "params.toml is read: {site}");
+    assert_eq!(site["languages"], serde_json::json!({"zh": {"title": "工坊"}}), "{site}");
+    let warnings = report["warnings"].as_array().unwrap();
+    let said = |what: &str| warnings.iter().find(|w| w["message"].as_str().unwrap().contains(what)).cloned();
+    let dropped = said("`zh-hant-tw` is not imported").expect("the left-out language is said");
+    assert_eq!(dropped["file"], "config/_default/");
+    assert!(!out.join("content/posts/bench.zh-hant-tw.md").exists(), "its files are left out");
+    assert!(out.join("content/posts/bench.zh.md").exists());
+    let term = said("taxonomy or term page").expect("the term page is said");
+    assert_eq!(term["file"], "content/categories/News/_index.md");
+    assert!(!out.join("content/categories").exists());
+    // The images content uses from assets/ are in static/, the unused one is not.
+    assert_eq!(report["from_assets"], serde_json::json!(["img/bench.png", "img/logo.png"]));
+    assert!(out.join("static/img/bench.png").is_file() && !out.join("static/img/unused.png").exists());
+    // It built with no error, and the images are pictures (the query did not lose the file).
+    let b = built.json();
+    assert_eq!(b["status"], "ok", "{b}");
+    let page = std::fs::read_to_string(out.join("public/posts/bench/index.html")).unwrap();
+    assert_eq!(page.matches("<picture>").count(), 3, "figure and both Markdown images: {page}");
+    assert!(std::fs::read_to_string(out.join("public/zh/posts/bench/index.html")).unwrap().contains("誰のため"));
+}
+
+#[test]
+fn a_zola_site_whose_shortcodes_hold_code_spans_imports_and_builds() {
+    // From a real Zola site (the tabi theme's own site): shortcodes of its theme whose
+    // arguments hold code spans, one with quotes that do not pair up. They were cut in two by
+    // the code spans, left as calls, and broke the build.
+    let (_dir, out, report, built) = import_and_build("zola", "zola-real-world");
+    assert_eq!(built.json()["status"], "ok");
+    let text = body(&out, "blog/settings.md");
+    assert!(text.contains("``{{ admonition(type=\"info\""), "shown as code, its own backticks kept: {text}");
+    assert!(text.contains("`paginate_by = 5`"), "a real code span stays: {text}");
+    let unknown = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["message"].as_str().unwrap().contains("`admonition` has no sopixi equivalent"));
+    let lines: Vec<u64> = unknown.map(|w| w["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, [7, 9], "each call named at its line");
+    let page = std::fs::read_to_string(out.join("public/blog/settings/index.html")).unwrap();
+    assert!(page.contains("<code>{{ admonition(type=\"info\", text=\"This only changes"), "shown as written: {page}");
+}

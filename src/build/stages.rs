@@ -918,12 +918,13 @@ fn note_templates(output: &mut Output, made: Vec<(String, String)>) {
 /// made even when other files failed, so that the next build finds them ready); then the quotas,
 /// the memo's finished files, and the verdict.
 fn images(cx: &BuildCx, rendered: Finished, memo: &mut Memo, laps: &mut Laps) -> Result<Built, BuildFailed> {
-    let Finished { contexts, mut output, adult: _, reuse, old_files, warnings } = rendered;
+    let Finished { contexts, mut output, adult: _, reuse, old_files, mut warnings } = rendered;
     let Contexts { bodied, values, lookup } = contexts;
     let Bodied { loaded, images, .. } = bodied;
     let Loaded { inputs, content, tpl, mut errors, .. } = loaded;
     let (made, failed) = images.process(cx.opts.progress);
     errors.extend(failed);
+    warnings.extend(images.warnings());
     for (path, file, origin) in made {
         if let Err(d) = output.add(path, Body::File(file), origin) {
             errors.push(d);

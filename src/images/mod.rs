@@ -11,7 +11,7 @@
 //! writes outside the cache folder.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::theme::{self, Theme};
-use crate::util::diag::{Diagnostic, Origin};
+use crate::util::diag::{Diagnostic, Kind, Origin};
 use crate::util::text::{normalize, Malformed};
 
 /// The output folder of processed images (under the site root of the output).
@@ -87,6 +87,9 @@ struct Header {
     height: u32,
     format: String,
     orientation: u8,
+    /// A JPEG whose image data stops before its end marker (a cut download or upload).
+    #[serde(default)]
+    truncated: bool,
 }
 
 /// Resize operations of `resize_image`.
@@ -278,6 +281,8 @@ pub struct Images {
     variants: Mutex<BTreeMap<String, Arc<Variant>>>,
     /// Cache names of the cleaned originals this build published.
     originals: Mutex<Vec<String>>,
+    /// Sources found truncated (by label): published, with a warning.
+    truncated: Mutex<BTreeSet<String>>,
     /// Variants made, and taken from the cache, by [`Images::process`].
     counts: Mutex<(usize, usize)>,
     /// Which page each rendering thread is on.
@@ -395,6 +400,7 @@ impl Images {
             sources: Mutex::default(),
             variants: Mutex::default(),
             originals: Mutex::default(),
+            truncated: Mutex::default(),
             counts: Mutex::default(),
             scopes: Scopes::default(),
             shared_headers,
@@ -406,10 +412,13 @@ impl Images {
         *self.counts.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Finds `path` as a template or page names it: beside the page being rendered (`dir`, under
-    /// the site root), then under `content/`, `static/` and the theme's `static/`. A path that
-    /// leads outside the site is refused.
+    /// Finds `path` as a template or page names it (a query or fragment after it is ignored):
+    /// beside the page being rendered (`dir`, under the site root), then under `content/`,
+    /// `static/` and the theme's `static/`. A path that leads outside the site is refused.
     fn find(&self, path: &str, dir: Option<&str>) -> Result<(String, Data), ImageError> {
+        // A URL's query and fragment name no file (`screenshot.png?raw=true`, common in
+        // READMEs; `photo.jpg#center`): the file is the path before them.
+        let path = path.split(['?', '#']).next().unwrap_or("");
         // Editors write `my%20photo.jpg` for `my photo.jpg`.
         let decoded = percent_decode(path);
         let path = decoded.as_str();
@@ -463,6 +472,20 @@ impl Images {
         ))
     }
 
+    /// One warning per source image found truncated: its picture is published as far as its data
+    /// goes (a decoder fills the rest), which the partner should know.
+    pub(crate) fn warnings(&self) -> Vec<Diagnostic> {
+        let truncated = self.truncated.lock().unwrap_or_else(|e| e.into_inner());
+        truncated
+            .iter()
+            .map(|label| {
+                Diagnostic::new(label.as_str(), "this JPEG is truncated: its image data stops before its end, so part of the picture is missing (often grey)")
+                    .kind(Kind::Image)
+                    .hint("the file was cut while copied or uploaded: export or copy it again from the original")
+            })
+            .collect()
+    }
+
     /// The source at `label`, its header read once per build (and its hash once per change).
     fn source(&self, label: String, data: Data) -> Result<Arc<Source>, ImageError> {
         let unreadable = |m: String| ImageError::new(Problem::Unreadable, None, m);
@@ -497,6 +520,9 @@ impl Images {
                 h
             }
         };
+        if header.truncated {
+            self.truncated.lock().unwrap_or_else(|e| e.into_inner()).insert(label.clone());
+        }
         let format = known_format(&header.format)
             .ok_or_else(|| unreadable(format!("{label}: not a JPEG, PNG, GIF or WebP image")))?;
         let pixels = u64::from(header.width) * u64::from(header.height);
@@ -1059,7 +1085,51 @@ fn read_header(bytes: &[u8], len: u64, mtime: u128) -> Result<Header, String> {
         height,
         format: format_name(format).to_string(),
         orientation,
+        truncated: format == ImageFormat::Jpeg && jpeg_truncated(bytes),
     })
+}
+
+/// Whether a JPEG's image data stops before its end-of-image marker: its segments are walked
+/// from the start (application segments, and the thumbnails inside them, skipped by their
+/// length), then the scans' data is searched for the end marker. Trailing data after the end
+/// marker (some cameras append their own) does not matter. Certain: a well-formed file is
+/// never called truncated.
+fn jpeg_truncated(b: &[u8]) -> bool {
+    let mut i = 2; // after SOI
+                   // The segments before the first scan.
+    loop {
+        let Some(&[0xFF, marker]) = b.get(i..i + 2) else { return true };
+        match marker {
+            0xFF => i += 1, // fill byte
+            0xD8 | 0x01 | 0xD0..=0xD7 => i += 2,
+            0xD9 => return false,
+            _ => {
+                let Some(&[hi, lo]) = b.get(i + 2..i + 4) else { return true };
+                let len = usize::from(hi) << 8 | usize::from(lo);
+                i += 2 + len;
+                if marker == 0xDA {
+                    break;
+                }
+            }
+        }
+    }
+    // Entropy-coded data, scans and tables between them, up to the end marker.
+    while i < b.len() {
+        let Some(at) = memchr::memchr(0xFF, &b[i..]) else { return true };
+        i += at + 1;
+        match b.get(i) {
+            None => return true,
+            Some(0xD9) => return false,
+            // Stuffed byte, restart markers, fill bytes: still in the data.
+            Some(0x00 | 0xD0..=0xD7 | 0xFF) => {}
+            // Another segment (a table, the next progressive scan): skip it by its length.
+            Some(_) => {
+                let Some(&[hi, lo]) = b.get(i + 1..i + 3) else { return true };
+                i += 1 + (usize::from(hi) << 8 | usize::from(lo));
+            }
+        }
+    }
+    true
 }
 
 /// The kind of an image problem: each has its own advice.

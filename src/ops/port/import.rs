@@ -8,7 +8,7 @@
 //! converted. Never writes into the source; writes the same bytes for the same source
 //! (idempotent); only replaces a folder an earlier import made.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
@@ -41,6 +41,12 @@ pub struct ImportReport {
     pub rewritten: BTreeMap<String, usize>,
     /// What could not be converted, with file and line (the site still builds).
     pub warnings: Vec<Diagnostic>,
+    /// Images the content uses that Hugo keeps in `assets/` (its global resources): copied to
+    /// `static/` at the same path, where sopixi finds them.
+    pub from_assets: BTreeSet<String>,
+    /// The `figure` sources of the page being converted (looked for in `assets/` after it).
+    #[serde(skip)]
+    figures: Vec<String>,
 }
 
 /// Why an import did not happen.
@@ -95,7 +101,19 @@ pub fn import(from: From, src: &Path, out: &Path) -> Result<ImportReport, Import
         std::fs::remove_dir_all(out).map_err(io(out))?;
     }
     let mut report = ImportReport::default();
-    let mut site = site_config(from, &src)?;
+    let (mut site, languages) = site_config(from, &src)?;
+    for (code, why) in &languages.dropped {
+        report.warnings.push(
+            Diagnostic::new(
+                languages.file.as_str(),
+                format!("the language `{code}` is not imported: {why}; its files were left out"),
+            )
+            .kind(Kind::Site)
+            .hint(
+                "sopixi names a language by its code alone (fr, en, zh): add it back under another code if you need it",
+            ),
+        );
+    }
     let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let content = src.join("content");
     let md_files = walk(&content);
@@ -109,6 +127,18 @@ pub fn import(from: From, src: &Path, out: &Path) -> Result<ImportReport, Import
         .unwrap_or_default();
     for rel in &md_files {
         let path = content.join(rel);
+        // Hugo's taxonomy and term pages (`content/tags/_index.md`, `content/categories/News/`)
+        // describe pages sopixi makes itself: left out.
+        if rel.split('/').next().is_some_and(|top| taxonomies.iter().any(|t| t == top)) && rel.contains('/') {
+            report.warnings.push(
+                Diagnostic::new(format!("content/{rel}"), "a taxonomy or term page's own content is not imported")
+                    .kind(Kind::Site)
+                    .hint("sopixi makes the taxonomy and term pages itself, from the pages' terms"),
+            );
+            continue;
+        }
+        let Some(rel) = &languages.path_of(rel) else { continue };
+        let path = if rel.ends_with(".md") { path } else { content.join(rel) };
         if !rel.ends_with(".md") {
             files.insert(format!("content/{rel}"), std::fs::read(&path).map_err(io(&path))?);
             report.copied += 1;
@@ -120,6 +150,11 @@ pub fn import(from: From, src: &Path, out: &Path) -> Result<ImportReport, Import
         let converted = cv.page(&file, rel, &text, &mut report, &mut menu_items)?;
         files.insert(file, converted.into_bytes());
         report.content_files += 1;
+    }
+    for rel in &report.from_assets {
+        let path = src.join("assets").join(rel);
+        files.insert(format!("static/{rel}"), std::fs::read(&path).map_err(io(&path))?);
+        report.copied += 1;
     }
     for (folder, to) in [("static", "static"), ("data", "data")] {
         for rel in walk(&src.join(folder)) {
@@ -136,10 +171,16 @@ pub fn import(from: From, src: &Path, out: &Path) -> Result<ImportReport, Import
         ("themes", "themes"),
     ] {
         if src.join(folder).is_dir() {
+            let hint = if folder == "assets" && !report.from_assets.is_empty() {
+                format!(
+                    "the {} image(s) the content uses from assets/ were copied to static/; the rest (styles, scripts) belonged to the old theme",
+                    report.from_assets.len()
+                )
+            } else {
+                "the imported site uses sopixi's bundled theme; make a theme from them if you need their look".into()
+            };
             report.warnings.push(
-                Diagnostic::new(format!("{folder}/"), format!("{what} are not converted")).kind(Kind::Site).hint(
-                    "the imported site uses sopixi's bundled theme; make a theme from them if you need their look",
-                ),
+                Diagnostic::new(format!("{folder}/"), format!("{what} are not converted")).kind(Kind::Site).hint(hint),
             );
         }
     }
@@ -258,7 +299,26 @@ fn yaml_text(v: &Value) -> String {
 }
 
 /// The configuration, as our `site.yaml` keys.
-fn site_config(from: From, src: &Path) -> Result<Map<String, Value>, ImportError> {
+/// One configuration file (TOML, YAML or JSON by its extension), named `label` in messages.
+fn config_file(path: &Path, label: &str) -> Result<Map<String, Value>, ImportError> {
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    if label.ends_with(".toml") {
+        parse_toml(label, &text, 0)
+    } else if label.ends_with(".json") {
+        match serde_json::from_str(&text) {
+            Ok(Value::Object(m)) => Ok(m),
+            _ => Err(ImportError::Source { file: label.to_string(), line: 1, message: "invalid JSON".into() }),
+        }
+    } else {
+        parse_yaml(label, &text, 0)
+    }
+}
+
+/// The source's configuration as one map: Zola's `config.toml`; Hugo's `hugo.*` or `config.*`
+/// at the root, or its configuration folder `config/_default/`, where `hugo.*` (or `config.*`)
+/// holds the root keys and each other file `NAME.*` the key `NAME` (`params.toml` → `params`,
+/// `languages.toml`, `menus.toml` …), as Hugo merges them.
+fn read_config(from: From, src: &Path) -> Result<(String, Map<String, Value>), ImportError> {
     let candidates: &[&str] = match from {
         From::Hugo => &[
             "hugo.toml",
@@ -272,27 +332,76 @@ fn site_config(from: From, src: &Path) -> Result<Map<String, Value>, ImportError
         ],
         From::Zola => &["config.toml"],
     };
-    let Some(name) = candidates.iter().find(|c| src.join(c).is_file()) else {
-        return Err(ImportError::Usage(format!(
-            "{} has no {} configuration ({}): is it a {} site?",
-            src.display(),
-            if from == From::Hugo { "Hugo" } else { "Zola" },
-            candidates.join(", "),
-            if from == From::Hugo { "Hugo" } else { "Zola" },
-        )));
-    };
-    let path = src.join(name);
-    let text = std::fs::read_to_string(&path).map_err(io(&path))?;
-    let raw = if name.ends_with(".toml") {
-        parse_toml(name, &text, 0)?
-    } else if name.ends_with(".json") {
-        match serde_json::from_str(&text) {
-            Ok(Value::Object(m)) => m,
-            _ => return Err(ImportError::Source { file: name.to_string(), line: 1, message: "invalid JSON".into() }),
+    if let Some(name) = candidates.iter().find(|c| src.join(c).is_file()) {
+        return Ok((name.to_string(), config_file(&src.join(name), name)?));
+    }
+    let dir = src.join("config/_default");
+    if from == From::Hugo && dir.is_dir() {
+        let mut files: Vec<_> = std::fs::read_dir(&dir).map_err(io(&dir))?.filter_map(Result::ok).collect();
+        files.sort_by_key(|e| e.file_name());
+        let mut root = Map::new();
+        let mut keyed = Map::new();
+        for e in files {
+            let name = e.file_name().to_string_lossy().to_string();
+            let Some((stem, ext)) = name.rsplit_once('.') else { continue };
+            if !matches!(ext, "toml" | "yaml" | "yml" | "json") || !e.path().is_file() {
+                continue;
+            }
+            let map = config_file(&e.path(), &format!("config/_default/{name}"))?;
+            if stem == "hugo" || stem == "config" {
+                root.extend(map);
+            } else {
+                keyed.insert(stem.to_string(), Value::Object(map));
+            }
         }
-    } else {
-        parse_yaml(name, &text, 0)?
-    };
+        // Keys of the root file win over a file of the same name, as in Hugo.
+        for (k, v) in keyed {
+            root.entry(k).or_insert(v);
+        }
+        return Ok(("config/_default/".to_string(), root));
+    }
+    let (what, more) = if from == From::Hugo { ("Hugo", ", or config/_default/") } else { ("Zola", "") };
+    Err(ImportError::Usage(format!(
+        "{} has no {what} configuration ({}{more}): is it a {what} site?",
+        src.display(),
+        candidates.join(", "),
+    )))
+}
+
+/// How the source's language codes become ours: sopixi names a language by its code alone
+/// (`en`, `zh`), so `en-us` becomes `en`, and a language whose short code another one already
+/// has (`zh-hant-tw` beside `zh`) is left out, with its files.
+#[derive(Debug, Default)]
+struct Languages {
+    /// The configuration file (or folder) the languages come from, for messages.
+    file: String,
+    /// Source code → our code, where they differ.
+    renamed: BTreeMap<String, String>,
+    /// Source codes not imported, with why.
+    dropped: BTreeMap<String, String>,
+}
+
+impl Languages {
+    /// What becomes of `content/REL` (`post/a.zh-hant-tw.md`): its new path, or `None` when its
+    /// language is left out.
+    fn path_of(&self, rel: &str) -> Option<String> {
+        let (dir, name) = rel.rsplit_once('/').map_or(("", rel), |(d, n)| (d, n));
+        let Some(stem) = name.strip_suffix(".md") else { return Some(rel.to_string()) };
+        let Some((base, code)) = stem.rsplit_once('.') else { return Some(rel.to_string()) };
+        if self.dropped.contains_key(code) {
+            return None;
+        }
+        match self.renamed.get(code) {
+            Some(ours) if dir.is_empty() => Some(format!("{base}.{ours}.md")),
+            Some(ours) => Some(format!("{dir}/{base}.{ours}.md")),
+            None => Some(rel.to_string()),
+        }
+    }
+}
+
+fn site_config(from: From, src: &Path) -> Result<(Map<String, Value>, Languages), ImportError> {
+    let (file, raw) = read_config(from, src)?;
+    let mut plan = Languages { file, ..Languages::default() };
     let get = |k: &str| raw.iter().find(|(key, _)| key.eq_ignore_ascii_case(k)).map(|(_, v)| v.clone());
     let s = |v: Option<Value>| v.and_then(|v| v.as_str().map(str::to_string));
     let mut site = Map::new();
@@ -367,10 +476,31 @@ fn site_config(from: From, src: &Path) -> Result<Map<String, Value>, ImportError
     // Other languages, with their titles.
     if let Some(Value::Object(langs)) = get("languages") {
         let mut ours = Map::new();
-        for (code, cfg) in langs {
-            let code = code.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
-            if code == lang || code.len() != 2 {
+        // The codes that are already ours first (`zh` keeps its name; `zh-hant-tw` then finds
+        // it taken), then by code.
+        let mut langs: Vec<(String, Value)> = langs.into_iter().collect();
+        langs.sort_by_key(|(code, _)| (code.contains(['-', '_']), code.clone()));
+        for (full, cfg) in langs {
+            let code = full.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
+            if code == lang && !full.eq_ignore_ascii_case(&lang) && full.contains(['-', '_']) {
+                // The default language under its regional name (`en-us` for `en`).
+                plan.renamed.insert(full.clone(), code);
                 continue;
+            }
+            if code == lang {
+                continue;
+            }
+            if code.len() != 2 && code.len() != 3 || ours.contains_key(&code) {
+                let why = if ours.contains_key(&code) || code == lang {
+                    format!("its code shortens to `{code}`, which another language of the site has")
+                } else {
+                    format!("`{full}` is not a language code sopixi reads")
+                };
+                plan.dropped.insert(full, why);
+                continue;
+            }
+            if full != code {
+                plan.renamed.insert(full.clone(), code.clone());
             }
             let mut l = Map::new();
             if let Some(t) = cfg.get("title").and_then(|t| t.as_str()) {
@@ -392,7 +522,7 @@ fn site_config(from: From, src: &Path) -> Result<Map<String, Value>, ImportError
     if !extra.is_empty() {
         site.insert("extra".into(), Value::Object(extra));
     }
-    Ok(site)
+    Ok((site, plan))
 }
 
 /// A taxonomy name as sopixi spells them (`theme-tags` → `theme_tags`): lower-case letters,
@@ -615,6 +745,14 @@ impl Conversion<'_> {
             line += seg.matches('\n').count();
         }
         let body = converted;
+        for figure in std::mem::take(&mut report.figures) {
+            let beside = rel.rsplit_once('/').map_or(String::new(), |(d, _)| format!("{d}/"));
+            let local = !figure.contains("://") && !figure.starts_with("//") && !figure.is_empty();
+            let known = [src.join("content").join(format!("{beside}{figure}")), src.join("static").join(&figure)];
+            if local && !known.iter().any(|k| k.is_file()) {
+                from_assets(src, &figure, report);
+            }
+        }
         // Hugo's summary separator, as sopixi (and Zola) write it.
         let body = body.replace("<!--more-->", "<!-- more -->");
         missing_images(src, file, rel, &body, body_line, report)
@@ -652,6 +790,49 @@ fn dates(
     }
 }
 
+/// `s` as a Markdown code span, shown as written: fenced by a run of backticks longer than any
+/// inside it (and spaced when it starts or ends with one), so that its own backticks stay.
+fn inline_code(s: &str) -> String {
+    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') { " " } else { "" };
+    format!("{fence}{pad}{s}{pad}{fence}")
+}
+
+/// The length of the shortcode call `s` starts with (`{{< x >}}`, `{{% x %}}`, `{{ x(…) }}`,
+/// `{% x(…) %}`), when it closes on the same line; quoted arguments may hold the closing marks.
+fn shortcode_call_end(s: &str) -> Option<usize> {
+    let (close, from) = if s.starts_with("{{<") {
+        (">}}", 3)
+    } else if s.starts_with("{{%") {
+        ("%}}", 3)
+    } else if s.starts_with("{{ ") || s.starts_with("{% ") {
+        let name_end = s[3..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))? + 3;
+        if name_end == 3 || !s[name_end..].starts_with('(') {
+            return None;
+        }
+        (if s.starts_with("{{") { "}}" } else { "%}" }, name_end)
+    } else {
+        return None;
+    };
+    let mut quote: Option<char> = None;
+    let mut chars = s[from..].char_indices();
+    while let Some((k, c)) = chars.next() {
+        match (quote, c) {
+            (Some(_), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (None, '"' | '\'') => quote = Some(c),
+            (None, _) if s[from + k..].starts_with(close) => return Some(from + k + close.len()),
+            _ => {}
+        }
+    }
+    // Quotes that do not pair up (`text='l'ordre'`, broken in the source too): the call still
+    // ends at the line's last closing mark.
+    s[from..].rfind(close).map(|k| from + k + close.len())
+}
+
 /// The body cut into code (fenced blocks, inline code spans) and the rest, in order.
 fn code_segments(body: &str) -> Vec<(bool, &str)> {
     let mut out = Vec::new();
@@ -685,6 +866,14 @@ fn code_segments(body: &str) -> Vec<(bool, &str)> {
                 // Inline code spans on this line: a run of backticks up to the same run.
                 let mut i = pos;
                 while i < line_end {
+                    // A shortcode call on the line is not code, even when its arguments hold
+                    // backticks (`text="use `x` here"`): skip to its end.
+                    if bytes[i] == b'{' {
+                        if let Some(end) = shortcode_call_end(&body[i..line_end]) {
+                            i += end;
+                            continue;
+                        }
+                    }
                     if bytes[i] == b'`' {
                         let run = bytes[i..line_end].iter().take_while(|b| **b == b'`').count();
                         let tick = "`".repeat(run);
@@ -743,6 +932,7 @@ fn missing_images(
         };
         candidates.iter().any(|c| c.is_file())
     };
+    let exists = |target: &str, report: &mut ImportReport| exists(target) || from_assets(src, target, report);
     let mut out = String::with_capacity(body.len());
     let mut rest = body;
     let mut offset = 0;
@@ -765,7 +955,7 @@ fn missing_images(
             || target.starts_with("data:")
             || target.starts_with("@/");
         out.push_str(&rest[..i]);
-        if !remote && !target.is_empty() && !exists(target) {
+        if !remote && !target.is_empty() && !exists(target, report) {
             let line = lines.at(body, offset + i);
             report.warnings.push(
                 Diagnostic::new(file, format!("image `{target}` is not in the source site; kept as a link"))
@@ -782,6 +972,23 @@ fn missing_images(
     }
     out.push_str(rest);
     out
+}
+
+/// Whether the image `target` that content names is in Hugo's `assets/` (global resources, which
+/// Hugo's `figure` and image render hooks find by path): if so it is noted in `report`, to be
+/// copied to `static/` at the same path. A path leaving `assets/` is not looked for.
+fn from_assets(src: &Path, target: &str, report: &mut ImportReport) -> bool {
+    let t = target.split(['?', '#']).next().unwrap_or("");
+    let decoded = crate::util::text::percent_decode(t, crate::util::text::Malformed::Keep).unwrap_or_default();
+    let t = String::from_utf8_lossy(&decoded).trim_start_matches("./").trim_start_matches('/').to_string();
+    if t.is_empty() || t.split('/').any(|s| s == ".." || s.is_empty()) || t.contains('\\') {
+        return false;
+    }
+    let found = src.join("assets").join(&t).is_file() && !src.join("static").join(&t).exists();
+    if found {
+        report.from_assets.insert(t);
+    }
+    found
 }
 
 /// The line (1-based) of `key` in the front matter of `text`, when found.
@@ -964,6 +1171,7 @@ fn hugo_body(file: &str, body: &str, body_line: usize, names: &[String], report:
             }
             "figure" => {
                 let src = named.get("src").cloned().or_else(|| pos.first().cloned()).unwrap_or_default();
+                report.figures.push(src.clone());
                 match &mut gallery {
                     Some((images, _)) => images.push(src),
                     None => out.push_str(&figure_call(&src, &named)),
@@ -1023,9 +1231,7 @@ fn hugo_body(file: &str, body: &str, body_line: usize, names: &[String], report:
                 if !name.starts_with('/') {
                     report.warnings.push(unknown_shortcode(file, "Hugo", name, line));
                 }
-                out.push('`');
-                out.push_str(&rest[i..whole_end]);
-                out.push('`');
+                out.push_str(&inline_code(&rest[i..whole_end]));
             }
         }
         offset += whole_end;
@@ -1134,9 +1340,7 @@ fn zola_body(file: &str, body: &str, body_line: usize, names: &[String], report:
                 rest = &rest[skip..];
                 continue;
             }
-            out.push('`');
-            out.push_str(&rest[i..whole_end]);
-            out.push('`');
+            out.push_str(&inline_code(&rest[i..whole_end]));
         }
         offset += whole_end;
         rest = &rest[whole_end..];
