@@ -96,7 +96,7 @@ def generate(partners, pages):
     base = os.path.join(WORK, "platform-%d-%d" % (partners, pages))
     single = os.path.join(base, "corpus", "sopixi")
     folder = os.path.join(base, "partners")
-    if os.path.exists(os.path.join(base, "done")):
+    if os.path.exists(os.path.join(base, "done-catalog-theme")):
         return single, folder
     shutil.rmtree(base, ignore_errors=True)
     os.makedirs(base)
@@ -117,8 +117,10 @@ def generate(partners, pages):
         site_yaml = fh.read().splitlines()
     # Everything of the site but its content (site.yaml, themes/, templates/, static/ …) is each
     # partner's too; build outputs and dot-folders are not.
+    # The corpus's theme is the platform's catalog theme (`--themes`), as for partners who chose
+    # one: a theme in a partner's own folder is its own, which the platform opens in Chromium.
     shared = [n for n in sorted(os.listdir(single))
-              if n not in ("content", "public", "site.yaml") and not n.startswith(".")]
+              if n not in ("content", "public", "site.yaml", "themes") and not n.startswith(".")]
 
     tmp = folder + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -148,7 +150,7 @@ def generate(partners, pages):
             os.makedirs(os.path.dirname(dst), exist_ok=True)
             shutil.copy2(os.path.join(content, rel), dst)
     os.rename(tmp, folder)
-    open(os.path.join(base, "done"), "w").close()
+    open(os.path.join(base, "done-catalog-theme"), "w").close()
     return single, folder
 
 
@@ -311,7 +313,8 @@ def main():
         return [sopixi, "build", single, "-o", out]
 
     def platform_build(out, *extra):
-        return [sopixi, "platform", "build", folder, "--out", out, "--jobs", str(cores), "--json"] + list(extra)
+        return [sopixi, "platform", "build", folder, "--out", out, "--jobs", str(cores), "--json",
+                "--themes", os.path.join(single, "themes")] + list(extra)
 
     # Every run writes into a new folder; all are deleted at the end. (Deleting one just before
     # the next run makes ext4 scan its freshly freed inodes on every mkdir and create, which
@@ -429,6 +432,7 @@ def publish(a, bins, single, folder, out1, out2, cores):
 
         def platform_publish(bucket):
             return [sopixi, "platform", "build", folder, "--out", out2, "--jobs", str(cores),
+                    "--themes", os.path.join(single, "themes"),
                     "--to", "s3://%s/sites" % bucket, "--endpoint", endpoint, "--json"]
 
         # Untimed: one publish onto a bucket of its own, so that the partners' local state in out2

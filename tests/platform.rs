@@ -479,3 +479,59 @@ fn two_workers_publishing_the_same_partner_at_once_leave_a_consistent_target() {
         assert!(m.get("lease").is_none() && m.get("uploading").is_none(), "a lease was left: {m}");
     }
 }
+
+/// A partner of the fixture made from `bakery`, with `files` of its own.
+fn partner_like_bakery(p: &Partners, id: &str, files: &[(&str, &str)]) {
+    copy_dir(&p.sites().join("bakery"), &p.sites().join(id));
+    for (rel, text) in files {
+        let path = p.sites().join(id).join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+#[test]
+fn a_partner_whose_own_template_stops_the_page_is_refused_by_the_browser_gate() {
+    // The page's template stops loading at the top of <head>: the platform block, at the end of
+    // <body>, is in the HTML (build and check pass) but never parsed. Only a browser sees that.
+    let p = Partners::new();
+    let base = std::fs::read_to_string(p.root().join("themes/basic/templates/base.html")).unwrap();
+    let stopping = base.replacen("<head>", "<head><script>window.stop()</script>", 1);
+    partner_like_bakery(&p, "stopper", &[("templates/base.html", &stopping)]);
+    partner_like_bakery(&p, "ownstyle", &[("static/extra.css", "main { max-width: 40rem; }")]);
+    let reports = p.root().join("reports");
+    let args = ["--only", "stopper", "--only", "ownstyle", "--only", "bakery", "--report", reports.to_str().unwrap()];
+    let r = p.run("policy.yaml", &args, None);
+    assert_eq!(r.status, 1, "{}\n{}", r.stdout, r.stderr);
+    let stopper = report(&reports, "stopper");
+    assert_eq!(
+        (stopper["status"].as_str(), stopper["browser"].as_str()),
+        (Some("failed"), Some("refused")),
+        "{stopper}"
+    );
+    assert!(stopper["reason"].as_str().unwrap().contains("browser check"), "{stopper}");
+    let e = &stopper["errors"][0];
+    assert_eq!(e["file"], "templates/base.html", "the template is named: {e}");
+    assert!(e["message"].as_str().unwrap().contains(" px"), "{e}");
+    assert!(!p.out().join("stopper").exists(), "a refused partner is not published");
+    // A partner with a stylesheet of its own passes; one on the catalog theme is not opened.
+    let own = report(&reports, "ownstyle");
+    assert_eq!((own["status"].as_str(), own["browser"].as_str()), (Some("published"), Some("passed")), "{own}");
+    assert!(p.out().join("ownstyle/index.html").is_file());
+    assert!(report(&reports, "bakery").get("browser").is_none(), "no browser for a catalog theme");
+    // The verdicts are kept by the files' hash: the next run opens no browser.
+    let r = p.run("policy.yaml", &args, None);
+    assert_eq!(r.status, 1);
+    assert_eq!(report(&reports, "ownstyle")["browser"], "passed before");
+    assert_eq!(report(&reports, "stopper")["browser"], "refused");
+    // Without Chromium, a partner that needs the check is refused, never published unchecked.
+    std::fs::remove_dir_all(p.out()).unwrap();
+    let mut c = p.command("policy.yaml", &args);
+    let out = c.env("SOPIXI_CHROMIUM", "/nonexistent/chromium").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let own = report(&reports, "ownstyle");
+    assert_eq!(own["status"], "failed", "{own}");
+    assert!(own["reason"].as_str().unwrap().contains("Chromium is not on this machine"), "{own}");
+    assert!(!p.out().join("ownstyle").exists());
+    assert_eq!(report(&reports, "bakery")["status"], "published");
+}

@@ -195,6 +195,13 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
             report.unchanged
         );
     }
+    if sopixi::ops::platform::gate::own_files(&args.site).is_some() {
+        console::warning(&format!(
+            "{} has its own templates, stylesheets or scripts: `sopixi check --browser {}` shows whether the badge and cookie notice hold in a real browser (the platform opens such sites in Chromium before it publishes them)",
+            args.site.display(),
+            args.site.display()
+        ));
+    }
     0
 }
 

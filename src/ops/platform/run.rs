@@ -22,6 +22,7 @@ use crate::build::engine::Engine;
 use crate::build::{self, BuildError};
 use crate::deploy::plan::HeaderRules;
 use crate::deploy::{self, DeployOptions, Target, TargetSpec};
+use crate::ops::platform::gate;
 use crate::ops::platform::routes::{self, Route, Routes, WithheldRoute, ROUTES};
 use crate::output::{self, Body, Output};
 use crate::policy::compliance;
@@ -137,6 +138,10 @@ pub struct PartnerReport {
     /// The inputs fingerprint recorded with the publication.
     #[serde(skip)]
     pub inputs: Option<String>,
+    /// The browser gate, for a partner with templates, stylesheets or scripts of its own:
+    /// `passed`, `passed before` (the verdict kept for the same files) or `refused`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub browser: Option<&'static str>,
 }
 
 impl PartnerReport {
@@ -153,6 +158,7 @@ impl PartnerReport {
             quota: QuotaUse::default(),
             warnings: Vec::new(),
             errors: Vec::new(),
+            browser: None,
             time_ms: 0.0,
             deploy: None,
             withheld: Vec::new(),
@@ -296,6 +302,8 @@ struct RunCx<'a> {
     /// Deploys running at once, at most.
     slots: Arc<tokio::sync::Semaphore>,
     stop: AtomicBool,
+    /// One browser check at a time (see `gate`).
+    browser: Mutex<()>,
 }
 
 /// Runs the platform build.
@@ -343,6 +351,7 @@ pub fn run(engine: &Engine, opts: &RunOptions) -> Result<Summary, RunError> {
         deploys: Mutex::new(Vec::new()),
         slots: Arc::new(tokio::sync::Semaphore::new(if opts.deploys == 0 { 8 } else { opts.deploys })),
         stop: AtomicBool::new(false),
+        browser: Mutex::new(()),
     };
     let bar = crate::util::progress::bar(opts.progress, ids.len() as u64, "{spinner} partners [{bar:30}] {pos}/{len}");
     let mut reports: Vec<PartnerReport> = ids
@@ -639,7 +648,15 @@ fn partner_unguarded(cx: &RunCx, id: &str) -> PartnerReport {
         return r;
     }
     drop(local);
-    let built = build::build_prepared_to_dir(engine, &root, &opts, prepared, &out);
+    // A partner with templates, stylesheets or scripts of its own is built aside and opened in
+    // Chromium before it takes its output folder's place (see `gate`).
+    let own = gate::own_files(&root);
+    let unchecked = cx.opts.out.join(".unchecked").join(id);
+    if own.is_some() {
+        let _ = std::fs::remove_dir_all(&unchecked);
+    }
+    let into = if own.is_some() { &unchecked } else { &out };
+    let built = build::build_prepared_to_dir(engine, &root, &opts, prepared, into);
     let built = match built {
         Ok(b) => b,
         Err(BuildError::Failed(f)) => {
@@ -661,6 +678,12 @@ fn partner_unguarded(cx: &RunCx, id: &str) -> PartnerReport {
             return r;
         }
     };
+    if let Some(own) = own {
+        if let Err((reason, errors)) = pass_gate(cx, &root, &unchecked, &own, &out, &mut r) {
+            r.fail(reason, errors.into_iter().map(|d| d.partner(pid.clone())).collect());
+            return r;
+        }
+    }
     r.warnings.extend(built.warnings.into_iter().map(|d| d.partner(pid.clone())));
     r.withheld = built.withheld.clone();
     fill(&mut r, output::read_manifest(&out).as_ref());
@@ -678,6 +701,39 @@ fn partner_unguarded(cx: &RunCx, id: &str) -> PartnerReport {
         }
     }
     r
+}
+
+/// The browser gate for a partner built into `unchecked`: on a pass, the build takes `out`'s
+/// place; on a refusal, `out` (what the partner had) stays as it was.
+fn pass_gate(
+    cx: &RunCx,
+    root: &Path,
+    unchecked: &Path,
+    own: &str,
+    out: &Path,
+    r: &mut PartnerReport,
+) -> Result<(), (String, Vec<Diagnostic>)> {
+    let cache = cx.opts.out.join(".cache").join("browser");
+    let engine = cx.engine;
+    let verdict = gate::check(root, unchecked, own, &engine.policy, &engine.policy_key.to_hex(), &cache, &cx.browser);
+    match verdict {
+        Ok(v) => {
+            r.browser = Some(if v == gate::Verdict::Passed { "passed" } else { "passed before" });
+            let io = |e: std::io::Error| {
+                let d = Diagnostic::new("(output)", format!("cannot put the checked site in place: {e}"));
+                ("the checked site cannot be put in place".to_string(), vec![d])
+            };
+            if out.exists() {
+                std::fs::remove_dir_all(out).map_err(io)?;
+            }
+            std::fs::rename(unchecked, out).map_err(io)
+        }
+        Err(refused) => {
+            r.browser = Some("refused");
+            let _ = std::fs::remove_dir_all(unchecked);
+            Err(refused)
+        }
+    }
 }
 
 /// The suspension: the partner's published site becomes the one notice page (its built site is
