@@ -165,3 +165,9 @@ fn a_script_breaking_shadow_roots_and_popovers_fails_the_browser_check() {
     // Defence: check --browser.
     caught_in_browser("prototype", "the platform script did not run");
 }
+
+#[test]
+fn a_script_hiding_the_page_on_a_second_visit_fails_the_browser_check() {
+    // Defence: check --browser opens every page a second time, as a visitor who came before.
+    caught_in_browser("second-visit", "second visit");
+}

@@ -7,7 +7,8 @@
 //! and Chromium (Debian's `chromium` and `chromium-driver`; `SOPIXI_CHROMIUM` and
 //! `SOPIXI_CHROMEDRIVER` name others) with a new empty profile, and drives it over WebDriver.
 //!
-//! On each page and width: the badge is rendered, at least 16 px tall, links to the platform,
+//! On each page and width, on a first visit and again on a second one (after what the page
+//! stored, its service worker and late scripts had their chance): the badge is rendered, at least 16 px tall, links to the platform,
 //! its logo loaded, nothing covers its centre, and it is inside the viewport at the top of the
 //! page and scrolled to the bottom; the cookie notice is shown on a first visit and a real click
 //! on "refuse" closes it (nothing covers the button); an adult page is covered by the age gate,
@@ -465,7 +466,26 @@ impl Session {
                 }
             }
         }
+        problems.extend(self.second_visit(url, &args)?);
         problems.dedup();
+        Ok(problems)
+    }
+
+    /// The page again, as a visitor who came before sees it: what it stored, its service worker
+    /// and its late scripts have had their chance. The badge must hold, painted, at the bottom.
+    fn second_visit(&self, url: &str, args: &Value) -> Result<Vec<String>, String> {
+        self.open(url)?;
+        std::thread::sleep(SETTLE);
+        let again = self.js(PROBE, json!(["bottom", args[0], args[1], args[2]]))?;
+        let mut problems: Vec<String> = again["badge"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| format!("badge on a second visit: {}", p.as_str().unwrap_or("")))
+            .collect();
+        if let Some(problem) = self.logo_on_screen(&again["logo"])? {
+            problems.push(format!("badge on a second visit: {problem}"));
+        }
         Ok(problems)
     }
 }
