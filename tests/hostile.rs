@@ -167,7 +167,16 @@ fn a_script_breaking_shadow_roots_and_popovers_fails_the_browser_check() {
 }
 
 #[test]
-fn a_script_hiding_the_page_on_a_second_visit_fails_the_browser_check() {
+fn a_script_making_the_page_plain_text_on_a_second_visit_fails_the_browser_check() {
     // Defence: check --browser opens every page a second time, as a visitor who came before.
     caught_in_browser("second-visit", "second visit");
+}
+
+#[test]
+fn the_root_element_hidden_skipped_or_inert_does_not_take_the_badge_along() {
+    // `display: none`, `content-visibility: hidden` and
+    // `interactivity: inert` on the root from a cascade layer, and again from a script after
+    // the load. Defence: platform.js gives the root back its display and rendering, and takes
+    // `inert` and `hidden` off it, whenever they change.
+    holds("root", "375,1280");
 }

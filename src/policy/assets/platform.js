@@ -13,6 +13,8 @@
 //   a popover, a modal dialog or a full-screen element of its own;
 // - the host is a child of <html>, not of <body>: hiding or emptying the body leaves it alone
 //   (while the page shows a modal dialog, it moves into the dialog, the only part not inert);
+// - what on the root element itself would take everything along (`display: none`, `hidden`,
+//   `content-visibility`, `inert`, `interactivity: inert`) is undone on it, whenever it changes;
 // - removed, moved, re-attributed or emptied, the host and its contents are put back;
 // - a page zoom is counter-zoomed, so the badge keeps its size.
 (function (C) {
@@ -218,6 +220,19 @@
     }
   }
 
+  // The hosts live in <html>: whatever would hide, skip or deaden everything in it is taken off
+  // the root element itself (its inline style wins over any stylesheet, layered or not). The
+  // page keeps its own look: only what takes the platform's elements along is undone.
+  function freeRoot() {
+    var r = d.documentElement;
+    if (r.inert) r.inert = false;
+    if (r.hidden) r.hidden = false;
+    var cs = getComputedStyle(r), s = r.style;
+    if (cs.display === "none" || cs.display === "contents") s.setProperty("display", "block", "important");
+    if (cs.contentVisibility && cs.contentVisibility !== "visible") s.setProperty("content-visibility", "visible", "important");
+    if (cs.interactivity && cs.interactivity !== "auto") s.setProperty("interactivity", "auto", "important");
+  }
+
   // Repairs are counted: a page that keeps undoing them is slowed down, never looped with.
   var repairs = 0, since = Date.now(), pending = false;
   function guard() {
@@ -232,6 +247,7 @@
       }
     }
     if (gated && d.body && !d.body.inert) d.body.inert = true;
+    freeRoot();
     unzoom();
     if (any && ++repairs > 50) { pending = true; setTimeout(guard, 250); }
   }
@@ -248,7 +264,7 @@
   });
   function observe() {
     watch.observe(d, { childList: true });
-    watch.observe(d.documentElement, { childList: true, attributes: true, attributeFilter: ["style", "class"] });
+    watch.observe(d.documentElement, { childList: true, attributes: true, attributeFilter: ["style", "class", "inert", "hidden"] });
     for (var i = 0; i < shields.length; i++) {
       watch.observe(shields[i].host, { attributes: true });
       watch.observe(shields[i].shadow, { childList: true, subtree: true, attributes: true, characterData: true });
