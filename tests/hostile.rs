@@ -180,3 +180,22 @@ fn the_root_element_hidden_skipped_or_inert_does_not_take_the_badge_along() {
     // `inert` and `hidden` off it, whenever they change.
     holds("root", "375,1280");
 }
+
+#[test]
+fn a_hidden_root_element_fails_the_build_once_at_the_template_that_writes_it() {
+    // `<html hidden>` in the base template: every page fails the platform check. The error names
+    // the template that writes <html> (not each content file), once, with a count and the first
+    // page.
+    let t = site("hidden-root");
+    let root = t.path("").to_string_lossy().into_owned();
+    let r = t.run(&["build", root.trim_end_matches('/'), "--json"]);
+    assert_eq!(r.status, 1, "{}\n{}", r.stdout, r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let errors: Vec<&Value> = v["errors"].as_array().unwrap().iter().filter(|e| e["kind"] == "platform").collect();
+    assert_eq!(errors.len(), 1, "one error for the template: {v}");
+    let e = errors[0];
+    assert_eq!(e["file"], "themes/plain/templates/base.html", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("hidden"), "{e}");
+    let hint = e["hint"].as_str().unwrap();
+    assert!(hint.contains("first on /") && hint.contains("other files"), "{hint}");
+}

@@ -123,6 +123,24 @@ fn too_deep(origin: &Origin, path: &str, e: crate::render::minify::TooDeep) -> D
         .hint("no real page nests elements this deep: look for a template loop or a Markdown or HTML block that opens elements without closing them")
 }
 
+/// A rendered page that fails the platform check was broken by its template (a page's content
+/// cannot reach the `<html>` and `<body>` tags, nor what follows it): the error goes to the
+/// template's file, once for all its pages (see `group_template_errors`), with the first page
+/// and what to look for.
+fn blame_template(d: Diagnostic, tpl: &Templates, template: &str, path: &str) -> Diagnostic {
+    if d.kind != Kind::Platform {
+        return d;
+    }
+    let Some(file) = tpl.origin_of(tpl.root_of(template)) else { return d };
+    let what = d.message.split_once(" fails the platform check: ").map_or(d.message.as_str(), |(_, w)| w);
+    Diagnostic::new(file, format!("the pages made with this template fail the platform check: {what}"))
+        .kind(Kind::Platform)
+        .hint(format!(
+            "first on /{path} ({}, made with {template}): look at the <html> and <body> tags (a `hidden`, `inert` or `style` attribute), and close every element the templates open (a <template>, <textarea>, <svg>, comment …) before </body>",
+            d.origin
+        ))
+}
+
 /// A finished file that breaks the platform's rules.
 pub(crate) fn platform_violation(origin: &Origin, path: &str, violations: &[Violation]) -> Diagnostic {
     let list: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
@@ -371,7 +389,7 @@ impl<'a> Finish<'a> {
         }
         // A file made with images depends on image files too: it is made again every time.
         let used_images = self.reuse.is_some() && (used_images || text.contains("data-responsive"));
-        let body = self.apply(&path, text, adult, lang, origin)?;
+        let body = self.apply(&path, text, adult, lang, origin).map_err(|d| blame_template(d, tpl, template, &path))?;
         if let (Some(r), Some(key), false) = (&self.reuse, key, used_images) {
             r.new.lock().unwrap_or_else(|e| e.into_inner()).push((path.clone(), key, body.clone()));
         }

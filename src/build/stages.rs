@@ -50,13 +50,13 @@ pub(crate) fn drop_in_background<T: Send + 'static>(value: T) {
     let _ = std::thread::Builder::new().name("sopixi-drop".into()).spawn(move || drop(value));
 }
 
-/// One template mistake (or one loop running past the time limit) breaks every page using it:
-/// report it once, with a count.
+/// One template mistake (a rendering error, a loop running past the time limit, markup that
+/// defeats the platform elements) breaks every page using it: report it once, with a count.
 pub(crate) fn group_template_errors(errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
     let mut grouped: BTreeMap<(Origin, Option<u32>, String), (Diagnostic, usize)> = BTreeMap::new();
     let mut out = Vec::new();
     for d in errors {
-        if matches!(d.kind, Kind::Render | Kind::TimeLimit) {
+        if matches!(d.kind, Kind::Render | Kind::TimeLimit | Kind::Platform) {
             grouped.entry((d.origin.clone(), d.line, d.message.clone())).and_modify(|e| e.1 += 1).or_insert((d, 0));
         } else {
             out.push(d);

@@ -284,6 +284,32 @@ impl Templates {
         });
     }
 
+    /// The file a template comes from, as messages name it (`themes/plain/templates/page.html`).
+    pub(crate) fn origin_of(&self, name: &str) -> Option<&str> {
+        self.origins.get(name).map(String::as_str)
+    }
+
+    /// The template that writes the page's `<html>` tag: `name`, or the one it extends (and so
+    /// on, a few levels at most); `name` when none does.
+    pub(crate) fn root_of<'a>(&'a self, name: &'a str) -> &'a str {
+        let mut current = name;
+        for _ in 0..8 {
+            let Some(src) = self.sources.get(current) else { break };
+            if src.to_ascii_lowercase().contains("<html") {
+                return current;
+            }
+            let parent = src
+                .split("{%")
+                .filter_map(|tag| tag.trim_start_matches('-').trim_start().strip_prefix("extends"))
+                .find_map(|rest| rest.split(['"', '\'']).nth(1));
+            match parent.and_then(|p| self.sources.get_key_value(p)) {
+                Some((p, _)) => current = p.as_str(),
+                None => break,
+            }
+        }
+        name
+    }
+
     /// Renders `name`; `rendering` names what was being rendered (a content file) for the error.
     pub fn render(&self, name: &str, ctx: &Context, rendering: &Origin) -> Result<String, Diagnostic> {
         // Tera starts from a 2 KB buffer and doubles it; a page is mostly its content, so start
