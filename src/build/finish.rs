@@ -125,19 +125,21 @@ fn too_deep(origin: &Origin, path: &str, e: crate::render::minify::TooDeep) -> D
 
 /// A rendered page that fails the platform check was broken by its template (a page's content
 /// cannot reach the `<html>` and `<body>` tags, nor what follows it): the error goes to the
-/// template's file, once for all its pages (see `group_template_errors`), with the first page
-/// and what to look for.
-fn blame_template(d: Diagnostic, tpl: &Templates, template: &str, path: &str) -> Diagnostic {
-    if d.kind != Kind::Platform {
-        return d;
-    }
-    let Some(file) = tpl.origin_of(tpl.root_of(template)) else { return d };
-    let what = d.message.split_once(" fails the platform check: ").map_or(d.message.as_str(), |(_, w)| w);
-    Diagnostic::new(file, format!("the pages made with this template fail the platform check: {what}"))
+/// template that writes `<html>`, once for all its pages (see `group_template_errors`), with the
+/// first page and what to look for.
+fn blame_template(
+    tpl: &Templates,
+    template: &str,
+    origin: &Origin,
+    path: &str,
+    violations: &[Violation],
+) -> Diagnostic {
+    let Some(file) = tpl.origin_of(tpl.root_of(template)) else { return platform_violation(origin, path, violations) };
+    let list: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
+    Diagnostic::new(file, format!("the pages made with this template fail the platform check: {}", list.join("; ")))
         .kind(Kind::Platform)
         .hint(format!(
-            "first on /{path} ({}, made with {template}): look at the <html> and <body> tags (a `hidden`, `inert` or `style` attribute), and close every element the templates open (a <template>, <textarea>, <svg>, comment …) before </body>",
-            d.origin
+            "first on /{path} ({origin}, made with {template}): look at the <html> and <body> tags (a `hidden`, `inert` or `style` attribute), and close every element the templates open (a <template>, <textarea>, <svg>, comment …) before </body>"
         ))
 }
 
@@ -211,6 +213,20 @@ impl<'a> Finish<'a> {
         lang: &str,
         origin: &Origin,
     ) -> Result<Vec<u8>, Diagnostic> {
+        self.html_or(path, text, adult, lang, origin, |v| platform_violation(origin, path, v))
+    }
+
+    /// [`Finish::html`], with `violated` making the error of a page that fails the platform
+    /// check (a rendered page's names its template).
+    fn html_or(
+        &self,
+        path: &str,
+        text: &str,
+        adult: bool,
+        lang: &str,
+        origin: &Origin,
+        violated: impl FnOnce(&[Violation]) -> Diagnostic,
+    ) -> Result<Vec<u8>, Diagnostic> {
         let adult = adult || self.all_adult;
         let (injector, block_min) = self.injector(lang);
         let rewritten;
@@ -269,7 +285,7 @@ impl<'a> Finish<'a> {
             None => crate::policy::compliance::check(&String::from_utf8_lossy(&bytes), adult, &self.policy),
         };
         if !violations.is_empty() {
-            return Err(platform_violation(origin, path, &violations));
+            return Err(violated(&violations));
         }
         if adult {
             self.adult.lock().unwrap_or_else(|e| e.into_inner()).push(path.to_string());
@@ -277,16 +293,19 @@ impl<'a> Finish<'a> {
         Ok(bytes)
     }
 
-    pub(crate) fn apply(
+    /// A rendered file finished: HTML through [`Finish::html_or`] (`violated` makes the error of
+    /// a page that fails the platform check), then spooled to disk or packed.
+    fn apply(
         &self,
         path: &str,
         text: String,
         adult: bool,
         lang: &str,
         origin: &Origin,
+        violated: impl FnOnce(&[Violation]) -> Diagnostic,
     ) -> Result<Body, Diagnostic> {
         let bytes = if crate::policy::compliance::is_html_path(path) {
-            self.html(path, &text, adult, lang, origin)?
+            self.html_or(path, &text, adult, lang, origin, violated)?
         } else {
             text.into_bytes()
         };
@@ -389,7 +408,8 @@ impl<'a> Finish<'a> {
         }
         // A file made with images depends on image files too: it is made again every time.
         let used_images = self.reuse.is_some() && (used_images || text.contains("data-responsive"));
-        let body = self.apply(&path, text, adult, lang, origin).map_err(|d| blame_template(d, tpl, template, &path))?;
+        let blame = |v: &[Violation]| blame_template(tpl, template, origin, &path, v);
+        let body = self.apply(&path, text, adult, lang, origin, blame)?;
         if let (Some(r), Some(key), false) = (&self.reuse, key, used_images) {
             r.new.lock().unwrap_or_else(|e| e.into_inner()).push((path.clone(), key, body.clone()));
         }

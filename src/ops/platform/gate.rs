@@ -40,13 +40,15 @@ struct Kept {
 /// The hash of the partner's own templates, stylesheets and scripts; `None` when it has none.
 pub fn own_files(root: &Path) -> Option<String> {
     let mut files: Vec<(String, PathBuf)> = Vec::new();
-    for (dir, all) in [("templates", true), ("themes", true), ("static", false)] {
-        let base = root.join(dir);
-        for e in walkdir::WalkDir::new(&base).follow_links(false).sort_by_file_name().into_iter().flatten() {
-            let name = e.file_name().to_string_lossy().to_ascii_lowercase();
-            let ours = all || [".css", ".js", ".mjs"].iter().any(|x| name.ends_with(x));
-            if e.file_type().is_file() && ours && !e.path().components().any(|c| c.as_os_str() == ".sopixi-cache") {
-                let rel = e.path().strip_prefix(root).unwrap_or(e.path()).to_string_lossy().replace('\\', "/");
+    // Templates, and stylesheets and scripts (a local theme's images and demo content are not
+    // what can defeat the platform elements, and are not read).
+    for dir in ["templates", "themes", "static"] {
+        for e in walkdir::WalkDir::new(root.join(dir)).follow_links(false).sort_by_file_name().into_iter().flatten() {
+            let rel = e.path().strip_prefix(root).unwrap_or(e.path()).to_string_lossy().replace('\\', "/");
+            let name = rel.to_ascii_lowercase();
+            let template = dir == "templates" || (dir == "themes" && name.contains("/templates/"));
+            let ours = template || [".css", ".js", ".mjs"].iter().any(|x| name.ends_with(x));
+            if e.file_type().is_file() && ours && !name.split('/').any(|s| s.starts_with('.') || s == "public") {
                 files.push((rel, e.path().to_path_buf()));
             }
         }
@@ -78,8 +80,8 @@ pub(crate) fn check(
 ) -> Result<Verdict, (String, Vec<Diagnostic>)> {
     let key = blake3::hash(format!("{own}|{policy_key}|{}", env!("CARGO_PKG_VERSION")).as_bytes()).to_hex();
     let file = cache.join(format!("{key}.json"));
-    if let Some(kept) = std::fs::read(&file).ok().and_then(|b| serde_json::from_slice::<Kept>(&b).ok()) {
-        return if kept.passed { Ok(Verdict::PassedBefore) } else { Err(refusal(root, &kept.failures)) };
+    if let Some(verdict) = kept_verdict(root, &file) {
+        return verdict;
     }
     let tools = Tools::find().map_err(|e| {
         let d = Diagnostic::new(
@@ -97,8 +99,8 @@ pub(crate) fn check(
     let adult: BTreeSet<String> = m.adult.iter().cloned().collect();
     // One browser at a time; a partner that waited finds the verdict of one with the same files.
     let _one = lock.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(kept) = std::fs::read(&file).ok().and_then(|b| serde_json::from_slice::<Kept>(&b).ok()) {
-        return if kept.passed { Ok(Verdict::PassedBefore) } else { Err(refusal(root, &kept.failures)) };
+    if let Some(verdict) = kept_verdict(root, &file) {
+        return verdict;
     }
     let report = browser::check(
         Site::Dir(built.to_path_buf()),
@@ -121,6 +123,12 @@ pub(crate) fn check(
     } else {
         Err(refusal(root, &kept.failures))
     }
+}
+
+/// The verdict kept in `file`, if any.
+fn kept_verdict(root: &Path, file: &Path) -> Option<Result<Verdict, (String, Vec<Diagnostic>)>> {
+    let kept: Kept = serde_json::from_slice(&std::fs::read(file).ok()?).ok()?;
+    Some(if kept.passed { Ok(Verdict::PassedBefore) } else { Err(refusal(root, &kept.failures)) })
 }
 
 fn kept(report: &BrowserReport) -> Kept {

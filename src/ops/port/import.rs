@@ -137,8 +137,8 @@ pub fn import(from: From, src: &Path, out: &Path) -> Result<ImportReport, Import
             );
             continue;
         }
+        // The source file stays `path`; its name in the new site may change with its language.
         let Some(rel) = &languages.path_of(rel) else { continue };
-        let path = if rel.ends_with(".md") { path } else { content.join(rel) };
         if !rel.ends_with(".md") {
             files.insert(format!("content/{rel}"), std::fs::read(&path).map_err(io(&path))?);
             report.copied += 1;
