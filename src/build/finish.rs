@@ -16,7 +16,8 @@ use tera::Context;
 use crate::build::engine::Engine;
 use crate::images::{FirstImage, Images, Within};
 use crate::output::{self, Body};
-use crate::policy::compliance::{Injector, Violation};
+use crate::policy::compliance::{Injected, Injector, Violation};
+use crate::policy::tree::{Cause, Culprit};
 use crate::policy::Policy;
 use crate::render::templates::{self, Templates};
 use crate::site::config::Config;
@@ -52,6 +53,8 @@ pub(crate) struct Finish<'a> {
     pub(crate) injectors: Vec<(String, Injector, Vec<u8>)>,
     /// Output paths of the pages rendered with the age gate.
     pub adult: Mutex<Vec<String>>,
+    /// Warnings about markup made harmless (see [`Maker::made_harmless`]), one per place.
+    pub notes: Mutex<std::collections::BTreeMap<(Origin, Option<u32>, String), Diagnostic>>,
     /// For `sopixi check --browser`: each HTML page's template (template, page path).
     pub templates: Mutex<Vec<(String, String)>>,
     /// `serve` only: the previous build's finished files, reused when their key is the same.
@@ -123,24 +126,101 @@ fn too_deep(origin: &Origin, path: &str, e: crate::render::minify::TooDeep) -> D
         .hint("no real page nests elements this deep: look for a template loop or a Markdown or HTML block that opens elements without closing them")
 }
 
-/// A rendered page that fails the platform check was broken by its template (a page's content
-/// cannot reach the `<html>` and `<body>` tags, nor what follows it): the error goes to the
-/// template that writes `<html>`, once for all its pages (see `group_template_errors`), with the
-/// first page and what to look for.
-fn blame_template(
-    tpl: &Templates,
-    template: &str,
-    origin: &Origin,
-    path: &str,
-    violations: &[Violation],
-) -> Diagnostic {
-    let Some(file) = tpl.origin_of(tpl.root_of(template)) else { return platform_violation(origin, path, violations) };
-    let list: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
-    Diagnostic::new(file, format!("the pages made with this template fail the platform check: {}", list.join("; ")))
-        .kind(Kind::Platform)
-        .hint(format!(
-            "first on /{path} ({origin}, made with {template}): look at the <html> and <body> tags (a `hidden`, `inert` or `style` attribute), and close every element the templates open (a <template>, <textarea>, <svg>, comment …) before </body>"
-        ))
+/// What made a finished HTML file, for the errors and warnings about its platform elements: a
+/// rendered page names its template, any other file itself.
+#[derive(Clone, Copy)]
+pub(crate) struct Maker<'t> {
+    pub origin: &'t Origin,
+    pub path: &'t str,
+    /// The templates and the page's template, for a rendered page.
+    pub template: Option<(&'t Templates, &'t str)>,
+}
+
+impl Maker<'_> {
+    /// The file at fault for what the page's markup does: the template writing `<html>` (a
+    /// page's content cannot reach the `<html>` and `<body>` tags, nor what follows it), or the
+    /// file itself; and for a rendered page, where it was seen first.
+    fn at_fault(&self) -> (Origin, String) {
+        let (origin, path) = (self.origin, self.path);
+        match self.template {
+            Some((tpl, template)) => match tpl.origin_of(tpl.root_of(template)) {
+                Some(file) => (Origin::from(file), format!("first on /{path} ({origin}, made with {template}): ")),
+                None => (origin.clone(), String::new()),
+            },
+            None => (origin.clone(), String::new()),
+        }
+    }
+
+    /// The template file and line (for a rendered page; the file's own line otherwise) of
+    /// markup at `line` of `page`.
+    fn locate(&self, page: &str, culprit: &Culprit) -> (Origin, Option<usize>) {
+        match (self.template, culprit.line) {
+            (Some((tpl, template)), Some(line)) => match tpl.locate(template, page, line, &culprit.name) {
+                Some((file, line)) => (Origin::from(file.as_str()), Some(line)),
+                None => (self.at_fault().0, None),
+            },
+            (Some(_), None) => (self.at_fault().0, None),
+            (None, line) => (self.origin.clone(), line.and_then(|l| usize::try_from(l).ok())),
+        }
+    }
+
+    /// A finished page that fails the platform check: once for all the pages of a template
+    /// (see `group_template_errors`), with the first page and what to look for.
+    fn violated(&self, violations: &[Violation]) -> Diagnostic {
+        let list: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
+        let Some(_) = self.template else { return platform_violation(self.origin, self.path, violations) };
+        let (file, first) = self.at_fault();
+        Diagnostic::new(file, format!("the pages made with this template fail the platform check: {}", list.join("; ")))
+            .kind(Kind::Platform)
+            .hint(format!(
+                "{first}look at the <html> and <body> tags (a `hidden`, `inert` or `style` attribute), and close every element the templates open (a <template>, <textarea>, <svg>, comment …) before </body>"
+            ))
+    }
+
+    /// A page whose markup keeps the platform elements out of the page a browser builds, at
+    /// the template line (or the file's) where that markup starts.
+    fn lost(&self, culprit: &Culprit, page: &str) -> Diagnostic {
+        let (file, line) = self.locate(page, culprit);
+        let (_, first) = self.at_fault();
+        let n = &culprit.name;
+        let what = match culprit.cause {
+            Cause::Comment => "end the comment with `-->`".to_string(),
+            Cause::RawText | Cause::Template | Cause::Foreign | Cause::Hiding => format!("close it with </{n}>"),
+            Cause::Tag => format!("finish the <{n}> tag: close the quote of its attribute and end it with `>`"),
+            Cause::Root => format!("remove the `hidden`, `inert` or `style` attribute of <{n}>"),
+            Cause::Dropped => "write the page's content in <body> (no <frameset>)".to_string(),
+        };
+        let whose = if self.template.is_some() { "the pages made with this template" } else { "this page" };
+        Diagnostic::new(file, format!("the platform elements would not be on {whose}: {culprit}"))
+            .at(line, None)
+            .kind(Kind::Platform)
+            .hint(format!("{first}{what} before </body>, so that the Sopixi badge and cookie notice at the end of <body> are part of the page"))
+    }
+
+    /// A warning for markup made harmless: an element left open around the platform elements
+    /// closed before them, or what hid the root element taken away.
+    fn made_harmless(&self, injected: &Injected) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        let whose = if self.template.is_some() { "the pages made with this template" } else { "this page" };
+        let (_, first) = self.at_fault();
+        if let Some(c) = &injected.closed {
+            let (file, line) = self.locate(&injected.html, c);
+            out.push(
+                Diagnostic::new(file, format!("a <{}> left open before </body> on {whose} would hide the platform elements: it is closed before them", c.name))
+                    .at(line, None)
+                    .kind(Kind::Platform)
+                    .hint(format!("{first}close it yourself where it should end")),
+            );
+        }
+        if injected.unhidden_root {
+            out.push(
+                Diagnostic::new(self.at_fault().0, format!("<html> or <body> on {whose} carries `hidden`, `inert` or a `style` that hides the page: taken away, since the platform elements must show"))
+                    .kind(Kind::Platform)
+                    .hint(format!("{first}remove it from the template")),
+            );
+        }
+        out
+    }
 }
 
 /// A finished file that breaks the platform's rules.
@@ -178,6 +258,7 @@ impl<'a> Finish<'a> {
             policy: engine.policy.clone(),
             injectors,
             adult: Default::default(),
+            notes: Default::default(),
             templates: Default::default(),
             images,
             reuse,
@@ -213,20 +294,12 @@ impl<'a> Finish<'a> {
         lang: &str,
         origin: &Origin,
     ) -> Result<Vec<u8>, Diagnostic> {
-        self.html_or(path, text, adult, lang, origin, |v| platform_violation(origin, path, v))
+        self.html_or(text, adult, lang, Maker { origin, path, template: None })
     }
 
-    /// [`Finish::html`], with `violated` making the error of a page that fails the platform
-    /// check (a rendered page's names its template).
-    fn html_or(
-        &self,
-        path: &str,
-        text: &str,
-        adult: bool,
-        lang: &str,
-        origin: &Origin,
-        violated: impl FnOnce(&[Violation]) -> Diagnostic,
-    ) -> Result<Vec<u8>, Diagnostic> {
+    /// [`Finish::html`] of a file made by `maker` (a rendered page's errors name its template).
+    fn html_or(&self, text: &str, adult: bool, lang: &str, maker: Maker) -> Result<Vec<u8>, Diagnostic> {
+        let (path, origin) = (maker.path, maker.origin);
         let adult = adult || self.all_adult;
         let (injector, block_min) = self.injector(lang);
         let rewritten;
@@ -264,6 +337,16 @@ impl<'a> Finish<'a> {
         let injected = injector
             .inject(text, adult)
             .map_err(|e| Diagnostic::new(origin, format!("cannot add the platform elements: {e}")))?;
+        if let Some(lost) = &injected.lost {
+            return Err(maker.lost(lost, &injected.html));
+        }
+        if injected.unhidden_root || injected.closed.is_some() {
+            let made = maker.made_harmless(&injected);
+            let mut notes = self.notes.lock().unwrap_or_else(|e| e.into_inner());
+            for d in made {
+                notes.entry((d.origin.clone(), d.line, d.message.clone())).or_insert(d);
+            }
+        }
         let bytes = if self.minify {
             crate::render::minify::html(injected.html.as_bytes()).map_err(|e| too_deep(origin, path, e))?
         } else {
@@ -285,7 +368,7 @@ impl<'a> Finish<'a> {
             None => crate::policy::compliance::check(&String::from_utf8_lossy(&bytes), adult, &self.policy),
         };
         if !violations.is_empty() {
-            return Err(violated(&violations));
+            return Err(maker.violated(&violations));
         }
         if adult {
             self.adult.lock().unwrap_or_else(|e| e.into_inner()).push(path.to_string());
@@ -293,19 +376,11 @@ impl<'a> Finish<'a> {
         Ok(bytes)
     }
 
-    /// A rendered file finished: HTML through [`Finish::html_or`] (`violated` makes the error of
-    /// a page that fails the platform check), then spooled to disk or packed.
-    fn apply(
-        &self,
-        path: &str,
-        text: String,
-        adult: bool,
-        lang: &str,
-        origin: &Origin,
-        violated: impl FnOnce(&[Violation]) -> Diagnostic,
-    ) -> Result<Body, Diagnostic> {
+    /// A rendered file finished: HTML through [`Finish::html_or`], then spooled to disk or packed.
+    fn apply(&self, text: String, adult: bool, lang: &str, maker: Maker) -> Result<Body, Diagnostic> {
+        let (path, origin) = (maker.path, maker.origin);
         let bytes = if crate::policy::compliance::is_html_path(path) {
-            self.html_or(path, &text, adult, lang, origin, violated)?
+            self.html_or(&text, adult, lang, maker)?
         } else {
             text.into_bytes()
         };
@@ -408,8 +483,8 @@ impl<'a> Finish<'a> {
         }
         // A file made with images depends on image files too: it is made again every time.
         let used_images = self.reuse.is_some() && (used_images || text.contains("data-responsive"));
-        let blame = |v: &[Violation]| blame_template(tpl, template, origin, &path, v);
-        let body = self.apply(&path, text, adult, lang, origin, blame)?;
+        let maker = Maker { origin, path: &path, template: Some((tpl, template)) };
+        let body = self.apply(text, adult, lang, maker)?;
         if let (Some(r), Some(key), false) = (&self.reuse, key, used_images) {
             r.new.lock().unwrap_or_else(|e| e.into_inner()).push((path.clone(), key, body.clone()));
         }

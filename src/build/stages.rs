@@ -674,6 +674,7 @@ pub(crate) fn render(cx: &BuildCx, contexts: Contexts, memo: &mut Memo) -> Finis
         }
     }
     let adult = finish.adult.into_inner().unwrap_or_else(|e| e.into_inner());
+    let notes = finish.notes.into_inner().unwrap_or_else(|e| e.into_inner());
     note_templates(&mut output, std::mem::take(&mut *finish.templates.lock().unwrap_or_else(|e| e.into_inner())));
     let reuse = finish
         .reuse
@@ -681,7 +682,8 @@ pub(crate) fn render(cx: &BuildCx, contexts: Contexts, memo: &mut Memo) -> Finis
     drop(keys);
     let mut contexts = contexts;
     contexts.bodied.loaded.errors.extend(errors);
-    let warnings = std::mem::take(&mut contexts.bodied.loaded.warnings);
+    let mut warnings = std::mem::take(&mut contexts.bodied.loaded.warnings);
+    warnings.extend(notes.into_values());
     Finished { contexts, output, adult, reuse, old_files, warnings }
 }
 
@@ -710,6 +712,7 @@ pub(crate) fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
     withheld_notices(&rcx, output, &mut errors);
     platform_files(cx, output, &mut errors);
     note_templates(output, std::mem::take(&mut *finish.templates.lock().unwrap_or_else(|e| e.into_inner())));
+    warnings.extend(std::mem::take(&mut *finish.notes.lock().unwrap_or_else(|e| e.into_inner())).into_values());
     let adult = finish.adult.into_inner().unwrap_or_else(|e| e.into_inner());
     let roots: Vec<(String, String)> = if config.language_root(&config.site.language) != "/" {
         loaded.content.languages.iter().map(|l| (l.lang.clone(), l.root.clone())).collect()

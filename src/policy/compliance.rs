@@ -26,6 +26,7 @@ pub(crate) const ASSET_DIR: &str = "_sopixi";
 pub(crate) const MARKER: &str = "data-sopixi-platform";
 
 use crate::policy::NoticeText;
+use crate::policy::tree::{placement, Culprit, Placement};
 pub use crate::policy::Policy;
 
 /// The platform's own files, published under `/_sopixi/` in every site: (site path, bytes). The
@@ -122,23 +123,32 @@ impl std::fmt::Display for Violation {
     }
 }
 
-fn hides(style: Option<String>, hidden_attr: bool) -> bool {
-    if hidden_attr {
-        return true;
-    }
-    let style = style.unwrap_or_default().to_ascii_lowercase();
+/// Whether an inline `style` certainly hides its element (or takes it out of sight): `display:
+/// none`, `visibility: hidden`, zero opacity or size, `content-visibility: hidden`, a transform
+/// scaling to zero, a filter to zero opacity.
+pub(crate) fn hides(style: &str) -> bool {
+    let style = style.to_ascii_lowercase();
     style.split(';').any(|decl| {
         let Some((prop, value)) = decl.split_once(':') else { return false };
         let value = value.replace("!important", "");
         let value = value.trim();
         let zero = || value.trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == '%').parse::<f64>() == Ok(0.0);
+        let compact: String = value.chars().filter(|c| !c.is_whitespace()).collect();
         match prop.trim() {
             "display" => value == "none",
             "visibility" => value == "hidden" || value == "collapse",
+            "content-visibility" => value == "hidden",
             "opacity" | "width" | "height" | "max-width" | "max-height" | "font-size" => zero(),
+            "transform" => ["scale(0)", "scale(0,", "scalex(0)", "scaley(0)", "scale3d(0,"].iter().any(|z| compact.contains(z)),
+            "filter" => compact.contains("opacity(0)") || compact.contains("opacity(0%)"),
             _ => false,
         }
     })
+}
+
+/// [`hides`] for an element's `style` and `hidden` attributes.
+fn hides_el(el: &lol_html::html_content::Element) -> bool {
+    el.has_attribute("hidden") || el.has_attribute("inert") || el.get_attribute("style").is_some_and(|s| hides(&s))
 }
 
 /// Checks one HTML file: the badge links to the platform and is not hidden inline (nor is the
@@ -161,13 +171,13 @@ pub fn check(html: &str, adult: bool, policy: &Policy) -> Vec<Violation> {
                 if el.get_attribute("href").as_deref() == Some(url.as_str()) {
                     set(&f1, |f| f.badge = true);
                 }
-                if hides(el.get_attribute("style"), el.has_attribute("hidden")) {
+                if hides_el(el) {
                     set(&f1, |f| f.hidden = true);
                 }
                 Ok(())
             }),
             element!("div[data-sopixi-platform], div[data-sopixi-platform] img, body, html", move |el| {
-                if hides(el.get_attribute("style"), el.has_attribute("hidden")) {
+                if hides_el(el) {
                     set(&f2, |f| f.hidden = true);
                 }
                 Ok(())
@@ -276,80 +286,37 @@ pub fn inject(html: &str, page: PageInfo, policy: &Policy) -> Result<String, Str
 }
 
 /// Appends `block` (already minified) to a minified document when the end of the document is
-/// certainly inside `<body>`, in the data state: no comment, no `<template>`, `<frameset>`,
-/// `<noscript>`, `<plaintext>`, `<xmp>`, `<iframe>`, `<noembed>`, `<noframes>` anywhere; every
-/// `<script>`, `<style>`, `<title>`, `<textarea>`, `<select>` closed after its last opening; no
-/// platform markup of its own; `<html>` and `<body>` without `style` or `hidden`. Minified pages
-/// end with `<body>` still open (the minifier drops the optional `</body></html>`), so the block
-/// appended there is the body's last child, as if injected before `</body>`. `None` when any of
-/// this is uncertain: the caller then injects with the streaming rewriter and checks in full.
+/// certainly directly in `<body>`, as a browser parses it (see [`crate::policy::tree::end_is_in_body`]):
+/// minified pages end with `<body>` still open (the minifier drops the optional
+/// `</body></html>`), so the block appended there is the body's last child, as if injected
+/// before `</body>`. `None` when that is uncertain, or the page has platform markup of its own:
+/// the caller then injects with the streaming rewriter and the tree builder's check.
 ///
-/// This costs a scan of the `<` of the page, against the tokenizer pass of an injection (about a
-/// tenth of a build).
+/// This costs one pass over the page's tags, against the tokenizer and tree builder passes of an
+/// injection.
 pub fn append_if_certain(mut doc: Vec<u8>, block: &[u8]) -> Option<Vec<u8>> {
-    const NEVER: &[&[u8]] =
-        &[b"template", b"frameset", b"noscript", b"plaintext", b"xmp", b"iframe", b"noembed", b"noframes"];
-    const CLOSED: &[&[u8]] = &[b"script", b"style", b"title", b"textarea", b"select"];
-    let mut last_open = [None::<usize>; 5];
-    let mut last_close = [None::<usize>; 5];
-    let delimited = |at: usize| doc.get(at).is_none_or(|c| c.is_ascii_whitespace() || *c == b'>' || *c == b'/');
-    let name_at = |at: usize, name: &[u8]| {
-        doc.get(at..at + name.len()).is_some_and(|s| s.eq_ignore_ascii_case(name)) && delimited(at + name.len())
-    };
-    for i in memchr::memchr_iter(b'<', &doc) {
-        let next = *doc.get(i + 1)?;
-        if next == b'!' {
-            if doc[i + 1..].starts_with(b"!--") {
-                return None;
-            }
-            continue;
-        }
-        let (closing, at) = if next == b'/' { (true, i + 2) } else { (false, i + 1) };
-        // Only names starting with these two letters can matter below: most of a page's tags
-        // (p, a, li, em, strong, h2 …) are passed over at once.
-        let lower = |k: usize| doc.get(k).map_or(0, u8::to_ascii_lowercase);
-        match (lower(at), lower(at + 1)) {
-            (b'b', b'o') | (b'f', b'r') | (b'h', b't') | (b'i', b'f') | (b'n', b'o') | (b'p', b'l') => {}
-            (b's', b'c' | b't' | b'e') | (b't', b'e' | b'i') | (b'x', b'm') => {}
-            _ => continue,
-        }
-        if !closing && NEVER.iter().any(|n| name_at(at, n)) {
-            return None;
-        }
-        // A page that closes its body (the DOM minifier's output keeps `</body></html>`): the
-        // block must go before that, which only the injector does.
-        if closing && (name_at(at, b"body") || name_at(at, b"html")) {
-            return None;
-        }
-        if !closing && (name_at(at, b"html") || name_at(at, b"body")) {
-            let end = memchr::memchr(b'>', &doc[at..]).map_or(doc.len(), |e| at + e);
-            let tag = doc[at..end].to_ascii_lowercase();
-            if memchr::memmem::find(&tag, b"style").is_some() || memchr::memmem::find(&tag, b"hidden").is_some() {
-                return None;
-            }
-        }
-        for (k, n) in CLOSED.iter().enumerate() {
-            if name_at(at, n) {
-                if closing {
-                    last_close[k] = Some(i);
-                } else {
-                    last_open[k] = Some(i);
-                }
-            }
-        }
-    }
-    for k in 0..CLOSED.len() {
-        if let Some(o) = last_open[k] {
-            if last_close[k].is_none_or(|c| c < o) {
-                return None;
-            }
-        }
-    }
-    if memchr::memmem::find(&doc, b"data-sopixi").is_some() {
+    if !crate::policy::tree::end_is_in_body(&doc) || memchr::memmem::find(&doc, b"data-sopixi").is_some() {
         return None;
     }
     doc.extend_from_slice(block);
     Some(doc)
+}
+
+/// Takes from `<html>` or `<body>` what would hide the page and the platform elements with it
+/// (`hidden`, `inert`, an inline style that hides): true when there was any.
+fn unhide(el: &mut lol_html::html_content::Element) -> bool {
+    let mut found = false;
+    for name in ["hidden", "inert"] {
+        if el.has_attribute(name) {
+            el.remove_attribute(name);
+            found = true;
+        }
+    }
+    if el.get_attribute("style").is_some_and(|s| hides(&s)) {
+        el.remove_attribute("style");
+        found = true;
+    }
+    found
 }
 
 /// The platform elements of one site, rendered once, injected into each of its pages.
@@ -370,6 +337,13 @@ pub struct Injected {
     /// the only possible violation is a hidden `<html>` or `<body>`); `None` when it did, and only
     /// a full [`check`] of the finished page can tell.
     pub(crate) verdict: Option<Vec<Violation>>,
+    /// `<html>` or `<body>` carried `hidden`, `inert` or a hiding inline style, now taken away.
+    pub unhidden_root: bool,
+    /// Elements left open around the block that hid it, ended before it: the outermost one.
+    pub closed: Option<Culprit>,
+    /// What keeps a platform element out of the page as a browser builds it, if anything does:
+    /// the page must not be published.
+    pub lost: Option<Culprit>,
 }
 
 impl Injector {
@@ -401,13 +375,12 @@ impl Injector {
         // leave a real one alone, and let the full check judge.
         let foreign = html.contains("data-sopixi");
         if foreign && is_injected(html) {
-            return Ok(Injected { html: html.to_string(), verdict: None });
+            return Ok(Injected { html: html.to_string(), verdict: None, unhidden_root: false, closed: None, lost: None });
         }
         let placed = Rc::new(Cell::new(false));
         let saw_template = Rc::new(Cell::new(false));
         let hidden = Rc::new(Cell::new(false));
         let (t1, t2) = (saw_template.clone(), saw_template);
-        let placed_at_body = placed.clone();
         let (p1, p2) = (placed.clone(), placed);
         let (h1, h2) = (hidden.clone(), hidden.clone());
         let (block_body, block_end) = (self.block.clone(), self.block.clone());
@@ -419,13 +392,13 @@ impl Injector {
                 Ok(())
             }),
             element!("html", move |el| {
-                if hides(el.get_attribute("style"), el.has_attribute("hidden")) {
+                if unhide(el) {
                     h1.set(true);
                 }
                 Ok(())
             }),
             element!("body", move |el| {
-                if hides(el.get_attribute("style"), el.has_attribute("hidden")) {
+                if unhide(el) {
                     h2.set(true);
                 }
                 if adult {
@@ -474,9 +447,38 @@ impl Injector {
         let out = String::from_utf8(out).map_err(|e| e.to_string())?;
         // Only a block placed before a real `</body>` end tag is known to be markup; one appended
         // at the end of the document could sit inside an unclosed comment or raw-text element.
-        let trusted = !foreign && placed_at_body.get();
-        let verdict = trusted.then(|| if hidden.get() { vec![Violation::HiddenBadge] } else { Vec::new() });
-        Ok(Injected { html: out, verdict })
+        let (html, placed) = self.place(out, adult);
+        // Where a browser's parser puts the block decides (see `tree`): a sound block the page
+        // did not imitate is exactly the one injected, and nothing hides the root any more.
+        let verdict = (!foreign && placed.is_ok()).then(Vec::new);
+        let (closed, lost) = match placed {
+            Ok(closed) => (closed, None),
+            Err(lost) => (None, Some(lost)),
+        };
+        Ok(Injected { html, verdict, unhidden_root: hidden.get(), closed, lost })
+    }
+
+    /// Checks where the parser puts the platform elements of `html`; when the block is held
+    /// by elements left open that hide it, ends them right before it and checks again. The
+    /// page, and `Ok` with the outermost element closed (if any), or `Err` with what keeps the
+    /// elements out of the page.
+    fn place(&self, html: String, adult: bool) -> (String, Result<Option<Culprit>, Culprit>) {
+        match placement(&html, adult) {
+            Placement::Sound => (html, Ok(None)),
+            Placement::Lost(c) => (html, Err(c)),
+            Placement::Enclosed { close, culprit } => {
+                let Some(at) = html.rfind(&*self.block) else { return (html, Err(culprit)) };
+                let ends: String = close.iter().map(|n| format!("</{n}>")).collect();
+                let mut fixed = String::with_capacity(html.len() + ends.len());
+                fixed.push_str(&html[..at]);
+                fixed.push_str(&ends);
+                fixed.push_str(&html[at..]);
+                match placement(&fixed, adult) {
+                    Placement::Sound => (fixed, Ok(Some(culprit))),
+                    _ => (html, Err(culprit)),
+                }
+            }
+        }
     }
 }
 
@@ -565,8 +567,10 @@ mod tests {
         // A badge pointing elsewhere is not the badge.
         let elsewhere = ok.replace("https://sopixi.com/", "https://evil.example/");
         assert_eq!(check(&elsewhere, true, &p), vec![Violation::MissingBadge]);
-        assert!(!hides(Some("opacity: 0.9".into()), false));
-        assert!(hides(Some("color:red; opacity:0".into()), false));
+        assert!(!hides("opacity: 0.9"));
+        assert!(hides("color:red; opacity:0"));
+        assert!(hides("transform: scale( 0 )") && hides("content-visibility:hidden") && hides("filter: opacity(0)"));
+        assert!(!hides("transform: scale(0.5)"));
     }
 
     #[test]
@@ -621,12 +625,16 @@ mod tests {
         let ok = inj.inject("<html><body><p>x</p></body></html>", false).unwrap();
         assert_eq!(ok.verdict, Some(vec![]));
         assert_eq!(check(&ok.html, false, &p), vec![]);
-        let hidden = inj.inject("<html><body hidden><p>x</p></body></html>", false).unwrap();
-        assert_eq!(hidden.verdict, Some(vec![Violation::HiddenBadge]));
-        assert_eq!(check(&hidden.html, false, &p), vec![Violation::HiddenBadge]);
+        // What hides the root is taken away, and said.
+        let hidden = inj.inject("<html inert><body hidden style=\"display:none\"><p>x</p></body></html>", false).unwrap();
+        assert_eq!(hidden.verdict, Some(vec![]));
+        assert!(hidden.unhidden_root && hidden.lost.is_none());
+        assert_eq!(check(&hidden.html, false, &p), vec![]);
+        assert_eq!(check("<html inert><body><div data-sopixi-platform><a data-sopixi-badge href=\"https://sopixi.com/\"></a><div data-sopixi-notice></div></div></body></html>", false, &p), vec![Violation::HiddenBadge]);
         // Appended at the end of an unclosed comment: no verdict, and the full check sees why.
         let open = inj.inject("<p>x</p><!-- unclosed", false).unwrap();
         assert_eq!(open.verdict, None);
+        assert_eq!(open.lost.map(|c| c.cause), Some(crate::policy::tree::Cause::Comment));
         assert_eq!(check(&open.html, false, &p), vec![Violation::MissingBadge, Violation::MissingNotice]);
         // Platform markup of the page's own: no verdict either.
         let fake = inj.inject("<body><div data-sopixi-platform hidden></div></body>", false).unwrap();
@@ -641,7 +649,7 @@ mod tests {
         let ok = |doc: &str| {
             append_if_certain(doc.as_bytes().to_vec(), block.as_bytes()).map(|v| String::from_utf8(v).unwrap())
         };
-        let page = "<!doctype html><html lang=en><head><title>T</title><style>p{}</style></head><body><p>x<script>a=\"<script\"</script><select><option>a</select>";
+        let page = "<!doctype html><html lang=en><head><title>T</title><style>p{}</style></head><body><p>x<script>a=\"<script\"</script><ul><li>a<li>b</ul>";
         let out = ok(page).expect("a plain minified page");
         assert!(out.starts_with(page) && out.ends_with(&block));
         assert_eq!(check(&out, false, &p), vec![]);

@@ -15,6 +15,7 @@ pub mod compliance;
 pub(crate) mod notice;
 pub(crate) mod quotas;
 pub(crate) mod reserved;
+pub mod tree;
 
 use serde::Deserialize;
 

@@ -289,6 +289,69 @@ impl Templates {
         self.origins.get(name).map(String::as_str)
     }
 
+    /// The templates a page made with `name` is written by that extend one another: `name`, its
+    /// parent, and so on (a few levels at most).
+    fn chain<'a>(&'a self, name: &'a str) -> Vec<&'a str> {
+        let mut chain = vec![name];
+        let mut current = name;
+        for _ in 0..8 {
+            let Some(src) = self.sources.get(current) else { break };
+            let parent = src
+                .split("{%")
+                .filter_map(|tag| tag.trim_start_matches('-').trim_start().strip_prefix("extends"))
+                .find_map(|rest| rest.split(['"', '\'']).nth(1));
+            match parent.and_then(|p| self.sources.get_key_value(p)) {
+                Some((p, _)) if !chain.contains(&p.as_str()) => {
+                    current = p.as_str();
+                    chain.push(current);
+                }
+                _ => break,
+            }
+        }
+        chain
+    }
+
+    /// The template file and line that wrote the markup opening `name` (an element, or
+    /// `comment`) at `line` of `page`, a page made with `template`: the tag as rendered searched
+    /// in that template, the ones it extends, then every other; else the only `<name` of one of
+    /// them. `None` when it cannot be told.
+    pub(crate) fn locate(&self, template: &str, page: &str, line: u64, name: &str) -> Option<(String, usize)> {
+        // The tag ends on `line` (the parser counts a tag at its end): its start is the last
+        // opener up to there; its text runs to its `>` or the end of that line.
+        let upto = page.match_indices('\n').nth(usize::try_from(line).ok()?.checked_sub(1)?).map_or(page.len(), |(i, _)| i);
+        let opener = if name == "comment" { "<!".to_string() } else { format!("<{name}") };
+        let at = page[..upto].to_ascii_lowercase().rfind(&opener);
+        let tag = at.map(|at| {
+            let rest = &page[at..];
+            let end = rest.find(['>', '\n']).map_or(rest.len(), |e| e + usize::from(rest.as_bytes()[e] == b'>'));
+            rest[..end].to_string()
+        });
+        let chain = self.chain(template);
+        let mut others: Vec<&str> = self.sources.keys().map(String::as_str).filter(|n| !chain.contains(n)).collect();
+        others.sort_unstable();
+        let order: Vec<&str> = chain.into_iter().chain(others).collect();
+        let line_of = |src: &str, at: usize| src[..at].bytes().filter(|&b| b == b'\n').count() + 1;
+        let origin = |n: &str| self.origins.get(n).cloned().unwrap_or_else(|| n.to_string());
+        if let Some(tag) = tag.filter(|t| t.len() > opener.len() + 1) {
+            for n in &order {
+                if let Some(at) = self.sources[*n].find(&tag) {
+                    return Some((origin(n), line_of(&self.sources[*n], at)));
+                }
+            }
+        }
+        for n in &order {
+            let src = self.sources[*n].to_ascii_lowercase();
+            let mut hits = src.match_indices(&opener).filter(|(at, _)| {
+                let next = src.as_bytes().get(at + opener.len()).copied().unwrap_or(b' ');
+                name == "comment" || !next.is_ascii_alphanumeric()
+            });
+            if let (Some((at, _)), None) = (hits.next(), hits.next()) {
+                return Some((origin(n), line_of(&src, at)));
+            }
+        }
+        None
+    }
+
     /// The template that writes the page's `<html>` tag: `name`, or the one it extends (and so
     /// on, a few levels at most); `name` when none does.
     pub(crate) fn root_of<'a>(&'a self, name: &'a str) -> &'a str {
