@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 secs="${1:-300}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(page html)
+[ ${#targets[@]} -eq 0 ] && targets=(page html inject)
 tdir="${SOPIXI_FUZZ_TARGET:-$HOME/.cache/sopixi-fuzz-target}"
 cargo +nightly fuzz build --fuzz-dir benches/fuzz -O --target-dir "$tdir"
 seed() { # $1 target, $2.. files
@@ -20,6 +20,7 @@ seed() { # $1 target, $2.. files
 }
 seed page $(find example-site/content tests/fixtures -name '*.md' | head -200)
 seed html $(find tests/fixtures example-site themes -name '*.html' | head -200)
+seed inject $(find tests/fixtures/hostile -name "*.html")
 printf '%-6s %10s %12s %8s  %s\n' target seconds inputs "exec/s" result
 for t in "${targets[@]}"; do
   log="$(mktemp)"

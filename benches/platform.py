@@ -5,7 +5,7 @@ The partners' pages together are the one site's pages; both builds are timed, th
 to one local S3 server.
 
     benches/platform.py [--partners 1000] [--pages 20] [--runs 3] [--no-deploy] [--keep]
-                        [--sopixi BIN] [--generate-only]
+                        [--own-templates PCT] [--sopixi BIN] [--generate-only]
 
 Generates one corpus of partners x pages pages (benches/gen_corpus.py, its sopixi site
 only): the single site. From it derives a partners folder of that many partner sites (p0000,
@@ -28,6 +28,12 @@ every partner's output already built, after one untimed publish to a bucket of i
 publishing) and both no-change redeploys (every partner `skipped` from the target's state). Prints
 a final table of every figure with its goal and PASS/MISS. Run it alone on the machine: on 2
 cores any other process skews every figure. --generate-only writes the two sites and stops.
+
+--own-templates PCT gives that percentage of the partners (the first ones) a `templates/base.html`
+of their own: the catalog theme's, with a line naming the partner (so that no two share a
+verdict). The platform opens each of them in Chromium before publishing it (its browser gate,
+each run into a fresh folder: no verdict kept from an earlier run); compare the cold platform
+build with the same command at 0.
 """
 import os
 import sys
@@ -90,10 +96,11 @@ def partner_ids(n):
     return ["p%0*d" % (width, i) for i in range(n)]
 
 
-def generate(partners, pages):
-    """The single site and the partners folder for `partners` x `pages` pages, cached:
-    returns (single site folder, partners folder)."""
-    base = os.path.join(WORK, "platform-%d-%d" % (partners, pages))
+def generate(partners, pages, own=0.0):
+    """The single site and the partners folder for `partners` x `pages` pages, cached, `own`
+    percent of the partners with a template of their own: returns (single site folder, partners
+    folder)."""
+    base = os.path.join(WORK, "platform-%d-%d" % (partners, pages) + ("-own%g" % own if own else ""))
     single = os.path.join(base, "corpus", "sopixi")
     folder = os.path.join(base, "partners")
     if os.path.exists(os.path.join(base, "done-catalog-theme")):
@@ -149,6 +156,13 @@ def generate(partners, pages):
             dst = os.path.join(root, "content", rel)
             os.makedirs(os.path.dirname(dst), exist_ok=True)
             shutil.copy2(os.path.join(content, rel), dst)
+        if k < round(partners * own / 100.0):
+            theme = [n for n in os.listdir(os.path.join(single, "themes"))][0]
+            with open(os.path.join(single, "themes", theme, "templates", "base.html")) as fh:
+                base_html = fh.read()
+            os.makedirs(os.path.join(root, "templates"), exist_ok=True)
+            with open(os.path.join(root, "templates", "base.html"), "w") as fh:
+                fh.write(base_html.replace("</head>", "<meta name=\"generator-note\" content=\"%s\"></head>" % pid, 1))
     os.rename(tmp, folder)
     open(os.path.join(base, "done-catalog-theme"), "w").close()
     return single, folder
@@ -294,11 +308,13 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the output folders (and print where)")
     ap.add_argument("--sopixi", help="use this sopixi binary instead of building the release one")
     ap.add_argument("--generate-only", action="store_true", help="write the two sites, print them, stop")
+    ap.add_argument("--own-templates", type=float, default=0.0, metavar="PCT",
+                    help="percent of the partners with a template of their own (opened in Chromium)")
     a = ap.parse_args()
     if a.partners < 1 or a.pages < 1 or a.runs < 1:
         ap.error("--partners, --pages and --runs must be at least 1")
 
-    single, folder = generate(a.partners, a.pages)
+    single, folder = generate(a.partners, a.pages, a.own_templates)
     describe(single, folder)
     if a.generate_only:
         return
@@ -319,7 +335,7 @@ def main():
     # Every run writes into a new folder; all are deleted at the end. (Deleting one just before
     # the next run makes ext4 scan its freshly freed inodes on every mkdir and create, which
     # adds seconds of kernel time to whichever command runs next.)
-    outs = os.path.join(WORK, "platform-%d-%d" % (a.partners, a.pages), "outs")
+    outs = os.path.join(os.path.dirname(folder), "outs")
     shutil.rmtree(outs, ignore_errors=True)
     os.makedirs(outs)
     n = 0
@@ -403,7 +419,8 @@ def main():
              "= %d" % a.partners, all(k == a.partners for k in d["skipped"])),
         ]
 
-    print("\nsummary (%d partners x %d pages, %d runs, %d cores):" % (a.partners, a.pages, a.runs, cores))
+    print("\nsummary (%d partners x %d pages, %g %% with their own templates, %d runs, %d cores):"
+          % (a.partners, a.pages, a.own_templates, a.runs, cores))
     print("  %-42s %12s %10s  %s" % ("figure", "value", "goal", "verdict"))
     for label, value, goal, ok in rows:
         print("  %-42s %12s %10s  %s" % (label, value, goal or "-", "-" if ok is None else ("PASS" if ok else "MISS")))

@@ -214,7 +214,11 @@ fn refused_at_its_line(name: &str, cause: &str, minify: bool) {
     let errors: Vec<&Value> = v["errors"].as_array().unwrap().iter().filter(|e| e["kind"] == "platform").collect();
     assert_eq!(errors.len(), 1, "{name}: one error for the template: {v}");
     let e = errors[0];
-    assert_eq!((e["file"].as_str(), e["line"].as_u64()), (Some("themes/plain/templates/base.html"), Some(8)), "{name}: {e}");
+    assert_eq!(
+        (e["file"].as_str(), e["line"].as_u64()),
+        (Some("themes/plain/templates/base.html"), Some(8)),
+        "{name}: {e}"
+    );
     assert!(e["message"].as_str().unwrap().contains(cause), "{name}: {e}");
     assert!(e["hint"].as_str().unwrap().contains("before </body>"), "{name}: {e}");
     assert!(!t.exists("index.html"), "{name}: nothing published");
@@ -253,12 +257,20 @@ fn an_element_left_open_that_would_hide_the_block_is_closed_before_it() {
         let v: Value = serde_json::from_str(&r.stdout).unwrap();
         let w = v["warnings"].as_array().unwrap().iter().find(|e| e["kind"] == "platform");
         let w = w.unwrap_or_else(|| panic!("{name}: no warning: {v}"));
-        assert_eq!((w["file"].as_str(), w["line"].as_u64()), (Some("themes/plain/templates/base.html"), Some(8)), "{w}");
+        assert_eq!(
+            (w["file"].as_str(), w["line"].as_u64()),
+            (Some("themes/plain/templates/base.html"), Some(8)),
+            "{w}"
+        );
         assert!(w["message"].as_str().unwrap().contains(&format!("<{element}>")), "{w}");
         for page in ["index.html", "members/inside/index.html"] {
             let html = t.read(page);
             let adult = page.contains("members");
-            assert_eq!(sopixi::policy::tree::placement(&html, adult), sopixi::policy::tree::Placement::Sound, "{name} {page}");
+            assert_eq!(
+                sopixi::policy::tree::placement(&html, adult),
+                sopixi::policy::tree::Placement::Sound,
+                "{name} {page}"
+            );
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::build::engine::Engine;
 use crate::images::{FirstImage, Images, Within};
 use crate::output::{self, Body};
 use crate::policy::compliance::{Injected, Injector, Violation};
-use crate::policy::tree::{Cause, Culprit};
+use crate::policy::tree::{placement, Cause, Culprit, Placement};
 use crate::policy::Policy;
 use crate::render::templates::{self, Templates};
 use crate::site::config::Config;
@@ -348,7 +348,15 @@ impl<'a> Finish<'a> {
             }
         }
         let bytes = if self.minify {
-            crate::render::minify::html(injected.html.as_bytes()).map_err(|e| too_deep(origin, path, e))?
+            let min = crate::render::minify::html(injected.html.as_bytes()).map_err(|e| too_deep(origin, path, e))?;
+            // The minifier does not know every rule of the tree builder (an end tag inside
+            // MathML …): the minified page is checked again, and published unminified when
+            // minifying moved the platform elements.
+            if placement(&String::from_utf8_lossy(&min), adult) == Placement::Sound {
+                min
+            } else {
+                injected.html.into_bytes()
+            }
         } else {
             injected.html.into_bytes()
         };

@@ -157,7 +157,10 @@ pub fn check(
     let mut report = BrowserReport { widths: widths.to_vec(), ..Default::default() };
     let (open, skipped): (Vec<_>, Vec<_>) = pages.iter().partition(|(t, _)| t != "alias.html");
     report.skipped = skipped.into_iter().map(|(t, _)| t.clone()).collect();
-    for &width in widths {
+    // One Chromium per width, all at once: a page check mostly waits (for the page's late
+    // scripts, a second visit), so widths side by side take about the time of one.
+    let one_width = |width: u32| -> Result<Vec<PageCheck>, String> {
+        let mut checks = Vec::new();
         let height = if width < 600 { 720 } else { 900 };
         let session = Session::start(tools, width, height)?;
         for (n, (template, file)) in open.iter().enumerate() {
@@ -195,7 +198,7 @@ pub fn check(
                     problems.push(format!("cannot leave the dark scheme: {e}"));
                 }
             }
-            report.pages.push(PageCheck {
+            checks.push(PageCheck {
                 file: file.clone(),
                 template: template.clone(),
                 width,
@@ -205,6 +208,17 @@ pub fn check(
                 accessibility,
             });
         }
+        Ok(checks)
+    };
+    let per_width: Vec<Result<Vec<PageCheck>, String>> = std::thread::scope(|scope| {
+        let running: Vec<_> = widths.iter().map(|&w| scope.spawn(move || one_width(w))).collect();
+        running
+            .into_iter()
+            .map(|t| t.join().unwrap_or_else(|_| Err("a browser check thread panicked".into())))
+            .collect()
+    });
+    for checks in per_width {
+        report.pages.extend(checks?);
     }
     Ok(report)
 }

@@ -25,8 +25,8 @@ pub(crate) const ASSET_DIR: &str = "_sopixi";
 /// The attribute that marks the platform block; its presence makes injection a no-op.
 pub(crate) const MARKER: &str = "data-sopixi-platform";
 
-use crate::policy::NoticeText;
 use crate::policy::tree::{placement, Culprit, Placement};
+use crate::policy::NoticeText;
 pub use crate::policy::Policy;
 
 /// The platform's own files, published under `/_sopixi/` in every site: (site path, bytes). The
@@ -139,7 +139,9 @@ pub(crate) fn hides(style: &str) -> bool {
             "visibility" => value == "hidden" || value == "collapse",
             "content-visibility" => value == "hidden",
             "opacity" | "width" | "height" | "max-width" | "max-height" | "font-size" => zero(),
-            "transform" => ["scale(0)", "scale(0,", "scalex(0)", "scaley(0)", "scale3d(0,"].iter().any(|z| compact.contains(z)),
+            "transform" => {
+                ["scale(0)", "scale(0,", "scalex(0)", "scaley(0)", "scale3d(0,"].iter().any(|z| compact.contains(z))
+            }
             "filter" => compact.contains("opacity(0)") || compact.contains("opacity(0%)"),
             _ => false,
         }
@@ -375,7 +377,13 @@ impl Injector {
         // leave a real one alone, and let the full check judge.
         let foreign = html.contains("data-sopixi");
         if foreign && is_injected(html) {
-            return Ok(Injected { html: html.to_string(), verdict: None, unhidden_root: false, closed: None, lost: None });
+            return Ok(Injected {
+                html: html.to_string(),
+                verdict: None,
+                unhidden_root: false,
+                closed: None,
+                lost: None,
+            });
         }
         let placed = Rc::new(Cell::new(false));
         let saw_template = Rc::new(Cell::new(false));
@@ -626,7 +634,8 @@ mod tests {
         assert_eq!(ok.verdict, Some(vec![]));
         assert_eq!(check(&ok.html, false, &p), vec![]);
         // What hides the root is taken away, and said.
-        let hidden = inj.inject("<html inert><body hidden style=\"display:none\"><p>x</p></body></html>", false).unwrap();
+        let hidden =
+            inj.inject("<html inert><body hidden style=\"display:none\"><p>x</p></body></html>", false).unwrap();
         assert_eq!(hidden.verdict, Some(vec![]));
         assert!(hidden.unhidden_root && hidden.lost.is_none());
         assert_eq!(check(&hidden.html, false, &p), vec![]);

@@ -33,7 +33,7 @@ pub enum Cause {
     /// A tag left unfinished (an open attribute value …): what follows is in its attributes.
     Tag,
     /// An HTML element left open that hides what it holds or takes its clicks (`<select>`,
-    /// `<details>`, `<dialog>`, `<video>`, `<button>`, a link, a `hidden` element …): closing it
+    /// `<details>`, `<dialog>`, `<video>`, `<button>`, a `hidden` element …): closing it
     /// before the block puts the block back in `<body>`.
     Hiding,
     /// `<html>` or `<body>` hide the page.
@@ -64,7 +64,9 @@ impl std::fmt::Display for Culprit {
             Cause::Tag => write!(f, "an unfinished <{n}> tag (an attribute value left open) swallows it"),
             Cause::Hiding => write!(f, "<{n}> left open holds it, hidden or unclickable"),
             Cause::Root => write!(f, "<{n}> hides the page"),
-            Cause::Dropped => write!(f, "the browser drops it (a <frameset> page, or markup that takes no such element)"),
+            Cause::Dropped => {
+                write!(f, "the browser drops it (a <frameset> page, or markup that takes no such element)")
+            }
         }
     }
 }
@@ -91,10 +93,23 @@ const RAW_TEXT: &[&str] =
     &["script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript", "plaintext"];
 
 /// HTML elements that hide what they hold (or drop it, or take its clicks) when left open around
-/// the block.
+/// the block. (An `<option>` outside a `<select>`, a link, a `<picture>` or a `<map>` show what
+/// they hold.)
 const HIDING: &[&str] = &[
-    "select", "datalist", "option", "optgroup", "details", "dialog", "audio", "video", "canvas", "object", "button",
-    "a", "map", "marquee", "meter", "progress", "picture", "head", "frameset", "selectedcontent",
+    "select",
+    "datalist",
+    "details",
+    "dialog",
+    "audio",
+    "video",
+    "canvas",
+    "object",
+    "button",
+    "marquee",
+    "meter",
+    "progress",
+    "frameset",
+    "selectedcontent",
 ];
 
 /// A platform element, by its marker attribute.
@@ -235,9 +250,7 @@ impl TreeSink for Tree {
                 "data-sopixi-badge" => Some(Mark::Badge),
                 "data-sopixi-notice" => Some(Mark::Notice),
                 "data-sopixi-age-gate" => Some(Mark::Gate),
-                "src" if &*name.local == "script" && a.value.contains("/platform.js") => {
-                    Some(Mark::Script)
-                }
+                "src" if &*name.local == "script" && a.value.contains("/platform.js") => Some(Mark::Script),
                 _ => None,
             };
             if let Some(m) = m {
@@ -418,7 +431,9 @@ fn judge(nodes: &[Node], i: usize) -> Placement {
                     }
                     return match (foreign, hiding) {
                         (Some(f), _) => Placement::Lost(culprit(nodes, Cause::Foreign, f)),
-                        (None, Some(h)) => Placement::Enclosed { close: between, culprit: culprit(nodes, Cause::Hiding, h) },
+                        (None, Some(h)) => {
+                            Placement::Enclosed { close: between, culprit: culprit(nodes, Cause::Hiding, h) }
+                        }
                         (None, None) => Placement::Sound,
                     };
                 }
@@ -474,9 +489,30 @@ fn swallowed_by(nodes: &[Node], swallowed: &[Swallowed], html: &str) -> Placemen
 /// (raw text, inert or foreign content, fallback content that is not rendered, a `<select>` …):
 /// such a page takes the tree builder's path.
 const UNCERTAIN: &[&[u8]] = &[
-    b"template", b"frameset", b"frame", b"noscript", b"plaintext", b"xmp", b"iframe", b"noembed", b"noframes",
-    b"math", b"foreignobject", b"desc", b"annotation-xml", b"audio", b"video", b"canvas", b"object", b"applet",
-    b"datalist", b"meter", b"progress", b"marquee", b"select", b"selectedcontent",
+    b"template",
+    b"frameset",
+    b"frame",
+    b"noscript",
+    b"plaintext",
+    b"xmp",
+    b"iframe",
+    b"noembed",
+    b"noframes",
+    b"math",
+    b"foreignobject",
+    b"desc",
+    b"annotation-xml",
+    b"audio",
+    b"video",
+    b"canvas",
+    b"object",
+    b"applet",
+    b"datalist",
+    b"meter",
+    b"progress",
+    b"marquee",
+    b"select",
+    b"selectedcontent",
 ];
 
 /// Elements ended by scope (an end tag closes them unless a table stands between), counted.
@@ -563,7 +599,8 @@ fn read_tag(doc: &[u8], from: usize) -> Option<Tag> {
                 }
                 if name.eq_ignore_ascii_case(b"hidden")
                     || name.eq_ignore_ascii_case(b"inert")
-                    || (name.eq_ignore_ascii_case(b"style") && super::compliance::hides(&String::from_utf8_lossy(value)))
+                    || (name.eq_ignore_ascii_case(b"style")
+                        && super::compliance::hides(&String::from_utf8_lossy(value)))
                 {
                     tag.hides = true;
                 }
@@ -577,7 +614,9 @@ fn read_tag(doc: &[u8], from: usize) -> Option<Tag> {
 fn raw_text_end(doc: &[u8], from: usize, name: &[u8]) -> Option<usize> {
     memchr::memmem::find_iter(&doc[from..], b"</").map(|i| from + i).find(|&at| {
         doc.get(at + 2..at + 2 + name.len()).is_some_and(|n| n.eq_ignore_ascii_case(name))
-            && doc.get(at + 2 + name.len()).is_some_and(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/' | b'>'))
+            && doc
+                .get(at + 2 + name.len())
+                .is_some_and(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/' | b'>'))
     })
 }
 
@@ -680,9 +719,16 @@ mod tests {
     #[test]
     fn an_ordinary_page_is_sound() {
         assert_eq!(placement(&page("<div><span>x</span></div>"), false), Placement::Sound);
-        assert_eq!(placement(&page("<div class=wrap><main>unclosed"), false), Placement::Sound, "plain wrappers left open");
+        assert_eq!(
+            placement(&page("<div class=wrap><main>unclosed"), false),
+            Placement::Sound,
+            "plain wrappers left open"
+        );
         assert_eq!(placement(&page("<table><tr><td>cell"), false), Placement::Sound, "foster parenting");
-        assert_eq!(placement(&page("<svg><circle r=1></circle></svg><math><mi>x</mi></math>"), false), Placement::Sound);
+        assert_eq!(
+            placement(&page("<svg><circle r=1></circle></svg><math><mi>x</mi></math>"), false),
+            Placement::Sound
+        );
     }
 
     #[test]
@@ -761,8 +807,9 @@ mod tests {
             "<body><script>if(a<b)x='</div>'</script><details><p>x</details><svg/><svg><path/></svg>",
             "<body><a title='<details>'>x</a><table><tr><td>1</table><ul><li>a<li>b",
         ] {
-            let out = crate::policy::compliance::append_if_certain(doc.as_bytes().to_vec(), injector.block().as_bytes())
-                .unwrap_or_else(|| panic!("{doc}"));
+            let out =
+                crate::policy::compliance::append_if_certain(doc.as_bytes().to_vec(), injector.block().as_bytes())
+                    .unwrap_or_else(|| panic!("{doc}"));
             assert_eq!(placement(&String::from_utf8(out).unwrap(), false), Placement::Sound, "{doc}");
         }
     }

@@ -318,7 +318,8 @@ impl Templates {
     pub(crate) fn locate(&self, template: &str, page: &str, line: u64, name: &str) -> Option<(String, usize)> {
         // The tag ends on `line` (the parser counts a tag at its end): its start is the last
         // opener up to there; its text runs to its `>` or the end of that line.
-        let upto = page.match_indices('\n').nth(usize::try_from(line).ok()?.checked_sub(1)?).map_or(page.len(), |(i, _)| i);
+        let upto =
+            page.match_indices('\n').nth(usize::try_from(line).ok()?.checked_sub(1)?).map_or(page.len(), |(i, _)| i);
         let opener = if name == "comment" { "<!".to_string() } else { format!("<{name}") };
         let at = page[..upto].to_ascii_lowercase().rfind(&opener);
         let tag = at.map(|at| {

@@ -78,8 +78,7 @@ pub(crate) fn check(
     cache: &Path,
     lock: &Mutex<()>,
 ) -> Result<Verdict, (String, Vec<Diagnostic>)> {
-    let key = blake3::hash(format!("{own}|{policy_key}|{}", env!("CARGO_PKG_VERSION")).as_bytes()).to_hex();
-    let file = cache.join(format!("{key}.json"));
+    let file = verdict_file(own, policy_key, cache);
     if let Some(verdict) = kept_verdict(root, &file) {
         return verdict;
     }
@@ -123,6 +122,21 @@ pub(crate) fn check(
     } else {
         Err(refusal(root, &kept.failures))
     }
+}
+
+/// Where the verdict for these own files under this policy (and this binary) is kept.
+fn verdict_file(own: &str, policy_key: &str, cache: &Path) -> PathBuf {
+    let key = blake3::hash(format!("{own}|{policy_key}|{}", env!("CARGO_PKG_VERSION")).as_bytes()).to_hex();
+    cache.join(format!("{key}.json"))
+}
+
+/// Whether files with the hash `own` passed the browser check before (under this policy and
+/// binary): such a partner is built in place, like one on a checked theme.
+pub(crate) fn passed_before(own: &str, policy_key: &str, cache: &Path) -> bool {
+    std::fs::read(verdict_file(own, policy_key, cache))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Kept>(&b).ok())
+        .is_some_and(|k| k.passed)
 }
 
 /// The verdict kept in `file`, if any.

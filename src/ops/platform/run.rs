@@ -651,6 +651,14 @@ fn partner_unguarded(cx: &RunCx, id: &str) -> PartnerReport {
     // A partner with templates, stylesheets or scripts of its own is built aside and opened in
     // Chromium before it takes its output folder's place (see `gate`).
     let own = gate::own_files(&root);
+    // Own files that passed before are trusted as a checked theme is: built in place (and
+    // skipped when nothing changed).
+    let cache = cx.opts.out.join(".cache").join("browser");
+    let trusted = own.as_deref().is_some_and(|o| gate::passed_before(o, &engine.policy_key.to_hex(), &cache));
+    if trusted {
+        r.browser = Some("passed before");
+    }
+    let own = own.filter(|_| !trusted);
     let unchecked = cx.opts.out.join(".unchecked").join(id);
     if own.is_some() {
         let _ = std::fs::remove_dir_all(&unchecked);
