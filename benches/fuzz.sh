@@ -22,6 +22,7 @@ seed page $(find example-site/content tests/fixtures -name '*.md' | head -200)
 seed html $(find tests/fixtures example-site themes -name '*.html' | head -200)
 seed inject $(find tests/fixtures/hostile -name "*.html")
 printf '%-6s %10s %12s %8s  %s\n' target seconds inputs "exec/s" result
+crashed=0
 for t in "${targets[@]}"; do
   log="$(mktemp)"
   set +e
@@ -34,6 +35,7 @@ for t in "${targets[@]}"; do
   speed=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
   if [ $rc -eq 0 ]; then result="no crash"; else result="CRASH (exit $rc): $(grep -m1 -E 'panicked|ERROR: libFuzzer|SUMMARY' "$log" | cut -c1-120); input in benches/fuzz/artifacts/$t/"; fi
   printf '%-6s %10s %12s %8s  %s\n' "$t" "$secs" "${runs:-?}" "${speed:-?}" "$result"
-  [ $rc -ne 0 ] && tail -40 "$log" >&2
+  if [ $rc -ne 0 ]; then tail -40 "$log" >&2; crashed=1; fi
   rm -f "$log"
 done
+exit $crashed

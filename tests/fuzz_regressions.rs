@@ -20,7 +20,9 @@ fn inputs_that_once_crashed_go_through_every_step() {
     let injector = Injector::new(&policy, "fr", "fr");
     let mut seen = 0;
     for entry in std::fs::read_dir(fixtures().join("fuzz")).unwrap() {
-        let data = std::fs::read(entry.unwrap().path()).unwrap();
+        let path = entry.unwrap().path();
+        let entry_name = path.display().to_string();
+        let data = std::fs::read(&path).unwrap();
         seen += 1;
         let text = String::from_utf8_lossy(&data).into_owned();
         let (parsed, _) = content::parse("fuzz/page.md", text.clone(), &config);
@@ -35,6 +37,21 @@ fn inputs_that_once_crashed_go_through_every_step() {
         for adult in [false, true] {
             if let Ok(done) = injector.inject(&text, adult) {
                 let _ = compliance::check(&done.html, adult, &policy);
+            }
+        }
+        // The `inject` target's property: as the end of a template, a page the injector does
+        // not refuse has its platform elements where a browser puts them.
+        let page = format!("<!doctype html><html><head><title>t</title></head><body><p>x</p>{text}</body></html>");
+        for adult in [false, true] {
+            if let Ok(done) = injector.inject(&page, adult) {
+                if done.lost.is_none() {
+                    assert_eq!(
+                        sopixi::policy::tree::placement(&done.html, adult),
+                        sopixi::policy::tree::Placement::Sound,
+                        "{}",
+                        entry_name
+                    );
+                }
             }
         }
         if let Ok(min) = sopixi::render::minify::html(&data) {

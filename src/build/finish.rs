@@ -41,6 +41,9 @@ pub(crate) struct Job<'a> {
     pub head: Option<String>,
 }
 
+/// Warnings of the finish stage, one per (file, line, message).
+pub(crate) type Notes = std::collections::BTreeMap<(Origin, Option<u32>, String), Diagnostic>;
+
 /// One rendered and finished file (site path, body), or why it could not be rendered.
 pub(crate) type Rendered = Result<(String, Body), Diagnostic>;
 
@@ -54,7 +57,7 @@ pub(crate) struct Finish<'a> {
     /// Output paths of the pages rendered with the age gate.
     pub adult: Mutex<Vec<String>>,
     /// Warnings about markup made harmless (see [`Maker::made_harmless`]), one per place.
-    pub notes: Mutex<std::collections::BTreeMap<(Origin, Option<u32>, String), Diagnostic>>,
+    pub notes: Mutex<Notes>,
     /// For `sopixi check --browser`: each HTML page's template (template, page path).
     pub templates: Mutex<Vec<(String, String)>>,
     /// `serve` only: the previous build's finished files, reused when their key is the same.

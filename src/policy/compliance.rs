@@ -377,13 +377,12 @@ impl Injector {
         // leave a real one alone, and let the full check judge.
         let foreign = html.contains("data-sopixi");
         if foreign && is_injected(html) {
-            return Ok(Injected {
-                html: html.to_string(),
-                verdict: None,
-                unhidden_root: false,
-                closed: None,
-                lost: None,
-            });
+            // Still judged where a browser puts it: a block the page carries must be sound too.
+            let lost = match placement(html, adult) {
+                Placement::Sound => None,
+                Placement::Lost(c) | Placement::Enclosed { culprit: c, .. } => Some(c),
+            };
+            return Ok(Injected { html: html.to_string(), verdict: None, unhidden_root: false, closed: None, lost });
         }
         let placed = Rc::new(Cell::new(false));
         let saw_template = Rc::new(Cell::new(false));
