@@ -624,7 +624,7 @@ fn raw_text_end(doc: &[u8], from: usize, name: &[u8]) -> Option<usize> {
 /// parser reads it, so that markup appended there is the body's last child. Read tag by tag
 /// (attribute values and raw text skipped as the tokenizer does); false on anything that would
 /// need the tree builder to be sure: a comment, an unfinished tag, an element of
-/// [`UNCERTAIN`], `</body>` or `</html>`, any element with `hidden`, `inert` or an inline style
+/// the uncertain list (raw text, template, foreign, fallback content, `<select>` …), `</body>` or `</html>`, any element with `hidden`, `inert` or an inline style
 /// that hides, `<details>`, `<dialog>`, `<button>` or `<svg>` left open (or ended where a table
 /// could keep them open), raw text never ended or holding `<!--`.
 pub fn end_is_in_body(doc: &[u8]) -> bool {
