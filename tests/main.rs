@@ -16,6 +16,7 @@ mod multilingual;
 mod platform;
 mod port;
 mod rebuilds;
+mod releases;
 mod serve;
 mod themes;
 mod tidy;

@@ -376,7 +376,17 @@ impl<'a> Finish<'a> {
                 );
                 v
             }
-            None => crate::policy::compliance::check(&String::from_utf8_lossy(&bytes), adult, &self.policy),
+            None => {
+                // Platform markup of the page's own: the full check, then where a browser puts it.
+                let page = String::from_utf8_lossy(&bytes);
+                let v = crate::policy::compliance::check(&page, adult, &self.policy);
+                if v.is_empty() {
+                    if let Placement::Lost(c) | Placement::Enclosed { culprit: c, .. } = placement(&page, adult) {
+                        return Err(maker.lost(&c, &page));
+                    }
+                }
+                v
+            }
         };
         if !violations.is_empty() {
             return Err(maker.violated(&violations));

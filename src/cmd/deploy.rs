@@ -69,6 +69,15 @@ pub struct Args {
     /// The platform operator's policy file; pages are built with it and checked against it.
     #[arg(long, value_name = "FILE", env = "SOPIXI_POLICY")]
     pub policy: Option<PathBuf>,
+    /// Publish an immutable release under PREFIX/_releases/ID/ and switch to it atomically
+    /// (PREFIX/_releases.json), instead of updating the files in place: `sopixi releases` lists,
+    /// rolls back and promotes them. For targets served by `sopixi platform edge` or a server
+    /// that reads that file; a plain static host (an S3 website bucket) needs the in-place mode.
+    #[arg(long)]
+    pub releases: bool,
+    /// Publish a release that does not go live: a preview named NAME (implies --releases).
+    #[arg(long, value_name = "NAME")]
+    pub preview: Option<String>,
     /// Print a JSON summary on stdout (for CI) instead of the human one.
     #[arg(long)]
     pub json: bool,
@@ -136,6 +145,9 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
         policy,
         ..Default::default()
     };
+    if args.releases || args.preview.is_some() {
+        return release(&args, &target, &files, &opts, start);
+    }
     let report = match deploy::deploy(&target, &files, &opts) {
         Ok(r) => r,
         // A test's stand-in for a kill: the exit status a killed process has.
@@ -304,4 +316,61 @@ fn built_folder(args: &Args, policy: &Policy, verbose: bool) -> Result<PathBuf, 
         }
         Err(e) => Err(fail(args.json, &e)),
     }
+}
+
+/// `deploy --releases` / `--preview NAME`: a new release, live or a preview.
+fn release(
+    args: &Args,
+    target: &deploy::Target,
+    files: &[deploy::LocalFile],
+    opts: &DeployOptions,
+    start: Instant,
+) -> i32 {
+    let retention = deploy::releases::Retention {
+        keep: opts.policy.releases.keep,
+        preview_days: opts.policy.releases.preview_days,
+    };
+    let published = match deploy::releases::publish_blocking(target, files, opts, args.preview.as_deref(), retention) {
+        Ok(p) => p,
+        Err(e @ deploy::DeployError::Interrupted { .. }) => {
+            eprintln!("{e}");
+            return 137;
+        }
+        Err(e) => return fail(args.json, &e),
+    };
+    let secs = start.elapsed().as_secs_f64();
+    let d = &published.deploy;
+    if args.json {
+        let v = serde_json::json!({
+            "status": "ok",
+            "target": target.display,
+            "release": published.release,
+            "live": published.live,
+            "previous": published.previous,
+            "copied": published.copied,
+            "uploaded": d.uploaded,
+            "deleted": d.deleted,
+            "unchanged": d.unchanged,
+            "bytes": d.bytes,
+            "requests": d.requests + published.copied as u64,
+            "pruned": published.pruned,
+            "duration_ms": (secs * 1000.0).round(),
+        });
+        println!("{v}");
+        return 0;
+    }
+    let what = match &published.release.preview {
+        Some(name) => format!("preview `{name}` (not live)"),
+        None => "live".to_string(),
+    };
+    println!(
+        "Release {} published to {} in {secs:.2} s, {what}: {} copied from the previous release, {} uploaded ({}), {} deleted",
+        published.release.id,
+        target.display,
+        published.copied,
+        d.uploaded,
+        sopixi::util::text::human_bytes(d.bytes),
+        d.deleted
+    );
+    0
 }

@@ -7,6 +7,7 @@ pub mod export;
 pub mod import;
 pub mod init;
 pub mod platform;
+pub mod releases;
 pub mod serve;
 pub mod theme;
 

@@ -30,6 +30,7 @@ use object_store::{
 use serde::Serialize;
 
 pub mod plan;
+pub mod releases;
 
 use self::plan::*;
 

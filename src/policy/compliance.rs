@@ -377,12 +377,14 @@ impl Injector {
         // leave a real one alone, and let the full check judge.
         let foreign = html.contains("data-sopixi");
         if foreign && is_injected(html) {
-            // Still judged where a browser puts it: a block the page carries must be sound too.
-            let lost = match placement(html, adult) {
-                Placement::Sound => None,
-                Placement::Lost(c) | Placement::Enclosed { culprit: c, .. } => Some(c),
-            };
-            return Ok(Injected { html: html.to_string(), verdict: None, unhidden_root: false, closed: None, lost });
+            // No verdict: the full check, then the tree builder, judge the finished page.
+            return Ok(Injected {
+                html: html.to_string(),
+                verdict: None,
+                unhidden_root: false,
+                closed: None,
+                lost: None,
+            });
         }
         let placed = Rc::new(Cell::new(false));
         let saw_template = Rc::new(Cell::new(false));
@@ -486,6 +488,14 @@ impl Injector {
                 }
             }
         }
+    }
+}
+
+impl Injected {
+    /// Whether the injection pass vouches for the page (it had no platform markup of its own);
+    /// otherwise the build checks the finished page in full.
+    pub fn verdict_given(&self) -> bool {
+        self.verdict.is_some()
     }
 }
 

@@ -75,6 +75,8 @@ pub struct Policy {
     pub quotas: Quotas,
     /// Time the platform gives one partner's build.
     pub(crate) limits: Limits,
+    /// How many releases a target keeps, and how long previews live (`releases:`).
+    pub releases: Releases,
     /// Theme marketplace prices: the platform's margin and VAT, in basis points.
     pub themes: ThemePricing,
     /// Files of the platform's media library (globs over a site's paths, `static/library/**`):
@@ -225,6 +227,7 @@ impl Default for Policy {
             texts: vec![("en".into(), en), ("fr".into(), fr)],
             quotas: Quotas::default(),
             limits: Limits::default(),
+            releases: Releases::default(),
             themes: ThemePricing::default(),
             library_media: Vec::new(),
             partners: PartnerRules { default_domain: DEFAULT_DOMAIN.into(), ..Default::default() },
@@ -284,6 +287,16 @@ impl Policy {
         let mut p = Policy::default();
         if let Some(q) = raw.quotas.clone() {
             p.quotas = q;
+        }
+        if let Some(r) = raw.releases.clone() {
+            if r.keep == 0 {
+                errors.push(
+                    Diagnostic::new(file, "`releases.keep` is 0: the live release is always kept")
+                        .at(any_key_line(text, "keep"), None)
+                        .hint("keep at least 1 (the default is 10)"),
+                );
+            }
+            p.releases = r;
         }
         if let Some(l) = raw.limits.clone() {
             if l.build_seconds == 0 {
@@ -452,6 +465,32 @@ fn notices(file: &str, text: &str, notice: BTreeMap<String, RawTexts>, p: &mut P
     }
 }
 
+/// The policy's `releases:` keys.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Releases {
+    /// Releases a target keeps, the live one included.
+    #[serde(default = "ten")]
+    pub keep: usize,
+    /// Days a preview release lives.
+    #[serde(default = "seven")]
+    pub preview_days: u64,
+}
+
+fn ten() -> usize {
+    10
+}
+
+fn seven() -> u64 {
+    7
+}
+
+impl Default for Releases {
+    fn default() -> Self {
+        Releases { keep: ten(), preview_days: seven() }
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPolicy {
@@ -465,6 +504,8 @@ struct RawPolicy {
     quotas: Option<Quotas>,
     #[serde(default)]
     limits: Option<Limits>,
+    #[serde(default)]
+    releases: Option<Releases>,
     #[serde(default)]
     suspended: Vec<RawPartnerEntry>,
     #[serde(default)]

@@ -1,0 +1,364 @@
+//! Releases: each publish of a site is an immutable, complete copy of it under
+//! `PREFIX/_releases/ID/`, and which one is live is one small object, `PREFIX/_releases.json`,
+//! written conditionally. Going live, rolling back and promoting a preview rewrite that object
+//! only: no upload, whatever the site's size.
+//!
+//! A new release starts as a server-side copy of the live one (no bytes sent), then the usual
+//! incremental deploy runs into its prefix: only what changed is uploaded, what went is deleted,
+//! with every check, lease and kill-safety of an in-place deploy. Objects are copied rather than
+//! content-addressed because the edge (a stock web server) must map a URL path to an object by
+//! its path alone: one prefix per release is what nginx can serve without a lookup table.
+//!
+//! A publish killed before the switch leaves the live release as it was; its unfinished prefix
+//! is not in the state and goes at the next prune.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use futures::stream::{self, StreamExt, TryStreamExt};
+use object_store::path::Path as ObjPath;
+use object_store::{ObjectStore, ObjectStoreExt};
+use serde::{Deserialize, Serialize};
+
+use super::{deploy_async, store_error, DeployError, DeployOptions, LocalFile, Report, Target};
+
+/// The object that says which release is live.
+pub(crate) const STATE: &str = "_releases.json";
+/// The folder of the releases.
+pub(crate) const DIR: &str = "_releases";
+
+/// One release of a site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Release {
+    /// `r` + UTC date and time + a few characters: sortable, unique.
+    pub id: String,
+    /// Seconds since the epoch.
+    pub created: u64,
+    /// Files in it.
+    pub files: usize,
+    /// Bytes in it (as built).
+    pub bytes: u64,
+    /// A preview's name (not live unless promoted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
+    /// When a preview expires (seconds since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<u64>,
+}
+
+/// What `_releases.json` holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// The live release.
+    pub live: Option<String>,
+    /// Every kept release, oldest first.
+    pub releases: Vec<Release>,
+}
+
+impl State {
+    fn find(&self, id: &str) -> Option<&Release> {
+        self.releases.iter().find(|r| r.id == id)
+    }
+}
+
+/// What a release publish did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Published {
+    /// The new release.
+    pub release: Release,
+    /// Whether it went live (not a preview).
+    pub live: bool,
+    /// The release it replaced as live, if any.
+    pub previous: Option<String>,
+    /// Objects copied server-side from the previous live release (no bytes sent).
+    pub copied: usize,
+    /// The incremental deploy into the release's prefix.
+    pub deploy: Report,
+    /// Releases deleted by the retention rule.
+    pub pruned: Vec<String>,
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// A new release id: sortable by time, unique across machines.
+fn new_id() -> String {
+    let t = chrono::Utc::now();
+    let salt = blake3::hash(format!("{:?}{}{}", t, std::process::id(), super::host_name()).as_bytes()).to_hex();
+    format!("r{}-{}", t.format("%Y%m%d-%H%M%S"), &salt[..6])
+}
+
+/// Reads the state and its version (`None`: there is no state yet).
+pub(crate) async fn read_state(target: &Target) -> Result<(State, Option<super::Version>), DeployError> {
+    match target.get_small(STATE).await? {
+        Some((bytes, v)) => {
+            let s = serde_json::from_slice(&bytes).map_err(|e| {
+                DeployError::Target(format!("{} is not a release state sopixi can read: {e}", target.describe(STATE)))
+            })?;
+            Ok((s, Some(v)))
+        }
+        None => Ok((State::default(), None)),
+    }
+}
+
+/// Rewrites the state with `change`, retrying on a concurrent writer; returns the new state.
+async fn update_state(
+    target: &Target,
+    mut change: impl FnMut(&mut State) -> Result<(), DeployError>,
+) -> Result<State, DeployError> {
+    for _ in 0..8 {
+        let (mut state, read) = read_state(target).await?;
+        change(&mut state)?;
+        let bytes = serde_json::to_vec_pretty(&state).unwrap_or_default();
+        if target.put_small_if(STATE, bytes, "application/json", read).await? {
+            return Ok(state);
+        }
+    }
+    Err(super::conflict(target))
+}
+
+/// Copies every object of release `from` into release `to`, server-side; returns how many.
+async fn copy_release(target: &Target, from: &str, to: &str, concurrency: usize) -> Result<usize, DeployError> {
+    let src = target.sub(&format!("{DIR}/{from}"));
+    let prefix = ObjPath::from(src.prefix());
+    let objects: Vec<ObjPath> = target
+        .store
+        .list(Some(&prefix))
+        .map_ok(|m| m.location)
+        .try_collect()
+        .await
+        .map_err(|e| store_error(target, &format!("{DIR}/{from}/"), "list", e))?;
+    let dst_prefix = target.sub(&format!("{DIR}/{to}")).prefix().to_string();
+    let n = objects.len();
+    stream::iter(objects)
+        .map(|obj| {
+            let rel =
+                obj.as_ref().strip_prefix(src.prefix()).unwrap_or(obj.as_ref()).trim_start_matches('/').to_string();
+            let to = ObjPath::from(format!("{dst_prefix}/{rel}"));
+            async move { target.store.copy(&obj, &to).await.map_err(|e| store_error(target, &rel, "copy", e)) }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(n)
+}
+
+/// Deletes every object of release `id`; returns how many.
+async fn delete_release(target: &Target, id: &str) -> Result<usize, DeployError> {
+    let prefix = ObjPath::from(target.sub(&format!("{DIR}/{id}")).prefix());
+    let objects: Vec<ObjPath> = target
+        .store
+        .list(Some(&prefix))
+        .map_ok(|m| m.location)
+        .try_collect()
+        .await
+        .map_err(|e| store_error(target, &format!("{DIR}/{id}/"), "list", e))?;
+    let n = objects.len();
+    stream::iter(objects)
+        .map(|obj| async move {
+            match target.store.delete(&obj).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(e) => Err(store_error(target, obj.as_ref(), "delete", e)),
+            }
+        })
+        .buffer_unordered(16)
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(n)
+}
+
+/// Release ids that have objects under `_releases/` (kept or not).
+async fn stored_ids(target: &Target) -> Result<Vec<String>, DeployError> {
+    let prefix = ObjPath::from(target.sub(DIR).prefix());
+    let listed = target
+        .store
+        .list_with_delimiter(Some(&prefix))
+        .await
+        .map_err(|e| store_error(target, &format!("{DIR}/"), "list", e))?;
+    Ok(listed.common_prefixes.iter().filter_map(|p| p.filename().map(str::to_string)).collect())
+}
+
+/// How releases are kept.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    /// Releases kept (the live one always is).
+    pub keep: usize,
+    /// Days a preview lives.
+    pub preview_days: u64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention { keep: 10, preview_days: 7 }
+    }
+}
+
+/// Publishes `files` as a new release of `target`: live at once, or a preview named `preview`.
+pub async fn publish(
+    target: &Target,
+    files: &[LocalFile],
+    opts: &DeployOptions,
+    preview: Option<&str>,
+    retention: Retention,
+) -> Result<Published, DeployError> {
+    let (state, _) = read_state(target).await?;
+    let id = new_id();
+    let previous = state.live.clone();
+    let copied = match &previous {
+        Some(live) => copy_release(target, live, &id, opts.concurrency * 2).await?,
+        None => 0,
+    };
+    let into = target.sub(&format!("{DIR}/{id}"));
+    let deploy = deploy_async(&into, files, opts).await?;
+    if opts.dry_run {
+        return Ok(Published {
+            release: Release { id, created: now(), files: files.len(), bytes: 0, preview: None, expires: None },
+            live: false,
+            previous,
+            copied,
+            deploy,
+            pruned: Vec::new(),
+        });
+    }
+    let release = Release {
+        id: id.clone(),
+        created: now(),
+        files: files.len(),
+        bytes: files.iter().map(|f| f.entry.size).sum(),
+        preview: preview.map(str::to_string),
+        expires: preview.map(|_| now() + retention.preview_days * 86_400),
+    };
+    let live = preview.is_none();
+    let r = release.clone();
+    let state = update_state(target, |s| {
+        s.releases.retain(|x| x.id != r.id && (x.preview.is_none() || x.preview != r.preview));
+        s.releases.push(r.clone());
+        if live {
+            s.live = Some(r.id.clone());
+        }
+        Ok(())
+    })
+    .await?;
+    let _ = state;
+    let pruned = prune_async(target, retention).await.unwrap_or_default();
+    Ok(Published { release, live, previous, copied, deploy, pruned })
+}
+
+/// Makes `to` live (default: the release before the live one), by rewriting the state only.
+pub async fn rollback(target: &Target, to: Option<&str>) -> Result<(Option<String>, String), DeployError> {
+    let mut result = (None, String::new());
+    update_state(target, |s| {
+        let live = s.live.clone();
+        let lives: Vec<&Release> = s.releases.iter().filter(|r| r.preview.is_none()).collect();
+        let chosen = match to {
+            Some(id) => s
+                .find(id)
+                .ok_or_else(|| DeployError::Target(format!("no release {id} is kept: see `sopixi releases list`")))?
+                .id
+                .clone(),
+            None => {
+                let at = lives.iter().position(|r| Some(&r.id) == live.as_ref()).unwrap_or(lives.len());
+                match at.checked_sub(1).and_then(|i| lives.get(i)) {
+                    Some(r) => r.id.clone(),
+                    None => return Err(DeployError::Target("there is no release before the live one".into())),
+                }
+            }
+        };
+        s.live = Some(chosen.clone());
+        result = (live, chosen);
+        Ok(())
+    })
+    .await?;
+    Ok(result)
+}
+
+/// Makes the kept release `id` (a preview) live: it stops being a preview.
+pub async fn promote(target: &Target, id: &str) -> Result<Option<String>, DeployError> {
+    let mut before = None;
+    update_state(target, |s| {
+        before = s.live.clone();
+        let r = s
+            .releases
+            .iter_mut()
+            .find(|r| r.id == id)
+            .ok_or_else(|| DeployError::Target(format!("no release {id} is kept: see `sopixi releases list`")))?;
+        r.preview = None;
+        r.expires = None;
+        s.live = Some(id.to_string());
+        Ok(())
+    })
+    .await?;
+    Ok(before)
+}
+
+/// Applies the retention rule: keeps the live release and the `keep` newest others, previews
+/// until they expire; deletes the rest and any unfinished release's objects. Returns the ids
+/// deleted.
+async fn prune_async(target: &Target, retention: Retention) -> Result<Vec<String>, DeployError> {
+    let t = now();
+    let state = update_state(target, |s| {
+        let live = s.live.clone();
+        let mut ordinary: Vec<String> = s
+            .releases
+            .iter()
+            .filter(|r| r.preview.is_none() && Some(&r.id) != live.as_ref())
+            .map(|r| r.id.clone())
+            .collect();
+        let drop_n = ordinary.len().saturating_sub(retention.keep.saturating_sub(1));
+        ordinary.truncate(drop_n);
+        s.releases.retain(|r| {
+            let expired = r.expires.is_some_and(|e| e <= t) && Some(&r.id) != live.as_ref();
+            !expired && !ordinary.contains(&r.id)
+        });
+        Ok(())
+    })
+    .await?;
+    let mut deleted = Vec::new();
+    for id in stored_ids(target).await? {
+        if state.find(&id).is_none() {
+            delete_release(target, &id).await?;
+            deleted.push(id);
+        }
+    }
+    Ok(deleted)
+}
+
+/// Runs `f` on a runtime of its own (for the command line).
+fn blocking<T>(f: impl std::future::Future<Output = Result<T, DeployError>>) -> Result<T, DeployError> {
+    let rt = crate::util::runtime::new()
+        .map_err(|e| DeployError::Target(format!("cannot start the network runtime: {e}")))?;
+    let r = rt.block_on(f);
+    rt.shutdown_background();
+    r
+}
+
+/// [`publish`], from sync code.
+pub fn publish_blocking(
+    target: &Target,
+    files: &[LocalFile],
+    opts: &DeployOptions,
+    preview: Option<&str>,
+    retention: Retention,
+) -> Result<Published, DeployError> {
+    blocking(publish(target, files, opts, preview, retention))
+}
+
+/// The state of `target`'s releases.
+pub fn list(target: &Target) -> Result<State, DeployError> {
+    blocking(async { read_state(target).await.map(|(s, _)| s) })
+}
+
+/// [`rollback`], from sync code: (the release live before, the one live now).
+pub fn rollback_blocking(target: &Target, to: Option<&str>) -> Result<(Option<String>, String), DeployError> {
+    blocking(rollback(target, to))
+}
+
+/// [`promote`], from sync code: the release live before.
+pub fn promote_blocking(target: &Target, id: &str) -> Result<Option<String>, DeployError> {
+    blocking(promote(target, id))
+}
+
+/// The retention rule, from sync code: the release ids deleted.
+pub fn prune(target: &Target, retention: Retention) -> Result<Vec<String>, DeployError> {
+    blocking(prune_async(target, retention))
+}
