@@ -9,6 +9,7 @@ mod build_outputs;
 mod cli;
 mod compliance;
 mod deploy;
+mod edge;
 mod fuzz_regressions;
 mod hostile;
 mod images;

@@ -21,6 +21,87 @@ pub struct Args {
 #[derive(clap::Subcommand)]
 pub enum Command {
     Build(BuildArgs),
+    Edge(EdgeArgs),
+}
+
+/// Write the configuration of a web server (nginx) that serves every partner of a platform
+/// target by its host name, from the object store.
+///
+/// Reads PREFIX/_routes.json and each partner's PREFIX/ID/_releases.json, and writes
+/// DIR/nginx.conf (complete: `nginx -p DIR -c nginx.conf -e DIR/error.log` runs it unprivileged),
+/// DIR/sopixi-sites.conf (the server blocks alone, to include in an existing nginx's `http`
+/// block) and DIR/pages/ (the platform's notices). Each partner's hosts serve its live release
+/// (or its prefix, when published in place); previews answer at NAME--ID. + the policy's
+/// `preview_domain`, with `X-Robots-Tag: noindex`; a suspended partner answers 503 with its
+/// notice, a withheld page 451 with its notice, a missing page the site's 404.html with status
+/// 404, an unknown host the platform's page with status 404. Every response carries
+/// `X-Sopixi-Release`. After any switch (publish, rollback, promote, suspension, deletion), run
+/// this again and `nginx -s reload`. The bucket is read without credentials (a public-read
+/// bucket). HTTPS is left to the operator's usual tool (certbot's nginx plugin, or a TLS proxy in
+/// front).
+#[derive(clap::Args)]
+pub struct EdgeArgs {
+    /// Write nginx's configuration (the only server supported).
+    #[arg(long, required = true)]
+    pub nginx: bool,
+    /// The platform target (s3://bucket/prefix).
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+    /// The S3 endpoint, as nginx reaches it (http://127.0.0.1:8333) [env: AWS_ENDPOINT_URL].
+    #[arg(long, value_name = "URL", env = "AWS_ENDPOINT_URL")]
+    pub endpoint: String,
+    /// The operator's policy (its `preview_domain`).
+    #[arg(long, value_name = "FILE", env = "SOPIXI_POLICY")]
+    pub policy: Option<PathBuf>,
+    /// Address and port nginx listens on.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// The folder to write into.
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Print a JSON summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn edge(a: EdgeArgs) -> i32 {
+    let Some(policy) = super::policy(a.policy.as_deref(), a.json) else { return 2 };
+    let Some(rest) = a.to.strip_prefix("s3://") else { return usage(a.json, "--to must be an s3:// target") };
+    let bucket = rest.split('/').next().unwrap_or_default().to_string();
+    let upstream = a.endpoint.trim_start_matches("http://").trim_end_matches('/').to_string();
+    if upstream.starts_with("https://") || upstream.contains('/') {
+        return usage(a.json, "--endpoint must be an http://HOST:PORT address nginx can reach");
+    }
+    let spec = TargetSpec { url: a.to.clone(), endpoint: Some(a.endpoint.clone()), region: None };
+    let target = match sopixi::deploy::open(&spec) {
+        Ok(t) => t,
+        Err(e) => return usage(a.json, &e.to_string()),
+    };
+    let opts = sopixi::ops::platform::edge::EdgeOptions {
+        upstream,
+        bucket,
+        listen: a.listen.clone(),
+        preview_domain: policy.preview_domain.clone(),
+    };
+    let dir = std::path::absolute(&a.output).unwrap_or(a.output.clone());
+    match sopixi::ops::platform::edge::write(&target, &opts, &dir) {
+        Ok(r) => {
+            if a.json {
+                println!("{}", serde_json::json!({"status": "ok", "config": dir.join("nginx.conf"), "report": r}));
+            } else {
+                println!(
+                    "Wrote {}: {} partners ({} from a release), {} host names, {} previews; reload nginx to apply",
+                    dir.join("nginx.conf").display(),
+                    r.partners,
+                    r.releases,
+                    r.hosts,
+                    r.previews
+                );
+            }
+            0
+        }
+        Err(e) => usage(a.json, &e),
+    }
 }
 
 /// Build and publish every partner's site of a partners folder.
@@ -129,6 +210,7 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
 pub fn execute(args: Args) -> i32 {
     match args.command {
         Command::Build(a) => build(a),
+        Command::Edge(a) => edge(a),
     }
 }
 

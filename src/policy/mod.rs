@@ -77,6 +77,8 @@ pub struct Policy {
     pub(crate) limits: Limits,
     /// How many releases a target keeps, and how long previews live (`releases:`).
     pub releases: Releases,
+    /// Host suffix of preview releases (`preview_domain:`): `NAME--ID.` + it.
+    pub preview_domain: Option<String>,
     /// Theme marketplace prices: the platform's margin and VAT, in basis points.
     pub themes: ThemePricing,
     /// Files of the platform's media library (globs over a site's paths, `static/library/**`):
@@ -228,6 +230,7 @@ impl Default for Policy {
             quotas: Quotas::default(),
             limits: Limits::default(),
             releases: Releases::default(),
+            preview_domain: None,
             themes: ThemePricing::default(),
             library_media: Vec::new(),
             partners: PartnerRules { default_domain: DEFAULT_DOMAIN.into(), ..Default::default() },
@@ -288,6 +291,7 @@ impl Policy {
         if let Some(q) = raw.quotas.clone() {
             p.quotas = q;
         }
+        p.preview_domain = raw.preview_domain.clone().map(|d| d.trim_matches('.').to_ascii_lowercase());
         if let Some(r) = raw.releases.clone() {
             if r.keep == 0 {
                 errors.push(
@@ -506,6 +510,8 @@ struct RawPolicy {
     limits: Option<Limits>,
     #[serde(default)]
     releases: Option<Releases>,
+    #[serde(default)]
+    preview_domain: Option<String>,
     #[serde(default)]
     suspended: Vec<RawPartnerEntry>,
     #[serde(default)]

@@ -40,7 +40,7 @@ pub fn weed_binary() -> PathBuf {
     p
 }
 
-fn free_ports(n: usize) -> Vec<u16> {
+pub fn free_ports(n: usize) -> Vec<u16> {
     let listeners: Vec<TcpListener> = (0..n).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
     listeners.iter().map(|l| l.local_addr().unwrap().port()).collect()
 }
@@ -73,7 +73,9 @@ impl S3Server {
                 dir.path().join("s3.json"),
                 serde_json::json!({"identities": [{"name": "ci",
                     "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
-                    "actions": ["Admin", "Read", "List", "Tagging", "Write"]}]})
+                    "actions": ["Admin", "Read", "List", "Tagging", "Write"]},
+                    // A public-read bucket, as the edge server reads it.
+                    {"name": "anonymous", "actions": ["Read"]}]})
                 .to_string(),
             )
             .unwrap();
