@@ -122,7 +122,7 @@ fn nginx_serves_each_partner_by_host_with_notices_404s_and_rollback() {
     let p = |rel: &str| dir.path().join(rel).to_string_lossy().into_owned();
     let to = format!("s3://{BUCKET}/sites");
     let policy = p("policy.yaml");
-    let mut args = vec!["platform", "build", &p("sites")[..]].iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mut args = ["platform", "build", &p("sites")[..]].iter().map(|s| s.to_string()).collect::<Vec<_>>();
     args.extend(
         ["--policy", &policy, "--themes", &p("themes"), "--out", &p("out"), "--to", &to, "--json"].map(String::from),
     );
