@@ -190,4 +190,18 @@ fn nginx_serves_each_partner_by_host_with_notices_404s_and_rollback() {
     let (_, head, body) = get(port, "acme.sites.test", "/");
     assert_eq!(release_header(&head), r1);
     assert!(!body.contains("A brand new line"));
+
+    // A partner leaves: its route and every object go, and its host serves nothing any more.
+    let gone = run(&s3, &["platform", "delete", "acme", "--to", &to, "--json"]).json();
+    let d = &gone["deleted"];
+    assert_eq!((d["route"].as_bool(), d["releases"].as_u64()), (Some(true), Some(2)), "{gone}");
+    assert!(d["objects"].as_u64().unwrap() > 20, "{gone}");
+    let left = s3.objects_under("sites/acme/");
+    assert!(left.is_empty(), "objects left: {left:?}");
+    assert!(!s3.objects_under("sites/bakery/").is_empty(), "other partners stay");
+    edge(&[]);
+    nginx.reload();
+    let (status, head, body) = get(port, "acme.sites.test", "/");
+    assert_eq!((status, release_header(&head).as_str()), (404, "none"));
+    assert!(body.contains("No site here"));
 }

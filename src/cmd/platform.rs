@@ -22,6 +22,61 @@ pub struct Args {
 pub enum Command {
     Build(BuildArgs),
     Edge(EdgeArgs),
+    Delete(DeleteArgs),
+}
+
+/// Remove a partner from a platform target completely (the right to erasure): its route in
+/// PREFIX/_routes.json, then every object under PREFIX/ID/ (every release, the state, the
+/// manifest, every file). Prints what was deleted. Run `sopixi platform edge` again and reload
+/// the web server afterwards; the partner's folder and local output are left to the operator.
+#[derive(clap::Args)]
+pub struct DeleteArgs {
+    /// The partner id.
+    pub id: String,
+    /// The platform target (s3://bucket/prefix, file:///folder …).
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+    /// S3-compatible endpoint [env: AWS_ENDPOINT_URL].
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Print a JSON report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn delete(a: DeleteArgs) -> i32 {
+    let spec = TargetSpec { url: a.to.clone(), endpoint: a.endpoint.clone(), region: None };
+    let target = match sopixi::deploy::open(&spec) {
+        Ok(t) => t,
+        Err(e) => return usage(a.json, &e.to_string()),
+    };
+    match sopixi::ops::platform::delete::delete(&target, &a.id) {
+        Ok(d) => {
+            if a.json {
+                println!("{}", serde_json::json!({"status": "ok", "deleted": d}));
+            } else {
+                println!(
+                    "Deleted partner {} from {}: {} objects ({}) in {} releases; route {}{}",
+                    d.partner,
+                    target.display,
+                    d.objects,
+                    human_bytes(d.bytes),
+                    d.releases,
+                    if d.route { "removed" } else { "absent" },
+                    if d.domains.is_empty() { String::new() } else { format!(" ({})", d.domains.join(", ")) }
+                );
+            }
+            0
+        }
+        Err(e) => {
+            if a.json {
+                println!("{}", serde_json::json!({"status": "error", "message": e}));
+            } else {
+                console::error(&e);
+            }
+            1
+        }
+    }
 }
 
 /// Write the configuration of a web server (nginx) that serves every partner of a platform
@@ -211,6 +266,7 @@ pub fn execute(args: Args) -> i32 {
     match args.command {
         Command::Build(a) => build(a),
         Command::Edge(a) => edge(a),
+        Command::Delete(a) => delete(a),
     }
 }
 

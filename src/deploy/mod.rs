@@ -342,6 +342,26 @@ impl Target {
         }
     }
 
+    /// Deletes every object under the prefix: (objects, bytes).
+    pub(crate) async fn delete_all(&self) -> Result<(usize, u64), DeployError> {
+        let prefix = ObjPath::from(self.prefix.as_str());
+        let metas: Vec<object_store::ObjectMeta> =
+            self.store.list(Some(&prefix)).try_collect().await.map_err(|e| store_error(self, "", "list", e))?;
+        let bytes = metas.iter().map(|m| m.size).sum();
+        let n = metas.len();
+        stream::iter(metas)
+            .map(|m| async move {
+                match self.store.delete(&m.location).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                    Err(e) => Err(store_error(self, m.location.as_ref(), "delete", e)),
+                }
+            })
+            .buffer_unordered(16)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok((n, bytes))
+    }
+
     fn key(&self, path: &str) -> Result<ObjPath, DeployError> {
         let full = if self.prefix.is_empty() { path.to_string() } else { format!("{}/{path}", self.prefix) };
         ObjPath::parse(&full).map_err(|e| {

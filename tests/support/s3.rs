@@ -133,6 +133,16 @@ impl S3Server {
         false
     }
 
+    /// The keys of every object under `prefix` of the bucket.
+    pub fn objects_under(&self, prefix: &str) -> Vec<String> {
+        let store = self.store();
+        runtime().block_on(async {
+            let p = object_store::path::Path::from(prefix.trim_end_matches('/'));
+            let metas: Vec<_> = store.list(Some(&p)).try_collect().await.unwrap();
+            metas.into_iter().map(|m| m.location.to_string()).collect()
+        })
+    }
+
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }

@@ -5,6 +5,7 @@
 //! In: a partners folder and the policy. Out: reports, published sites, `_routes.json`. Must
 //! never let one partner's failure touch another partner's site.
 
+pub mod delete;
 pub mod edge;
 pub mod gate;
 pub(crate) mod routes;
