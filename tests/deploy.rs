@@ -8,18 +8,8 @@ use crate::support::{bin, Run, SiteTest};
 
 /// `sopixi deploy SITE --to URL EXTRA…` with the backend's credentials.
 fn deploy(t: &SiteTest, b: &Backend, extra: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut c = bin();
-    c.arg("deploy").arg(&t.root).arg("--to").arg(b.url()).args(extra);
-    b.command(&mut c);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let out = c.output().unwrap();
-    Run {
-        status: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let (root, url) = (t.root.to_string_lossy().into_owned(), b.url());
+    b.run(&[&["deploy", root.as_str(), "--to", url.as_str()][..], extra].concat(), env)
 }
 
 /// A deploy that must succeed; its JSON summary.

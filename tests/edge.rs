@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::s3::{free_ports, S3Server, ACCESS_KEY, BUCKET, SECRET_KEY};
+use crate::support::s3::{free_ports, with_credentials, S3Server, BUCKET};
 use crate::support::{bin, copy_dir, fixtures, Run};
 
 fn nginx_binary() -> PathBuf {
@@ -90,20 +90,10 @@ fn release_header(head: &str) -> String {
     head.lines().find_map(|l| l.strip_prefix("x-sopixi-release: ")).unwrap_or("").trim().to_string()
 }
 
-fn with_s3(c: &mut Command, s: &S3Server) {
-    for v in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION"] {
-        c.env_remove(v);
-    }
-    c.env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-        .env("AWS_ENDPOINT_URL", s.endpoint());
-}
-
 fn run(s3: &S3Server, args: &[&str]) -> Run {
     let mut c = bin();
     c.args(args);
-    with_s3(&mut c, s3);
+    with_credentials(&mut c, s3);
     let out = c.output().unwrap();
     let r = Run {
         status: out.status.code().unwrap_or(-1),

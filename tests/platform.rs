@@ -13,7 +13,7 @@ use futures::TryStreamExt;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 use serde_json::Value;
 
-use crate::support::s3::{runtime, S3Server, ACCESS_KEY, BUCKET, SECRET_KEY};
+use crate::support::s3::{runtime, S3Server, BUCKET, SECRET_KEY};
 use crate::support::{bin, copy_dir, fixtures, Run};
 
 /// The partners fixture in a temporary folder, with the big files the quota partners need
@@ -80,13 +80,7 @@ impl Partners {
 }
 
 fn env_s3(c: &mut Command, s: &S3Server) {
-    for v in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION"] {
-        c.env_remove(v);
-    }
-    c.env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-        .env("AWS_ENDPOINT_URL", s.endpoint());
+    crate::support::s3::with_credentials(c, s);
 }
 
 /// Every object of the bucket under `prefix`: key without the prefix → bytes.

@@ -6,21 +6,10 @@
 use serde_json::Value;
 
 use crate::support::s3::{built_files, Backend};
-use crate::support::{bin, Run, SiteTest};
+use crate::support::{Run, SiteTest};
 
 fn sopixi(b: &Backend, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut c = bin();
-    c.args(args);
-    b.command(&mut c);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let out = c.output().unwrap();
-    Run {
-        status: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    b.run(args, env)
 }
 
 fn ok(b: &Backend, args: &[&str]) -> Value {

@@ -145,26 +145,7 @@ async fn copy_release(target: &Target, from: &str, to: &str, concurrency: usize)
 
 /// Deletes every object of release `id`; returns how many.
 async fn delete_release(target: &Target, id: &str) -> Result<usize, DeployError> {
-    let prefix = ObjPath::from(target.sub(&format!("{DIR}/{id}")).prefix());
-    let objects: Vec<ObjPath> = target
-        .store
-        .list(Some(&prefix))
-        .map_ok(|m| m.location)
-        .try_collect()
-        .await
-        .map_err(|e| store_error(target, &format!("{DIR}/{id}/"), "list", e))?;
-    let n = objects.len();
-    stream::iter(objects)
-        .map(|obj| async move {
-            match target.store.delete(&obj).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-                Err(e) => Err(store_error(target, obj.as_ref(), "delete", e)),
-            }
-        })
-        .buffer_unordered(16)
-        .try_collect::<Vec<()>>()
-        .await?;
-    Ok(n)
+    target.sub(&format!("{DIR}/{id}")).delete_all().await.map(|(n, _)| n)
 }
 
 /// Release ids that have objects under `_releases/` (kept or not).

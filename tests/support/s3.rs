@@ -212,6 +212,17 @@ impl Drop for S3Server {
     }
 }
 
+/// Gives `c` the test server's credentials and endpoint, and nothing of the machine's.
+pub fn with_credentials(c: &mut Command, s: &S3Server) {
+    for v in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION"] {
+        c.env_remove(v);
+    }
+    c.env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_ENDPOINT_URL", s.endpoint());
+}
+
 /// Where a test deploys: the real S3 server, or a folder through `file://`.
 pub enum Backend {
     S3(S3Server),
@@ -261,6 +272,22 @@ impl Backend {
             Backend::Folder(_) => {
                 bin.env_remove("AWS_ACCESS_KEY_ID").env_remove("AWS_SECRET_ACCESS_KEY");
             }
+        }
+    }
+
+    /// `sopixi ARGS…` with this backend's credentials and `env`.
+    pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> super::Run {
+        let mut c = super::bin();
+        c.args(args);
+        self.command(&mut c);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let out = c.output().unwrap();
+        super::Run {
+            status: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
     }
 
