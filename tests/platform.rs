@@ -390,6 +390,14 @@ fn a_folder_target_gets_each_partner_under_its_prefix_and_the_routing_file() {
     assert_eq!(routes["partners"]["closed"]["status"], "suspended");
     let r = p.run("policy.yaml", &["--to", &to, "--json", "--only", "acme"], None);
     assert_eq!(status_of(&r.json())["acme"], "skipped", "{}", r.stdout);
+    // A partner whose folder disappeared is reported, still served, never deleted silently.
+    std::fs::remove_dir_all(p.sites().join("closed")).unwrap();
+    let r = p.run("policy.yaml", &["--to", &to, "--json", "--only", "acme"], None);
+    let v = r.json();
+    assert_eq!(v["gone"], serde_json::json!(["closed"]), "{}", r.stdout);
+    let w = v["warnings"].as_array().unwrap().iter().filter_map(Value::as_str).collect::<Vec<_>>().join("\n");
+    assert!(w.contains("sopixi platform delete closed"), "{w}");
+    assert!(target.join("closed/index.html").exists(), "its files stay");
 }
 
 #[test]

@@ -213,6 +213,9 @@ pub struct Summary {
     pub ignored: Vec<String>,
     /// Problems of the run itself (the routing file) that failed no partner.
     pub warnings: Vec<String>,
+    /// Partners with a route on the target but no folder any more: still served, never deleted
+    /// silently (`sopixi platform delete ID` removes one).
+    pub gone: Vec<String>,
     /// One line per partner, in id order.
     pub results: Vec<SummaryLine>,
     /// The full reports, in id order.
@@ -417,6 +420,13 @@ pub fn run(engine: &Engine, opts: &RunOptions) -> Result<Summary, RunError> {
         }
     }
     let mut warnings = Vec::new();
+    let gone: Vec<String> = previous.partners.keys().filter(|id| !all.contains(*id)).cloned().collect();
+    for id in &gone {
+        warnings.push(format!(
+            "partner `{id}` has a route and published files but no folder in {} any more: it is still served; restore its folder, or remove it with `sopixi platform delete {id}`",
+            opts.partners.display()
+        ));
+    }
     let updates = route_updates(&reports, target.as_ref(), &previous);
     if let Err(e) = write_routes(target.as_ref(), &opts.out, &rt, &updates) {
         warnings.push(format!("the routing file was not updated: {e}"));
@@ -434,6 +444,7 @@ pub fn run(engine: &Engine, opts: &RunOptions) -> Result<Summary, RunError> {
         shard: opts.shard.map(|(i, n)| format!("{i}/{n}")),
         ignored,
         warnings,
+        gone,
         results: reports
             .iter()
             .map(|r| SummaryLine {
