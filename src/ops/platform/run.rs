@@ -419,14 +419,7 @@ pub fn run(engine: &Engine, opts: &RunOptions) -> Result<Summary, RunError> {
             }
         }
     }
-    let mut warnings = Vec::new();
-    let gone: Vec<String> = previous.partners.keys().filter(|id| !all.contains(*id)).cloned().collect();
-    for id in &gone {
-        warnings.push(format!(
-            "partner `{id}` has a route and published files but no folder in {} any more: it is still served; restore its folder, or remove it with `sopixi platform delete {id}`",
-            opts.partners.display()
-        ));
-    }
+    let (gone, mut warnings) = gone_partners(&previous, &all, &opts.partners);
     let updates = route_updates(&reports, target.as_ref(), &previous);
     if let Err(e) = write_routes(target.as_ref(), &opts.out, &rt, &updates) {
         warnings.push(format!("the routing file was not updated: {e}"));
@@ -462,6 +455,22 @@ pub fn run(engine: &Engine, opts: &RunOptions) -> Result<Summary, RunError> {
         write_reports(dir, &summary)?;
     }
     Ok(summary)
+}
+
+/// Partners with a route but no folder in `partners` any more, and a warning for each: they stay
+/// served, and nothing of theirs is deleted silently.
+fn gone_partners(previous: &Routes, all: &[String], partners: &Path) -> (Vec<String>, Vec<String>) {
+    let gone: Vec<String> = previous.partners.keys().filter(|id| !all.contains(*id)).cloned().collect();
+    let warnings = gone
+        .iter()
+        .map(|id| {
+            format!(
+                "partner `{id}` has a route and published files but no folder in {} any more: it is still served; restore its folder, or remove it with `sopixi platform delete {id}`",
+                partners.display()
+            )
+        })
+        .collect();
+    (gone, warnings)
 }
 
 fn ms(d: Duration) -> f64 {
