@@ -356,22 +356,12 @@ impl Templates {
     /// The template that writes the page's `<html>` tag: `name`, or the one it extends (and so
     /// on, a few levels at most); `name` when none does.
     pub(crate) fn root_of<'a>(&'a self, name: &'a str) -> &'a str {
-        let mut current = name;
-        for _ in 0..8 {
-            let Some(src) = self.sources.get(current) else { break };
-            if src.to_ascii_lowercase().contains("<html") {
-                return current;
-            }
-            let parent = src
-                .split("{%")
-                .filter_map(|tag| tag.trim_start_matches('-').trim_start().strip_prefix("extends"))
-                .find_map(|rest| rest.split(['"', '\'']).nth(1));
-            match parent.and_then(|p| self.sources.get_key_value(p)) {
-                Some((p, _)) => current = p.as_str(),
-                None => break,
-            }
-        }
-        name
+        let chain = self.chain(name);
+        chain
+            .iter()
+            .copied()
+            .find(|t| self.sources.get(*t).is_some_and(|src| src.to_ascii_lowercase().contains("<html")))
+            .unwrap_or(name)
     }
 
     /// Renders `name`; `rendering` names what was being rendered (a content file) for the error.
