@@ -84,9 +84,12 @@ fn env_s3(c: &mut Command, s: &S3Server) {
 }
 
 /// Every object of the bucket under `prefix`: key without the prefix → bytes.
+/// The objects under `prefix` as visitors get them: each partner published in releases shows
+/// its live release's objects at its own prefix (`acme/_releases/r…/index.html` as
+/// `acme/index.html`); the other releases and the state are left out.
 fn objects(s: &S3Server, prefix: &str) -> BTreeMap<String, Vec<u8>> {
     let store = s.store();
-    runtime().block_on(async {
+    let all: BTreeMap<String, Vec<u8>> = runtime().block_on(async {
         let p = object_store::path::Path::from(prefix);
         let metas: Vec<_> = store.list(Some(&p)).try_collect().await.unwrap();
         let mut out = BTreeMap::new();
@@ -96,7 +99,42 @@ fn objects(s: &S3Server, prefix: &str) -> BTreeMap<String, Vec<u8>> {
             out.insert(key, bytes);
         }
         out
-    })
+    });
+    live_view(all)
+}
+
+/// See [`objects`]: `keys` relative to a platform or partner prefix.
+fn live_view(all: BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<u8>> {
+    let mut live: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in &all {
+        let base = if k == "_releases.json" { Some("") } else { k.strip_suffix("/_releases.json") };
+        if let Some(base) = base {
+            let state: Value = serde_json::from_slice(v).unwrap();
+            let dir = if base.is_empty() { String::new() } else { format!("{base}/") };
+            live.insert(dir.clone(), format!("{dir}_releases/{}/", state["live"].as_str().unwrap()));
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (k, v) in all {
+        let owner = live.iter().find(|(dir, _)| k.starts_with(dir.as_str()) && k[dir.len()..].starts_with("_releases"));
+        match owner {
+            Some((dir, rel)) => {
+                if let Some(rest) = k.strip_prefix(rel.as_str()) {
+                    out.insert(format!("{dir}{rest}"), v);
+                }
+            }
+            None => {
+                out.insert(k, v);
+            }
+        }
+    }
+    out
+}
+
+/// The folder of the live release of a partner published into `dir` of a folder target.
+fn live_dir(dir: &Path) -> PathBuf {
+    let state: Value = serde_json::from_slice(&std::fs::read(dir.join("_releases.json")).unwrap()).unwrap();
+    dir.join("_releases").join(state["live"].as_str().unwrap())
 }
 
 fn status_of(summary: &Value) -> BTreeMap<String, String> {
@@ -380,11 +418,12 @@ fn a_folder_target_gets_each_partner_under_its_prefix_and_the_routing_file() {
         p.run("policy.yaml", &["--to", &to, "--json", "--only", "acme", "--only", "closed", "--only", "news"], None);
     assert_eq!(r.status, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(
-        built(&target.join("acme")).keys().filter(|k| *k != ".sopixi-deploy.json").count(),
+        built(&live_dir(&target.join("acme"))).keys().filter(|k| *k != ".sopixi-deploy.json").count(),
         built(&p.out().join("acme")).len()
     );
-    assert!(std::fs::read_to_string(target.join("closed/index.html")).unwrap().contains("Site suspended"));
-    assert!(!target.join("closed/about").exists());
+    let closed = live_dir(&target.join("closed"));
+    assert!(std::fs::read_to_string(closed.join("index.html")).unwrap().contains("Site suspended"));
+    assert!(!closed.join("about").exists());
     let routes: Value = serde_json::from_slice(&std::fs::read(target.join("_routes.json")).unwrap()).unwrap();
     assert_eq!(routes["partners"]["acme"]["prefix"], "acme/");
     assert_eq!(routes["partners"]["closed"]["status"], "suspended");
@@ -397,7 +436,7 @@ fn a_folder_target_gets_each_partner_under_its_prefix_and_the_routing_file() {
     assert_eq!(v["gone"], serde_json::json!(["closed"]), "{}", r.stdout);
     let w = v["warnings"].as_array().unwrap().iter().filter_map(Value::as_str).collect::<Vec<_>>().join("\n");
     assert!(w.contains("sopixi platform delete closed"), "{w}");
-    assert!(target.join("closed/index.html").exists(), "its files stay");
+    assert!(closed.join("index.html").exists(), "its files stay");
 }
 
 #[test]

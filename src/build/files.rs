@@ -439,6 +439,7 @@ pub(crate) fn alias_files(
     wanted: Vec<Alias>,
     taken: impl Fn(&str) -> Option<String>,
     warnings: &mut Vec<Diagnostic>,
+    redirects: &mut Vec<(String, String)>,
 ) -> Vec<FromOrigin> {
     let RenderCx { tpl, values, config, finish, .. } = *cx;
     let mut out = Vec::new();
@@ -455,10 +456,19 @@ pub(crate) fn alias_files(
         }
         made.insert(file.clone(), format!("an alias of {origin}"));
         let path = format!("/{}", file.strip_suffix("index.html").unwrap_or(&file));
+        redirects.push((path.clone(), url_path(&target)));
         let ctx = templates::context_value(values, config, &lang, &path, vec![("target", Value::String(target))]);
         push(finish.render(tpl, "alias.html", ctx, &origin, file, &lang), &origin, &mut out);
     }
     out
+}
+
+/// The path of a permalink (`https://host/a/b/` → `/a/b/`); a path stays as it is.
+fn url_path(url: &str) -> String {
+    match url.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or_else(|| "/".to_string(), |i| rest[i..].to_string()),
+        None => url.to_string(),
+    }
 }
 
 /// The 404 page, robots.txt, the sitemap (with each page's translations as `hreflang`

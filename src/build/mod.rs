@@ -22,7 +22,7 @@ use crate::build::gather::{fingerprint, gather, TextHashes};
 use crate::build::memo::Memo;
 pub use crate::build::stages::Built;
 use crate::build::stages::{build_from, BuildCx};
-pub(crate) use crate::build::stages::{drop_in_background, group_template_errors};
+pub(crate) use crate::build::stages::{drop_in_background, group_template_errors, REDIRECTS};
 use crate::output::{self, BuildStats, Summary, WriteError, WriteStats};
 use crate::site::config::BuildOptions;
 use crate::util::diag::{BuildFailed, Diagnostic};

@@ -376,6 +376,22 @@ fn reuse_env(cx: &BuildCx, inputs: &Inputs, theme: &[TemplateSource], site: &[Te
         h.update(s.text.as_bytes());
         h.update(&[0]);
     }
+    if uses("cachebust") {
+        // A cache-busted URL carries a hash of the file: a page is not reused once any file it
+        // could name changed (its size or time, as `serve` sees an edit).
+        let theme_files = inputs.theme.files.iter().filter_map(|f| match &f.data {
+            crate::theme::Data::File(p) => Some(p),
+            crate::theme::Data::Static(_) => None,
+        });
+        for p in inputs.static_files.iter().chain(&inputs.content_other).map(|f| &f.abs).chain(theme_files) {
+            h.update(p.as_os_str().as_encoded_bytes());
+            if let Ok(m) = std::fs::metadata(p) {
+                h.update(&m.len().to_le_bytes());
+                let t = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+                h.update(&t.map_or(0, |d| d.as_nanos()).to_le_bytes());
+            }
+        }
+    }
     ReuseEnv {
         base: h,
         bodies: !uses("load_data"),
@@ -489,7 +505,15 @@ fn body_functions(
     tpl.register_image_functions(images.clone());
     tpl.register_base(config, cx.root);
     tpl.register_strings(strings.clone(), &config.site.language);
-    let url_lookup = Arc::new(Lookup::new(config, content));
+    let mut lookup = Lookup::new(config, content);
+    lookup.bust = Some(Arc::new(crate::render::bust::Busting::new(
+        cx.root.to_path_buf(),
+        Arc::new(inputs.theme.clone()),
+        images.clone(),
+        config.minify,
+        content.assets.iter().map(|a| (a.out.clone(), a.rel.clone())).collect(),
+    )));
+    let url_lookup = Arc::new(lookup);
     tpl.register_site_functions(url_lookup.clone());
     (images, url_lookup)
 }
@@ -848,7 +872,9 @@ fn alias_pages(rcx: &RenderCx, output: &mut Output, warnings: &mut Vec<Diagnosti
     let found = aliases(rcx.config, rcx.content);
     errors.extend(found.errors);
     let taken = |file: &str| output.files.get(file).map(|f| f.origin.to_string());
-    let made = alias_files(rcx, found.wanted, taken, warnings);
+    let mut redirects = Vec::new();
+    let made = alias_files(rcx, found.wanted, taken, warnings, &mut redirects);
+    redirects_file(output, &redirects, errors);
     for (r, origin) in made {
         match r {
             Ok((path, body)) => {
@@ -860,6 +886,41 @@ fn alias_pages(rcx: &RenderCx, output: &mut Output, warnings: &mut Vec<Diagnosti
         }
     }
 }
+
+/// `_redirects` (the format Netlify and Cloudflare Pages read, and `platform edge` turns into
+/// real 301s): one `FROM TO 301` line per alias, after the lines of the site's own
+/// `static/_redirects` if it has one.
+fn redirects_file(output: &mut Output, redirects: &[(String, String)], errors: &mut Vec<Diagnostic>) {
+    if redirects.is_empty() {
+        return;
+    }
+    let mut text = match output.files.get(REDIRECTS) {
+        Some(own) => match own.body.bytes() {
+            Ok(b) => {
+                let mut t = String::from_utf8_lossy(&b).into_owned();
+                if !t.is_empty() && !t.ends_with('\n') {
+                    t.push('\n');
+                }
+                t
+            }
+            Err(e) => {
+                errors.push(Diagnostic::new(&own.origin, format!("cannot read: {e}")));
+                return;
+            }
+        },
+        None => String::new(),
+    };
+    text.push_str("# The aliases of the site's pages (written by sopixi)\n");
+    for (from, to) in redirects {
+        if !from.contains(char::is_whitespace) && !to.contains(char::is_whitespace) {
+            text.push_str(&format!("{from} {to} 301\n"));
+        }
+    }
+    output.put(REDIRECTS.into(), Body::Bytes(text.into_bytes()), Origin::output("(aliases) _redirects"));
+}
+
+/// The file of redirects a build writes for its aliases.
+pub(crate) const REDIRECTS: &str = "_redirects";
 
 /// Pages the platform withholds: their URL answers with the platform's notice.
 fn withheld_notices(rcx: &RenderCx, output: &mut Output, errors: &mut Vec<Diagnostic>) {

@@ -330,6 +330,11 @@ fn release(
         keep: opts.policy.releases.keep,
         preview_days: opts.policy.releases.preview_days,
     };
+    if let Some(name) = &args.preview {
+        if let Err(m) = deploy::releases::check_preview_name(name) {
+            return fail(args.json, &deploy::DeployError::Target(m));
+        }
+    }
     let published = match deploy::releases::publish_blocking(target, files, opts, args.preview.as_deref(), retention) {
         Ok(p) => p,
         Err(e @ deploy::DeployError::Interrupted { .. }) => {

@@ -91,7 +91,11 @@ fn delete(a: DeleteArgs) -> i32 {
 /// notice, a withheld page 451 with its notice, a missing page the site's 404.html with status
 /// 404, an unknown host the platform's page with status 404. Every response carries
 /// `X-Sopixi-Release`. After any switch (publish, rollback, promote, suspension, deletion), run
-/// this again and `nginx -s reload`. The bucket is read without credentials (a public-read
+/// this again and `nginx -s reload` (or give --reload). A page names its stylesheets and scripts
+/// with their version (`?v=`): each is served from the release that page came from, so a visitor
+/// never gets a page of one release with a file of another. A release the running
+/// configuration has never heard of goes live in two steps (the workers first learn its files,
+/// then serve it): the command says so, and --reload makes both. The bucket is read without credentials (a public-read
 /// bucket). HTTPS is left to the operator's usual tool (certbot's nginx plugin, or a TLS proxy in
 /// front).
 #[derive(clap::Args)]
@@ -114,6 +118,14 @@ pub struct EdgeArgs {
     /// The folder to write into.
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
+    /// Reload the nginx running DIR/nginx.conf and wait for its previous workers to finish; a
+    /// switch to a release the running configuration does not know is made in the two steps
+    /// it needs.
+    #[arg(long)]
+    pub reload: bool,
+    /// Seconds to wait for nginx's previous workers at each reload.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub wait: u64,
     /// Print a JSON summary.
     #[arg(long)]
     pub json: bool,
@@ -139,20 +151,48 @@ fn edge(a: EdgeArgs) -> i32 {
         preview_domain: policy.preview_domain.clone(),
     };
     let dir = std::path::absolute(&a.output).unwrap_or(a.output.clone());
-    match sopixi::ops::platform::edge::write(&target, &opts, &dir) {
+    let wait = Duration::from_secs(a.wait);
+    let mut reloads = 0;
+    let written = sopixi::ops::platform::edge::write(&target, &opts, &dir).and_then(|r| {
+        if !a.reload {
+            return Ok(r);
+        }
+        sopixi::ops::platform::edge::reload(&dir, wait)?;
+        reloads += 1;
+        if r.pending == 0 {
+            return Ok(r);
+        }
+        // Every worker now knows the new releases' files: they may go live.
+        let r = sopixi::ops::platform::edge::write(&target, &opts, &dir)?;
+        sopixi::ops::platform::edge::reload(&dir, wait)?;
+        reloads += 1;
+        Ok(r)
+    });
+    match written {
+        Ok(r) if a.json => {
+            let j =
+                serde_json::json!({"status": "ok", "config": dir.join("nginx.conf"), "reloads": reloads, "report": r});
+            println!("{j}");
+            0
+        }
         Ok(r) => {
-            if a.json {
-                println!("{}", serde_json::json!({"status": "ok", "config": dir.join("nginx.conf"), "report": r}));
-            } else {
-                println!(
-                    "Wrote {}: {} partners ({} from a release), {} host names, {} previews; reload nginx to apply",
+            if r.pending > 0 {
+                console::warning(&format!(
+                    "{} partners switch in two steps: reload nginx, then run this command again (or give --reload)",
+                    r.pending
+                ));
+            }
+            let then = if reloads > 0 { "nginx reloaded" } else { "reload nginx to apply" };
+            println!(
+                    "Wrote {}: {} partners ({} from a release), {} host names, {} previews, {} redirects, {} files of other releases pinned; {then}",
                     dir.join("nginx.conf").display(),
                     r.partners,
                     r.releases,
                     r.hosts,
-                    r.previews
+                    r.previews,
+                    r.redirects,
+                    r.pinned_files
                 );
-            }
             0
         }
         Err(e) => usage(a.json, &e),
@@ -224,6 +264,10 @@ pub struct BuildArgs {
     /// Number of threads [default: one per core].
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
+    /// Publish each partner as a preview release named NAME (not live), reachable at
+    /// NAME--ID. + the policy's preview_domain; needs --to.
+    #[arg(long, value_name = "NAME", requires = "to")]
+    pub preview: Option<String>,
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -294,7 +338,17 @@ fn build(args: BuildArgs) -> i32 {
         lease_wait: Some(Duration::from_secs(args.lease_wait)),
         deploys: args.deploys,
         concurrency: args.concurrency,
+        preview: args.preview.clone(),
+        retention: sopixi::deploy::releases::Retention {
+            keep: policy.releases.keep,
+            preview_days: policy.releases.preview_days,
+        },
     };
+    if let Some(name) = &args.preview {
+        if let Err(m) = sopixi::deploy::releases::check_preview_name(name) {
+            return usage(args.json, &m);
+        }
+    }
     let engine = Engine::new(policy);
     let summary = match sopixi::build::with_jobs(args.jobs, || run::run(&engine, &opts)) {
         Ok(s) => s,
@@ -326,6 +380,9 @@ fn print_table(s: &Summary) {
             r.time_ms,
             r.message.as_deref().unwrap_or("")
         );
+    }
+    for r in s.results.iter().filter(|r| r.preview_url.is_some()) {
+        println!("preview of {}: {}", r.partner, r.preview_url.as_deref().unwrap_or_default());
     }
     for r in s.reports.iter().filter(|r| r.status == Status::Failed) {
         for d in &r.errors {

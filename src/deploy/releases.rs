@@ -43,6 +43,10 @@ pub struct Release {
     /// When a preview expires (seconds since the epoch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires: Option<u64>,
+    /// What it was built from (a platform run's input fingerprint): a run whose inputs are the
+    /// same has nothing to publish.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<String>,
 }
 
 /// What `_releases.json` holds.
@@ -55,7 +59,8 @@ pub struct State {
 }
 
 impl State {
-    fn find(&self, id: &str) -> Option<&Release> {
+    /// The kept release `id`.
+    pub fn find(&self, id: &str) -> Option<&Release> {
         self.releases.iter().find(|r| r.id == id)
     }
 }
@@ -159,6 +164,24 @@ async fn stored_ids(target: &Target) -> Result<Vec<String>, DeployError> {
     Ok(listed.common_prefixes.iter().filter_map(|p| p.filename().map(str::to_string)).collect())
 }
 
+/// Checks a preview's name: it becomes the first part of a host name (`NAME--ID.` + the
+/// preview domain), so lowercase letters, digits and single hyphens, at most 40.
+pub fn check_preview_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 40
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && !name.contains("--");
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "preview name `{name}`: use lowercase letters, digits and single hyphens (at most 40), e.g. pr-42; it becomes part of a host name"
+        ))
+    }
+}
+
 /// How releases are kept.
 #[derive(Debug, Clone, Copy)]
 pub struct Retention {
@@ -193,7 +216,15 @@ pub async fn publish(
     let deploy = deploy_async(&into, files, opts).await?;
     if opts.dry_run {
         return Ok(Published {
-            release: Release { id, created: now(), files: files.len(), bytes: 0, preview: None, expires: None },
+            release: Release {
+                id,
+                created: now(),
+                files: files.len(),
+                bytes: 0,
+                preview: None,
+                expires: None,
+                inputs: opts.inputs.clone(),
+            },
             live: false,
             previous,
             copied,
@@ -208,6 +239,7 @@ pub async fn publish(
         bytes: files.iter().map(|f| f.entry.size).sum(),
         preview: preview.map(str::to_string),
         expires: preview.map(|_| now() + retention.preview_days * 86_400),
+        inputs: opts.inputs.clone(),
     };
     let live = preview.is_none();
     let r = release.clone();

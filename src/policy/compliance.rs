@@ -70,7 +70,7 @@ fn platform_js(policy: &Policy, logo: &[u8]) -> Vec<u8> {
     let config = serde_json::json!({
         "url": policy.badge_url,
         "label": policy.badge_label,
-        "logo": format!("{}?v={}", logo_path(policy), &blake3::hash(logo).to_hex()[..10]),
+        "logo": format!("{}?v={}", logo_path(policy), file_version(logo)),
         "colors": {"text": c.text, "background": c.background, "accent": c.accent},
         "texts": texts,
     });
@@ -79,15 +79,18 @@ fn platform_js(policy: &Policy, logo: &[u8]) -> Vec<u8> {
     String::from_utf8_lossy(include_bytes!("assets/platform.js")).replace("/*config*/", &config).into_bytes()
 }
 
-/// A short hash of the platform's files under `policy`, appended to their URLs (`?v=…`): the
-/// files may then be cached for a year, and a new sopixi or policy still reaches every browser.
-pub(crate) fn assets_version(policy: &Policy) -> String {
-    let mut h = blake3::Hasher::new();
-    for (path, bytes) in assets(policy) {
-        h.update(path.as_bytes());
-        h.update(&bytes);
-    }
-    h.finalize().to_hex()[..10].to_string()
+/// The version a file's URL carries (`?v=…`): the first 10 hex digits of the blake3 hash of its
+/// bytes, as the deploy manifest records them. The file may then be cached for a year, a new
+/// version reaches every browser, and the edge can serve each page the version it names.
+pub fn file_version(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex()[..10].to_string()
+}
+
+/// The URL of each platform file under `policy`, with its version: (logo, stylesheet, script).
+fn asset_urls(policy: &Policy) -> [String; 3] {
+    let files = assets(policy);
+    let url = |i: usize| format!("/{}?v={}", files[i].0, file_version(&files[i].1));
+    [url(0), url(1), url(2)]
 }
 
 /// The site path of the badge's logo under `policy`.
@@ -253,16 +256,15 @@ pub struct PageInfo<'a> {
 
 fn platform_block(policy: &Policy, text: &NoticeText) -> String {
     let e = crate::util::text::escape_html;
+    let [logo, css, js] = asset_urls(policy);
     format!(
         "<div {MARKER} id=\"sopixi-platform\">\
-<a class=\"sopixi-badge\" data-sopixi-badge href=\"{url}\" aria-label=\"{label}\"><img src=\"{logo}?v={v}\" alt=\"Sopixi\" width=\"72\" height=\"20\"></a> \
+<a class=\"sopixi-badge\" data-sopixi-badge href=\"{url}\" aria-label=\"{label}\"><img src=\"{logo}\" alt=\"Sopixi\" width=\"72\" height=\"20\"></a> \
 <button type=\"button\" class=\"sopixi-settings\" data-sopixi-settings>{settings}</button>\
 <div class=\"sopixi-notice\" data-sopixi-notice role=\"dialog\" aria-label=\"{settings}\"><p>{message}</p>\
 <button type=\"button\" data-sopixi-accept>{accept}</button> <button type=\"button\" data-sopixi-refuse>{refuse}</button></div>\
-<link rel=\"stylesheet\" href=\"/{ASSET_DIR}/platform.css?v={v}\"><script src=\"/{ASSET_DIR}/platform.js?v={v}\" defer></script></div>",
-        v = assets_version(policy),
+<link rel=\"stylesheet\" href=\"{css}\"><script src=\"{js}\" defer></script></div>",
         url = e(&policy.badge_url),
-        logo = logo_path(policy),
         label = e(&text.badge_label),
         settings = e(&text.settings),
         message = e(&text.message),
@@ -362,11 +364,7 @@ impl Injector {
         Injector {
             block: platform_block(policy, text).into(),
             gate: age_gate(text).into(),
-            head_css: format!(
-                "<link rel=\"stylesheet\" href=\"/{ASSET_DIR}/platform.css?v={}\">",
-                assets_version(policy)
-            )
-            .into(),
+            head_css: format!("<link rel=\"stylesheet\" href=\"{}\">", asset_urls(policy)[1]).into(),
         }
     }
 

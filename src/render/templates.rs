@@ -227,11 +227,25 @@ impl Templates {
         self.tera.register_function("get_url", move |args: &HashMap<String, Value>| {
             let path = str_arg(args, "path", "get_url")?;
             let lang = l.lang_of(args)?;
-            l.url_in(&path, &lang).ok_or_else(|| {
+            let url = l.url_in(&path, &lang).ok_or_else(|| {
                 tera::Error::msg(format!(
                     "get_url: no content file `{path}` (internal links look like @/blog/hello.md)"
                 ))
-            })
+            })?;
+            let bust = match args.get("cachebust") {
+                None | Some(Value::Bool(false)) => false,
+                Some(Value::Bool(true)) => true,
+                Some(other) => {
+                    return Err(tera::Error::msg(format!("get_url: cachebust is true or false, not {other}")))
+                }
+            };
+            match (&l.bust, bust, &url) {
+                (Some(b), true, Value::String(u)) if !path.starts_with("@/") && !path.contains("://") => {
+                    let v = b.version(&path).map_err(tera::Error::msg)?;
+                    Ok(Value::String(format!("{u}?v={v}")))
+                }
+                _ => Ok(url),
+            }
         });
         let l = lookup.clone();
         self.tera.register_function("get_page", move |args: &HashMap<String, Value>| {
@@ -453,6 +467,8 @@ pub(crate) struct Lookup {
     pub translated: HashMap<(String, String), (Ref, String)>,
     /// The default language.
     pub(crate) default_lang: String,
+    /// Finds and hashes published files for `get_url(…, cachebust=true)`.
+    pub(crate) bust: Option<Arc<crate::render::bust::Busting>>,
 }
 
 impl Lookup {

@@ -21,6 +21,7 @@ use serde::Serialize;
 use crate::build::engine::Engine;
 use crate::build::{self, BuildError};
 use crate::deploy::plan::HeaderRules;
+use crate::deploy::releases::{self, Retention};
 use crate::deploy::{self, DeployOptions, Target, TargetSpec};
 use crate::ops::platform::gate;
 use crate::ops::platform::routes::{self, Route, Routes, WithheldRoute, ROUTES};
@@ -60,6 +61,10 @@ pub struct RunOptions {
     pub deploys: usize,
     /// Uploads in flight for one partner (0: 16, as `sopixi deploy`).
     pub concurrency: usize,
+    /// Publish each partner as a preview release of this name instead of going live.
+    pub preview: Option<String>,
+    /// How many releases each partner keeps, and how long previews live.
+    pub retention: Retention,
 }
 
 /// What became of a partner.
@@ -98,6 +103,12 @@ pub struct DeployFigures {
     pub deleted: usize,
     /// Files left as they were.
     pub unchanged: usize,
+    /// The release made (every publication of a platform target is one).
+    pub release: String,
+    /// Objects copied server-side from the live release (no bytes sent).
+    pub copied: usize,
+    /// The release live before, when this one went live.
+    pub previous: Option<String>,
     /// Bytes sent.
     pub bytes: u64,
 }
@@ -138,6 +149,13 @@ pub struct PartnerReport {
     /// The inputs fingerprint recorded with the publication.
     #[serde(skip)]
     pub inputs: Option<String>,
+    /// The release that holds this build on the target: made by this run, or (skipped) the one
+    /// made before from the same inputs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+    /// Where the preview answers (`--preview NAME`, with the policy's `preview_domain`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview_url: Option<String>,
     /// The browser gate, for a partner with templates, stylesheets or scripts of its own:
     /// `passed`, `passed before` (the verdict kept for the same files) or `refused`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -164,6 +182,8 @@ impl PartnerReport {
             withheld: Vec::new(),
             adult: false,
             inputs: None,
+            release: None,
+            preview_url: None,
         }
     }
 
@@ -190,6 +210,12 @@ pub struct SummaryLine {
     pub time_ms: f64,
     /// Why it failed or is suspended.
     pub message: Option<String>,
+    /// The release that holds it on the target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+    /// Where its preview answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview_url: Option<String>,
 }
 
 /// The whole run (`--report DIR/summary.json`).
@@ -282,7 +308,7 @@ pub fn shard(ids: &[String], i: usize, n: usize) -> Vec<String> {
 }
 
 /// A partner's publication, running on the runtime.
-type DeployTask = tokio::task::JoinHandle<Result<deploy::Report, deploy::DeployError>>;
+type DeployTask = tokio::task::JoinHandle<Result<releases::Published, deploy::DeployError>>;
 
 /// What every partner's work shares.
 struct RunCx<'a> {
@@ -339,7 +365,7 @@ pub fn run(engine: &Engine, opts: &RunOptions) -> Result<Summary, RunError> {
     }
     // What each partner's last publication was made from: one small read each, all at once.
     let remote = match &target {
-        Some(t) => rt.block_on(remote_inputs(t, &ids)),
+        Some(t) => rt.block_on(remote_inputs(t, &ids, opts.preview.as_deref())),
         None => BTreeMap::new(),
     };
     let cx = RunCx {
@@ -382,7 +408,7 @@ pub fn run(engine: &Engine, opts: &RunOptions) -> Result<Summary, RunError> {
     let rt = rt.expect("made above");
     // Every deploy started, awaited: each partner's publication completes or fails on its own.
     let deploys = deploys.into_inner().unwrap_or_else(|e| e.into_inner());
-    let results: Vec<(String, Result<deploy::Report, String>)> = rt.block_on(async {
+    let results: Vec<(String, Result<releases::Published, String>)> = rt.block_on(async {
         let mut out = Vec::new();
         for (id, task) in deploys {
             let r = match task.await {
@@ -396,13 +422,18 @@ pub fn run(engine: &Engine, opts: &RunOptions) -> Result<Summary, RunError> {
     for (id, result) in results {
         let Some(r) = reports.iter_mut().find(|r| r.partner == id) else { continue };
         match result {
-            Ok(d) => {
+            Ok(p) => {
+                let d = &p.deploy;
                 r.time_ms += d.duration_ms as f64;
+                r.release = Some(p.release.id.clone());
                 r.deploy = Some(DeployFigures {
                     uploaded: d.uploaded,
                     deleted: d.deleted,
                     unchanged: d.unchanged,
                     bytes: d.bytes,
+                    release: p.release.id.clone(),
+                    copied: p.copied,
+                    previous: p.previous.clone().filter(|_| p.live),
                 });
             }
             Err(e) => {
@@ -426,6 +457,11 @@ pub fn run(engine: &Engine, opts: &RunOptions) -> Result<Summary, RunError> {
     }
     rt.shutdown_background();
     reports.sort_by(|a, b| a.partner.cmp(&b.partner));
+    if let (Some(name), Some(domain), true) = (&opts.preview, &engine.policy.preview_domain, opts.target.is_some()) {
+        for r in reports.iter_mut().filter(|r| r.status != Status::Failed) {
+            r.preview_url = Some(format!("https://{name}--{}.{domain}/", r.partner));
+        }
+    }
     let count = |s: Status| reports.iter().filter(|r| r.status == s).count();
     let summary = Summary {
         partners: reports.len(),
@@ -447,6 +483,8 @@ pub fn run(engine: &Engine, opts: &RunOptions) -> Result<Summary, RunError> {
                 bytes: r.bytes,
                 time_ms: r.time_ms,
                 message: r.reason.clone(),
+                release: r.release.clone(),
+                preview_url: r.preview_url.clone(),
             })
             .collect(),
         reports,
@@ -493,16 +531,25 @@ struct Remote {
     /// Files and bytes published.
     files: usize,
     bytes: u64,
+    /// The release that holds them.
+    release: Option<String>,
 }
 
-async fn remote_inputs(target: &Target, ids: &[String]) -> BTreeMap<String, Remote> {
+/// Reads each partner's release state (one small object each, all at once): the live release,
+/// or with `preview`, the preview of that name.
+async fn remote_inputs(target: &Target, ids: &[String], preview: Option<&str>) -> BTreeMap<String, Remote> {
     use futures::StreamExt;
     futures::stream::iter(ids.iter().cloned())
         .map(|id| async move {
             let sub = target.sub(&id);
-            let remote = match deploy::read_manifest_async(&sub).await.ok().flatten() {
-                Some(m) => {
-                    Remote { files: m.files.len(), bytes: m.files.values().map(|e| e.size).sum(), inputs: m.inputs }
+            let state = releases::read_state(&sub).await.ok().map(|(s, _)| s).unwrap_or_default();
+            let found = match preview {
+                Some(name) => state.releases.iter().find(|r| r.preview.as_deref() == Some(name)),
+                None => state.live.as_deref().and_then(|l| state.find(l)),
+            };
+            let remote = match found {
+                Some(r) => {
+                    Remote { files: r.files, bytes: r.bytes, inputs: r.inputs.clone(), release: Some(r.id.clone()) }
                 }
                 None => Remote::default(),
             };
@@ -579,9 +626,10 @@ impl RunCx<'_> {
         }
         let slots = self.slots.clone();
         let rt = self.rt.as_ref().expect("runtime");
+        let (preview, retention) = (self.opts.preview.clone(), self.opts.retention);
         let task = rt.spawn(async move {
             let _slot = slots.acquire_owned().await;
-            deploy::deploy_async(&target, &files, &opts).await
+            releases::publish(&target, &files, &opts, preview.as_deref(), retention).await
         });
         self.deploys.lock().unwrap_or_else(|e| e.into_inner()).push((id.to_string(), task));
         Ok(())
@@ -656,6 +704,7 @@ fn partner_unguarded(cx: &RunCx, id: &str) -> PartnerReport {
         && cx.remote.get(id).and_then(|r| r.inputs.as_deref()) == Some(inputs.as_str())
     {
         r.status = Status::Skipped;
+        r.release = cx.remote.get(id).and_then(|x| x.release.clone());
         match local.as_ref().filter(|m| m.input_hash == inputs) {
             Some(m) => fill(&mut r, Some(m)),
             None => {
@@ -811,7 +860,8 @@ fn suspend(cx: &RunCx, id: &str, reason: &str, root: &Path, r: &mut PartnerRepor
         return;
     }
     if cx.target.is_some() {
-        if cx.remote.get(id).and_then(|r| r.inputs.as_deref()) == Some(inputs.as_str()) {
+        if let Some(x) = cx.remote.get(id).filter(|x| x.inputs.as_deref() == Some(inputs.as_str())) {
+            r.release = x.release.clone();
             return;
         }
         if let Err(e) = cx.queue_deploy(id, &dir, inputs, usize::MAX, &r.base_url) {
