@@ -452,3 +452,128 @@ fn a_release_switch_and_a_rollback_under_load_fail_no_request_and_mix_no_page() 
     assert!(c.requests > 1500, "the load ran: {} requests", c.requests);
     assert!(c.files.iter().any(|(_, f, _)| f.starts_with("/basic.css?v=")), "the pages' files were fetched");
 }
+
+/// A partner's identity on the S3 server: it may read and write its own inbox, nothing else.
+fn partner_identity(id: &str) -> serde_json::Value {
+    serde_json::json!({"name": format!("partner-{id}"),
+        "credentials": [{"accessKey": format!("{id}-key"), "secretKey": format!("{id}-secret-key")}],
+        "actions": [format!("Read:{BUCKET}/inbox/{id}/*"), format!("Write:{BUCKET}/inbox/{id}/*")]})
+}
+
+/// `sopixi ARGS` with partner `id`'s key.
+fn as_partner(s3: &S3Server, id: &str, args: &[&str]) -> Run {
+    let mut c = bin();
+    c.args(args);
+    with_credentials(&mut c, s3);
+    c.env("AWS_ACCESS_KEY_ID", format!("{id}-key")).env("AWS_SECRET_ACCESS_KEY", format!("{id}-secret-key"));
+    let out = c.output().unwrap();
+    Run {
+        status: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A client of the bucket with partner `id`'s key.
+fn partner_store(s3: &S3Server, id: &str) -> std::sync::Arc<dyn object_store::ObjectStore> {
+    std::sync::Arc::new(
+        object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(BUCKET)
+            .with_endpoint(s3.endpoint())
+            .with_allow_http(true)
+            .with_region("us-east-1")
+            .with_access_key_id(format!("{id}-key"))
+            .with_secret_access_key(format!("{id}-secret-key"))
+            .build()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn partners_hand_in_sources_with_keys_that_write_only_their_inbox_and_only_the_platform_run_publishes() {
+    let s3 = S3Server::start_with(&[partner_identity("acme"), partner_identity("bakery")]);
+    let pf = Platform::new();
+    let inbox = |id: &str| format!("s3://{BUCKET}/inbox/{id}");
+    let submit =
+        |id: &str, to: &str| as_partner(&s3, id, &["submit", &pf.p(&format!("sites/{id}")), "--to", to, "--json"]);
+    let r = submit("acme", &inbox("acme"));
+    assert_eq!(r.status, 0, "{}\n{}", r.stdout, r.stderr);
+    let first = r.json();
+    let files = first["submitted"]["files"].as_u64().unwrap();
+    assert!(files >= 4 && first["submitted"]["uploaded"].as_u64() == Some(files), "{first}");
+    assert_eq!(submit("bakery", &inbox("bakery")).status, 0);
+    // acme's key writes neither bakery's inbox nor anything served.
+    let r = submit("acme", &inbox("bakery"));
+    assert_eq!(r.status, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("refused the credentials"), "the refusal is said: {}", r.stdout);
+    let store = partner_store(&s3, "acme");
+    crate::support::s3::runtime().block_on(async {
+        for key in
+            ["sites/acme/index.html", "sites/acme/_releases.json", "inbox/bakery/submission.json", "sites/_routes.json"]
+        {
+            let put =
+                store.put(&object_store::path::Path::from(key), object_store::PutPayload::from_static(b"x")).await;
+            assert!(put.is_err(), "acme's key wrote {key}");
+        }
+        // Nor does anyone read an inbox without a key (the served sites are public).
+        let anon = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(BUCKET)
+            .with_endpoint(s3.endpoint())
+            .with_allow_http(true)
+            .with_region("us-east-1")
+            .with_skip_signature(true)
+            .build()
+            .unwrap();
+        assert!(anon.get(&object_store::path::Path::from("inbox/acme/submission.json")).await.is_err());
+    });
+    assert!(s3.objects_under("inbox/bakery/").iter().all(|k| !k.contains("acme")));
+
+    // Nothing is served until the platform builds it.
+    let port = free_ports(1)[0];
+    let (sites, policy, themes, out) = (pf.p("sites"), pf.p("policy.yaml"), pf.p("themes"), pf.p("out"));
+    let build = || {
+        let args = ["platform", "build", &inbox(""), "--policy", &policy, "--themes", &themes, "--out", &out];
+        run(&s3, &[&args[..], &["--to", &pf.to, "--json"]].concat()).json()
+    };
+    let _ = sites;
+    let v = build();
+    let st = |v: &serde_json::Value, id: &str| {
+        v["results"].as_array().unwrap().iter().find(|r| r["partner"] == id).unwrap()["status"].clone()
+    };
+    assert_eq!((st(&v, "acme"), st(&v, "bakery")), ("published".into(), "published".into()), "{v}");
+    assert_eq!(v["inbox"]["fetched"].as_u64(), Some(files + submit_count(&pf, "bakery")), "{v}");
+    pf.edge(&s3, port);
+    let _nginx = Nginx::start(&pf.dir.path().join("edge"), port);
+    let (status, _, body) = get(port, "acme.sites.test", "/");
+    assert_eq!(status, 200);
+    assert!(body.contains("Acme Joinery") && body.contains("data-sopixi-badge"), "{body}");
+    // No change: nothing fetched, nothing published.
+    let v = build();
+    assert_eq!((v["inbox"]["fetched"].as_u64(), st(&v, "acme")), (Some(0), "skipped".into()), "{v}");
+    // A one-file change travels as one file, and goes live through the run.
+    pf.edit("sites/acme/content/about.md", |t| format!("{t}\nSubmitted by CI.\n"));
+    let again = submit("acme", &inbox("acme")).json();
+    assert_eq!(again["submitted"]["uploaded"].as_u64(), Some(1), "{again}");
+    let v = build();
+    assert_eq!((v["inbox"]["fetched"].as_u64(), st(&v, "acme")), (Some(1), "published".into()), "{v}");
+    pf.edge(&s3, port);
+    _nginx.reload();
+    let e = pf.edge(&s3, port);
+    assert_eq!(e["report"]["pending"].as_u64(), Some(0));
+    _nginx.reload();
+    assert!(get(port, "acme.sites.test", "/about/").2.contains("Submitted by CI"));
+    // Leaving: the served sites and the submitted sources go.
+    let gone = run(&s3, &["platform", "delete", "acme", "--to", &pf.to, "--inbox", &inbox(""), "--json"]).json();
+    assert!(gone["deleted"]["inbox_objects"].as_u64().unwrap() >= files, "{gone}");
+    assert!(s3.objects_under("inbox/acme/").is_empty() && s3.objects_under("sites/acme/").is_empty());
+    assert!(!s3.objects_under("inbox/bakery/").is_empty());
+}
+
+/// Files `submit` takes from partner `id`'s site folder of the fixture.
+fn submit_count(pf: &Platform, id: &str) -> u64 {
+    walk_files(&pf.dir.path().join("sites").join(id))
+}
+
+fn walk_files(dir: &Path) -> u64 {
+    std::fs::read_dir(dir).unwrap().flatten().map(|e| if e.path().is_dir() { walk_files(&e.path()) } else { 1 }).sum()
+}

@@ -6,6 +6,7 @@
 //! every problem found), written to a folder only when the whole site rendered without error.
 //! With `output`, `serve` and `deploy`, this is the IO edge: other modules get values.
 
+pub(crate) mod bust;
 pub mod engine;
 pub(crate) mod files;
 pub(crate) mod finish;

@@ -506,13 +506,14 @@ fn body_functions(
     tpl.register_base(config, cx.root);
     tpl.register_strings(strings.clone(), &config.site.language);
     let mut lookup = Lookup::new(config, content);
-    lookup.bust = Some(Arc::new(crate::render::bust::Busting::new(
+    let busting = crate::build::bust::Busting::new(
         cx.root.to_path_buf(),
         Arc::new(inputs.theme.clone()),
         images.clone(),
         config.minify,
         content.assets.iter().map(|a| (a.out.clone(), a.rel.clone())).collect(),
-    )));
+    );
+    lookup.bust = Some(Arc::new(move |path: &str| busting.version(path)));
     let url_lookup = Arc::new(lookup);
     tpl.register_site_functions(url_lookup.clone());
     (images, url_lookup)

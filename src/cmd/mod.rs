@@ -9,6 +9,7 @@ pub mod init;
 pub mod platform;
 pub mod releases;
 pub mod serve;
+pub mod submit;
 pub mod theme;
 
 use std::path::Path;

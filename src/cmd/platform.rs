@@ -39,6 +39,9 @@ pub struct DeleteArgs {
     /// S3-compatible endpoint [env: AWS_ENDPOINT_URL].
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
+    /// The inbox its CI submits to (s3://bucket/inbox): its submitted sources go too.
+    #[arg(long, value_name = "URL")]
+    pub inbox: Option<String>,
     /// Print a JSON report.
     #[arg(long)]
     pub json: bool,
@@ -50,20 +53,30 @@ fn delete(a: DeleteArgs) -> i32 {
         Ok(t) => t,
         Err(e) => return usage(a.json, &e.to_string()),
     };
-    match sopixi::ops::platform::delete::delete(&target, &a.id) {
+    let inbox = match &a.inbox {
+        Some(url) => {
+            match sopixi::deploy::open(&TargetSpec { url: url.clone(), endpoint: a.endpoint.clone(), region: None }) {
+                Ok(t) => Some(t),
+                Err(e) => return usage(a.json, &e.to_string()),
+            }
+        }
+        None => None,
+    };
+    match sopixi::ops::platform::delete::delete(&target, &a.id, inbox.as_ref()) {
         Ok(d) => {
             if a.json {
                 println!("{}", serde_json::json!({"status": "ok", "deleted": d}));
             } else {
                 println!(
-                    "Deleted partner {} from {}: {} objects ({}) in {} releases; route {}{}",
+                    "Deleted partner {} from {}: {} objects ({}) in {} releases; route {}{}{}",
                     d.partner,
                     target.display,
                     d.objects,
                     human_bytes(d.bytes),
                     d.releases,
                     if d.route { "removed" } else { "absent" },
-                    if d.domains.is_empty() { String::new() } else { format!(" ({})", d.domains.join(", ")) }
+                    if d.domains.is_empty() { String::new() } else { format!(" ({})", d.domains.join(", ")) },
+                    d.inbox_objects.map(|n| format!("; {n} objects of its inbox")).unwrap_or_default()
                 );
             }
             0
@@ -212,7 +225,9 @@ fn edge(a: EdgeArgs) -> i32 {
 /// policy, an unreadable partners folder, a wrong target).
 #[derive(clap::Args)]
 pub struct BuildArgs {
-    /// The partners folder: one site folder per partner, named by its id.
+    /// The partners folder: one site folder per partner, named by its id; or an inbox the
+    /// partners submit to (s3://bucket/prefix: one PREFIX/ID/ per partner, see `sopixi submit`),
+    /// mirrored into OUT/.inbox/ (only what changed is fetched) and built from there.
     pub partners: PathBuf,
     /// The platform operator's policy file (quotas, suspensions, withheld pages, domains …).
     #[arg(long, value_name = "FILE", env = "SOPIXI_POLICY")]
@@ -314,15 +329,46 @@ pub fn execute(args: Args) -> i32 {
     }
 }
 
+/// An inbox given as the partners: mirrored into `out/.inbox`, which is returned.
+fn mirror_inbox(
+    args: &BuildArgs,
+    url: &str,
+    out: &std::path::Path,
+    policy: &sopixi::policy::Policy,
+) -> Result<(PathBuf, sopixi::ops::platform::inbox::Mirrored), String> {
+    let spec = TargetSpec { url: url.to_string(), endpoint: args.endpoint.clone(), region: args.region.clone() };
+    let inbox = sopixi::deploy::open(&spec).map_err(|e| e.to_string())?;
+    let dir = out.join(".inbox");
+    // Sources may weigh more than the site built from them (photos before resizing): twice the quota.
+    let max = policy.quotas.site_bytes.saturating_mul(2);
+    let r = sopixi::ops::platform::inbox::mirror_blocking(&inbox, &dir, max, args.concurrency)?;
+    Ok((dir, r))
+}
+
 fn build(args: BuildArgs) -> i32 {
     let Some(policy) = super::policy(args.policy.as_deref(), args.json) else { return 2 };
     let shard = match args.shard.as_deref().map(parse_shard).transpose() {
         Ok(s) => s,
         Err(m) => return usage(args.json, &m),
     };
+    let given = args.partners.to_string_lossy().into_owned();
+    let remote = ["s3://", "gs://", "az://", "file://"].iter().any(|s| given.starts_with(s));
+    let out = match (&args.out, remote) {
+        (Some(o), _) => o.clone(),
+        (None, false) => args.partners.join(".sopixi-platform"),
+        (None, true) => PathBuf::from(".sopixi-platform"),
+    };
+    let (partners, mirrored) = if remote {
+        match mirror_inbox(&args, &given, &out, &policy) {
+            Ok((dir, m)) => (dir, Some(m)),
+            Err(e) => return usage(args.json, &format!("cannot read the inbox {given}: {e}")),
+        }
+    } else {
+        (args.partners.clone(), None)
+    };
     let opts = RunOptions {
-        out: args.out.clone().unwrap_or_else(|| args.partners.join(".sopixi-platform")),
-        partners: args.partners.clone(),
+        out,
+        partners,
         target: args.to.clone().map(|url| TargetSpec {
             url,
             endpoint: args.endpoint.clone(),
@@ -350,10 +396,14 @@ fn build(args: BuildArgs) -> i32 {
         }
     }
     let engine = Engine::new(policy);
-    let summary = match sopixi::build::with_jobs(args.jobs, || run::run(&engine, &opts)) {
+    let mut summary = match sopixi::build::with_jobs(args.jobs, || run::run(&engine, &opts)) {
         Ok(s) => s,
         Err(e) => return usage(args.json, &e.to_string()),
     };
+    if let Some(m) = mirrored {
+        summary.warnings.extend(m.warnings.iter().cloned());
+        summary.inbox = Some(m);
+    }
     if args.json {
         println!("{}", serde_json::json!(summary));
     } else {

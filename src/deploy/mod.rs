@@ -342,6 +342,29 @@ impl Target {
         }
     }
 
+    /// Writes `bytes` at `path` under the prefix, whatever is there.
+    pub(crate) async fn put_bytes(&self, path: &str, bytes: Vec<u8>) -> Result<(), DeployError> {
+        let key = self.key(path)?;
+        self.store.put(&key, PutPayload::from(bytes)).await.map(|_| ()).map_err(|e| store_error(self, path, "write", e))
+    }
+
+    /// Deletes the object at `path` under the prefix (none there is not an error).
+    pub(crate) async fn delete_one(&self, path: &str) -> Result<(), DeployError> {
+        let key = self.key(path)?;
+        match self.store.delete(&key).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(store_error(self, path, "delete", e)),
+        }
+    }
+
+    /// The names of the folders right under the prefix.
+    pub(crate) async fn folders(&self) -> Result<Vec<String>, DeployError> {
+        let prefix = if self.prefix.is_empty() { None } else { Some(ObjPath::from(self.prefix.as_str())) };
+        let listed =
+            self.store.list_with_delimiter(prefix.as_ref()).await.map_err(|e| store_error(self, "", "list", e))?;
+        Ok(listed.common_prefixes.iter().filter_map(|p| p.filename().map(str::to_string)).collect())
+    }
+
     /// Deletes every object under the prefix: (objects, bytes).
     pub(crate) async fn delete_all(&self) -> Result<(usize, u64), DeployError> {
         let prefix = ObjPath::from(self.prefix.as_str());

@@ -6,7 +6,6 @@
 //! write files; the only reader is `load_data`, which refuses paths outside the site.
 
 pub mod body;
-pub(crate) mod bust;
 pub mod highlight;
 pub(crate) mod i18n;
 pub mod markdown;

@@ -241,7 +241,7 @@ impl Templates {
             };
             match (&l.bust, bust, &url) {
                 (Some(b), true, Value::String(u)) if !path.starts_with("@/") && !path.contains("://") => {
-                    let v = b.version(&path).map_err(tera::Error::msg)?;
+                    let v = b(&path).map_err(tera::Error::msg)?;
                     Ok(Value::String(format!("{u}?v={v}")))
                 }
                 _ => Ok(url),
@@ -447,6 +447,9 @@ pub(crate) fn load_data(root: &Path, path: &str) -> Result<Value, String> {
     }
 }
 
+/// The version (`?v=`) of the published file at a site path, or why there is none.
+pub(crate) type Versioner = Arc<dyn Fn(&str) -> Result<String, String> + Send + Sync>;
+
 /// What template functions look up: content by file, and term URLs.
 #[derive(Default)]
 pub(crate) struct Lookup {
@@ -467,8 +470,9 @@ pub(crate) struct Lookup {
     pub translated: HashMap<(String, String), (Ref, String)>,
     /// The default language.
     pub(crate) default_lang: String,
-    /// Finds and hashes published files for `get_url(…, cachebust=true)`.
-    pub(crate) bust: Option<Arc<crate::render::bust::Busting>>,
+    /// The version of a published file, for `get_url(…, cachebust=true)` (the build's
+    /// `build::bust`).
+    pub(crate) bust: Option<Versioner>,
 }
 
 impl Lookup {

@@ -58,9 +58,29 @@ pub struct S3Server {
     ports: Vec<u16>,
 }
 
+/// The test's identities: `ci` (everything), `anonymous` (reading the served sites only) and
+/// `extra`.
+fn all_identities(extra: &[serde_json::Value]) -> Vec<serde_json::Value> {
+    let mut all = vec![
+        serde_json::json!({"name": "ci",
+            "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
+            "actions": ["Admin", "Read", "List", "Tagging", "Write"]}),
+        // The served sites are public-read, as the edge server reads them; the rest of the
+        // bucket (the partners' inboxes) is not.
+        serde_json::json!({"name": "anonymous", "actions": [format!("Read:{BUCKET}/sites/*")]}),
+    ];
+    all.extend_from_slice(extra);
+    all
+}
+
 impl S3Server {
     /// Starts a server with one bucket, [`BUCKET`], and waits (at most 60 s) until it answers.
     pub fn start() -> S3Server {
+        S3Server::start_with(&[])
+    }
+
+    /// [`S3Server::start`] with more identities (SeaweedFS's `s3.json` format).
+    pub fn start_with(identities: &[serde_json::Value]) -> S3Server {
         let weed = weed_binary();
         let mut last_log = String::new();
         // Ports are picked free, then released: another process may take one meanwhile, so try
@@ -71,12 +91,7 @@ impl S3Server {
             std::fs::create_dir_all(dir.path().join("data")).unwrap();
             std::fs::write(
                 dir.path().join("s3.json"),
-                serde_json::json!({"identities": [{"name": "ci",
-                    "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
-                    "actions": ["Admin", "Read", "List", "Tagging", "Write"]},
-                    // A public-read bucket, as the edge server reads it.
-                    {"name": "anonymous", "actions": ["Read"]}]})
-                .to_string(),
+                serde_json::json!({ "identities": all_identities(identities) }).to_string(),
             )
             .unwrap();
             let d = dir.path().display().to_string();

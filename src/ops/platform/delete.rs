@@ -23,14 +23,18 @@ pub struct Deleted {
     pub objects: usize,
     /// Their bytes.
     pub bytes: u64,
+    /// Objects of its inbox deleted (its submitted sources), when an inbox was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inbox_objects: Option<usize>,
 }
 
 fn valid(id: &str) -> bool {
     !id.is_empty() && id.len() <= 63 && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-/// Deletes partner `id` from the platform target `target`.
-pub fn delete(target: &Target, id: &str) -> Result<Deleted, String> {
+/// Deletes partner `id` from the platform target `target`, and from the inbox its CI submits to
+/// (`inbox`: the prefix that holds `ID/`), when given.
+pub fn delete(target: &Target, id: &str, inbox: Option<&Target>) -> Result<Deleted, String> {
     if !valid(id) {
         return Err(format!("`{id}` is not a partner id (lowercase letters, digits, hyphens)"));
     }
@@ -61,6 +65,10 @@ pub fn delete(target: &Target, id: &str) -> Result<Deleted, String> {
     let (objects, bytes) = rt.block_on(partner.delete_all()).map_err(|e| e.to_string())?;
     report.objects = objects;
     report.bytes = bytes;
+    if let Some(inbox) = inbox {
+        let (n, _) = rt.block_on(inbox.sub(id).delete_all()).map_err(|e| e.to_string())?;
+        report.inbox_objects = Some(n);
+    }
     rt.shutdown_background();
     Ok(report)
 }

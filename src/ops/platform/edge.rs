@@ -365,6 +365,19 @@ async fn write_async(target: &Target, opts: &EdgeOptions, dir: &Path) -> Result<
             }
         }
     }
+    write_files(dir, opts, &pin_lines, &sites, &after)?;
+    Ok(report)
+}
+
+/// Writes `sopixi-sites.conf` (the maps, the default server, `sites`), `nginx.conf` and the
+/// edge's state into `dir`.
+fn write_files(
+    dir: &Path,
+    opts: &EdgeOptions,
+    pin_lines: &[(String, String)],
+    sites: &str,
+    after: &EdgeState,
+) -> Result<(), String> {
     let d = dir.display().to_string();
     let upstream = &opts.upstream;
     // Keys are short ASCII: a bucket as long as the longest key keeps nginx's hash valid.
@@ -374,7 +387,7 @@ async fn write_async(target: &Target, opts: &EdgeOptions, dir: &Path) -> Result<
         "map_hash_bucket_size {bucket_size};\nmap_hash_max_size {};\nmap \"$sopixi_partner|$uri|$arg_v\" $sopixi_pin {{\n    default \"\";\n",
         (pin_lines.len() * 2).max(2048)
     );
-    for (k, rel) in &pin_lines {
+    for (k, rel) in pin_lines {
         let _ = writeln!(pin_map, "    \"{k}\" \"{rel}\";");
     }
     pin_map.push_str("}\n");
@@ -392,7 +405,7 @@ async fn write_async(target: &Target, opts: &EdgeOptions, dir: &Path) -> Result<
     let state_path = dir.join(EDGE_STATE);
     std::fs::write(&state_path, serde_json::to_vec_pretty(&after).unwrap_or_default())
         .map_err(|e| format!("cannot write {}: {e}", state_path.display()))?;
-    Ok(report)
+    Ok(())
 }
 
 /// The nginx binary: `nginx` on the `PATH`, else Debian's `/usr/sbin/nginx`.

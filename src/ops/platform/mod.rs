@@ -8,5 +8,6 @@
 pub mod delete;
 pub mod edge;
 pub mod gate;
+pub mod inbox;
 pub(crate) mod routes;
 pub mod run;

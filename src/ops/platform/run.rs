@@ -242,6 +242,9 @@ pub struct Summary {
     /// Partners with a route on the target but no folder any more: still served, never deleted
     /// silently (`sopixi platform delete ID` removes one).
     pub gone: Vec<String>,
+    /// The inbox mirrored before the run, when the partners came from one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inbox: Option<crate::ops::platform::inbox::Mirrored>,
     /// One line per partner, in id order.
     pub results: Vec<SummaryLine>,
     /// The full reports, in id order.
@@ -419,6 +422,55 @@ pub fn run(engine: &Engine, opts: &RunOptions) -> Result<Summary, RunError> {
         }
         out
     });
+    record_deploys(&mut reports, results);
+    let (gone, mut warnings) = gone_partners(&previous, &all, &opts.partners);
+    let updates = route_updates(&reports, target.as_ref(), &previous);
+    if let Err(e) = write_routes(target.as_ref(), &opts.out, &rt, &updates) {
+        warnings.push(format!("the routing file was not updated: {e}"));
+    }
+    rt.shutdown_background();
+    reports.sort_by(|a, b| a.partner.cmp(&b.partner));
+    if let (Some(name), Some(domain), true) = (&opts.preview, &engine.policy.preview_domain, opts.target.is_some()) {
+        for r in reports.iter_mut().filter(|r| r.status != Status::Failed) {
+            r.preview_url = Some(format!("https://{name}--{}.{domain}/", r.partner));
+        }
+    }
+    let count = |s: Status| reports.iter().filter(|r| r.status == s).count();
+    let summary = Summary {
+        partners: reports.len(),
+        published: count(Status::Published),
+        skipped: count(Status::Skipped),
+        suspended: count(Status::Suspended),
+        failed: count(Status::Failed),
+        time_ms: ms(start.elapsed()),
+        shard: opts.shard.map(|(i, n)| format!("{i}/{n}")),
+        ignored,
+        warnings,
+        gone,
+        inbox: None,
+        results: reports
+            .iter()
+            .map(|r| SummaryLine {
+                partner: r.partner.clone(),
+                status: r.status,
+                pages: r.pages,
+                bytes: r.bytes,
+                time_ms: r.time_ms,
+                message: r.reason.clone(),
+                release: r.release.clone(),
+                preview_url: r.preview_url.clone(),
+            })
+            .collect(),
+        reports,
+    };
+    if let Some(dir) = &opts.report {
+        write_reports(dir, &summary)?;
+    }
+    Ok(summary)
+}
+
+/// Each partner's publication, as it ended, into its report.
+fn record_deploys(reports: &mut [PartnerReport], results: Vec<(String, Result<releases::Published, String>)>) {
     for (id, result) in results {
         let Some(r) = reports.iter_mut().find(|r| r.partner == id) else { continue };
         match result {
@@ -450,49 +502,6 @@ pub fn run(engine: &Engine, opts: &RunOptions) -> Result<Summary, RunError> {
             }
         }
     }
-    let (gone, mut warnings) = gone_partners(&previous, &all, &opts.partners);
-    let updates = route_updates(&reports, target.as_ref(), &previous);
-    if let Err(e) = write_routes(target.as_ref(), &opts.out, &rt, &updates) {
-        warnings.push(format!("the routing file was not updated: {e}"));
-    }
-    rt.shutdown_background();
-    reports.sort_by(|a, b| a.partner.cmp(&b.partner));
-    if let (Some(name), Some(domain), true) = (&opts.preview, &engine.policy.preview_domain, opts.target.is_some()) {
-        for r in reports.iter_mut().filter(|r| r.status != Status::Failed) {
-            r.preview_url = Some(format!("https://{name}--{}.{domain}/", r.partner));
-        }
-    }
-    let count = |s: Status| reports.iter().filter(|r| r.status == s).count();
-    let summary = Summary {
-        partners: reports.len(),
-        published: count(Status::Published),
-        skipped: count(Status::Skipped),
-        suspended: count(Status::Suspended),
-        failed: count(Status::Failed),
-        time_ms: ms(start.elapsed()),
-        shard: opts.shard.map(|(i, n)| format!("{i}/{n}")),
-        ignored,
-        warnings,
-        gone,
-        results: reports
-            .iter()
-            .map(|r| SummaryLine {
-                partner: r.partner.clone(),
-                status: r.status,
-                pages: r.pages,
-                bytes: r.bytes,
-                time_ms: r.time_ms,
-                message: r.reason.clone(),
-                release: r.release.clone(),
-                preview_url: r.preview_url.clone(),
-            })
-            .collect(),
-        reports,
-    };
-    if let Some(dir) = &opts.report {
-        write_reports(dir, &summary)?;
-    }
-    Ok(summary)
 }
 
 /// Partners with a route but no folder in `partners` any more, and a warning for each: they stay

@@ -77,7 +77,7 @@ fn archive_mtime() -> u64 {
 }
 
 /// Whether a site's file is out of the export: built output, caches, staging folders, dot-files.
-fn skipped(rel: &str) -> bool {
+pub(crate) fn skipped(rel: &str) -> bool {
     let first = rel.split('/').next().unwrap_or("");
     first == "public" || first.starts_with('.') || rel.split('/').any(|c| c.starts_with('.') && c != ".well-known")
 }
