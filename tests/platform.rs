@@ -218,6 +218,8 @@ fn every_partner_gets_its_outcome_and_the_healthy_ones_publish_to_s3() {
     assert_eq!(acme["base_url"], "https://www.acme-joinery.test/", "the site.yaml domain: {acme}");
     assert!(acme["pages"].as_u64().unwrap() >= 2 && acme["bytes"].as_u64().unwrap() > 0, "{acme}");
     assert_eq!(acme["quota"]["site_limit"], 8_000_000);
+    let stored = acme["quota"]["stored_bytes"].as_u64().unwrap();
+    assert!(stored > 0 && stored.abs_diff(acme["bytes"].as_u64().unwrap()) * 10 < stored, "one release: {acme}");
     assert!(acme["deploy"]["uploaded"].as_u64().unwrap() > 3, "{acme}");
     let summary_file: Value =
         serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap()).unwrap();

@@ -152,3 +152,22 @@ fn a_killed_release_publish_leaves_the_live_release_and_prune_keeps_what_the_pol
         "the oldest's objects are gone"
     );
 }
+
+#[test]
+fn moving_a_target_from_in_place_to_releases_removes_the_files_left_in_place() {
+    each_backend(|b| {
+        let t = SiteTest::new("blog");
+        publish(&t, &b, &[]);
+        assert!(b.objects().contains_key("index.html") && b.objects().contains_key(".sopixi-deploy.json"));
+        let first = publish(&t, &b, &["--releases"]);
+        assert_eq!(first["pruned"], serde_json::json!(["in-place"]), "{first}");
+        let left: Vec<String> =
+            b.objects().into_keys().filter(|k| !k.starts_with("_releases/") && k != "_releases.json").collect();
+        assert!(left.is_empty(), "files of the deploy in place left: {left:?}");
+        // A bad preview name is refused before anything is sent.
+        let root = t.root.to_string_lossy().into_owned();
+        let bad = sopixi(&b, &["deploy", &root, "--to", &b.url(), "--preview", "Feature/X"], &[]);
+        assert_ne!(bad.status, 0);
+        assert!(bad.stderr.contains("lowercase letters, digits and single hyphens"), "{}", bad.stderr);
+    });
+}

@@ -80,6 +80,9 @@ pub struct Published {
     pub deploy: Report,
     /// Releases deleted by the retention rule.
     pub pruned: Vec<String>,
+    /// Bytes of every kept release after the publish (each a full copy): what the target
+    /// stores for the site.
+    pub stored: u64,
 }
 
 fn now() -> u64 {
@@ -230,6 +233,7 @@ pub async fn publish(
             copied,
             deploy,
             pruned: Vec::new(),
+            stored: 0,
         });
     }
     let release = Release {
@@ -253,8 +257,11 @@ pub async fn publish(
     })
     .await?;
     let _ = state;
-    let pruned = prune_async(target, retention).await.unwrap_or_default();
-    Ok(Published { release, live, previous, copied, deploy, pruned })
+    let (pruned, stored) = match prune_async(target, retention).await {
+        Ok((p, s)) => (p, s.releases.iter().map(|r| r.bytes).sum()),
+        Err(_) => (Vec::new(), state.releases.iter().map(|r| r.bytes).sum()),
+    };
+    Ok(Published { release, live, previous, copied, deploy, pruned, stored })
 }
 
 /// Makes `to` live (default: the release before the live one), by rewriting the state only.
@@ -305,9 +312,10 @@ pub async fn promote(target: &Target, id: &str) -> Result<Option<String>, Deploy
 }
 
 /// Applies the retention rule: keeps the live release and the `keep` newest others, previews
-/// until they expire; deletes the rest and any unfinished release's objects. Returns the ids
-/// deleted.
-async fn prune_async(target: &Target, retention: Retention) -> Result<Vec<String>, DeployError> {
+/// until they expire; deletes the rest and any unfinished release's objects, and, once a
+/// release is live, the files an earlier deploy in place left at the prefix. Returns the ids
+/// deleted (`in-place` for those files) and the state.
+async fn prune_async(target: &Target, retention: Retention) -> Result<(Vec<String>, State), DeployError> {
     let t = now();
     let state = update_state(target, |s| {
         let live = s.live.clone();
@@ -333,7 +341,24 @@ async fn prune_async(target: &Target, retention: Retention) -> Result<Vec<String
             deleted.push(id);
         }
     }
-    Ok(deleted)
+    if state.live.is_some() && drop_in_place(target).await? {
+        deleted.push("in-place".into());
+    }
+    Ok((deleted, state))
+}
+
+/// Deletes what a deploy in place left at the prefix (the files its manifest lists, then the
+/// manifest): a target served from its releases no longer uses them. `false`: there was none.
+async fn drop_in_place(target: &Target) -> Result<bool, DeployError> {
+    let Some(m) = super::read_manifest_async(target).await? else { return Ok(false) };
+    let paths: Vec<String> = m.files.keys().chain(&m.uploading).chain(&m.pending_deletes).cloned().collect();
+    stream::iter(paths)
+        .map(|p| async move { target.delete_one(&p).await })
+        .buffer_unordered(16)
+        .try_collect::<Vec<()>>()
+        .await?;
+    target.delete_one(super::MANIFEST).await?;
+    Ok(true)
 }
 
 /// Runs `f` on a runtime of its own (for the command line).
@@ -373,5 +398,5 @@ pub fn promote_blocking(target: &Target, id: &str) -> Result<Option<String>, Dep
 
 /// The retention rule, from sync code: the release ids deleted.
 pub fn prune(target: &Target, retention: Retention) -> Result<Vec<String>, DeployError> {
-    blocking(prune_async(target, retention))
+    blocking(prune_async(target, retention)).map(|(d, _)| d)
 }

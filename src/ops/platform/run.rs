@@ -92,6 +92,9 @@ pub struct QuotaUse {
     pub pages: usize,
     /// The policy's limit.
     pub(crate) pages_limit: u64,
+    /// Bytes stored on the target for the partner: every kept release (each a full copy), as
+    /// the run leaves them. At most `releases.keep` × the site's size.
+    pub stored_bytes: u64,
 }
 
 /// What a partner's deploy did.
@@ -478,6 +481,7 @@ fn record_deploys(reports: &mut [PartnerReport], results: Vec<(String, Result<re
                 let d = &p.deploy;
                 r.time_ms += d.duration_ms as f64;
                 r.release = Some(p.release.id.clone());
+                r.quota.stored_bytes = p.stored;
                 r.deploy = Some(DeployFigures {
                     uploaded: d.uploaded,
                     deleted: d.deleted,
@@ -542,6 +546,8 @@ struct Remote {
     bytes: u64,
     /// The release that holds them.
     release: Option<String>,
+    /// Bytes of every kept release.
+    stored: u64,
 }
 
 /// Reads each partner's release state (one small object each, all at once): the live release,
@@ -556,11 +562,16 @@ async fn remote_inputs(target: &Target, ids: &[String], preview: Option<&str>) -
                 Some(name) => state.releases.iter().find(|r| r.preview.as_deref() == Some(name)),
                 None => state.live.as_deref().and_then(|l| state.find(l)),
             };
+            let stored = state.releases.iter().map(|r| r.bytes).sum();
             let remote = match found {
-                Some(r) => {
-                    Remote { files: r.files, bytes: r.bytes, inputs: r.inputs.clone(), release: Some(r.id.clone()) }
-                }
-                None => Remote::default(),
+                Some(r) => Remote {
+                    files: r.files,
+                    bytes: r.bytes,
+                    inputs: r.inputs.clone(),
+                    release: Some(r.id.clone()),
+                    stored,
+                },
+                None => Remote { stored, ..Remote::default() },
             };
             (id, remote)
         })
@@ -681,6 +692,7 @@ fn partner_unguarded(cx: &RunCx, id: &str) -> PartnerReport {
         r.warnings.push(Diagnostic::new(SITE_FILE, w.clone()).kind(Kind::Platform).partner(pid.clone()));
     }
     r.quota.site_limit = engine.policy.quotas.site_bytes;
+    r.quota.stored_bytes = cx.remote.get(id).map_or(0, |x| x.stored);
     r.quota.pages_limit = engine.policy.quotas.pages;
     if let Some(reason) = rules.suspended.get(id) {
         suspend(cx, id, reason, &root, &mut r);
