@@ -19,6 +19,7 @@ pub mod ops;
 pub mod output;
 pub mod policy;
 pub mod render;
+pub mod search;
 pub mod serve;
 pub mod site;
 pub mod theme;

@@ -18,6 +18,7 @@ mod platform;
 mod port;
 mod rebuilds;
 mod releases;
+mod search;
 mod serve;
 mod themes;
 mod tidy;

@@ -31,6 +31,8 @@ pub(crate) struct RenderCx<'a> {
     pub content: &'a Content,
     /// The finish stage.
     pub finish: &'a Finish<'a>,
+    /// Each language's search index, as its search page sees it (`search`).
+    pub search: &'a [(String, Value)],
 }
 
 /// One listing (section or term): its value holds the listed `pages`.
@@ -190,7 +192,7 @@ pub(crate) type FromOrigin = (Rendered, Origin);
 
 /// Sections (paginated when their template uses `paginator`) and pages.
 fn render_pages(cx: &RenderCx, bar: &indicatif::ProgressBar) -> (Vec<(Vec<Rendered>, Origin)>, Vec<FromOrigin>) {
-    let RenderCx { tpl, values, keys, config, content, finish } = *cx;
+    let RenderCx { tpl, values, keys, config, content, finish, .. } = *cx;
     // Sections first: the home page's listing of every page is the biggest transient value,
     // best made while little output is held yet.
     let sections: Vec<(Vec<Rendered>, Origin)> = content
@@ -285,7 +287,7 @@ fn push(r: Rendered, origin: &Origin, out: &mut Vec<FromOrigin>) {
 
 /// Taxonomies: a list page and a page per term (paginated); the sitemap entries of their pages.
 fn taxonomy_files(cx: &RenderCx, out: &mut Vec<FromOrigin>) -> Vec<Value> {
-    let RenderCx { tpl, values, keys, config, content, finish } = *cx;
+    let RenderCx { tpl, values, keys, config, content, finish, .. } = *cx;
     let mut sitemap_extra: Vec<Value> = Vec::new();
     for tax in &content.taxonomies {
         let tax_path = tax.path.clone();
@@ -471,6 +473,24 @@ fn url_path(url: &str) -> String {
     }
 }
 
+/// Each language's search page (`/search/`, `/LANG/search/`) from the theme's `search.html`,
+/// with `search` (the index's address, the client script's, the page's own) in its context. A
+/// page or section of the site at that address keeps it.
+fn search_pages(cx: &RenderCx, out: &mut Vec<FromOrigin>) {
+    let RenderCx { tpl, values, config, content, finish, search, .. } = *cx;
+    for (lang, value) in search {
+        let path = crate::build::search_index::page_path(config, lang);
+        let taken = content.pages.iter().any(|p| p.path == path) || content.sections.iter().any(|s| s.path == path);
+        if taken || !tpl.has("search.html") {
+            continue;
+        }
+        let file = format!("{}index.html", path.trim_start_matches('/'));
+        let ctx = templates::context_value(values, config, lang, &path, vec![("search", value.clone())]);
+        let origin = Origin::output("search page");
+        push(finish.render(tpl, "search.html", ctx, &origin, file, lang), &origin, out);
+    }
+}
+
 /// The 404 page, robots.txt, the sitemap (with each page's translations as `hreflang`
 /// alternates) and, when the default language has its own folder, the root page that sends
 /// visitors to their language.
@@ -480,6 +500,7 @@ fn single_files(cx: &RenderCx, sitemap_extra: Vec<Value>, out: &mut Vec<FromOrig
     let ctx = templates::context_value(values, config, default, "/404.html", vec![]);
     let origin = Origin::output("404 page");
     push(finish.render(tpl, "404.html", ctx, &origin, "404.html".into(), default), &origin, out);
+    search_pages(cx, out);
     let ctx = templates::context_value(values, config, default, "/robots.txt", vec![]);
     let origin = Origin::output("robots.txt");
     push(finish.render(tpl, "robots.txt", ctx, &origin, "robots.txt".into(), default), &origin, out);
@@ -552,7 +573,7 @@ fn feed_files(cx: &RenderCx, out: &mut Vec<FromOrigin>) {
 }
 
 fn language_feeds(cx: &RenderCx, tree: &content::LanguageTree, out: &mut Vec<FromOrigin>) {
-    let RenderCx { tpl, values, keys, config, content, finish } = *cx;
+    let RenderCx { tpl, values, keys, config, content, finish, .. } = *cx;
     let mut dated: Vec<usize> =
         tree.pages.iter().copied().filter(|&i| content.pages[i].src.front.date.is_some()).collect();
     dated.sort_by(|&a, &b| {

@@ -12,6 +12,7 @@ pub(crate) mod files;
 pub(crate) mod finish;
 pub(crate) mod gather;
 pub(crate) mod memo;
+pub(crate) mod search_index;
 pub(crate) mod session;
 pub(crate) mod stages;
 

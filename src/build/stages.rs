@@ -132,6 +132,8 @@ pub(crate) struct Contexts {
     bodied: Bodied,
     values: Arc<Values>,
     lookup: Arc<Lookup>,
+    /// The search index made from the bodies (`build::search_index`).
+    search: crate::build::search_index::SearchIndex,
 }
 
 /// `serve`: this build's finished files, with their keys, for the next build.
@@ -655,16 +657,29 @@ impl BodyConverter<'_> {
 pub(crate) fn context(bodied: Bodied) -> Contexts {
     let Bodied { loaded, images, body_keys, lookup } = bodied;
     let (config, content) = (&loaded.inputs.config, &loaded.content);
-    let values = Arc::new(Values::new(config, content));
+    let mut values = Values::new(config, content);
+    // A theme with a search page gets `site.search` (its address, the same from one build to
+    // the next: no page is made again because another page's text changed).
+    let search = if loaded.tpl.has("search.html") {
+        crate::build::search_index::build(config, content)
+    } else {
+        Default::default()
+    };
+    for (lang, site) in &mut values.sites {
+        if let (Some((_, s)), Some(obj)) = (search.values.iter().find(|(l, _)| l == lang), site.as_object_mut()) {
+            obj.insert("search".into(), serde_json::json!({"url": s["url"], "lang": lang}));
+        }
+    }
+    let values = Arc::new(values);
     // The functions registered with the bodies hold this lookup: they see the values from now on.
     let _ = lookup.values.set(values.clone());
-    Contexts { bodied: Bodied { loaded, images, body_keys, lookup: lookup.clone() }, values, lookup }
+    Contexts { bodied: Bodied { loaded, images, body_keys, lookup: lookup.clone() }, values, lookup, search }
 }
 
 /// Every page rendered and finished as soon as it is rendered, so that only finished bytes are
 /// held in memory; `serve` reuses the previous build's file when its key is the same.
 pub(crate) fn render(cx: &BuildCx, contexts: Contexts, memo: &mut Memo) -> Finished {
-    let Contexts { bodied, values, lookup } = &contexts;
+    let Contexts { bodied, values, lookup, search } = &contexts;
     let Bodied { loaded, images, body_keys, .. } = bodied;
     let (config, content) = (&loaded.inputs.config, &loaded.content);
     // Template functions look up URLs and terms: part of every finished file's key.
@@ -690,9 +705,22 @@ pub(crate) fn render(cx: &BuildCx, contexts: Contexts, memo: &mut Memo) -> Finis
     let reuse = render_env.map(|env| Reuse { env, old: &old_files, new: Default::default(), hits: Default::default() });
     let finish = Finish::new(cx.engine, config, images, reuse, cx.spool, cx.opts);
     let mut errors = Vec::new();
-    let rcx = RenderCx { tpl: &loaded.tpl, values, keys: keys.as_ref(), config, content, finish: &finish };
+    let rcx = RenderCx {
+        tpl: &loaded.tpl,
+        values,
+        keys: keys.as_ref(),
+        config,
+        content,
+        finish: &finish,
+        search: &search.values,
+    };
     let rendered = render_all(&rcx, cx.opts.progress, &mut errors);
     let mut output = Output::default();
+    for (path, bytes) in &search.files {
+        if let Err(d) = output.add(path.clone(), Body::Bytes(bytes.clone()), Origin::output("(search) index")) {
+            errors.push(d);
+        }
+    }
     for (path, body, origin) in rendered {
         if let Err(d) = output.add(path, body, origin) {
             errors.push(d);
@@ -732,6 +760,7 @@ pub(crate) fn statics(cx: &BuildCx, mut rendered: Finished) -> Finished {
         config,
         content: &loaded.content,
         finish: &finish,
+        search: &[],
     };
     alias_pages(&rcx, output, warnings, &mut errors);
     withheld_notices(&rcx, output, &mut errors);
@@ -984,7 +1013,7 @@ fn note_templates(output: &mut Output, made: Vec<(String, String)>) {
 /// the memo's finished files, and the verdict.
 fn images(cx: &BuildCx, rendered: Finished, memo: &mut Memo, laps: &mut Laps) -> Result<Built, BuildFailed> {
     let Finished { contexts, mut output, adult: _, reuse, old_files, mut warnings } = rendered;
-    let Contexts { bodied, values, lookup } = contexts;
+    let Contexts { bodied, values, lookup, .. } = contexts;
     let Bodied { loaded, images, .. } = bodied;
     let Loaded { inputs, content, tpl, mut errors, .. } = loaded;
     let (made, failed) = images.process(cx.opts.progress);

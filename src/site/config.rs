@@ -23,6 +23,7 @@ pub(crate) const MAX_LANGUAGES: usize = 30;
 /// Front matter keys every page accepts (configured taxonomies come on top).
 pub(crate) const FRONT_MATTER_KEYS: &[&str] = &[
     "title",
+    "search",
     "description",
     "date",
     "updated",
@@ -95,6 +96,9 @@ pub struct SiteConfig {
     /// Whether HTML, CSS and JS are minified (the `build` default; `--no-minify` turns it off).
     #[serde(default = "yes")]
     pub minify: bool,
+    /// Whether the site has a search index (`search: false` leaves it out).
+    #[serde(default = "yes")]
+    pub search: bool,
     /// Deployment targets and publishing rules, read by `sopixi deploy`.
     #[serde(default)]
     pub deploy: DeployConfig,

@@ -31,6 +31,7 @@ struct RawFront {
     template: Option<String>,
     aliases: Option<Vec<String>>,
     adult: Option<bool>,
+    search: Option<bool>,
     extra: Option<yaml::Value>,
     price: Option<yaml::Value>,
     currency: Option<String>,
@@ -91,6 +92,8 @@ pub struct FrontMatter {
     pub adult: Option<bool>,
     /// The line of `adult:` in the file, for messages.
     pub(crate) adult_line: Option<usize>,
+    /// `search: false`: left out of the site's search index.
+    pub search: Option<bool>,
     /// Free-form values for templates.
     pub extra: serde_json::Map<String, serde_json::Value>,
     /// Shop: the price in cents (`util::money`: integer cents everywhere, never floating point).
@@ -251,6 +254,7 @@ fn parse_front(file: &str, y: &str, config: &Config) -> (FrontMatter, Vec<Diagno
         aliases: raw.aliases.unwrap_or_default(),
         adult: raw.adult,
         adult_line: line("adult"),
+        search: raw.search,
         price: None,
         currency: raw.currency,
         buy_url: raw.buy_url,

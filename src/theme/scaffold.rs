@@ -14,6 +14,7 @@ const FILES: &[(&str, &str)] = &[
     ("templates/index.html", include_str!("scaffold/templates/index.html")),
     ("templates/section.html", include_str!("scaffold/templates/section.html")),
     ("templates/page.html", include_str!("scaffold/templates/page.html")),
+    ("templates/search.html", include_str!("scaffold/templates/search.html")),
     ("static/style.css", include_str!("scaffold/static/style.css")),
     ("i18n/en.yaml", include_str!("scaffold/i18n/en.yaml")),
     ("i18n/fr.yaml", include_str!("scaffold/i18n/fr.yaml")),
