@@ -125,9 +125,7 @@ const q = arguments[0];
 const f = document.querySelector('form[data-search-index]');
 const r = await window.siteSearch.search(f.dataset.searchIndex, f.dataset.lang, q);
 if (!r.manifest) return [];
-const m = r.manifest;
-return Promise.all(r.hits.slice(0, 10).map(id => fetch(r.root + m.docs[Math.floor(id / m.per)])
-  .then(x => x.json()).then(rows => rows[id % m.per][0])));
+return (await window.siteSearch.docs(r, r.hits.slice(0, 10))).map(row => row[0]);
 """
 PAGEFIND_Q = """
 const q = arguments[0];
@@ -226,11 +224,16 @@ def main():
                 run_query(wd, engine, q)
                 lat.append(time.perf_counter() - t)
             latency[engine] = statistics.median(lat)
-            hits = 0
+            hits, missed = 0, []
             for title, path in probes:
                 urls = run_query(wd, engine, title)
-                hits += any(u.rstrip("/").endswith(path.rstrip("/")) for u in urls[:3])
+                found = any(u.rstrip("/").endswith(path.rstrip("/")) for u in urls[:3])
+                hits += found
+                if not found:
+                    missed.append((title, path, urls[:3]))
             relevance[engine] = hits
+            for m in missed[:3]:
+                print("  %s missed: %r (%s), top 3: %s" % (engine, m[0], m[1], m[2]))
     finally:
         wd.quit()
         server.shutdown()

@@ -265,10 +265,10 @@ fn every_partner_gets_its_outcome_and_the_healthy_ones_publish_to_s3() {
     let index: Vec<(&String, &Vec<u8>)> = all.iter().filter(|(k, _)| k.starts_with("news/_search/")).collect();
     assert!(index.len() >= 3, "news has a search index: {:?}", index.iter().map(|(k, _)| k).collect::<Vec<_>>());
     for (k, v) in &index {
-        let text = String::from_utf8_lossy(v);
+        let text = crate::support::ungz(v);
         assert!(!text.contains("withhold") && !text.contains("blog/leak"), "{k} holds a withheld page: {text}");
     }
-    assert!(index.iter().any(|(_, v)| String::from_utf8_lossy(v).contains("First post")), "its pages are in it");
+    assert!(index.iter().any(|(_, v)| crate::support::ungz(v).contains("First post")), "its pages are in it");
     let news_blog = String::from_utf8_lossy(&all["news/blog/index.html"]).into_owned();
     assert!(!news_blog.contains("The leak") && news_blog.contains("First post"), "{news_blog}");
     // The suspended partner: one notice page.

@@ -476,7 +476,7 @@ fn url_path(url: &str) -> String {
 /// Each language's search page (`/search/`, `/LANG/search/`) from the theme's `search.html`,
 /// with `search` (the index's address, the client script's, the page's own) in its context. A
 /// page or section of the site at that address keeps it.
-fn search_pages(cx: &RenderCx, out: &mut Vec<FromOrigin>) {
+pub(crate) fn search_pages(cx: &RenderCx, out: &mut Vec<FromOrigin>) {
     let RenderCx { tpl, values, config, content, finish, search, .. } = *cx;
     for (lang, value) in search {
         let path = crate::build::search_index::page_path(config, lang);
@@ -500,7 +500,6 @@ fn single_files(cx: &RenderCx, sitemap_extra: Vec<Value>, out: &mut Vec<FromOrig
     let ctx = templates::context_value(values, config, default, "/404.html", vec![]);
     let origin = Origin::output("404 page");
     push(finish.render(tpl, "404.html", ctx, &origin, "404.html".into(), default), &origin, out);
-    search_pages(cx, out);
     let ctx = templates::context_value(values, config, default, "/robots.txt", vec![]);
     let origin = Origin::output("robots.txt");
     push(finish.render(tpl, "robots.txt", ctx, &origin, "robots.txt".into(), default), &origin, out);

@@ -7,6 +7,7 @@
 //! age gate), pages shown from another language (`translation_fallback`), pages with `search:
 //! false`, or anything when `site.yaml` says `search: false`.
 
+use rayon::prelude::*;
 use serde_json::{json, Value};
 
 use crate::search::{self, Doc};
@@ -64,6 +65,11 @@ pub(crate) fn page_path(config: &Config, lang: &str) -> String {
     format!("{}search/", config.language_root(lang))
 }
 
+/// The search page's address in `lang`, from the site's root (`/shop/search/`).
+pub(crate) fn page_url(config: &Config, lang: &str) -> String {
+    format!("{}{}", base_path(&config.site.base_url), page_path(config, lang).trim_start_matches('/'))
+}
+
 /// Builds the index of every language of the site (nothing when `search: false`).
 pub(crate) fn build(config: &Config, content: &Content) -> SearchIndex {
     let mut out = SearchIndex::default();
@@ -79,16 +85,16 @@ pub(crate) fn build(config: &Config, content: &Content) -> SearchIndex {
     for lang in config.languages() {
         let mut docs: Vec<Doc> = content
             .sections
-            .iter()
+            .par_iter()
             .filter(|s| {
                 s.lang == lang && wanted(&s.src.front, s.adult, s.fallback) && !s.rendered.html.trim().is_empty()
             })
             .map(|s| doc(format!("{base}{}", s.path.trim_start_matches('/')), &s.src.front, &s.rendered))
             .collect();
-        docs.extend(
+        docs.par_extend(
             content
                 .pages
-                .iter()
+                .par_iter()
                 .filter(|p| p.lang == lang && wanted(&p.src.front, p.adult, p.fallback))
                 .map(|p| doc(format!("{base}{}", p.path.trim_start_matches('/')), &p.src.front, &p.rendered)),
         );
@@ -96,7 +102,7 @@ pub(crate) fn build(config: &Config, content: &Content) -> SearchIndex {
         let value = json!({
             "index": format!("{base}{}", index.manifest),
             "script": format!("{base}{script_path}"),
-            "url": format!("{base}{}", page_path(config, lang).trim_start_matches('/')),
+            "url": page_url(config, lang),
             "lang": lang,
             "pages": index.docs,
         });

@@ -132,8 +132,9 @@ pub(crate) struct Contexts {
     bodied: Bodied,
     values: Arc<Values>,
     lookup: Arc<Lookup>,
-    /// The search index made from the bodies (`build::search_index`).
-    search: crate::build::search_index::SearchIndex,
+    /// Whether the build writes a search index (the site has search and the theme a
+    /// `search.html`).
+    search: bool,
 }
 
 /// `serve`: this build's finished files, with their keys, for the next build.
@@ -660,14 +661,11 @@ pub(crate) fn context(bodied: Bodied) -> Contexts {
     let mut values = Values::new(config, content);
     // A theme with a search page gets `site.search` (its address, the same from one build to
     // the next: no page is made again because another page's text changed).
-    let search = if loaded.tpl.has("search.html") {
-        crate::build::search_index::build(config, content)
-    } else {
-        Default::default()
-    };
+    let search = loaded.tpl.has("search.html") && config.site.search;
     for (lang, site) in &mut values.sites {
-        if let (Some((_, s)), Some(obj)) = (search.values.iter().find(|(l, _)| l == lang), site.as_object_mut()) {
-            obj.insert("search".into(), serde_json::json!({"url": s["url"], "lang": lang}));
+        if let (true, Some(obj)) = (search, site.as_object_mut()) {
+            let url = crate::build::search_index::page_url(config, lang);
+            obj.insert("search".into(), serde_json::json!({"url": url, "lang": lang}));
         }
     }
     let values = Arc::new(values);
@@ -680,6 +678,7 @@ pub(crate) fn context(bodied: Bodied) -> Contexts {
 /// held in memory; `serve` reuses the previous build's file when its key is the same.
 pub(crate) fn render(cx: &BuildCx, contexts: Contexts, memo: &mut Memo) -> Finished {
     let Contexts { bodied, values, lookup, search } = &contexts;
+    let search = *search;
     let Bodied { loaded, images, body_keys, .. } = bodied;
     let (config, content) = (&loaded.inputs.config, &loaded.content);
     // Template functions look up URLs and terms: part of every finished file's key.
@@ -705,19 +704,24 @@ pub(crate) fn render(cx: &BuildCx, contexts: Contexts, memo: &mut Memo) -> Finis
     let reuse = render_env.map(|env| Reuse { env, old: &old_files, new: Default::default(), hits: Default::default() });
     let finish = Finish::new(cx.engine, config, images, reuse, cx.spool, cx.opts);
     let mut errors = Vec::new();
-    let rcx = RenderCx {
-        tpl: &loaded.tpl,
-        values,
-        keys: keys.as_ref(),
-        config,
-        content,
-        finish: &finish,
-        search: &search.values,
-    };
-    let rendered = render_all(&rcx, cx.opts.progress, &mut errors);
+    let rcx = RenderCx { tpl: &loaded.tpl, values, keys: keys.as_ref(), config, content, finish: &finish, search: &[] };
+    // The search index is made from the bodies while the pages render.
+    let (mut rendered, index) = rayon::join(
+        || render_all(&rcx, cx.opts.progress, &mut errors),
+        || if search { crate::build::search_index::build(config, content) } else { Default::default() },
+    );
+    let rcx = RenderCx { search: &index.values, ..rcx };
+    let mut pages = Vec::new();
+    crate::build::files::search_pages(&rcx, &mut pages);
+    for (r, origin) in pages {
+        match r {
+            Ok((path, body)) => rendered.push((path, body, origin)),
+            Err(d) => errors.push(d),
+        }
+    }
     let mut output = Output::default();
-    for (path, bytes) in &search.files {
-        if let Err(d) = output.add(path.clone(), Body::Bytes(bytes.clone()), Origin::output("(search) index")) {
+    for (path, bytes) in index.files {
+        if let Err(d) = output.add(path, Body::Bytes(bytes), Origin::output("(search) index")) {
             errors.push(d);
         }
     }

@@ -4,7 +4,8 @@
 //! compliance injection. Pages go through minify-html's one-pass minifier (2.3× faster than the
 //! DOM-based one on our pages, same size); a page it refuses (mismatched tags) goes through the
 //! DOM-based minifier, which accepts anything. Optional closing tags (`</li>`, `</p>` …) are
-//! omitted, as HTML allows, but for `</body></html>`, which Pagefind and link checkers look for.
+//! omitted, as HTML allows, but for `</head>` and `</body></html>`, which Pagefind and link checkers
+//! look for.
 
 use minify_html::Cfg;
 
@@ -50,11 +51,17 @@ pub fn html(input: &[u8]) -> Result<Vec<u8>, TooDeep> {
     }
 }
 
-/// Puts back the `</body></html>` the minifier leaves out at the end of a page that had them:
-/// HTML allows omitting them, but tools people run on static sites (Pagefind, some link
-/// checkers) look for `</body>`. 14 bytes a page.
+/// Puts back the `</head>` before `<body>` and the `</body></html>` at the end that the minifier
+/// leaves out of a page that had them: HTML allows omitting them, but tools people run on static
+/// sites do not all follow the rules that allow it (Pagefind indexes no page without `</head>`;
+/// some link checkers look for `</body>`). 21 bytes a page.
 fn keep_body_end(input: &[u8], mut out: Vec<u8>) -> Vec<u8> {
-    let has = |b: &[u8], tag: &[u8]| memchr::memmem::rfind(b, tag).is_some();
+    let has = |b: &[u8], tag: &[u8]| memchr::memmem::find(b, tag).is_some();
+    if has(input, b"</head>") && !has(&out, b"</head>") {
+        if let Some(at) = body_tag(&out) {
+            out.splice(at..at, b"</head>".iter().copied());
+        }
+    }
     if !has(input, b"</body>") || has(&out, b"</body>") {
         return out;
     }
@@ -64,6 +71,24 @@ fn keep_body_end(input: &[u8], mut out: Vec<u8>) -> Vec<u8> {
     }
     out.extend_from_slice(b"</body></html>");
     out
+}
+
+/// Where the `<body>` start tag is: the first `<body` followed by `>` or a space, after a tag,
+/// outside any script or style.
+fn body_tag(html: &[u8]) -> Option<usize> {
+    for at in memchr::memmem::find_iter(html, b"<body") {
+        let next = html.get(at + 5).copied();
+        let after_tag = at == 0 || html[at - 1] == b'>';
+        if !after_tag || !matches!(next, Some(b'>' | b' ')) {
+            continue;
+        }
+        let before = &html[..at];
+        let open = |t: &[u8]| memchr::memmem::find_iter(before, t).count();
+        if open(b"<script") == open(b"</script") && open(b"<style") == open(b"</style") {
+            return Some(at);
+        }
+    }
+    None
 }
 
 /// An upper bound of how deep the elements of `html` nest: every start tag but void ones opens a
@@ -116,6 +141,18 @@ pub(crate) fn asset(ext: &str, input: &[u8]) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn pages_keep_their_head_end_and_body_end_for_other_tools() {
+        let page = b"<!DOCTYPE html><html lang=\"en\"><head><title>T</title><script>var s = '<body >';</script></head>\n<body class=\"x\"><p>Hello</p></body></html>";
+        let out = String::from_utf8(html(page).unwrap()).unwrap();
+        assert!(out.contains("</script></head><body class=x>"), "{out}");
+        assert!(out.ends_with("</body></html>"), "{out}");
+        assert_eq!(out.matches("</head>").count(), 1, "{out}");
+        // A fragment without them gets none.
+        let frag = String::from_utf8(html(b"<p>Hello</p>").unwrap()).unwrap();
+        assert!(!frag.contains("</head>") && !frag.contains("</body>"), "{frag}");
+    }
+
     use super::*;
 
     #[test]

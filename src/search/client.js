@@ -41,17 +41,24 @@
   }
 
   var cache = {};
+  /* The index files are gzipped JSON: unzipped here unless the host did it already. */
   function get(url) {
     if (!cache[url]) {
       cache[url] = fetch(url, { credentials: "same-origin" }).then(function (r) {
         if (!r.ok) throw new Error(url + ": " + r.status);
-        return r.json();
-      });
+        return r.arrayBuffer();
+      }).then(function (buf) {
+        var b = new Uint8Array(buf);
+        if (b.length > 2 && b[0] === 0x1f && b[1] === 0x8b) {
+          return new Response(new Blob([b]).stream().pipeThrough(new DecompressionStream("gzip"))).text();
+        }
+        return new TextDecoder().decode(b);
+      }).then(JSON.parse);
     }
     return cache[url];
   }
-  function base(manifestUrl) {
-    return manifestUrl.slice(0, manifestUrl.indexOf("_search/"));
+  function dirOf(manifestUrl) {
+    return manifestUrl.slice(0, manifestUrl.lastIndexOf("/") + 1);
   }
   /* The chunks that may hold terms starting with `p`: from the last whose first term is <= p,
      up to the last whose first term starts with p. */
@@ -67,9 +74,9 @@
   }
 
   /* doc id → score for the word `w` (the best of the terms it starts, exact ones first). */
-  function scoresFor(m, root, w) {
+  function scoresFor(m, dir, w) {
     var ids = chunksFor(m, w);
-    return Promise.all(ids.map(function (i) { return get(root + m.chunks[i][1]); })).then(function (chunks) {
+    return Promise.all(ids.map(function (i) { return get(dir + "t." + m.chunks[i][1] + ".bin"); })).then(function (chunks) {
       var scores = {}, n = m.n || 1;
       chunks.forEach(function (c) {
         for (var t = 0; t < c.t.length; t++) {
@@ -90,11 +97,11 @@
   }
 
   function search(manifestUrl, lang, query) {
-    var root = base(manifestUrl);
+    var dir = dirOf(manifestUrl);
     var ws = words(query, lang);
     if (!ws.length) return Promise.resolve({ words: [], hits: [] });
     return get(manifestUrl).then(function (m) {
-      return Promise.all(ws.map(function (w) { return scoresFor(m, root, w); })).then(function (per) {
+      return Promise.all(ws.map(function (w) { return scoresFor(m, dir, w); })).then(function (per) {
         var total = {}, count = {};
         per.forEach(function (s) {
           for (var id in s) { total[id] = (total[id] || 0) + s[id]; count[id] = (count[id] || 0) + 1; }
@@ -102,15 +109,17 @@
         var all = Object.keys(total);
         var every = all.filter(function (id) { return count[id] === ws.length; });
         var ids = (every.length ? every : all).sort(function (a, b) { return total[b] - total[a] || a - b; });
-        return { words: ws, hits: ids.map(Number), manifest: m, root: root };
+        return { words: ws, hits: ids.map(Number), manifest: m, dir: dir };
       });
     });
   }
 
+  /* The rows ([address, title, text]) of documents `ids` of a search's result `r`. */
   function docs(r, ids) {
     var m = r.manifest;
     return Promise.all(ids.map(function (id) {
-      return get(r.root + m.docs[Math.floor(id / m.per)]).then(function (rows) { return rows[id % m.per]; });
+      var k = Math.floor(id / m.per);
+      return get(r.dir + "d." + m.docs.substr(k * 10, 10) + ".bin").then(function (rows) { return rows[id % m.per]; });
     }));
   }
 
@@ -197,5 +206,5 @@
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
-  window.siteSearch = { fold: fold, stem: stem, words: words, search: search };
+  window.siteSearch = { fold: fold, stem: stem, words: words, search: search, docs: docs };
 })();

@@ -12,7 +12,7 @@
 //! French and English (plural and common endings off); the client folds and stems the query the
 //! same way and matches each word as a prefix, so `boulang` finds `boulangerie`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde::Serialize;
 
@@ -61,6 +61,17 @@ pub struct Index {
 /// Lower case, Latin accents off, ligatures spelled out. The client does exactly the same.
 pub fn fold(word: &str) -> String {
     let mut out = String::with_capacity(word.len());
+    fold_into(word, &mut out);
+    out
+}
+
+/// [`fold`] into `out` (cleared first).
+fn fold_into(word: &str, out: &mut String) {
+    out.clear();
+    if word.is_ascii() {
+        out.extend(word.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        return;
+    }
     for c in word.chars().flat_map(char::to_lowercase) {
         match c {
             'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => out.push('a'),
@@ -89,54 +100,66 @@ pub fn fold(word: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 /// The light stem of a folded word in `lang` (French and English; other languages as they are):
 /// plural and a few common endings off, so that the forms of a word share a prefix. The client
 /// does exactly the same.
-pub fn stem(word: &str, lang: &str) -> String {
+pub fn stem<'a>(word: &'a str, lang: &str) -> std::borrow::Cow<'a, str> {
+    use std::borrow::Cow;
     let n = word.chars().count();
-    let cut = |w: &str, suffix: &str| w[..w.len() - suffix.len()].to_string();
-    match lang.split(['-', '_']).next().unwrap_or("") {
-        "fr" => {
-            let mut w = word.to_string();
-            if n > 3 && (w.ends_with('s') || w.ends_with('x')) {
-                w.pop();
+    // Plural and final `e` off (counted in characters, cut at ASCII letters: always a boundary).
+    let light = |mut w: &'a str, n: usize, plural: &[char], keep_ss: bool| {
+        if n > 3 && w.ends_with(plural) && !(keep_ss && w.ends_with("ss")) {
+            w = &w[..w.len() - 1];
+            if n - 1 > 3 && w.ends_with('e') {
+                w = &w[..w.len() - 1];
             }
-            if w.chars().count() > 3 && w.ends_with('e') {
-                w.pop();
-            }
-            w
+        } else if n > 3 && w.ends_with('e') {
+            w = &w[..w.len() - 1];
         }
+        w
+    };
+    match lang.split(['-', '_']).next().unwrap_or("") {
+        "fr" => Cow::Borrowed(light(word, n, &['s', 'x'], false)),
         "en" => {
             if n > 4 && word.ends_with("ies") {
-                return format!("{}y", cut(word, "ies"));
+                return Cow::Owned(format!("{}y", &word[..word.len() - 3]));
             }
             for suffix in ["ing", "ed"] {
                 if n > suffix.len() + 2 && word.ends_with(suffix) {
-                    return cut(word, suffix);
+                    return Cow::Borrowed(&word[..word.len() - suffix.len()]);
                 }
             }
-            let mut w = word.to_string();
-            if n > 3 && w.ends_with('s') && !w.ends_with("ss") {
-                w.pop();
-            }
-            if w.chars().count() > 3 && w.ends_with('e') {
-                w.pop();
-            }
-            w
+            Cow::Borrowed(light(word, n, &['s'], true))
         }
-        _ => word.to_string(),
+        _ => Cow::Borrowed(word),
     }
 }
 
-/// The words of `text`, folded and stemmed (single letters and digits left out).
-pub fn words<'a>(text: &'a str, lang: &'a str) -> impl Iterator<Item = String> + 'a {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.chars().count() > 1 || w.chars().any(char::is_numeric))
-        .map(move |w| stem(&fold(w), lang))
-        .filter(|w| !w.is_empty() && w.len() <= 40)
+/// The words of `text`, folded and stemmed (single letters but digits left out).
+pub fn words(text: &str, lang: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    each_word(text, lang, |w| out.push(w.to_string()));
+    out
+}
+
+/// Calls `f` with each word of `text`, folded and stemmed, from one buffer.
+fn each_word(text: &str, lang: &str, mut f: impl FnMut(&str)) {
+    let mut buf = String::new();
+    for w in text.split(|c: char| !c.is_alphanumeric()) {
+        if w.is_empty() || (w.len() == 1 && !w.as_bytes()[0].is_ascii_digit()) {
+            continue;
+        }
+        if w.chars().nth(1).is_none() && !w.chars().any(char::is_numeric) {
+            continue;
+        }
+        fold_into(w, &mut buf);
+        let stemmed = stem(&buf, lang);
+        if !stemmed.is_empty() && stemmed.len() <= 40 {
+            f(&stemmed);
+        }
+    }
 }
 
 /// The text of an HTML fragment: tags out, the common entities decoded, spaces collapsed.
@@ -190,8 +213,10 @@ pub fn text_of(html: &str) -> String {
 /// A document's count of each term in each field, and each field's length in words.
 type Counts = (HashMap<String, [u16; 5]>, [usize; 5]);
 
-/// Field weights: a word of the title counts five times a word of the body.
-const FIELDS: [(f32, usize); 5] = [(5.0, 0), (3.0, 1), (2.0, 2), (3.0, 3), (1.0, 4)];
+/// Field weights: a word of the title counts eight times a word of the body.
+const FIELDS: [(f32, usize); 5] = [(8.0, 0), (3.0, 1), (2.0, 2), (3.0, 3), (1.0, 4)];
+/// Most documents a term keeps because it is in their title, beyond [`MAX_POSTINGS`].
+const MAX_TITLE_POSTINGS: usize = 20_000;
 
 fn short_hash(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex()[..10].to_string()
@@ -213,44 +238,60 @@ struct Manifest<'a> {
     n: usize,
     /// Documents per document chunk.
     per: usize,
-    /// Each term chunk: its first term and its file (site path).
+    /// Each term chunk: its first term and the hash in its name (`t.HASH.bin`).
     chunks: Vec<(String, String)>,
-    /// Each document chunk's file.
-    docs: Vec<String>,
+    /// The hashes in the document chunks' names (`d.HASH.bin`), 10 characters each, in order.
+    docs: String,
 }
 
-/// Builds the index of `docs` in `lang`, its files under `prefix` (`_search/fr/`).
-pub fn build(lang: &str, docs: &[Doc]) -> Index {
-    let dir = format!("{DIR}/{lang}");
-    // Per document and field, the count of each term, and the field's length.
-    let per_doc: Vec<Counts> = {
-        use rayon::prelude::*;
-        docs.par_iter()
-            .map(|d| {
-                let mut tf: HashMap<String, [u16; 5]> = HashMap::new();
-                let mut len = [0usize; 5];
-                let fields: [&str; 5] = [&d.title, &d.headings.join(" "), &d.description, &d.tags.join(" "), &d.text];
-                for (f, text) in fields.iter().enumerate() {
-                    for w in words(text, lang) {
-                        let e = tf.entry(w).or_insert([0; 5]);
-                        e[f] = e[f].saturating_add(1);
-                        len[f] += 1;
+/// `bytes` gzipped: what is written (a host serves it as it is; the client unzips it with the
+/// browser's `DecompressionStream`, or reads it as it is when the host unzipped it already).
+fn gz(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut e = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 3), flate2::Compression::fast());
+    let _ = e.write_all(bytes);
+    e.finish().unwrap_or_default()
+}
+
+/// Each document's count of each term in each field, and each field's length in words.
+fn count(docs: &[Doc], lang: &str) -> Vec<Counts> {
+    use rayon::prelude::*;
+    docs.par_iter()
+        .map(|d| {
+            let mut tf: HashMap<String, [u16; 5]> = HashMap::new();
+            let mut len = [0usize; 5];
+            let (headings, tags) = (d.headings.join(" "), d.tags.join(" "));
+            let fields: [&str; 5] = [&d.title, &headings, &d.description, &tags, &d.text];
+            for (f, text) in fields.iter().enumerate() {
+                each_word(text, lang, |w| {
+                    match tf.get_mut(w) {
+                        Some(e) => e[f] = e[f].saturating_add(1),
+                        None => {
+                            let mut e = [0u16; 5];
+                            e[f] = 1;
+                            tf.insert(w.to_string(), e);
+                        }
                     }
-                }
-                (tf, len)
-            })
-            .collect()
-    };
-    let n = docs.len().max(1) as f32;
+                    len[f] += 1;
+                });
+            }
+            (tf, len)
+        })
+        .collect()
+}
+
+/// Every term's postings (document, weight), the best [`MAX_POSTINGS`] kept, by document.
+fn postings(per_doc: &[Counts]) -> Vec<(&str, Vec<(u32, u32)>)> {
+    let n = per_doc.len().max(1) as f32;
     let mut avg = [0f32; 5];
-    for (_, len) in &per_doc {
+    for (_, len) in per_doc {
         for f in 0..5 {
             avg[f] += len[f] as f32 / n;
         }
     }
     // BM25's saturation and length normalisation, per field, summed with the field weights.
     let (k1, b) = (1.2f32, 0.75f32);
-    let mut postings: BTreeMap<String, Vec<(u32, u32)>> = BTreeMap::new();
+    let mut all: HashMap<&str, Vec<(u32, u32, bool)>> = HashMap::new();
     for (id, (tf, len)) in per_doc.iter().enumerate() {
         for (term, counts) in tf {
             let mut score = 0f32;
@@ -262,31 +303,38 @@ pub fn build(lang: &str, docs: &[Doc]) -> Index {
                 }
             }
             let w = (score * 10.0).round().max(1.0) as u32;
-            postings.entry(term.clone()).or_default().push((id as u32, w));
+            all.entry(term.as_str()).or_default().push((id as u32, w, counts[0] > 0));
         }
     }
-    let mut files = Vec::new();
-    let mut chunks = Vec::new();
+    let mut out: Vec<(&str, Vec<(u32, u32)>)> = all
+        .into_iter()
+        .map(|(term, mut list)| {
+            if list.len() > MAX_POSTINGS {
+                // The best documents, and every one with the word in its title (up to a bound):
+                // a query made of a page's title finds that page.
+                list.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(a.0.cmp(&b.0)));
+                let titles = list.iter().take_while(|p| p.2).count().min(MAX_TITLE_POSTINGS);
+                list.truncate(MAX_POSTINGS.max(titles));
+                list.sort_by_key(|p| p.0);
+            }
+            (term, list.into_iter().map(|(d, w, _)| (d, w)).collect())
+        })
+        .collect();
+    out.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    out
+}
+
+/// Builds the index of `docs` in `lang`, its files under `_search/LANG/`.
+pub fn build(lang: &str, docs: &[Doc]) -> Index {
+    use rayon::prelude::*;
+    let dir = format!("{DIR}/{lang}");
+    let per_doc = count(docs, lang);
+    let terms = postings(&per_doc);
+    // Term chunks cut at about CHUNK_BYTES of JSON, in term order.
+    let mut groups: Vec<Vec<(&str, Vec<u32>)>> = Vec::new();
     let mut current: Vec<(&str, Vec<u32>)> = Vec::new();
     let mut size = 0usize;
-    let mut flush = |current: &mut Vec<(&str, Vec<u32>)>, files: &mut Vec<(String, Vec<u8>)>| {
-        if current.is_empty() {
-            return;
-        }
-        let first = current[0].0.to_string();
-        let chunk =
-            Chunk { t: current.iter().map(|(t, _)| *t).collect(), p: current.drain(..).map(|(_, p)| p).collect() };
-        let bytes = serde_json::to_vec(&chunk).unwrap_or_default();
-        let path = format!("{dir}/t.{}.json", short_hash(&bytes));
-        chunks.push((first, path.clone()));
-        files.push((path, bytes));
-    };
-    for (term, mut list) in postings.iter().map(|(t, l)| (t.as_str(), l.clone())) {
-        if list.len() > MAX_POSTINGS {
-            list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            list.truncate(MAX_POSTINGS);
-        }
-        list.sort_by_key(|p| p.0);
+    for (term, list) in &terms {
         let mut flat = Vec::with_capacity(list.len() * 2);
         let mut last = 0u32;
         for (i, (id, w)) in list.iter().enumerate() {
@@ -297,31 +345,51 @@ pub fn build(lang: &str, docs: &[Doc]) -> Index {
         size += term.len() + flat.len() * 4 + 8;
         current.push((term, flat));
         if size >= CHUNK_BYTES {
-            flush(&mut current, &mut files);
+            groups.push(std::mem::take(&mut current));
             size = 0;
         }
     }
-    flush(&mut current, &mut files);
-    let mut doc_files = Vec::new();
-    for group in docs.chunks(DOCS_PER_CHUNK) {
-        let rows: Vec<[String; 3]> = group
-            .iter()
-            .map(|d| {
-                let mut x: String = d.text.chars().take(EXCERPT_CHARS).collect();
-                if x.is_empty() {
-                    x = d.description.clone();
-                }
-                [d.url.clone(), d.title.clone(), x]
-            })
-            .collect();
-        let bytes = serde_json::to_vec(&rows).unwrap_or_default();
-        let path = format!("{dir}/d.{}.json", short_hash(&bytes));
-        doc_files.push(path.clone());
-        files.push((path, bytes));
+    if !current.is_empty() {
+        groups.push(current);
     }
-    let manifest = Manifest { v: 1, lang, n: docs.len(), per: DOCS_PER_CHUNK, chunks: chunks.clone(), docs: doc_files };
-    let bytes = serde_json::to_vec(&manifest).unwrap_or_default();
-    let path = format!("{dir}/i.{}.json", short_hash(&bytes));
+    let chunk_files: Vec<(String, String, Vec<u8>)> = groups
+        .par_iter()
+        .map(|g| {
+            let chunk = Chunk { t: g.iter().map(|(t, _)| *t).collect(), p: g.iter().map(|(_, p)| p.clone()).collect() };
+            let bytes = gz(&serde_json::to_vec(&chunk).unwrap_or_default());
+            (g[0].0.to_string(), short_hash(&bytes), bytes)
+        })
+        .collect();
+    let doc_files: Vec<(String, Vec<u8>)> = docs
+        .par_chunks(DOCS_PER_CHUNK)
+        .map(|group| {
+            let rows: Vec<[String; 3]> = group
+                .iter()
+                .map(|d| {
+                    let mut x: String = d.text.chars().take(EXCERPT_CHARS).collect();
+                    if x.is_empty() {
+                        x = d.description.clone();
+                    }
+                    [d.url.clone(), d.title.clone(), x]
+                })
+                .collect();
+            let bytes = gz(&serde_json::to_vec(&rows).unwrap_or_default());
+            (short_hash(&bytes), bytes)
+        })
+        .collect();
+    let manifest = Manifest {
+        v: 2,
+        lang,
+        n: docs.len(),
+        per: DOCS_PER_CHUNK,
+        chunks: chunk_files.iter().map(|(first, h, _)| (first.clone(), h.clone())).collect(),
+        docs: doc_files.iter().map(|(h, _)| h.as_str()).collect(),
+    };
+    let mut files: Vec<(String, Vec<u8>)> = Vec::with_capacity(chunk_files.len() + doc_files.len() + 1);
+    files.extend(chunk_files.into_iter().map(|(_, h, b)| (format!("{dir}/t.{h}.bin"), b)));
+    files.extend(doc_files.into_iter().map(|(h, b)| (format!("{dir}/d.{h}.bin"), b)));
+    let bytes = gz(&serde_json::to_vec(&manifest).unwrap_or_default());
+    let path = format!("{dir}/i.{}.bin", short_hash(&bytes));
     files.push((path.clone(), bytes));
     Index { files, manifest: path, docs: docs.len() }
 }
@@ -339,12 +407,12 @@ mod tests {
     #[test]
     fn words_fold_accents_and_share_stems() {
         assert_eq!(fold("Crème BRÛLÉE œuf"), "creme brulee oeuf");
-        let fr: Vec<String> = words("Les crèmes, la crème et l'atelier", "fr").collect();
+        let fr: Vec<String> = words("Les crèmes, la crème et l'atelier", "fr");
         assert_eq!(fr, ["les", "crem", "la", "crem", "et", "atelier"]);
-        let en: Vec<String> = words("Baking bakeries baked bake", "en").collect();
+        let en: Vec<String> = words("Baking bakeries baked bake", "en");
         assert_eq!(en, ["bak", "bakery", "bak", "bak"]);
         assert_eq!(stem("boulangeries", "fr"), "boulangeri");
-        assert!(stem("boulangeries", "fr").starts_with(&stem("boulangerie", "fr")));
+        assert!(stem("boulangeries", "fr").starts_with(&*stem("boulangerie", "fr")));
         assert_eq!(stem("straße", "de"), "straße", "other languages are not stemmed");
     }
 
@@ -368,9 +436,11 @@ mod tests {
         let idx = build("en", &docs);
         assert_eq!(idx.docs, 40);
         let manifest = idx.files.iter().find(|(p, _)| *p == idx.manifest).unwrap();
-        let m: serde_json::Value = serde_json::from_slice(&manifest.1).unwrap();
+        let mut json = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&manifest.1[..]), &mut json).unwrap();
+        let m: serde_json::Value = serde_json::from_slice(&json).unwrap();
         assert_eq!(m["n"], 40);
-        assert_eq!(m["docs"].as_array().unwrap().len(), 5);
+        assert_eq!(m["docs"].as_str().unwrap().len(), 5 * 10, "five document chunks");
         for (path, bytes) in &idx.files {
             assert!(path.contains(&short_hash(bytes)), "{path} is named by its bytes");
             assert!(bytes.len() < 1_000_000);

@@ -171,3 +171,14 @@ pub fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     v.sort();
     v
 }
+
+/// The text of `bytes`, unzipped first when they are gzipped (the search index's files).
+pub fn ungz(bytes: &[u8]) -> String {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(bytes), &mut out).unwrap();
+        String::from_utf8_lossy(&out).into_owned()
+    } else {
+        String::from_utf8_lossy(bytes).into_owned()
+    }
+}
