@@ -26,9 +26,9 @@ const MAX_POSTINGS: usize = 2_000;
 /// Bytes a term chunk aims at (a query fetches one or two per word).
 const CHUNK_BYTES: usize = 24_000;
 /// Documents per document chunk.
-const DOCS_PER_CHUNK: usize = 8;
+const DOCS_PER_CHUNK: usize = 16;
 /// Characters of a document's text kept for its excerpt.
-const EXCERPT_CHARS: usize = 600;
+const EXCERPT_CHARS: usize = 400;
 
 /// One page, as the index sees it.
 #[derive(Debug, Clone, Default)]
@@ -199,15 +199,49 @@ pub fn text_of(html: &str) -> String {
     if skip.is_none() {
         out.push_str(rest);
     }
-    let decoded = out
-        .replace("&nbsp;", " ")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&amp;", "&");
-    decoded.split_whitespace().collect::<Vec<_>>().join(" ")
+    // One pass: the common entities decoded, runs of white space made one space.
+    let mut text = String::with_capacity(out.len());
+    let mut rest = out.as_str();
+    let mut space = true;
+    while let Some(c) = rest.chars().next() {
+        let mut step = c.len_utf8();
+        let mut put = |c: char, text: &mut String| {
+            if c.is_whitespace() {
+                if !space {
+                    text.push(' ');
+                }
+                space = true;
+            } else {
+                text.push(c);
+                space = false;
+            }
+        };
+        if c == '&' {
+            let entity = [
+                ("&nbsp;", ' '),
+                ("&lt;", '<'),
+                ("&gt;", '>'),
+                ("&quot;", '"'),
+                ("&#39;", '\''),
+                ("&#x27;", '\''),
+                ("&amp;", '&'),
+            ]
+            .into_iter()
+            .find(|(e, _)| rest.starts_with(e));
+            match entity {
+                Some((e, ch)) => {
+                    step = e.len();
+                    put(ch, &mut text);
+                }
+                None => put('&', &mut text),
+            }
+        } else {
+            put(c, &mut text);
+        }
+        rest = &rest[step..];
+    }
+    text.truncate(text.trim_end().len());
+    text
 }
 
 /// A document's count of each term in each field, and each field's length in words.
@@ -440,7 +474,11 @@ mod tests {
         std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&manifest.1[..]), &mut json).unwrap();
         let m: serde_json::Value = serde_json::from_slice(&json).unwrap();
         assert_eq!(m["n"], 40);
-        assert_eq!(m["docs"].as_str().unwrap().len(), 5 * 10, "five document chunks");
+        assert_eq!(
+            m["docs"].as_str().unwrap().len(),
+            40_usize.div_ceil(DOCS_PER_CHUNK) * 10,
+            "a hash per document chunk"
+        );
         for (path, bytes) in &idx.files {
             assert!(path.contains(&short_hash(bytes)), "{path} is named by its bytes");
             assert!(bytes.len() < 1_000_000);
