@@ -31,6 +31,10 @@ pub(crate) struct Memo {
     pub files: HashMap<String, (blake3::Hash, Body)>,
     /// Finished files the last build reused instead of rendering them again.
     pub reused: usize,
+    /// The search index's documents, counted (an edit counts the words of its pages only).
+    pub(crate) search: crate::build::search_index::Kept,
+    /// Search documents whose words the last build counted.
+    pub(crate) search_counted: usize,
 }
 
 impl Memo {

@@ -226,6 +226,7 @@ mod tests {
         let reused =
             step(&mut s, "translation title (its French page's switcher, listings)", &["content/blog/opening.en.md"]);
         assert!(reused > 0, "an edit of one translation reuses the pages it does not affect");
+        assert_eq!(s.search_counted(), 1, "the search index counts the words of the edited page only");
         edit("content/blog/opening.en.md", "slug: open-day", "slug: open-house");
         step(&mut s, "translation slug (alternates, links to it)", &["content/blog/opening.en.md"]);
         std::fs::write(

@@ -7,10 +7,13 @@
 //! age gate), pages shown from another language (`translation_fallback`), pages with `search:
 //! false`, or anything when `site.yaml` says `search: false`.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
-use crate::search::{self, Doc};
+use crate::search::{self, Counted, Doc};
 use crate::site::body::Rendered;
 use crate::site::config::Config;
 use crate::site::content::{Content, FrontMatter};
@@ -22,6 +25,8 @@ pub(crate) struct SearchIndex {
     pub files: Vec<(String, Vec<u8>)>,
     /// Language → the `site.search` value its templates see.
     pub values: Vec<(String, Value)>,
+    /// Documents whose words were counted (the others were kept from the last build).
+    pub counted: usize,
 }
 
 /// The path part of `base_url` (`https://x.fr/shop/` → `/shop/`): files are named from the
@@ -71,7 +76,40 @@ pub(crate) fn page_url(config: &Config, lang: &str) -> String {
 }
 
 /// Builds the index of every language of the site (nothing when `search: false`).
-pub(crate) fn build(config: &Config, content: &Content) -> SearchIndex {
+/// What `serve` keeps of the index from one build to the next: each document with its words
+/// counted, by a hash of everything it is made from.
+pub(crate) type Kept = HashMap<blake3::Hash, Arc<Counted>>;
+
+/// The document of a page or section, counted: taken from `kept` when nothing it is made of
+/// changed (`serve`), else made.
+fn counted(
+    url: String,
+    lang: &str,
+    front: &FrontMatter,
+    rendered: &Rendered,
+    kept: Option<&Kept>,
+) -> (blake3::Hash, Arc<Counted>, bool) {
+    let mut h = blake3::Hasher::new();
+    for part in [lang, &url, front.title.as_deref().unwrap_or(""), front.description.as_deref().unwrap_or("")] {
+        h.update(part.as_bytes());
+        h.update(&[0]);
+    }
+    for tag in front.taxonomies.values().flatten() {
+        h.update(tag.as_bytes());
+        h.update(&[0]);
+    }
+    h.update(rendered.html.as_bytes());
+    let key = h.finalize();
+    if let Some(c) = kept.and_then(|k| k.get(&key)) {
+        return (key, c.clone(), false);
+    }
+    (key, Arc::new(Counted::new(doc(url, front, rendered), lang)), true)
+}
+
+/// Builds the index of every language of the site (nothing when `search: false`). With `kept`
+/// (`serve`), the words of a page are counted again only when the page changed; `kept` is left
+/// holding this build's documents.
+pub(crate) fn build(config: &Config, content: &Content, kept: Option<&mut Kept>) -> SearchIndex {
     let mut out = SearchIndex::default();
     if !config.site.search {
         return out;
@@ -82,23 +120,31 @@ pub(crate) fn build(config: &Config, content: &Content) -> SearchIndex {
     let wanted = |front: &FrontMatter, adult: bool, fallback: bool| {
         !front.draft && front.search != Some(false) && !adult && !fallback
     };
+    let mut now = Kept::new();
     for lang in config.languages() {
-        let mut docs: Vec<Doc> = content
+        let old = kept.as_deref();
+        let url = |path: &str| format!("{base}{}", path.trim_start_matches('/'));
+        let mut docs: Vec<(blake3::Hash, Arc<Counted>, bool)> = content
             .sections
             .par_iter()
             .filter(|s| {
                 s.lang == lang && wanted(&s.src.front, s.adult, s.fallback) && !s.rendered.html.trim().is_empty()
             })
-            .map(|s| doc(format!("{base}{}", s.path.trim_start_matches('/')), &s.src.front, &s.rendered))
+            .map(|s| counted(url(&s.path), lang, &s.src.front, &s.rendered, old))
             .collect();
         docs.par_extend(
             content
                 .pages
                 .par_iter()
                 .filter(|p| p.lang == lang && wanted(&p.src.front, p.adult, p.fallback))
-                .map(|p| doc(format!("{base}{}", p.path.trim_start_matches('/')), &p.src.front, &p.rendered)),
+                .map(|p| counted(url(&p.path), lang, &p.src.front, &p.rendered, old)),
         );
-        let index = search::build(lang, &docs);
+        let list: Vec<Arc<Counted>> = docs.iter().map(|(_, c, _)| c.clone()).collect();
+        let index = search::build_counted(lang, &list);
+        out.counted += docs.iter().filter(|d| d.2).count();
+        if kept.is_some() {
+            now.extend(docs.into_iter().map(|(k, c, _)| (k, c)));
+        }
         let value = json!({
             "index": format!("{base}{}", index.manifest),
             "script": format!("{base}{script_path}"),
@@ -108,6 +154,9 @@ pub(crate) fn build(config: &Config, content: &Content) -> SearchIndex {
         });
         out.files.extend(index.files);
         out.values.push((lang.to_string(), value));
+    }
+    if let Some(k) = kept {
+        *k = now;
     }
     out
 }

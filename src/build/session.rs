@@ -39,6 +39,12 @@ impl Session {
         self.memo.reused
     }
 
+    /// Search documents whose words the last build counted (the others were kept).
+    #[cfg(test)]
+    pub(crate) fn search_counted(&self) -> usize {
+        self.memo.search_counted
+    }
+
     /// Builds again after the files `changed` (absolute paths) changed; an empty list means
     /// "anything may have changed". Markdown files under `content/` are read again one by one,
     /// edits of known templates and static files need no reading here; any other change (a new

@@ -708,8 +708,15 @@ pub(crate) fn render(cx: &BuildCx, contexts: Contexts, memo: &mut Memo) -> Finis
     // The search index is made from the bodies while the pages render.
     let (mut rendered, index) = rayon::join(
         || render_all(&rcx, cx.opts.progress, &mut errors),
-        || if search { crate::build::search_index::build(config, content) } else { Default::default() },
+        || {
+            if search {
+                crate::build::search_index::build(config, content, memo.active.then_some(&mut memo.search))
+            } else {
+                Default::default()
+            }
+        },
     );
+    memo.search_counted = index.counted;
     let rcx = RenderCx { search: &index.values, ..rcx };
     let mut pages = Vec::new();
     crate::build::files::search_pages(&rcx, &mut pages);

@@ -287,35 +287,47 @@ fn gz(bytes: &[u8]) -> Vec<u8> {
     e.finish().unwrap_or_default()
 }
 
-/// Each document's count of each term in each field, and each field's length in words.
-fn count(docs: &[Doc], lang: &str) -> Vec<Counts> {
-    use rayon::prelude::*;
-    docs.par_iter()
-        .map(|d| {
-            let mut tf: HashMap<String, [u16; 5]> = HashMap::new();
-            let mut len = [0usize; 5];
-            let (headings, tags) = (d.headings.join(" "), d.tags.join(" "));
-            let fields: [&str; 5] = [&d.title, &headings, &d.description, &tags, &d.text];
-            for (f, text) in fields.iter().enumerate() {
-                each_word(text, lang, |w| {
-                    match tf.get_mut(w) {
-                        Some(e) => e[f] = e[f].saturating_add(1),
-                        None => {
-                            let mut e = [0u16; 5];
-                            e[f] = 1;
-                            tf.insert(w.to_string(), e);
-                        }
-                    }
-                    len[f] += 1;
-                });
+/// A document with its words counted: what `serve` keeps from one build to the next, so that
+/// an edit counts the words of the pages it changed only.
+#[derive(Debug)]
+pub struct Counted {
+    /// The document.
+    pub doc: Doc,
+    counts: Counts,
+}
+
+impl Counted {
+    /// Counts the words of `doc` in `lang`.
+    pub fn new(doc: Doc, lang: &str) -> Counted {
+        let counts = count_one(&doc, lang);
+        Counted { doc, counts }
+    }
+}
+
+/// A document's count of each term in each field, and each field's length in words.
+fn count_one(d: &Doc, lang: &str) -> Counts {
+    let mut tf: HashMap<String, [u16; 5]> = HashMap::new();
+    let mut len = [0usize; 5];
+    let (headings, tags) = (d.headings.join(" "), d.tags.join(" "));
+    let fields: [&str; 5] = [&d.title, &headings, &d.description, &tags, &d.text];
+    for (f, text) in fields.iter().enumerate() {
+        each_word(text, lang, |w| {
+            match tf.get_mut(w) {
+                Some(e) => e[f] = e[f].saturating_add(1),
+                None => {
+                    let mut e = [0u16; 5];
+                    e[f] = 1;
+                    tf.insert(w.to_string(), e);
+                }
             }
-            (tf, len)
-        })
-        .collect()
+            len[f] += 1;
+        });
+    }
+    (tf, len)
 }
 
 /// Every term's postings (document, weight), the best [`MAX_POSTINGS`] kept, by document.
-fn postings(per_doc: &[Counts]) -> Vec<(&str, Vec<(u32, u32)>)> {
+fn postings<'a>(per_doc: &[&'a Counts]) -> Vec<(&'a str, Vec<(u32, u32)>)> {
     let n = per_doc.len().max(1) as f32;
     let mut avg = [0f32; 5];
     for (_, len) in per_doc {
@@ -361,9 +373,20 @@ fn postings(per_doc: &[Counts]) -> Vec<(&str, Vec<(u32, u32)>)> {
 /// Builds the index of `docs` in `lang`, its files under `_search/LANG/`.
 pub fn build(lang: &str, docs: &[Doc]) -> Index {
     use rayon::prelude::*;
+    let counts: Vec<Counts> = docs.par_iter().map(|d| count_one(d, lang)).collect();
+    assemble(lang, &docs.iter().collect::<Vec<_>>(), &counts.iter().collect::<Vec<_>>())
+}
+
+/// [`build`] from documents already counted.
+pub fn build_counted(lang: &str, docs: &[std::sync::Arc<Counted>]) -> Index {
+    let (d, c): (Vec<&Doc>, Vec<&Counts>) = docs.iter().map(|x| (&x.doc, &x.counts)).unzip();
+    assemble(lang, &d, &c)
+}
+
+fn assemble(lang: &str, docs: &[&Doc], per_doc: &[&Counts]) -> Index {
+    use rayon::prelude::*;
     let dir = format!("{DIR}/{lang}");
-    let per_doc = count(docs, lang);
-    let terms = postings(&per_doc);
+    let terms = postings(per_doc);
     // Term chunks cut at about CHUNK_BYTES of JSON, in term order.
     let mut groups: Vec<Vec<(&str, Vec<u32>)>> = Vec::new();
     let mut current: Vec<(&str, Vec<u32>)> = Vec::new();
