@@ -4,7 +4,7 @@
 //! Out: an [`output::Output`] — every file of the website, in memory — that sinks write to disk,
 //! serve or deploy. The folders are layers, lowest first: [`util`], [`output`] (the value sinks
 //! consume), [`policy`] (the platform's rules), [`theme`], [`site`] (load) → [`render`] and
-//! [`images`] → [`build`] (the stages) → [`serve`], [`deploy`] (sinks) → [`ops`] (what drives
+//! [`images`], and [`search`] (the site's index) → [`build`] (the stages) → [`serve`], [`deploy`] (sinks) → [`ops`] (what drives
 //! whole builds). See `ARCHITECTURE.md` for the map of modules, what each may use, and their
 //! invariants.
 //! The library never prints, never exits the process and never relies on the current directory:
