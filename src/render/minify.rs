@@ -56,13 +56,16 @@ pub fn html(input: &[u8]) -> Result<Vec<u8>, TooDeep> {
 /// sites do not all follow the rules that allow it (Pagefind indexes no page without `</head>`;
 /// some link checkers look for `</body>`). 21 bytes a page.
 fn keep_body_end(input: &[u8], mut out: Vec<u8>) -> Vec<u8> {
+    // Every page goes through here: each look is bounded (the head's end before `<body>`, the
+    // body's end in the last bytes) rather than a scan of the whole page.
     let has = |b: &[u8], tag: &[u8]| memchr::memmem::find(b, tag).is_some();
-    if has(input, b"</head>") && !has(&out, b"</head>") {
-        if let Some(at) = body_tag(&out) {
+    if let Some(at) = body_tag(&out) {
+        let head_in = body_tag(input).map_or(input, |i| &input[..i]);
+        if !has(&out[..at], b"</head>") && has(head_in, b"</head>") {
             out.splice(at..at, b"</head>".iter().copied());
         }
     }
-    if !has(input, b"</body>") || has(&out, b"</body>") {
+    if has(&out[out.len().saturating_sub(64)..], b"</body>") || memchr::memmem::rfind(input, b"</body>").is_none() {
         return out;
     }
     let tail = out.len().saturating_sub(7);
