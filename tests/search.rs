@@ -1,7 +1,8 @@
 //! Site search: each language's index, made by the build, and the client script in headless
 //! Chromium: accents and stems, a word only in a heading, each language finding its own pages,
 //! pages that must not be found (drafts, `search: false`, adult pages), empty and nonsense
-//! queries, and the search page driven with the keyboard.
+//! queries, and the search page of every bundled theme driven with the keyboard and checked by
+//! axe-core with its results shown.
 
 use serde_json::{json, Value};
 
@@ -153,4 +154,87 @@ fn each_language_has_its_index_and_finds_its_own_pages_by_folded_and_stemmed_wor
     std::thread::sleep(std::time::Duration::from_millis(500));
     let at = b.js("return location.href;");
     assert_eq!(at.as_str(), s["first"].as_str(), "Enter follows the result");
+}
+
+/// Types `text` into the focused element as a keyboard does, one key at a time.
+fn type_keys(b: &Browser, text: &str) {
+    for c in text.chars() {
+        let key = c.to_string();
+        for ty in ["keyDown", "keyUp"] {
+            let mut e = json!({"type": ty, "key": key});
+            if ty == "keyDown" {
+                e["text"] = json!(key);
+            }
+            b.cdp("Input.dispatchKeyEvent", e);
+        }
+    }
+}
+
+fn press(b: &Browser, key: &str, code: u32) {
+    for ty in ["rawKeyDown", "char", "keyUp"] {
+        if ty == "char" && key != "Enter" {
+            continue;
+        }
+        let mut e = json!({"type": ty, "key": key, "code": key, "windowsVirtualKeyCode": code});
+        if key == "Enter" {
+            e["text"] = json!("\r");
+        }
+        b.cdp("Input.dispatchKeyEvent", e);
+    }
+}
+
+/// Each bundled theme's search page on the example site, in each language: typed into, its
+/// results shown (and checked by axe-core: no serious or critical violation), the first one
+/// followed with the keyboard.
+#[test]
+fn every_bundled_themes_search_page_is_typed_into_checked_by_axe_and_followed_with_the_keyboard() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let b = Browser::start(1280, 800);
+    for theme in ["default", "vitrine", "journal", "boutique"] {
+        let dir = tempfile::tempdir().unwrap();
+        let site = dir.path().join("site");
+        crate::support::copy_dir(&root.join("example-site"), &site);
+        let o = crate::support::bin().arg("build").arg(&site).args(["--theme", theme]).output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{theme}: {}", String::from_utf8_lossy(&o.stderr));
+        let server = StaticServer::start(&site.join("public"));
+        for (page, q, want) in
+            [("/search/", "four", "/blog/new-oven/"), ("/en/search/", "sourdough", "/en/shop/sourdough-loaf/")]
+        {
+            b.goto(&server.url(page));
+            let box_ = "form[data-search-index] input[name=q]";
+            b.js(&format!("document.querySelector('{box_}').focus(); return true;"));
+            type_keys(&b, q);
+            let state = || {
+                b.js("return {n: document.querySelectorAll('[data-search-results] a').length, \
+                      first: (document.querySelector('[data-search-results] a') || {}).href || null, \
+                      count: document.querySelector('[data-search-count]').textContent, \
+                      value: document.querySelector('form[data-search-index] input[name=q]').value};")
+            };
+            let mut s = state();
+            for _ in 0..100 {
+                if s["n"].as_u64().unwrap_or(0) > 0 && !s["count"].as_str().unwrap_or("").is_empty() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                s = state();
+            }
+            assert_eq!(s["value"], q, "{theme} {page}: the keys reached the box: {s}");
+            assert!(s["first"].as_str().unwrap_or("").ends_with(want), "{theme} {page} {q}: {s}");
+            let violations = b.axe();
+            assert!(violations.is_empty(), "{theme} {page} with results: {violations:?}");
+            press(&b, "ArrowDown", 40);
+            let focused = b.js("return document.activeElement.href || null;");
+            assert_eq!(focused.as_str(), s["first"].as_str(), "{theme} {page}: ArrowDown goes to the first result");
+            press(&b, "Enter", 13);
+            let mut at = Value::Null;
+            for _ in 0..50 {
+                at = b.js("return location.href;");
+                if at.as_str() == s["first"].as_str() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            assert_eq!(at.as_str(), s["first"].as_str(), "{theme} {page}: Enter follows the result");
+        }
+    }
 }

@@ -61,7 +61,7 @@ fn doc(url: String, front: &FrontMatter, rendered: &Rendered) -> Doc {
         description: front.description.clone().unwrap_or_default(),
         headings: hs,
         tags: front.taxonomies.values().flatten().cloned().collect(),
-        text: search::text_of(&rendered.html),
+        text: String::new(),
     }
 }
 
@@ -75,20 +75,23 @@ pub(crate) fn page_url(config: &Config, lang: &str) -> String {
     format!("{}{}", base_path(&config.site.base_url), page_path(config, lang).trim_start_matches('/'))
 }
 
-/// Builds the index of every language of the site (nothing when `search: false`).
 /// What `serve` keeps of the index from one build to the next: each document with its words
 /// counted, by a hash of everything it is made from.
 pub(crate) type Kept = HashMap<blake3::Hash, Arc<Counted>>;
 
 /// The document of a page or section, counted: taken from `kept` when nothing it is made of
-/// changed (`serve`), else made.
+/// changed (`serve`), else made. The key (a hash of everything the document is made from) is
+/// computed only for `serve`; a one-off build has nothing to keep.
 fn counted(
     url: String,
     lang: &str,
     front: &FrontMatter,
     rendered: &Rendered,
     kept: Option<&Kept>,
-) -> (blake3::Hash, Arc<Counted>, bool) {
+) -> (Option<blake3::Hash>, Arc<Counted>, bool) {
+    let Some(kept) = kept else {
+        return (None, Arc::new(Counted::from_html(doc(url, front, rendered), &rendered.html, lang)), true);
+    };
     let mut h = blake3::Hasher::new();
     for part in [lang, &url, front.title.as_deref().unwrap_or(""), front.description.as_deref().unwrap_or("")] {
         h.update(part.as_bytes());
@@ -100,10 +103,10 @@ fn counted(
     }
     h.update(rendered.html.as_bytes());
     let key = h.finalize();
-    if let Some(c) = kept.and_then(|k| k.get(&key)) {
-        return (key, c.clone(), false);
+    if let Some(c) = kept.get(&key) {
+        return (Some(key), c.clone(), false);
     }
-    (key, Arc::new(Counted::new(doc(url, front, rendered), lang)), true)
+    (Some(key), Arc::new(Counted::from_html(doc(url, front, rendered), &rendered.html, lang)), true)
 }
 
 /// Builds the index of every language of the site (nothing when `search: false`). With `kept`
@@ -124,7 +127,7 @@ pub(crate) fn build(config: &Config, content: &Content, kept: Option<&mut Kept>)
     for lang in config.languages() {
         let old = kept.as_deref();
         let url = |path: &str| format!("{base}{}", path.trim_start_matches('/'));
-        let mut docs: Vec<(blake3::Hash, Arc<Counted>, bool)> = content
+        let mut docs: Vec<(Option<blake3::Hash>, Arc<Counted>, bool)> = content
             .sections
             .par_iter()
             .filter(|s| {
@@ -143,7 +146,7 @@ pub(crate) fn build(config: &Config, content: &Content, kept: Option<&mut Kept>)
         let index = search::build_counted(lang, &list);
         out.counted += docs.iter().filter(|d| d.2).count();
         if kept.is_some() {
-            now.extend(docs.into_iter().map(|(k, c, _)| (k, c)));
+            now.extend(docs.into_iter().filter_map(|(k, c, _)| Some((k?, c))));
         }
         let value = json!({
             "index": format!("{base}{}", index.manifest),

@@ -14,6 +14,8 @@
 
 use std::collections::HashMap;
 
+use foldhash::fast::RandomState;
+
 use serde::Serialize;
 
 /// The folder of the index files in the output.
@@ -43,7 +45,7 @@ pub struct Doc {
     pub headings: Vec<String>,
     /// Its tags (every taxonomy's terms).
     pub tags: Vec<String>,
-    /// Its text (the body, tags taken out).
+    /// Its text (the body, tags taken out); once counted, only its excerpt is kept.
     pub text: String,
 }
 
@@ -69,7 +71,8 @@ pub fn fold(word: &str) -> String {
 fn fold_into(word: &str, out: &mut String) {
     out.clear();
     if word.is_ascii() {
-        out.extend(word.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        out.push_str(word);
+        out.make_ascii_lowercase();
         return;
     }
     for c in word.chars().flat_map(char::to_lowercase) {
@@ -106,10 +109,33 @@ fn fold_into(word: &str, out: &mut String) {
 /// plural and a few common endings off, so that the forms of a word share a prefix. The client
 /// does exactly the same.
 pub fn stem<'a>(word: &'a str, lang: &str) -> std::borrow::Cow<'a, str> {
+    stem_with(word, Stemmer::of(lang))
+}
+
+/// How the words of a language are stemmed.
+#[derive(Clone, Copy)]
+enum Stemmer {
+    French,
+    English,
+    None,
+}
+
+impl Stemmer {
+    fn of(lang: &str) -> Stemmer {
+        match lang.split(['-', '_']).next().unwrap_or("") {
+            "fr" => Stemmer::French,
+            "en" => Stemmer::English,
+            _ => Stemmer::None,
+        }
+    }
+}
+
+/// [`stem`] with the language's stemmer already chosen.
+fn stem_with<'s>(word: &'s str, stemmer: Stemmer) -> std::borrow::Cow<'s, str> {
     use std::borrow::Cow;
-    let n = word.chars().count();
+    let n = if word.is_ascii() { word.len() } else { word.chars().count() };
     // Plural and final `e` off (counted in characters, cut at ASCII letters: always a boundary).
-    let light = |mut w: &'a str, n: usize, plural: &[char], keep_ss: bool| {
+    let light = |mut w: &'s str, n: usize, plural: &[char], keep_ss: bool| {
         if n > 3 && w.ends_with(plural) && !(keep_ss && w.ends_with("ss")) {
             w = &w[..w.len() - 1];
             if n - 1 > 3 && w.ends_with('e') {
@@ -120,9 +146,9 @@ pub fn stem<'a>(word: &'a str, lang: &str) -> std::borrow::Cow<'a, str> {
         }
         w
     };
-    match lang.split(['-', '_']).next().unwrap_or("") {
-        "fr" => Cow::Borrowed(light(word, n, &['s', 'x'], false)),
-        "en" => {
+    match stemmer {
+        Stemmer::French => Cow::Borrowed(light(word, n, &['s', 'x'], false)),
+        Stemmer::English => {
             if n > 4 && word.ends_with("ies") {
                 return Cow::Owned(format!("{}y", &word[..word.len() - 3]));
             }
@@ -133,7 +159,7 @@ pub fn stem<'a>(word: &'a str, lang: &str) -> std::borrow::Cow<'a, str> {
             }
             Cow::Borrowed(light(word, n, &['s'], true))
         }
-        _ => Cow::Borrowed(word),
+        Stemmer::None => Cow::Borrowed(word),
     }
 }
 
@@ -144,108 +170,180 @@ pub fn words(text: &str, lang: &str) -> Vec<String> {
     out
 }
 
-/// Calls `f` with each word of `text`, folded and stemmed, from one buffer.
-fn each_word(text: &str, lang: &str, mut f: impl FnMut(&str)) {
+/// Calls `f` with each word of `text`, folded and stemmed, from one buffer. Words are runs of
+/// letters and digits; single characters other than digits are left out, and so are words over
+/// 40 bytes once folded and stemmed.
+fn each_word(text: &str, lang: &str, f: impl FnMut(&str)) {
+    each_word_in(text, lang, false, f);
+}
+
+/// [`each_word`], the common entities taken as the separators they stand for when `entities`
+/// (HTML text read as it is: its words are those of its decoded text).
+fn each_word_in(text: &str, lang: &str, entities: bool, mut f: impl FnMut(&str)) {
+    let stemmer = Stemmer::of(lang);
     let mut buf = String::new();
-    for w in text.split(|c: char| !c.is_alphanumeric()) {
-        if w.is_empty() || (w.len() == 1 && !w.as_bytes()[0].is_ascii_digit()) {
+    let b = text.as_bytes();
+    // The length of the letter or digit at `i`, or 0 (ASCII by table, others decoded).
+    let alnum_at = |i: usize| -> usize {
+        let c = b[i];
+        if c < 0x80 {
+            usize::from(c.is_ascii_alphanumeric())
+        } else {
+            text[i..].chars().next().filter(|c| c.is_alphanumeric()).map_or(0, char::len_utf8)
+        }
+    };
+    let mut i = 0;
+    while i < b.len() {
+        let n = alnum_at(i);
+        if n == 0 {
+            // Skip the separator (a whole character, or a whole entity).
+            i += match b[i] {
+                b'&' if entities => entity(&text[i..]).map_or(1, |e| e.0),
+                c if c < 0x80 => 1,
+                _ => text[i..].chars().next().map_or(1, char::len_utf8),
+            };
             continue;
         }
-        if w.chars().nth(1).is_none() && !w.chars().any(char::is_numeric) {
+        let start = i;
+        i += n;
+        let mut chars = 1;
+        while i < b.len() {
+            let n = alnum_at(i);
+            if n == 0 {
+                break;
+            }
+            i += n;
+            chars += 1;
+        }
+        let w = &text[start..i];
+        if chars == 1 && !w.chars().any(char::is_numeric) {
             continue;
         }
-        fold_into(w, &mut buf);
-        let stemmed = stem(&buf, lang);
+        // Most words are folded already (ASCII, lower case): no copy.
+        let folded = if w.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) {
+            w
+        } else {
+            fold_into(w, &mut buf);
+            &buf
+        };
+        let stemmed = stem_with(folded, stemmer);
         if !stemmed.is_empty() && stemmed.len() <= 40 {
             f(&stemmed);
         }
     }
 }
 
+/// The entity at the start of `s` among the common ones, with its length.
+fn entity(s: &str) -> Option<(usize, char)> {
+    const ENTITIES: [(&str, char); 7] = [
+        ("&nbsp;", ' '),
+        ("&lt;", '<'),
+        ("&gt;", '>'),
+        ("&quot;", '"'),
+        ("&#39;", '\''),
+        ("&#x27;", '\''),
+        ("&amp;", '&'),
+    ];
+    ENTITIES.iter().find(|(e, _)| s.starts_with(e)).map(|(e, c)| (e.len(), *c))
+}
+
+/// Appends the text `seg` (no tags in it) to `out`: the common entities decoded, runs of white
+/// space made one space (`space`: whether `out` ends with one, or is at its start).
+fn push_text(seg: &str, out: &mut String, space: &mut bool) {
+    let b = seg.as_bytes();
+    let (mut start, mut i) = (0, 0);
+    let put = |c: char, out: &mut String, space: &mut bool| {
+        if c.is_whitespace() {
+            if !*space {
+                out.push(' ');
+            }
+            *space = true;
+        } else {
+            out.push(c);
+            *space = false;
+        }
+    };
+    while i < b.len() {
+        let c = b[i];
+        if c >= 0x80 {
+            // Other characters are copied with their run, white space is collapsed.
+            let ch = seg[i..].chars().next().unwrap_or('a');
+            if !ch.is_whitespace() {
+                i += ch.len_utf8();
+                continue;
+            }
+        } else if !(c.is_ascii_whitespace() || c == b'&' || c == 0x0b) {
+            i += 1;
+            continue;
+        }
+        if start < i {
+            out.push_str(&seg[start..i]);
+            *space = false;
+        }
+        if c == b'&' {
+            let (n, ch) = entity(&seg[i..]).unwrap_or((1, '&'));
+            put(ch, out, space);
+            i += n;
+        } else {
+            let ch = seg[i..].chars().next().unwrap_or(' ');
+            put(ch, out, space);
+            i += ch.len_utf8();
+        }
+        start = i;
+    }
+    if start < b.len() {
+        out.push_str(&seg[start..]);
+        *space = false;
+    }
+}
+
+/// Calls `f` with each run of text of an HTML fragment, between its tags, outside `script`,
+/// `style` and `template`; entities left as they are. A tag separates words.
+fn each_text(html: &str, mut f: impl FnMut(&str)) {
+    let mut rest = html;
+    let mut skip: Option<&str> = None;
+    loop {
+        let i = memchr::memchr(b'<', rest.as_bytes()).unwrap_or(rest.len());
+        if skip.is_none() && i > 0 {
+            f(&rest[..i]);
+        }
+        if i == rest.len() {
+            break;
+        }
+        let tag_end = memchr::memchr(b'>', &rest.as_bytes()[i..]).map_or(rest.len(), |j| i + j + 1);
+        let tag = &rest[i..tag_end];
+        let closing = tag.starts_with("</");
+        let name = tag.trim_start_matches(['<', '/']);
+        let name_len = name.bytes().take_while(u8::is_ascii_alphanumeric).count();
+        let name = &name[..name_len];
+        let raw = ["script", "style", "template"].into_iter().find(|r| name.eq_ignore_ascii_case(r));
+        match (skip, closing, raw) {
+            (None, false, Some(r)) => skip = Some(r),
+            (Some(s), true, Some(r)) if r == s => skip = None,
+            _ => {}
+        }
+        rest = &rest[tag_end..];
+    }
+}
+
 /// The text of an HTML fragment: tags out, the common entities decoded, spaces collapsed.
 pub fn text_of(html: &str) -> String {
     let mut out = String::with_capacity(html.len() / 2);
-    let mut rest = html;
-    let mut skip: Option<&str> = None;
-    while let Some(i) = rest.find('<') {
-        if skip.is_none() {
-            out.push_str(&rest[..i]);
-        }
-        let tag_end = rest[i..].find('>').map_or(rest.len(), |j| i + j + 1);
-        let tag = &rest[i..tag_end];
-        let name: String = tag
-            .trim_start_matches(['<', '/'])
-            .chars()
-            .take_while(char::is_ascii_alphanumeric)
-            .map(|c| c.to_ascii_lowercase())
-            .collect();
-        match (skip, tag.starts_with("</")) {
-            (None, false) if name == "script" || name == "style" || name == "template" => {
-                skip = Some(if name == "script" {
-                    "script"
-                } else if name == "style" {
-                    "style"
-                } else {
-                    "template"
-                });
-            }
-            (Some(s), true) if name == s => skip = None,
-            _ => {}
-        }
-        // Block ends and line breaks separate words.
-        out.push(' ');
-        rest = &rest[tag_end..];
-    }
-    if skip.is_none() {
-        out.push_str(rest);
-    }
-    // One pass: the common entities decoded, runs of white space made one space.
-    let mut text = String::with_capacity(out.len());
-    let mut rest = out.as_str();
     let mut space = true;
-    while let Some(c) = rest.chars().next() {
-        let mut step = c.len_utf8();
-        let mut put = |c: char, text: &mut String| {
-            if c.is_whitespace() {
-                if !space {
-                    text.push(' ');
-                }
-                space = true;
-            } else {
-                text.push(c);
-                space = false;
-            }
-        };
-        if c == '&' {
-            let entity = [
-                ("&nbsp;", ' '),
-                ("&lt;", '<'),
-                ("&gt;", '>'),
-                ("&quot;", '"'),
-                ("&#39;", '\''),
-                ("&#x27;", '\''),
-                ("&amp;", '&'),
-            ]
-            .into_iter()
-            .find(|(e, _)| rest.starts_with(e));
-            match entity {
-                Some((e, ch)) => {
-                    step = e.len();
-                    put(ch, &mut text);
-                }
-                None => put('&', &mut text),
-            }
-        } else {
-            put(c, &mut text);
+    each_text(html, |seg| {
+        push_text(seg, &mut out, &mut space);
+        // Block ends and line breaks separate words.
+        if !space {
+            out.push(' ');
+            space = true;
         }
-        rest = &rest[step..];
-    }
-    text.truncate(text.trim_end().len());
-    text
+    });
+    out.truncate(out.trim_end().len());
+    out
 }
 
 /// A document's count of each term in each field, and each field's length in words.
-type Counts = (HashMap<String, [u16; 5]>, [usize; 5]);
+type Counts = (HashMap<String, [u16; 5], RandomState>, [usize; 5]);
 
 /// Field weights: a word of the title counts eight times a word of the body.
 const FIELDS: [(f32, usize); 5] = [(8.0, 0), (3.0, 1), (2.0, 2), (3.0, 3), (1.0, 4)];
@@ -298,32 +396,72 @@ pub struct Counted {
 
 impl Counted {
     /// Counts the words of `doc` in `lang`.
-    pub fn new(doc: Doc, lang: &str) -> Counted {
-        let counts = count_one(&doc, lang);
+    pub fn new(mut doc: Doc, lang: &str) -> Counted {
+        let counts = count_one(&doc, None, lang);
+        // Only the excerpt is kept of the text once its words are counted.
+        if let Some((i, _)) = doc.text.char_indices().nth(EXCERPT_CHARS) {
+            doc.text.truncate(i);
+        }
+        Counted { doc, counts }
+    }
+
+    /// Counts the words of `doc` in `lang`, its body being the HTML fragment `html` (what the
+    /// build has): the same as [`Counted::new`] with `doc.text` = [`text_of`]`(html)`, in one
+    /// pass over `html`; `doc.text` is set to the excerpt.
+    pub fn from_html(mut doc: Doc, html: &str, lang: &str) -> Counted {
+        let counts = count_one(&doc, Some(html), lang);
+        doc.text = excerpt_of(html);
         Counted { doc, counts }
     }
 }
 
-/// A document's count of each term in each field, and each field's length in words.
-fn count_one(d: &Doc, lang: &str) -> Counts {
-    let mut tf: HashMap<String, [u16; 5]> = HashMap::new();
+/// A document's count of each term in each field, and each field's length in words; the body
+/// is `d.text`, or `html` when given (read as it is, its text never made).
+fn count_one(d: &Doc, html: Option<&str>, lang: &str) -> Counts {
+    let mut tf: HashMap<String, [u16; 5], RandomState> = HashMap::default();
     let mut len = [0usize; 5];
-    let (headings, tags) = (d.headings.join(" "), d.tags.join(" "));
-    let fields: [&str; 5] = [&d.title, &headings, &d.description, &tags, &d.text];
-    for (f, text) in fields.iter().enumerate() {
-        each_word(text, lang, |w| {
-            match tf.get_mut(w) {
-                Some(e) => e[f] = e[f].saturating_add(1),
-                None => {
-                    let mut e = [0u16; 5];
-                    e[f] = 1;
-                    tf.insert(w.to_string(), e);
-                }
+    let mut add = |w: &str, f: usize| {
+        match tf.get_mut(w) {
+            Some(e) => e[f] = e[f].saturating_add(1),
+            None => {
+                let mut e = [0u16; 5];
+                e[f] = 1;
+                tf.insert(w.to_string(), e);
             }
-            len[f] += 1;
-        });
+        }
+        len[f] += 1;
+    };
+    let (headings, tags) = (d.headings.join(" "), d.tags.join(" "));
+    for (f, text) in [&d.title, &headings, &d.description, &tags].into_iter().enumerate() {
+        each_word(text, lang, |w| add(w, f));
+    }
+    match html {
+        Some(html) => each_text(html, |seg| each_word_in(seg, lang, true, |w| add(w, 4))),
+        None => each_word(&d.text, lang, |w| add(w, 4)),
     }
     (tf, len)
+}
+
+/// The excerpt of an HTML fragment: the first [`EXCERPT_CHARS`] characters of [`text_of`],
+/// without reading further than they need.
+fn excerpt_of(html: &str) -> String {
+    let mut out = String::with_capacity(EXCERPT_CHARS + 8);
+    let mut space = true;
+    each_text(html, |seg| {
+        // Enough characters (a character is at most 4 bytes): the rest is not read.
+        if out.len() < EXCERPT_CHARS * 4 + 8 {
+            push_text(seg, &mut out, &mut space);
+            if !space {
+                out.push(' ');
+                space = true;
+            }
+        }
+    });
+    out.truncate(out.trim_end().len());
+    if let Some((i, _)) = out.char_indices().nth(EXCERPT_CHARS) {
+        out.truncate(i);
+    }
+    out
 }
 
 /// Every term's postings (document, weight), the best [`MAX_POSTINGS`] kept, by document.
@@ -337,24 +475,42 @@ fn postings<'a>(per_doc: &[&'a Counts]) -> Vec<(&'a str, Vec<(u32, u32)>)> {
     }
     // BM25's saturation and length normalisation, per field, summed with the field weights.
     let (k1, b) = (1.2f32, 0.75f32);
-    let mut all: HashMap<&str, Vec<(u32, u32, bool)>> = HashMap::new();
-    for (id, (tf, len)) in per_doc.iter().enumerate() {
-        for (term, counts) in tf {
-            let mut score = 0f32;
-            for (weight, f) in FIELDS {
-                let c = f32::from(counts[f]);
-                if c > 0.0 {
-                    let norm = if avg[f] > 0.0 { len[f] as f32 / avg[f] } else { 1.0 };
-                    score += weight * c * (k1 + 1.0) / (c + k1 * (1.0 - b + b * norm));
+    type Lists<'a> = HashMap<&'a str, Vec<(u32, u32, bool)>, RandomState>;
+    use rayon::prelude::*;
+    // Each worker gathers the postings of a run of documents; runs are joined in order.
+    let all: Lists = per_doc
+        .par_iter()
+        .enumerate()
+        .fold(Lists::default, |mut all, (id, (tf, len))| {
+            for (term, counts) in tf {
+                let mut score = 0f32;
+                for (weight, f) in FIELDS {
+                    let c = f32::from(counts[f]);
+                    if c > 0.0 {
+                        let norm = if avg[f] > 0.0 { len[f] as f32 / avg[f] } else { 1.0 };
+                        score += weight * c * (k1 + 1.0) / (c + k1 * (1.0 - b + b * norm));
+                    }
                 }
+                let w = (score * 10.0).round().max(1.0) as u32;
+                all.entry(term.as_str()).or_default().push((id as u32, w, counts[0] > 0));
             }
-            let w = (score * 10.0).round().max(1.0) as u32;
-            all.entry(term.as_str()).or_default().push((id as u32, w, counts[0] > 0));
-        }
-    }
+            all
+        })
+        .reduce(Lists::default, |mut left, right| {
+            if left.is_empty() {
+                return right;
+            }
+            for (term, mut list) in right {
+                left.entry(term).or_default().append(&mut list);
+            }
+            left
+        });
     let mut out: Vec<(&str, Vec<(u32, u32)>)> = all
-        .into_iter()
+        .into_par_iter()
         .map(|(term, mut list)| {
+            if !list.is_sorted_by_key(|p| p.0) {
+                list.sort_by_key(|p| p.0);
+            }
             if list.len() > MAX_POSTINGS {
                 // The best documents, and every one with the word in its title (up to a bound):
                 // a query made of a page's title finds that page.
@@ -366,14 +522,14 @@ fn postings<'a>(per_doc: &[&'a Counts]) -> Vec<(&'a str, Vec<(u32, u32)>)> {
             (term, list.into_iter().map(|(d, w, _)| (d, w)).collect())
         })
         .collect();
-    out.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    out.par_sort_unstable_by(|a, b| a.0.cmp(b.0));
     out
 }
 
 /// Builds the index of `docs` in `lang`, its files under `_search/LANG/`.
 pub fn build(lang: &str, docs: &[Doc]) -> Index {
     use rayon::prelude::*;
-    let counts: Vec<Counts> = docs.par_iter().map(|d| count_one(d, lang)).collect();
+    let counts: Vec<Counts> = docs.par_iter().map(|d| count_one(d, None, lang)).collect();
     assemble(lang, &docs.iter().collect::<Vec<_>>(), &counts.iter().collect::<Vec<_>>())
 }
 
@@ -471,6 +627,7 @@ mod tests {
         assert_eq!(stem("boulangeries", "fr"), "boulangeri");
         assert!(stem("boulangeries", "fr").starts_with(&*stem("boulangerie", "fr")));
         assert_eq!(stem("straße", "de"), "straße", "other languages are not stemmed");
+        assert_eq!(words("À l'été: 2 x 42, Ωμέγα—日本", "fr"), ["ete", "2", "42", "ωμέγα", "日本"]);
     }
 
     #[test]
@@ -478,6 +635,30 @@ mod tests {
         let t =
             text_of("<h2 id=\"a\">Caf&eacute; &amp; pain</h2><p>Hot<br>bread<script>var x=\"<p>\";</script> fresh</p>");
         assert_eq!(t, "Caf&eacute; & pain Hot bread fresh");
+        let t = text_of("a\u{a0}\u{a0}b \t é<SCRIPT>x<p>y</script>ç &amp;lt;\u{2003} <br>");
+        assert_eq!(t, "a b é ç &lt;", "Unicode spaces collapse, raw text elements in any case are skipped");
+        assert_eq!(text_of("<p>unclosed <b"), "unclosed");
+    }
+
+    #[test]
+    fn counting_from_html_is_counting_its_text() {
+        let html =
+            "<h2 id=\"a\">Caf&eacute; &amp;lt; pain</h2><p>Hot<br>bread&#39;s<script>var x=\"<p>mot\";</script> \
+                    fresh&nbsp;crème<b>s</b>, l&#x27;été&quot;x&quot; 42</p><!-- caché --><template>no</template>"
+                .repeat(30);
+        let doc = Doc { title: "Pain".into(), tags: vec!["bread".into()], ..Default::default() };
+        let from_text = Counted::new(Doc { text: text_of(&html), ..doc.clone() }, "fr");
+        let from_html = Counted::from_html(doc, &html, "fr");
+        assert_eq!(from_html.counts.1, from_text.counts.1, "field lengths");
+        let sorted = |c: &Counted| {
+            let mut v: Vec<(String, [u16; 5])> = c.counts.0.iter().map(|(k, v)| (k.clone(), *v)).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(sorted(&from_html), sorted(&from_text));
+        assert_eq!(from_html.doc.text, from_text.doc.text, "the same excerpt");
+        assert_eq!(from_html.doc.text.chars().count(), EXCERPT_CHARS);
+        assert!(!sorted(&from_html).iter().any(|(w, _)| w == "mot" || w == "no" || w == "39"));
     }
 
     #[test]

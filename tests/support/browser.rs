@@ -106,6 +106,14 @@ impl Browser {
         self.session.js(script, json!([])).unwrap_or_else(|e| panic!("{e}\n{script}"))
     }
 
+    /// axe-core's serious and critical violations on the page as it is now, as `rule: help`
+    /// (axe-core as `sopixi theme check` finds it; scripts/test installs it).
+    pub fn axe(&self) -> Vec<String> {
+        let tools = sopixi::ops::theme::check::Browser::find(vec![]).unwrap_or_else(|e| panic!("{e}"));
+        let found = self.session.axe(&tools.axe).unwrap_or_else(|e| panic!("axe-core: {e}"));
+        found.iter().map(|v| format!("{}: {}", v.id, v.help)).collect()
+    }
+
     /// Clicks the element matching `css` — in the page, or in the shadow root of the platform's
     /// badge or gate — as a user would (pointer at its centre, after scrolling it into view);
     /// fails if another element covers it.
