@@ -15,6 +15,11 @@ only; Debian's chromium and chromedriver) for each engine, each query with an em
                         excerpt data (sopixi: manifest, term chunks, document chunks, client script;
                         Pagefind: its entry, script, WASM, index chunks, fragments)
   time to results       from the query to the ten results' data, median of --queries queries, warm
+  keystroke to results  in each engine's own search page (sopixi: the theme's search page and its
+                        client; Pagefind: its default UI, pagefind-ui.js), typed into: from the
+                        last key's keydown to the first result link in the page, median of
+                        --queries queries, HTTP cache on (a visitor typing); each UI with its own
+                        default delay after a key (sopixi 60 ms, Pagefind UI 300 ms), reported
   relevance             for 50 pages, a query made of their title's words: is the page in the top 3?
 Prints every figure and the ratio sopixi / Pagefind. Run it alone on the machine.
 """
@@ -112,6 +117,17 @@ class WebDriver:
         self.call("POST", "/session/%s/goog/cdp/execute" % self.sid,
                   {"cmd": "Network.setCacheDisabled", "params": {"cacheDisabled": True}})
 
+    def cache(self, on):
+        self.call("POST", "/session/%s/goog/cdp/execute" % self.sid,
+                  {"cmd": "Network.setCacheDisabled", "params": {"cacheDisabled": not on}})
+
+    def key(self, ch):
+        for ty in ("keyDown", "keyUp"):
+            params = {"type": ty, "key": ch}
+            if ty == "keyDown":
+                params["text"] = ch
+            self.call("POST", "/session/%s/goog/cdp/execute" % self.sid, {"cmd": "Input.dispatchKeyEvent", "params": params})
+
     def quit(self):
         try:
             self.call("DELETE", "/session/%s" % self.sid)
@@ -134,6 +150,37 @@ const r = await window.__pf.search(q);
 const data = await Promise.all(r.results.slice(0, 10).map(x => x.data()));
 return data.map(x => x.url);
 """
+# Each engine's own search page: the box, and what shows a result.
+UI = {"sopixi": ("/search/", "form[data-search-index] input[name=q]", "[data-search-results] a"),
+      "pagefind": ("/pf-ui/", ".pagefind-ui__search-input", ".pagefind-ui__result-link")}
+PF_UI_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Pagefind UI</title>
+<script src="/pagefind/pagefind-ui.js"></script></head><body><div id="search"></div>
+<script>window.addEventListener('DOMContentLoaded', () => new PagefindUI({element: '#search', showImages: false, showSubResults: false}));</script>
+</body></html>
+"""
+# Empties the box (its results go), then puts all of the query but its last character in it
+# without an input event; watches for the first result once a key is down.
+UI_PREP = """
+const box = document.querySelector(BOX), res = RES;
+box.focus();
+box.value = '';
+box.dispatchEvent(new Event('input', {bubbles: true}));
+await new Promise(r => setTimeout(r, 900));
+box.value = PREFIX;
+window.__t0 = 0; window.__t1 = 0;
+if (!window.__obs) {
+  window.__obs = new MutationObserver(() => {
+    if (window.__t0 && !window.__t1 && document.querySelector(res)) window.__t1 = performance.now();
+  });
+  window.__obs.observe(document.body, {childList: true, subtree: true, characterData: true});
+  box.addEventListener('keydown', () => { if (!window.__t0) window.__t0 = performance.now(); }, true);
+}
+return document.querySelectorAll(res).length;
+"""
+UI_WAIT = """
+for (let i = 0; i < 500 && !window.__t1; i++) await new Promise(r => setTimeout(r, 10));
+return window.__t1 ? window.__t1 - window.__t0 : null;
+"""
 BYTES = """
 return performance.getEntriesByType('resource').filter(e => e.name.includes(arguments[0]))
   .reduce((n, e) => n + (e.encodedBodySize || e.transferSize || 0), 0);
@@ -145,12 +192,31 @@ def run_query(wd, engine, q):
     return wd.js("return (async () => {" + script + "})();")
 
 
+def keystroke(wd, base, engine, queries):
+    """Milliseconds from the last key of each query to its first result in the engine's page."""
+    page, box, res = UI[engine]
+    wd.go(base + page)
+    time.sleep(1)
+    out = []
+    for i, q in enumerate(["theme", "cookie"] + queries):
+        prep = UI_PREP.replace("BOX", json.dumps(box)).replace("RES", json.dumps(res)).replace("PREFIX", json.dumps(q[:-1]))
+        left = wd.js("return (async () => {" + prep + "})();")
+        wd.key(q[-1])
+        ms = wd.js("return (async () => {" + UI_WAIT + "})();")
+        if ms is None or left:
+            raise SystemExit("%s: no result shown for %r (or the last one stayed: %s)" % (engine, q, left))
+        if i >= 2:
+            out.append(ms)
+    return statistics.median(out)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pages", type=int, default=10000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--queries", type=int, default=20)
     ap.add_argument("--sopixi", help="use this sopixi binary instead of building the release one")
+    ap.add_argument("--no-pagefind", action="store_true", help="sopixi's figures only (a large corpus)")
     a = ap.parse_args()
     bins = d.setup(a.sopixi)
     pf = pagefind_bin()
@@ -174,6 +240,8 @@ def main():
             t = time.perf_counter()
             d.sh([bins["sopixi"], "build", site, "-o", out], stdout=subprocess.DEVNULL)
             times[key].append(time.perf_counter() - t)
+        if a.no_pagefind:
+            continue
         out = os.path.join(work, "out-on-%d" % i)
         t = time.perf_counter()
         d.sh([pf, "--site", out], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -185,8 +253,14 @@ def main():
     med = {k: statistics.median(v) for k, v in times.items()}
     sizes = {"sopixi": size_of(os.path.join(out, "_search")), "pagefind": size_of(os.path.join(out, "pagefind"))}
     largest = {"sopixi": max(os.path.getsize(os.path.join(r, n)) for r, _, ns in os.walk(os.path.join(out, "_search")) for n in ns)}
-    indexed = json.load(open(os.path.join(out, "pagefind", "pagefind-entry.json")))
-    pf_pages = sum(l.get("page_count", 0) for l in indexed.get("languages", {}).values())
+    engines = ["sopixi"] if a.no_pagefind else ["sopixi", "pagefind"]
+    pf_pages = 0
+    if not a.no_pagefind:
+        indexed = json.load(open(os.path.join(out, "pagefind", "pagefind-entry.json")))
+        pf_pages = sum(l.get("page_count", 0) for l in indexed.get("languages", {}).values())
+        os.makedirs(os.path.join(out, "pf-ui"), exist_ok=True)
+        with open(os.path.join(out, "pf-ui", "index.html"), "w") as f:
+            f.write(PF_UI_PAGE)
 
     # Pages and their titles, for the queries.
     titles = []
@@ -205,21 +279,22 @@ def main():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = "http://127.0.0.1:%d" % server.server_address[1]
     wd = WebDriver()
-    fetched, latency, relevance = {}, {}, {}
+    fetched, latency, relevance, keys = {}, {}, {}, {}
+    words = ["garden", "bakery", "parallel", "notice", "cookie", "static", "elegant", "reload", "secure", "photo"]
+    queries = [words[i % len(words)] + ("" if i < len(words) else " " + words[(i * 3) % len(words)])
+               for i in range(a.queries)]
     try:
         wd.cache_off()
         one, three = "garden", "garden parallel bakery"
-        for engine, marker in (("sopixi", "/_search/"), ("pagefind", "/pagefind/")):
+        for engine, marker in (("sopixi", "/_search/"), ("pagefind", "/pagefind/"))[:len(engines)]:
             for name, q in (("one word", one), ("three words", three)):
                 wd.go(base + "/search/")
                 run_query(wd, engine, q)
                 fetched[(engine, name)] = wd.js(BYTES.replace("arguments[0]", json.dumps(marker)))
             wd.go(base + "/search/")
             run_query(wd, engine, "warm")
-            words = ["garden", "bakery", "parallel", "notice", "cookie", "static", "elegant", "reload", "secure", "photo"]
             lat = []
-            for i in range(a.queries):
-                q = words[i % len(words)] + ("" if i < len(words) else " " + words[(i * 3) % len(words)])
+            for q in queries:
                 t = time.perf_counter()
                 run_query(wd, engine, q)
                 lat.append(time.perf_counter() - t)
@@ -234,25 +309,34 @@ def main():
             relevance[engine] = hits
             for m in missed[:3]:
                 print("  %s missed: %r (%s), top 3: %s" % (engine, m[0], m[1], m[2]))
+        wd.cache(True)
+        for engine in engines:
+            keys[engine] = keystroke(wd, base, engine, queries)
     finally:
         wd.quit()
         server.shutdown()
 
+    pf = lambda table, key, default=float("nan"): table.get(key, default)
     print("search benchmark: %d pages, %d runs, %d queries; Pagefind %s indexed %d pages" %
-          (a.pages, a.runs, a.queries, PAGEFIND, pf_pages))
+          (a.pages, a.runs, a.queries, "(not run)" if a.no_pagefind else PAGEFIND, pf_pages))
     print("  cold build, search on              %8.3f s" % med["on"])
     print("  cold build, search off             %8.3f s" % med["off"])
     print("  added by the index                 %8.3f s  (%.1f %% of the build without it; goal <= 10 %%)" %
           (med["on"] - med["off"], 100 * (med["on"] - med["off"]) / med["off"]))
-    print("  pagefind --site (after the build)  %8.3f s" % med["pagefind"])
-    print("  index bytes: sopixi %d, Pagefind %d (%.2f); largest sopixi file %d bytes" %
-          (sizes["sopixi"], sizes["pagefind"], sizes["sopixi"] / max(1, sizes["pagefind"]), largest["sopixi"]))
+    if not a.no_pagefind:
+        print("  pagefind --site (after the build)  %8.3f s" % med["pagefind"])
+    files = sum(len(ns) for _, _, ns in os.walk(os.path.join(out, "_search")))
+    print("  index: sopixi %d bytes in %d files, largest %d bytes; Pagefind %d bytes (%.2f)" %
+          (sizes["sopixi"], files, largest["sopixi"], sizes["pagefind"], sizes["sopixi"] / max(1, sizes["pagefind"])))
     for name in ("one word", "three words"):
-        s, p = fetched[("sopixi", name)], fetched[("pagefind", name)]
+        s, p = fetched[("sopixi", name)], pf(fetched, ("pagefind", name), 0)
         print("  bytes fetched, %-11s sopixi %8d  Pagefind %8d  (%.2f; goal < 1)" % (name, s, p, s / max(1, p)))
     print("  query to 10 results (warm, median): sopixi %.1f ms, Pagefind %.1f ms" %
-          (latency["sopixi"] * 1000, latency["pagefind"] * 1000))
-    print("  relevance (page in top 3, of %d): sopixi %d, Pagefind %d" % (len(probes), relevance["sopixi"], relevance["pagefind"]))
+          (latency["sopixi"] * 1000, pf(latency, "pagefind") * 1000))
+    print("  keystroke to first result in the page (median; UI delay after a key: sopixi 60 ms, Pagefind UI 300 ms):"
+          " sopixi %.1f ms, Pagefind UI %.1f ms" % (keys["sopixi"], pf(keys, "pagefind")))
+    print("  relevance (page in top 3, of %d): sopixi %d, Pagefind %s" %
+          (len(probes), relevance["sopixi"], relevance.get("pagefind", "-")))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@
 //! same way and matches each word as a prefix, so `boulang` finds `boulangerie`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use foldhash::fast::RandomState;
 
@@ -132,34 +133,50 @@ impl Stemmer {
 
 /// [`stem`] with the language's stemmer already chosen.
 fn stem_with<'s>(word: &'s str, stemmer: Stemmer) -> std::borrow::Cow<'s, str> {
-    use std::borrow::Cow;
+    match stem_parts(word, stemmer) {
+        (base, "") => std::borrow::Cow::Borrowed(base),
+        (base, end) => std::borrow::Cow::Owned(format!("{base}{end}")),
+    }
+}
+
+/// Whether `w` ends with `end` (bytes compared in line: the words are short).
+fn ends(w: &[u8], end: &[u8]) -> bool {
+    w.len() >= end.len() && w[w.len() - end.len()..].iter().zip(end).all(|(a, b)| a == b)
+}
+
+/// The stem of `word` as a part of it and an ending to add (`bakeries` → `baker` + `y`).
+fn stem_parts(word: &str, stemmer: Stemmer) -> (&str, &'static str) {
+    let b = word.as_bytes();
     let n = if word.is_ascii() { word.len() } else { word.chars().count() };
     // Plural and final `e` off (counted in characters, cut at ASCII letters: always a boundary).
-    let light = |mut w: &'s str, n: usize, plural: &[char], keep_ss: bool| {
-        if n > 3 && w.ends_with(plural) && !(keep_ss && w.ends_with("ss")) {
-            w = &w[..w.len() - 1];
-            if n - 1 > 3 && w.ends_with('e') {
-                w = &w[..w.len() - 1];
+    let light = |plural: &[u8], keep_ss: bool| {
+        let mut len = b.len();
+        let last = b.last().copied().unwrap_or(0);
+        if n > 3 && plural.contains(&last) && !(keep_ss && ends(b, b"ss")) {
+            len -= 1;
+            if n - 1 > 3 && b[len - 1] == b'e' {
+                len -= 1;
             }
-        } else if n > 3 && w.ends_with('e') {
-            w = &w[..w.len() - 1];
+        } else if n > 3 && last == b'e' {
+            len -= 1;
         }
-        w
+        &word[..len]
     };
     match stemmer {
-        Stemmer::French => Cow::Borrowed(light(word, n, &['s', 'x'], false)),
+        Stemmer::French => (light(b"sx", false), ""),
         Stemmer::English => {
-            if n > 4 && word.ends_with("ies") {
-                return Cow::Owned(format!("{}y", &word[..word.len() - 3]));
+            if n > 4 && ends(b, b"ies") {
+                return (&word[..word.len() - 3], "y");
             }
-            for suffix in ["ing", "ed"] {
-                if n > suffix.len() + 2 && word.ends_with(suffix) {
-                    return Cow::Borrowed(&word[..word.len() - suffix.len()]);
-                }
+            if n > 5 && ends(b, b"ing") {
+                return (&word[..word.len() - 3], "");
             }
-            Cow::Borrowed(light(word, n, &['s'], true))
+            if n > 4 && ends(b, b"ed") {
+                return (&word[..word.len() - 2], "");
+            }
+            (light(b"s", true), "")
         }
-        Stemmer::None => Cow::Borrowed(word),
+        Stemmer::None => (word, ""),
     }
 }
 
@@ -177,60 +194,105 @@ fn each_word(text: &str, lang: &str, f: impl FnMut(&str)) {
     each_word_in(text, lang, false, f);
 }
 
-/// [`each_word`], the common entities taken as the separators they stand for when `entities`
-/// (HTML text read as it is: its words are those of its decoded text).
-fn each_word_in(text: &str, lang: &str, entities: bool, mut f: impl FnMut(&str)) {
+/// [`each_word`] of text as it is, or, with `html`, of an HTML fragment read as it is: tags
+/// skipped (and `script`, `style`, `template` whole), the common entities taken as the
+/// separators they stand for. Either way, the words are those of the text [`text_of`] gives.
+fn each_word_in(text: &str, lang: &str, html: bool, mut f: impl FnMut(&str)) {
     let stemmer = Stemmer::of(lang);
-    let mut buf = String::new();
+    let (mut buf, mut grown) = (String::new(), String::new());
     let b = text.as_bytes();
-    // The length of the letter or digit at `i`, or 0 (ASCII by table, others decoded).
-    let alnum_at = |i: usize| -> usize {
-        let c = b[i];
-        if c < 0x80 {
-            usize::from(c.is_ascii_alphanumeric())
-        } else {
-            text[i..].chars().next().filter(|c| c.is_alphanumeric()).map_or(0, char::len_utf8)
-        }
-    };
     let mut i = 0;
     while i < b.len() {
-        let n = alnum_at(i);
-        if n == 0 {
-            // Skip the separator (a whole character, or a whole entity).
+        let start = i;
+        // A run of letters and digits, counted in characters; `plain` while it is ASCII lower
+        // case or digits (folded already: no copy).
+        let (mut chars, mut plain) = (0usize, true);
+        while i < b.len() {
+            let c = b[i];
+            if c < 0x80 {
+                if !c.is_ascii_alphanumeric() {
+                    break;
+                }
+                plain &= !c.is_ascii_uppercase();
+                i += 1;
+            } else {
+                match text[i..].chars().next() {
+                    Some(ch) if ch.is_alphanumeric() => i += ch.len_utf8(),
+                    _ => break,
+                }
+                plain = false;
+            }
+            chars += 1;
+        }
+        if i == start {
+            // A separator: a character, a whole entity, a whole tag.
             i += match b[i] {
-                b'&' if entities => entity(&text[i..]).map_or(1, |e| e.0),
+                b'<' if html => skip_tag(text, i) - i,
+                b'&' if html => entity(&text[i..]).map_or(1, |e| e.0),
                 c if c < 0x80 => 1,
                 _ => text[i..].chars().next().map_or(1, char::len_utf8),
             };
             continue;
         }
-        let start = i;
-        i += n;
-        let mut chars = 1;
-        while i < b.len() {
-            let n = alnum_at(i);
-            if n == 0 {
-                break;
-            }
-            i += n;
-            chars += 1;
-        }
         let w = &text[start..i];
         if chars == 1 && !w.chars().any(char::is_numeric) {
             continue;
         }
-        // Most words are folded already (ASCII, lower case): no copy.
-        let folded = if w.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) {
+        let folded = if plain {
             w
         } else {
             fold_into(w, &mut buf);
             &buf
         };
-        let stemmed = stem_with(folded, stemmer);
+        let stemmed = match stem_parts(folded, stemmer) {
+            (base, "") => base,
+            (base, end) => {
+                grown.clear();
+                grown.push_str(base);
+                grown.push_str(end);
+                &grown
+            }
+        };
         if !stemmed.is_empty() && stemmed.len() <= 40 {
-            f(&stemmed);
+            f(stemmed);
         }
     }
+}
+
+/// The elements whose content is not text.
+const RAW_TEXT: [&str; 3] = ["script", "style", "template"];
+
+/// The name of the tag `tag` (`<h2 id=a>`, `</p>`): its letters and digits after `<` and `/`.
+fn tag_name(tag: &str) -> &str {
+    let name = tag.trim_start_matches(['<', '/']);
+    &name[..name.bytes().take_while(u8::is_ascii_alphanumeric).count()]
+}
+
+/// Where the tag at `i` of `s` ends (after its `>`), or, for the start of a `script`, `style`
+/// or `template`, where the end tag of that element ends.
+fn skip_tag(s: &str, i: usize) -> usize {
+    let b = s.as_bytes();
+    let end_of = |at: usize| memchr::memchr(b'>', &b[at..]).map_or(b.len(), |j| at + j + 1);
+    let end = end_of(i);
+    let tag = &s[i..end];
+    if tag.starts_with("</") {
+        return end;
+    }
+    let name = tag_name(tag);
+    let Some(raw) = RAW_TEXT.into_iter().find(|r| r.len() == name.len() && name.eq_ignore_ascii_case(r)) else {
+        return end;
+    };
+    let mut at = end;
+    while let Some(j) = memchr::memchr(b'<', &b[at..]) {
+        let t = at + j;
+        let t_end = end_of(t);
+        let tag = &s[t..t_end];
+        if tag.starts_with("</") && tag_name(tag).eq_ignore_ascii_case(raw) {
+            return t_end;
+        }
+        at = t_end;
+    }
+    b.len()
 }
 
 /// The entity at the start of `s` among the common ones, with its length.
@@ -298,31 +360,19 @@ fn push_text(seg: &str, out: &mut String, space: &mut bool) {
 }
 
 /// Calls `f` with each run of text of an HTML fragment, between its tags, outside `script`,
-/// `style` and `template`; entities left as they are. A tag separates words.
-fn each_text(html: &str, mut f: impl FnMut(&str)) {
-    let mut rest = html;
-    let mut skip: Option<&str> = None;
-    loop {
-        let i = memchr::memchr(b'<', rest.as_bytes()).unwrap_or(rest.len());
-        if skip.is_none() && i > 0 {
-            f(&rest[..i]);
+/// `style` and `template`; entities left as they are. A tag separates words. Stops when `f`
+/// says so (returns `false`).
+fn each_text(html: &str, mut f: impl FnMut(&str) -> bool) {
+    let mut i = 0;
+    while i < html.len() {
+        let next = memchr::memchr(b'<', &html.as_bytes()[i..]).map_or(html.len(), |j| i + j);
+        if next > i && !f(&html[i..next]) {
+            return;
         }
-        if i == rest.len() {
+        if next == html.len() {
             break;
         }
-        let tag_end = memchr::memchr(b'>', &rest.as_bytes()[i..]).map_or(rest.len(), |j| i + j + 1);
-        let tag = &rest[i..tag_end];
-        let closing = tag.starts_with("</");
-        let name = tag.trim_start_matches(['<', '/']);
-        let name_len = name.bytes().take_while(u8::is_ascii_alphanumeric).count();
-        let name = &name[..name_len];
-        let raw = ["script", "style", "template"].into_iter().find(|r| name.eq_ignore_ascii_case(r));
-        match (skip, closing, raw) {
-            (None, false, Some(r)) => skip = Some(r),
-            (Some(s), true, Some(r)) if r == s => skip = None,
-            _ => {}
-        }
-        rest = &rest[tag_end..];
+        i = skip_tag(html, next);
     }
 }
 
@@ -337,13 +387,60 @@ pub fn text_of(html: &str) -> String {
             out.push(' ');
             space = true;
         }
+        true
     });
     out.truncate(out.trim_end().len());
     out
 }
 
 /// A document's count of each term in each field, and each field's length in words.
-type Counts = (HashMap<String, [u16; 5], RandomState>, [usize; 5]);
+type Counts = (Vec<(Arc<str>, [u16; 5])>, [usize; 5]);
+
+/// The words a worker thread has met, each spelled once: a document's words are counted
+/// against it with one lookup a word and no allocation but for a new word.
+struct Vocabulary {
+    /// Words of up to 16 bytes, by their bytes (no word holds a zero byte: the padding is
+    /// unambiguous), compared as one number; the longer ones by their text.
+    short: HashMap<u128, Slot, RandomState>,
+    long: HashMap<Box<str>, Slot, RandomState>,
+    /// The document being counted (a stamp: a slot counted for another one starts again).
+    doc: u32,
+}
+
+impl Vocabulary {
+    /// The slot of `w`, made on its first use.
+    fn slot(&mut self, w: &str) -> &mut Slot {
+        let new = |w: &str| Slot { term: w.into(), doc: 0, at: 0 };
+        if w.len() <= 16 {
+            // The bytes as a number, read in line (the words are short).
+            let b = w.as_bytes();
+            let part = |s: &[u8]| s.iter().enumerate().fold(0u64, |x, (i, &c)| x | u64::from(c) << (8 * i));
+            let (lo, hi) = if b.len() > 8 { (part(&b[..8]), part(&b[8..])) } else { (part(b), 0) };
+            self.short.entry(u128::from(lo) | u128::from(hi) << 64).or_insert_with(|| new(w))
+        } else {
+            if !self.long.contains_key(w) {
+                self.long.insert(w.into(), new(w));
+            }
+            self.long.get_mut(w).expect("just inserted")
+        }
+    }
+}
+
+struct Slot {
+    term: Arc<str>,
+    /// The last document that counted it, and where its counts are in that document's list.
+    doc: u32,
+    at: u32,
+}
+
+/// Words a thread keeps before it starts a new vocabulary (a platform run meets every
+/// partner's words; what a document holds stays valid, it holds its own `Arc`s).
+const MAX_VOCABULARY: usize = 500_000;
+
+thread_local! {
+    static VOCABULARY: std::cell::RefCell<Vocabulary> =
+        std::cell::RefCell::new(Vocabulary { short: HashMap::default(), long: HashMap::default(), doc: 0 });
+}
 
 /// Field weights: a word of the title counts eight times a word of the body.
 const FIELDS: [(f32, usize); 5] = [(8.0, 0), (3.0, 1), (2.0, 2), (3.0, 3), (1.0, 4)];
@@ -379,10 +476,35 @@ struct Manifest<'a> {
 /// `bytes` gzipped: what is written (a host serves it as it is; the client unzips it with the
 /// browser's `DecompressionStream`, or reads it as it is when the host unzipped it already).
 fn gz(bytes: &[u8]) -> Vec<u8> {
-    use std::io::Write as _;
-    let mut e = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 3), flate2::Compression::fast());
-    let _ = e.write_all(bytes);
-    e.finish().unwrap_or_default()
+    thread_local! {
+        // One compressor a thread, reset for each file: a new one is some 300 KB to allocate
+        // and clear, and a build writes hundreds of these files.
+        static DEFLATE: std::cell::RefCell<flate2::Compress> =
+            std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::fast(), false));
+    }
+    // The gzip header as flate2's `GzEncoder` writes it (no name, time 0, fast, OS unknown).
+    let mut out = Vec::with_capacity(bytes.len() / 3 + 64);
+    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255]);
+    DEFLATE.with_borrow_mut(|z| {
+        z.reset();
+        loop {
+            out.reserve(bytes.len() / 4 + 1024);
+            let done = z.total_in() as usize;
+            match z.compress_vec(&bytes[done..], &mut out, flate2::FlushCompress::Finish) {
+                Ok(flate2::Status::StreamEnd) => break,
+                Ok(_) => {}
+                Err(_) => {
+                    out.clear();
+                    return;
+                }
+            }
+        }
+    });
+    let mut crc = flate2::Crc::new();
+    crc.update(bytes);
+    out.extend_from_slice(&crc.sum().to_le_bytes());
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out
 }
 
 /// A document with its words counted: what `serve` keeps from one build to the next, so that
@@ -418,28 +540,38 @@ impl Counted {
 /// A document's count of each term in each field, and each field's length in words; the body
 /// is `d.text`, or `html` when given (read as it is, its text never made).
 fn count_one(d: &Doc, html: Option<&str>, lang: &str) -> Counts {
-    let mut tf: HashMap<String, [u16; 5], RandomState> = HashMap::default();
-    let mut len = [0usize; 5];
-    let mut add = |w: &str, f: usize| {
-        match tf.get_mut(w) {
-            Some(e) => e[f] = e[f].saturating_add(1),
-            None => {
-                let mut e = [0u16; 5];
-                e[f] = 1;
-                tf.insert(w.to_string(), e);
-            }
+    VOCABULARY.with_borrow_mut(|v| {
+        if v.short.len() + v.long.len() > MAX_VOCABULARY || v.doc == u32::MAX {
+            v.short.clear();
+            v.long.clear();
+            v.doc = 0;
         }
-        len[f] += 1;
-    };
-    let (headings, tags) = (d.headings.join(" "), d.tags.join(" "));
-    for (f, text) in [&d.title, &headings, &d.description, &tags].into_iter().enumerate() {
-        each_word(text, lang, |w| add(w, f));
-    }
-    match html {
-        Some(html) => each_text(html, |seg| each_word_in(seg, lang, true, |w| add(w, 4))),
-        None => each_word(&d.text, lang, |w| add(w, 4)),
-    }
-    (tf, len)
+        v.doc += 1;
+        let stamp = v.doc;
+        // About one distinct word in 40 bytes of HTML.
+        let mut tf: Vec<(Arc<str>, [u16; 5])> = Vec::with_capacity(html.map_or(64, |h| h.len() / 40 + 16));
+        let mut len = [0usize; 5];
+        let mut add = |w: &str, f: usize| {
+            let slot = v.slot(w);
+            if slot.doc != stamp {
+                slot.doc = stamp;
+                slot.at = tf.len() as u32;
+                tf.push((slot.term.clone(), [0; 5]));
+            }
+            let e = &mut tf[slot.at as usize].1;
+            e[f] = e[f].saturating_add(1);
+            len[f] += 1;
+        };
+        let (headings, tags) = (d.headings.join(" "), d.tags.join(" "));
+        for (f, text) in [&d.title, &headings, &d.description, &tags].into_iter().enumerate() {
+            each_word(text, lang, |w| add(w, f));
+        }
+        match html {
+            Some(html) => each_word_in(html, lang, true, |w| add(w, 4)),
+            None => each_word(&d.text, lang, |w| add(w, 4)),
+        }
+        (tf, len)
+    })
 }
 
 /// The excerpt of an HTML fragment: the first [`EXCERPT_CHARS`] characters of [`text_of`],
@@ -448,14 +580,13 @@ fn excerpt_of(html: &str) -> String {
     let mut out = String::with_capacity(EXCERPT_CHARS + 8);
     let mut space = true;
     each_text(html, |seg| {
-        // Enough characters (a character is at most 4 bytes): the rest is not read.
-        if out.len() < EXCERPT_CHARS * 4 + 8 {
-            push_text(seg, &mut out, &mut space);
-            if !space {
-                out.push(' ');
-                space = true;
-            }
+        push_text(seg, &mut out, &mut space);
+        if !space {
+            out.push(' ');
+            space = true;
         }
+        // Enough characters (a character is at most 4 bytes): the rest is not read.
+        out.len() < EXCERPT_CHARS * 4 + 8
     });
     out.truncate(out.trim_end().len());
     if let Some((i, _)) = out.char_indices().nth(EXCERPT_CHARS) {
@@ -492,7 +623,7 @@ fn postings<'a>(per_doc: &[&'a Counts]) -> Vec<(&'a str, Vec<(u32, u32)>)> {
                     }
                 }
                 let w = (score * 10.0).round().max(1.0) as u32;
-                all.entry(term.as_str()).or_default().push((id as u32, w, counts[0] > 0));
+                all.entry(&**term).or_default().push((id as u32, w, counts[0] > 0));
             }
             all
         })
@@ -641,24 +772,51 @@ mod tests {
     }
 
     #[test]
+    fn gz_is_what_gzencoder_writes_and_unzips() {
+        use std::io::{Read as _, Write as _};
+        for input in [Vec::new(), b"abc".to_vec(), (0..200_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect()] {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(&input).unwrap();
+            let reference = e.finish().unwrap();
+            for _ in 0..2 {
+                let ours = gz(&input);
+                assert_eq!(ours, reference, "{} bytes", input.len());
+                let mut back = Vec::new();
+                flate2::read::GzDecoder::new(&ours[..]).read_to_end(&mut back).unwrap();
+                assert_eq!(back, input);
+            }
+        }
+    }
+
+    #[test]
     fn counting_from_html_is_counting_its_text() {
-        let html =
-            "<h2 id=\"a\">Caf&eacute; &amp;lt; pain</h2><p>Hot<br>bread&#39;s<script>var x=\"<p>mot\";</script> \
+        let html = "<h2 id=\"a\">Caf&eacute; &amp;lt; pain</h2><p>Hot<br>bread&#39;s<script>var x=\"<p>mot\";</script> \
                     fresh&nbsp;crème<b>s</b>, l&#x27;été&quot;x&quot; 42</p><!-- caché --><template>no</template>"
-                .repeat(30);
-        let doc = Doc { title: "Pain".into(), tags: vec!["bread".into()], ..Default::default() };
-        let from_text = Counted::new(Doc { text: text_of(&html), ..doc.clone() }, "fr");
-        let from_html = Counted::from_html(doc, &html, "fr");
-        assert_eq!(from_html.counts.1, from_text.counts.1, "field lengths");
+            .repeat(30);
         let sorted = |c: &Counted| {
-            let mut v: Vec<(String, [u16; 5])> = c.counts.0.iter().map(|(k, v)| (k.clone(), *v)).collect();
+            let mut v: Vec<(String, [u16; 5])> = c.counts.0.iter().map(|(k, v)| (k.to_string(), *v)).collect();
             v.sort();
             v
         };
-        assert_eq!(sorted(&from_html), sorted(&from_text));
-        assert_eq!(from_html.doc.text, from_text.doc.text, "the same excerpt");
+        let tricky = [
+            "<STYLE>p{}</style >Texte <TEMPLATE><p>caché</p></Template>Suite <//p>ÉTÉ À 1 a",
+            "début <script>if (a < b) { x = '</p>'; }</SCRIPT>fin <script>jamais fermé",
+            "Ωμέγα—日本 &amp; 2024 &unknown; <a href=\"x>y\">lien</a> fin&",
+        ];
+        for html in [html.as_str()].into_iter().chain(tricky) {
+            let doc = Doc { title: "Pain".into(), tags: vec!["bread".into()], ..Default::default() };
+            let from_text = Counted::new(Doc { text: text_of(html), ..doc.clone() }, "fr");
+            let from_html = Counted::from_html(doc, html, "fr");
+            assert_eq!(from_html.counts.1, from_text.counts.1, "field lengths of {html}");
+            assert_eq!(sorted(&from_html), sorted(&from_text), "{html}");
+            assert_eq!(from_html.doc.text, from_text.doc.text, "the same excerpt");
+        }
+        let doc = Doc { title: "Pain".into(), ..Default::default() };
+        let from_html = Counted::from_html(doc, &html, "fr");
         assert_eq!(from_html.doc.text.chars().count(), EXCERPT_CHARS);
         assert!(!sorted(&from_html).iter().any(|(w, _)| w == "mot" || w == "no" || w == "39"));
+        let t = Counted::from_html(Doc::default(), tricky[1], "fr");
+        assert_eq!(t.doc.text, "début fin", "an unclosed script hides the rest");
     }
 
     #[test]
