@@ -133,7 +133,7 @@ impl Stemmer {
 
 /// [`stem`] with the language's stemmer already chosen.
 fn stem_with<'s>(word: &'s str, stemmer: Stemmer) -> std::borrow::Cow<'s, str> {
-    match stem_parts(word, stemmer) {
+    match stem_parts(word, stemmer, false) {
         (base, "") => std::borrow::Cow::Borrowed(base),
         (base, end) => std::borrow::Cow::Owned(format!("{base}{end}")),
     }
@@ -145,9 +145,10 @@ fn ends(w: &[u8], end: &[u8]) -> bool {
 }
 
 /// The stem of `word` as a part of it and an ending to add (`bakeries` → `baker` + `y`).
-fn stem_parts(word: &str, stemmer: Stemmer) -> (&str, &'static str) {
+/// `ascii`: the word is known to be ASCII (else it is looked at).
+fn stem_parts(word: &str, stemmer: Stemmer, ascii: bool) -> (&str, &'static str) {
     let b = word.as_bytes();
-    let n = if word.is_ascii() { word.len() } else { word.chars().count() };
+    let n = if ascii || word.is_ascii() { word.len() } else { word.chars().count() };
     // Plural and final `e` off (counted in characters, cut at ASCII letters: always a boundary).
     let light = |plural: &[u8], keep_ss: bool| {
         let mut len = b.len();
@@ -244,7 +245,7 @@ fn each_word_in(text: &str, lang: &str, html: bool, mut f: impl FnMut(&str)) {
             fold_into(w, &mut buf);
             &buf
         };
-        let stemmed = match stem_parts(folded, stemmer) {
+        let stemmed = match stem_parts(folded, stemmer, plain) {
             (base, "") => base,
             (base, end) => {
                 grown.clear();
@@ -456,7 +457,7 @@ struct Chunk<'a> {
     /// The terms, sorted.
     t: Vec<&'a str>,
     /// Each term's postings: document ids (the first, then the gaps) and weights, interleaved.
-    p: Vec<Vec<u32>>,
+    p: Vec<&'a [u32]>,
 }
 
 #[derive(Serialize)]
@@ -645,10 +646,14 @@ fn postings<'a>(per_doc: &[&'a Counts]) -> Vec<(&'a str, Vec<(u32, u32)>)> {
             if list.len() > MAX_POSTINGS {
                 // The best documents, and every one with the word in its title (up to a bound):
                 // a query made of a page's title finds that page.
-                list.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(a.0.cmp(&b.0)));
-                let titles = list.iter().take_while(|p| p.2).count().min(MAX_TITLE_POSTINGS);
-                list.truncate(MAX_POSTINGS.max(titles));
-                list.sort_by_key(|p| p.0);
+                // The best `keep` chosen without sorting them all.
+                let titles = list.iter().filter(|p| p.2).count().min(MAX_TITLE_POSTINGS);
+                let keep = MAX_POSTINGS.max(titles);
+                if keep < list.len() {
+                    list.select_nth_unstable_by(keep, |a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(a.0.cmp(&b.0)));
+                    list.truncate(keep);
+                }
+                list.sort_unstable_by_key(|p| p.0);
             }
             (term, list.into_iter().map(|(d, w, _)| (d, w)).collect())
         })
@@ -699,7 +704,8 @@ fn assemble(lang: &str, docs: &[&Doc], per_doc: &[&Counts]) -> Index {
     let chunk_files: Vec<(String, String, Vec<u8>)> = groups
         .par_iter()
         .map(|g| {
-            let chunk = Chunk { t: g.iter().map(|(t, _)| *t).collect(), p: g.iter().map(|(_, p)| p.clone()).collect() };
+            let chunk =
+                Chunk { t: g.iter().map(|(t, _)| *t).collect(), p: g.iter().map(|(_, p)| p.as_slice()).collect() };
             let bytes = gz(&serde_json::to_vec(&chunk).unwrap_or_default());
             (g[0].0.to_string(), short_hash(&bytes), bytes)
         })
@@ -710,7 +716,11 @@ fn assemble(lang: &str, docs: &[&Doc], per_doc: &[&Counts]) -> Index {
             let rows: Vec<[String; 3]> = group
                 .iter()
                 .map(|d| {
-                    let mut x: String = d.text.chars().take(EXCERPT_CHARS).collect();
+                    let mut x = if d.text.len() <= EXCERPT_CHARS {
+                        d.text.clone()
+                    } else {
+                        d.text.chars().take(EXCERPT_CHARS).collect()
+                    };
                     if x.is_empty() {
                         x = d.description.clone();
                     }
@@ -790,9 +800,10 @@ mod tests {
 
     #[test]
     fn counting_from_html_is_counting_its_text() {
-        let html = "<h2 id=\"a\">Caf&eacute; &amp;lt; pain</h2><p>Hot<br>bread&#39;s<script>var x=\"<p>mot\";</script> \
+        let html =
+            "<h2 id=\"a\">Caf&eacute; &amp;lt; pain</h2><p>Hot<br>bread&#39;s<script>var x=\"<p>mot\";</script> \
                     fresh&nbsp;crème<b>s</b>, l&#x27;été&quot;x&quot; 42</p><!-- caché --><template>no</template>"
-            .repeat(30);
+                .repeat(30);
         let sorted = |c: &Counted| {
             let mut v: Vec<(String, [u16; 5])> = c.counts.0.iter().map(|(k, v)| (k.to_string(), *v)).collect();
             v.sort();
