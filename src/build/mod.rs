@@ -11,6 +11,7 @@ pub mod engine;
 pub(crate) mod files;
 pub(crate) mod finish;
 pub(crate) mod gather;
+pub(crate) mod legal;
 pub(crate) mod memo;
 pub(crate) mod search_index;
 pub(crate) mod session;

@@ -181,7 +181,7 @@ pub(crate) fn load(cx: &BuildCx, mut inputs: Inputs, memo: &mut Memo) -> Result<
     let mut errors: Vec<Diagnostic> = inputs.errors.clone();
     preload_syntaxes(&cx.engine.highlighter, &inputs.markdown);
     let markdown = std::mem::take(&mut inputs.markdown);
-    let ok = parse_all(cx, &inputs, markdown, memo, &mut errors);
+    let mut ok = parse_all(cx, &inputs, markdown, memo, &mut errors);
 
     let mut site_sources = Vec::new();
     for f in &inputs.site_templates {
@@ -218,6 +218,8 @@ pub(crate) fn load(cx: &BuildCx, mut inputs: Inputs, memo: &mut Memo) -> Result<
         strings.hash_into(&mut env.base);
         env
     });
+    // What the pages and templates use, for the privacy and thank-you pages.
+    let uses = crate::build::legal::uses(&ok, theme_sources.iter().chain(&site_sources).map(|t| t.text.as_str()));
     let tpl = load_templates(cx, env.as_ref(), memo, vec![theme_sources, site_sources]);
     let tpl = match tpl {
         Ok(t) => t,
@@ -234,15 +236,40 @@ pub(crate) fn load(cx: &BuildCx, mut inputs: Inputs, memo: &mut Memo) -> Result<
             );
         }
     }
+    generated_pages(cx, &inputs, &uses, &mut ok, &mut errors);
+    let missing_notice = crate::build::legal::missing_notice(&inputs.config, &inputs.config_text, &ok);
     let other_files: Vec<String> = inputs.content_other.iter().map(|f| f.rel.clone()).collect();
-    let (content, warnings) = match Content::assemble_under(&inputs.config, ok, other_files, cx.opts) {
+    let (content, mut warnings) = match Content::assemble_under(&inputs.config, ok, other_files, cx.opts) {
         Ok(c) => c,
         Err(d) => {
             errors.extend(d);
             return Err(BuildFailed::new(errors));
         }
     };
+    warnings.extend(missing_notice);
     Ok(Loaded { inputs, content, tpl, strings, env, errors, warnings })
+}
+
+/// The legal notice, privacy and thank-you pages (`build::legal`) the site does not write itself,
+/// parsed like its own files.
+fn generated_pages(
+    cx: &BuildCx,
+    inputs: &Inputs,
+    uses: &crate::build::legal::Uses,
+    ok: &mut Vec<Parsed>,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let made = crate::build::legal::pages(&inputs.config, &cx.engine.policy, uses);
+    if made.is_empty() {
+        return;
+    }
+    let own: std::collections::HashSet<&str> = ok.iter().map(|p| p.rel.as_str()).collect();
+    let made: Vec<(String, String)> = made.into_iter().filter(|(rel, _)| !own.contains(rel.as_str())).collect();
+    for (rel, text) in made {
+        let (p, d) = content::parse(&rel, text, &inputs.config);
+        errors.extend(d);
+        ok.push(p);
+    }
 }
 
 /// The theme's `i18n/LANG.yaml` files, then the site's (which override them key by key).
@@ -450,9 +477,18 @@ pub(crate) fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bo
     let Loaded { inputs, mut content, mut tpl, strings, env, mut errors, warnings } = loaded;
     let config = &inputs.config;
     let (images, url_lookup) = body_functions(cx, &inputs, &content, &mut tpl, &strings);
-    let site_values: Vec<(String, serde_json::Value)> =
-        config.languages().iter().map(|l| (l.to_string(), templates::site_value(config, &content, l))).collect();
-    let shortcodes = Shortcodes::new(&tpl, &site_values, cx.opts.deadline);
+    let site_values: Vec<(String, serde_json::Value)> = config
+        .languages()
+        .iter()
+        .map(|l| {
+            let mut v = templates::site_value(config, &content, l);
+            if let Some(o) = v.as_object_mut() {
+                o.insert("form".into(), form_value(cx, config, &url_lookup, l));
+            }
+            (l.to_string(), v)
+        })
+        .collect();
+    let shortcodes = Shortcodes::new(&tpl, &site_values, cx.opts.deadline, config);
     let reuse = BodyReuse::new(
         memo,
         env.as_ref().and_then(|e| e.bodies_key(&url_lookup, &site_values, &strings)),
@@ -522,17 +558,39 @@ fn body_functions(
     (images, url_lookup)
 }
 
+/// `site.form` for shortcodes in `lang`: where `contact_form` posts (the policy's endpoint and
+/// the site's form id), its consent text and the thank-you page's address.
+fn form_value(cx: &BuildCx, config: &Config, lookup: &Lookup, lang: &str) -> serde_json::Value {
+    let forms = &cx.engine.policy.forms;
+    let id = config.form_id(cx.opts);
+    let thanks = lookup.file_url(crate::build::legal::THANKS, lang).cloned();
+    serde_json::json!({
+        "action": format!("{}{}", forms.endpoint, crate::util::text::slugify(&id)),
+        "id": id,
+        "consent": forms.consent(lang),
+        "thanks": thanks,
+    })
+}
+
 /// Renders the shortcodes a body calls with the `shortcodes/NAME.html` templates.
 struct Shortcodes<'a> {
     tpl: &'a Templates,
     names: Vec<String>,
     site_values: &'a [(String, serde_json::Value)],
     deadline: Option<Instant>,
+    /// The business's position (`map` without `lat` and `lon`).
+    geo: Option<(f64, f64)>,
 }
 
 impl<'a> Shortcodes<'a> {
-    fn new(tpl: &'a Templates, site_values: &'a [(String, serde_json::Value)], deadline: Option<Instant>) -> Self {
-        Shortcodes { tpl, names: tpl.shortcode_names(), site_values, deadline }
+    fn new(
+        tpl: &'a Templates,
+        site_values: &'a [(String, serde_json::Value)],
+        deadline: Option<Instant>,
+        config: &Config,
+    ) -> Self {
+        let geo = config.site.business.as_ref().and_then(|b| b.geo).map(|g| (g.lat, g.lon));
+        Shortcodes { tpl, names: tpl.shortcode_names(), site_values, deadline, geo }
     }
 
     /// One call, for a page in `lang`: its HTML, or what went wrong.
@@ -550,6 +608,20 @@ impl<'a> Shortcodes<'a> {
         }
         if let Some(b) = &call.body {
             ctx.insert("body", b);
+        }
+        // A video on YouTube or Vimeo, a map: the frame that waits for consent.
+        match call.name.as_str() {
+            "video" => {
+                if let Some(e) = crate::render::embed::video(&call.args, lang) {
+                    ctx.insert("embed", &e);
+                }
+            }
+            "map" => {
+                let e = crate::render::embed::map(&call.args, self.geo, lang)
+                    .map_err(|e| format!("shortcode `map` failed: {e}"))?;
+                ctx.insert("embed", &e);
+            }
+            _ => {}
         }
         let site = self.site_values.iter().find(|(l, _)| l == lang).map_or(&self.site_values[0].1, |(_, v)| v);
         ctx.insert("site", site);
@@ -656,22 +728,59 @@ impl BodyConverter<'_> {
 /// Template values and the lookup tables of the functions that need rendered content, side by
 /// side.
 pub(crate) fn context(bodied: Bodied) -> Contexts {
-    let Bodied { loaded, images, body_keys, lookup } = bodied;
+    let Bodied { mut loaded, images, body_keys, lookup } = bodied;
     let (config, content) = (&loaded.inputs.config, &loaded.content);
     let mut values = Values::new(config, content);
+    // Themes that print `seo` get the head tags, and their pages without an image a share card.
+    if loaded.tpl.any_mentions("seo") {
+        values.seo = Some(images.clone());
+        match card_look(&loaded.inputs.theme) {
+            Ok(Some(look)) => images.set_card_look(Arc::new(look)),
+            Ok(None) => {}
+            Err(d) => loaded.errors.push(d),
+        }
+    }
     // A theme with a search page gets `site.search` (its address, the same from one build to
     // the next: no page is made again because another page's text changed).
     let search = loaded.tpl.has("search.html") && config.site.search;
     for (lang, site) in &mut values.sites {
-        if let (true, Some(obj)) = (search, site.as_object_mut()) {
+        let Some(obj) = site.as_object_mut() else { continue };
+        if search {
             let url = crate::build::search_index::page_url(config, lang);
             obj.insert("search".into(), serde_json::json!({"url": url, "lang": lang}));
+        }
+        // The legal notice and privacy page (`site.legal`), the business (`site.business`).
+        let url = |rel: &str| lookup.file_url(rel, lang).cloned();
+        if let Some(v) = crate::build::legal::value(config, lang, url) {
+            obj.insert("legal".into(), v);
+        }
+        if let Some(b) = &config.site.business {
+            let title = config.site.languages.get(lang.as_str()).and_then(|l| l.title.as_deref()).unwrap_or(&config.site.title);
+            obj.insert("business".into(), b.value(title, lang));
         }
     }
     let values = Arc::new(values);
     // The functions registered with the bodies hold this lookup: they see the values from now on.
     let _ = lookup.values.set(values.clone());
     Contexts { bodied: Bodied { loaded, images, body_keys, lookup: lookup.clone() }, values, lookup, search }
+}
+
+/// The theme's share-card look (`card:` of `theme.yaml`): its font read from the theme.
+fn card_look(theme: &crate::theme::Theme) -> Result<Option<crate::images::card::Look>, Diagnostic> {
+    let Ok(meta) = theme.meta() else { return Ok(None) };
+    let Some(card) = meta.card else { return Ok(None) };
+    let label = theme.origin("theme.yaml");
+    let font = match theme.file_bytes(&card.font) {
+        Some(Ok(bytes)) => bytes.into_owned(),
+        Some(Err(e)) => return Err(Diagnostic::new(theme.origin(&card.font), e)),
+        None => {
+            return Err(Diagnostic::new(label, format!("`card.font` `{}` is not a file of the theme", card.font))
+                .hint("ship the font in the theme's folder (e.g. fonts/MyFont-Bold.ttf) and give its path from there"))
+        }
+    };
+    crate::images::card::Look::new(font, &card.background, &card.text, &card.accent)
+        .map(Some)
+        .map_err(|e| Diagnostic::new(label, e).hint("`card:` takes `font:` (a .ttf or .otf file of the theme) and `background:`, `text:`, `accent:` as #rrggbb"))
 }
 
 /// Every page rendered and finished as soon as it is rendered, so that only finished bytes are

@@ -21,6 +21,8 @@ use image::{DynamicImage, ImageDecoder, ImageFormat};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub mod card;
+
 use crate::theme::{self, Theme};
 use crate::util::diag::{Diagnostic, Kind, Origin};
 use crate::util::text::{normalize, Malformed};
@@ -289,6 +291,10 @@ pub struct Images {
     scopes: Scopes,
     /// Headers of image files read by any build of this engine, by absolute path.
     shared_headers: Arc<HeaderCache>,
+    /// The share cards' look (`card:` of the theme), when the build makes cards.
+    card_look: std::sync::OnceLock<card::SharedLook>,
+    /// Share cards asked for: site path → (title, site name, cache name).
+    cards: Mutex<BTreeMap<String, (String, String, String)>>,
 }
 
 /// The page each thread is rendering: its folder under the site root, and whether it asked for
@@ -404,7 +410,76 @@ impl Images {
             counts: Mutex::default(),
             scopes: Scopes::default(),
             shared_headers,
+            card_look: std::sync::OnceLock::new(),
+            cards: Mutex::default(),
         }
+    }
+
+    /// Sets the look of this build's share cards (once; later calls change nothing).
+    pub fn set_card_look(&self, look: card::SharedLook) {
+        let _ = self.card_look.set(look);
+    }
+
+    /// The share card of a page titled `title` on the site `site`: its URL (absolute, under
+    /// `base_url`) and size. Made by [`Images::process`] unless the cache has it.
+    pub fn card(&self, title: &str, site: &str) -> (String, u32, u32) {
+        let look = self.card_look.get_or_init(|| Arc::new(card::Look::builtin()));
+        let mut h = blake3::Hasher::new();
+        h.update(look.key().as_bytes());
+        h.update(title.as_bytes());
+        h.update(b"\0");
+        h.update(site.as_bytes());
+        let hex = h.finalize().to_hex();
+        let name = &hex[..20];
+        let path = format!("{OUT_DIR}/card.{name}.png");
+        let url = format!("{}{path}", self.base_url);
+        self.cards
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(path)
+            .or_insert_with(|| (title.to_string(), site.to_string(), format!("card.{name}.png")));
+        (url, card::SIZE.0, card::SIZE.1)
+    }
+
+    /// Makes the cards asked for that the cache lacks, in parallel: (site path, cached file)
+    /// of every card, and the cache names used.
+    fn process_cards(&self, dir: &Path, errors: &mut Vec<Diagnostic>) -> (Vec<(String, PathBuf, String)>, Vec<String>, usize) {
+        let cards = std::mem::take(&mut *self.cards.lock().unwrap_or_else(|e| e.into_inner()));
+        if cards.is_empty() {
+            return (Vec::new(), Vec::new(), 0);
+        }
+        let look = self.card_look.get_or_init(|| Arc::new(card::Look::builtin())).clone();
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            errors.push(Diagnostic::new(dir.display().to_string(), format!("cannot create the image cache folder: {e}")));
+            return (Vec::new(), Vec::new(), 0);
+        }
+        let made: Vec<Result<bool, Diagnostic>> = cards
+            .par_iter()
+            .map(|(path, (title, site, cache))| {
+                let file = dir.join(cache);
+                let hit = std::fs::File::options()
+                    .append(true)
+                    .open(&file)
+                    .and_then(|f| f.set_modified(std::time::SystemTime::now()))
+                    .is_ok();
+                if hit {
+                    return Ok(false);
+                }
+                card::render(title, site, &look)
+                    .and_then(|png| write_atomic(&file, &png).map_err(|e| format!("cannot write the cache: {e}")))
+                    .map(|()| true)
+                    .map_err(|e| Diagnostic::new(format!("(share card) {path}"), e).kind(Kind::Image))
+            })
+            .collect();
+        let mut count = 0;
+        for r in made {
+            match r {
+                Ok(new) => count += usize::from(new),
+                Err(d) => errors.push(d),
+            }
+        }
+        let published = cards.iter().map(|(path, (_, _, cache))| (path.clone(), dir.join(cache), "(share card)".to_string())).collect();
+        (published, cards.into_values().map(|(_, _, c)| c).collect(), count)
     }
 
     /// Variants made by the last [`Images::process`], and variants it found in the cache.
@@ -867,11 +942,22 @@ impl Images {
             .collect();
         bar.finish_and_clear();
         errors.extend(failed);
+        let (cards, card_names, cards_made) = self.process_cards(&dir, &mut errors);
+        published.extend(cards);
+        {
+            let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+            counts.0 += cards_made;
+            counts.1 += card_names.len() - cards_made;
+        }
         self.save_headers();
         if errors.is_empty() {
             let originals = self.originals.lock().unwrap_or_else(|e| e.into_inner());
-            let used: std::collections::HashSet<&str> =
-                variants.values().map(|v| v.cache_name.as_str()).chain(originals.iter().map(String::as_str)).collect();
+            let used: std::collections::HashSet<&str> = variants
+                .values()
+                .map(|v| v.cache_name.as_str())
+                .chain(originals.iter().map(String::as_str))
+                .chain(card_names.iter().map(String::as_str))
+                .collect();
             prune(&dir, &used, std::time::Duration::from_secs(3600));
         }
         (published, errors)

@@ -63,6 +63,7 @@ fn platform_js(policy: &Policy, logo: &[u8]) -> Vec<u8> {
             let t = serde_json::json!({
                 "message": t.message, "accept": t.accept, "refuse": t.refuse, "settings": t.settings,
                 "age_warning": t.age_warning, "age_confirm": t.age_confirm, "label": t.badge_label,
+                "providers": t.providers,
             });
             (lang.clone(), t)
         })

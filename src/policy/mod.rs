@@ -13,6 +13,7 @@
 pub mod check;
 pub mod compliance;
 pub(crate) mod notice;
+pub mod host;
 pub(crate) mod quotas;
 pub(crate) mod reserved;
 pub mod tree;
@@ -44,6 +45,9 @@ pub struct NoticeText {
     pub(crate) age_confirm: String,
     /// The badge's accessible name.
     pub(crate) badge_label: String,
+    /// Above the list of the page's third-party providers (embeds, consent scripts) in the notice.
+    #[serde(default)]
+    pub(crate) providers: String,
 }
 
 /// The colours of the platform elements (hex `#rgb` or `#rrggbb`).
@@ -81,6 +85,10 @@ pub struct Policy {
     pub preview_domain: Option<String>,
     /// Theme marketplace prices: the platform's margin and VAT, in basis points.
     pub themes: ThemePricing,
+    /// The host every legal notice names (`host:`).
+    pub host: host::Host,
+    /// Where contact forms post, and their consent text (`forms:`).
+    pub forms: host::Forms,
     /// Files of the platform's media library (globs over a site's paths, `static/library/**`):
     /// licensed for use on the platform only, so left out of an export.
     pub library_media: Vec<String>,
@@ -211,6 +219,7 @@ impl Default for Policy {
             age_warning: "This page is for adults only. Are you 18 or older?".into(),
             age_confirm: "I am 18 or older".into(),
             badge_label: "Website made with Sopixi".into(),
+            providers: "Content from other sites on this page, loaded only if you accept it:".into(),
         };
         let fr = NoticeText {
             message: "Ce site n'utilise des cookies qu'avec votre accord.".into(),
@@ -220,6 +229,7 @@ impl Default for Policy {
             age_warning: "Cette page est réservée aux adultes. Avez-vous 18 ans ou plus ?".into(),
             age_confirm: "J'ai 18 ans ou plus".into(),
             badge_label: "Site réalisé avec Sopixi".into(),
+            providers: "Contenus d'autres sites sur cette page, chargés seulement avec votre accord :".into(),
         };
         Policy {
             badge_url: "https://sopixi.com/".into(),
@@ -232,6 +242,8 @@ impl Default for Policy {
             releases: Releases::default(),
             preview_domain: None,
             themes: ThemePricing::default(),
+            host: host::Host::default(),
+            forms: host::Forms::default(),
             library_media: Vec::new(),
             partners: PartnerRules { default_domain: DEFAULT_DOMAIN.into(), ..Default::default() },
         }
@@ -381,6 +393,8 @@ impl Policy {
         }
         colors(file, text, raw.colors, &mut p, &mut errors);
         notices(file, text, raw.notice, &mut p, &mut errors);
+        p.host = host::host(file, text, raw.host, &mut errors);
+        p.forms = host::forms(file, text, raw.forms, &mut errors);
         if errors.is_empty() {
             Ok((p, raw.badge.logo))
         } else {
@@ -450,6 +464,7 @@ fn notices(file: &str, text: &str, notice: BTreeMap<String, RawTexts>, p: &mut P
             ("age_warning", t.age_warning, &mut merged.age_warning),
             ("age_confirm", t.age_confirm, &mut merged.age_confirm),
             ("badge_label", t.badge_label, &mut merged.badge_label),
+            ("providers", t.providers, &mut merged.providers),
         ] {
             if let Some(v) = value {
                 if v.trim().is_empty() {
@@ -526,6 +541,10 @@ struct RawPolicy {
     library_media: Vec<String>,
     #[serde(default)]
     themes: Option<RawThemes>,
+    #[serde(default)]
+    host: Option<host::RawHost>,
+    #[serde(default)]
+    forms: Option<host::RawForms>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -752,6 +771,7 @@ struct RawTexts {
     age_warning: Option<String>,
     age_confirm: Option<String>,
     badge_label: Option<String>,
+    providers: Option<String>,
 }
 
 /// `#rgb` / `#rrggbb` → (r, g, b).

@@ -6,9 +6,11 @@
 //! write files; the only reader is `load_data`, which refuses paths outside the site.
 
 pub mod body;
+pub(crate) mod embed;
 pub mod highlight;
 pub(crate) mod i18n;
 pub mod markdown;
 pub mod minify;
+pub(crate) mod seo;
 pub mod shortcodes;
 pub(crate) mod templates;

@@ -54,6 +54,8 @@ pub(crate) fn builtin_sources() -> Vec<TemplateSource> {
         "shortcodes/video.html",
         "shortcodes/download.html",
         "shortcodes/button.html",
+        "shortcodes/map.html",
+        "shortcodes/contact_form.html",
     ]
 }
 
@@ -172,6 +174,16 @@ impl Templates {
                 .hint("check the names in `extends`, `include` and `import`: the template must exist in the theme or in templates/")]);
         }
         Ok(Templates { tera, origins, sources })
+    }
+
+    /// Whether a template names `word` as a whole identifier (`seo` in `{{ seo | safe }}`).
+    pub(crate) fn any_mentions(&self, word: &str) -> bool {
+        let ident = |c: char| c.is_alphanumeric() || c == '_' || c == '.';
+        self.sources.values().any(|t| {
+            t.match_indices(word).any(|(i, _)| {
+                !t[..i].chars().next_back().is_some_and(ident) && !t[i + word.len()..].chars().next().is_some_and(ident)
+            })
+        })
     }
 
     /// Whether a template of that name exists.
@@ -542,6 +554,8 @@ pub(crate) struct Values {
     sections_head: Vec<Value>,
     /// Each section's pages.
     section_pages: Vec<Vec<usize>>,
+    /// The build's images, when the templates print `seo` (its share cards are planned there).
+    pub(crate) seo: Option<Arc<crate::images::Images>>,
 }
 
 fn reading_time(words: usize) -> usize {
@@ -774,7 +788,7 @@ impl Values {
         let section_pages = content.sections.iter().map(|s| s.pages.clone()).collect();
         let sites = config.languages().iter().map(|l| (l.to_string(), site_value(config, content, l))).collect();
         let fallback_lang = content.pages.iter().map(|p| p.fallback.then(|| p.src.lang.clone())).collect();
-        Values { sites, fallback_lang, pages_light, bodies, neighbours, sections_head, section_pages }
+        Values { sites, fallback_lang, pages_light, bodies, neighbours, sections_head, section_pages, seo: None }
     }
 
     /// The `site` value in `lang` (the default language's when the site has no such language).
@@ -1035,6 +1049,10 @@ pub(crate) fn context_value(
     m.insert("current_url".into(), Value::String(config.permalink(path)));
     for (k, v) in entries {
         m.insert(k.into(), v);
+    }
+    if let Some(images) = &values.seo {
+        let tags = crate::render::seo::tags(config, images, lang, path, &m);
+        m.insert("seo".into(), Value::String(tags));
     }
     Value::Object(m)
 }

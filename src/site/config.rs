@@ -102,6 +102,12 @@ pub struct SiteConfig {
     /// Deployment targets and publishing rules, read by `sopixi deploy`.
     #[serde(default)]
     pub deploy: DeployConfig,
+    /// The publisher, for the legal notice page (`/mentions-legales/`, `/en/legal-notice/`).
+    #[serde(default)]
+    pub legal: Option<crate::site::business::Legal>,
+    /// The shop or workshop: schema.org `LocalBusiness` data, opening hours, address card.
+    #[serde(default)]
+    pub business: Option<crate::site::business::Business>,
     /// Free-form values for themes, available as `site.extra`.
     #[serde(default)]
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -371,6 +377,9 @@ pub struct BuildOptions {
     /// The moment the build must be done by (the platform's per-partner time limit): past it,
     /// renders stop and the build fails. Does not change what a build that finishes makes.
     pub deadline: Option<std::time::Instant>,
+    /// The id contact forms post under (`platform build` gives the partner's id; otherwise the
+    /// site's domain, or the host of its `base_url`).
+    pub form_id: Option<String>,
 }
 
 impl BuildOptions {
@@ -389,10 +398,14 @@ impl BuildOptions {
             cache_dir: _,
             deadline: _,
             theme_catalog,
+            form_id,
         } = self;
         h.update(format!("{drafts:?}|{base_url:?}|{no_minify}|{theme_dir:?}").as_bytes());
         if let Some(c) = theme_catalog {
             h.update(format!("|{c:?}").as_bytes());
+        }
+        if let Some(f) = form_id {
+            h.update(format!("|form {f}").as_bytes());
         }
         if !withheld.is_empty() || *adult_site || !adult_pages.is_empty() {
             h.update(format!("|{withheld:?}|{adult_site}|{adult_pages:?}").as_bytes());
@@ -485,6 +498,12 @@ impl Config {
         }
         check_taxonomies(&site, text, &mut errors);
         check_languages(&site, text, &mut errors);
+        if let Some(l) = &site.legal {
+            errors.extend(crate::site::business::check_legal(l, text));
+        }
+        if let Some(b) = &site.business {
+            errors.extend(crate::site::business::check_business(b, text));
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -516,6 +535,22 @@ impl Config {
         } else {
             format!("/{lang}/")
         }
+    }
+
+    /// The id this site's contact forms post under: the build's `form_id`, else the site's
+    /// `domain`, else the host of its `base_url` (`site` for a relative one).
+    pub(crate) fn form_id(&self, opts: &BuildOptions) -> String {
+        if let Some(id) = &opts.form_id {
+            return id.clone();
+        }
+        if let Some(d) = &self.site.domain {
+            return d.clone();
+        }
+        let url = &self.site.base_url;
+        url.split_once("://")
+            .map(|(_, rest)| rest.split(['/', ':']).next().unwrap_or("").to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "site".into())
     }
 
     /// The absolute URL of a site path (`/blog/` → `https://example.org/blog/`).

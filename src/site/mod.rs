@@ -5,5 +5,6 @@
 //! threads, or know about templates, HTTP or object stores.
 
 pub(crate) mod body;
+pub mod business;
 pub mod config;
 pub mod content;

@@ -37,6 +37,24 @@ pub struct ThemeMeta {
     /// A screenshot of the theme, relative to its folder.
     #[serde(default)]
     pub screenshot: Option<String>,
+    /// How the theme's share cards look: a font of the theme and its colours.
+    #[serde(default)]
+    pub card: Option<CardMeta>,
+}
+
+/// `card:` of `theme.yaml`: the font (a TrueType or OpenType file of the theme, relative to its
+/// folder) and the colours of the generated share cards.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardMeta {
+    /// `fonts/MyFont-Bold.ttf`.
+    pub font: String,
+    /// Background colour, `#rrggbb`.
+    pub background: String,
+    /// The title's and site name's colour.
+    pub text: String,
+    /// The band and mark colour.
+    pub accent: String,
 }
 
 /// An amount of money read from a decimal string (`"49.00"`) or a number, held as cents.

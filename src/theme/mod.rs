@@ -193,6 +193,15 @@ impl Theme {
         }
     }
 
+    /// The bytes of the theme's file `rel` (`fonts/x.ttf`), if it has it.
+    pub fn file_bytes(&self, rel: &str) -> Option<Result<std::borrow::Cow<'static, [u8]>, String>> {
+        let f = self.files.iter().find(|f| f.rel == rel)?;
+        Some(match &f.data {
+            Data::Static(b) => Ok(std::borrow::Cow::Borrowed(*b)),
+            Data::File(p) => std::fs::read(p).map(std::borrow::Cow::Owned).map_err(|e| format!("cannot read: {e}")),
+        })
+    }
+
     /// The theme's templates (files under `templates/`), read; unreadable ones are reported as
     /// (origin, reason).
     pub fn templates(&self) -> (Vec<TemplateText>, Vec<(String, String)>) {

@@ -607,6 +607,7 @@ impl RunCx<'_> {
             theme_catalog: self.opts.themes.clone(),
             cache_dir: Some(self.opts.out.join(".cache").join(id)),
             deadline: Some(Instant::now() + Duration::from_secs(self.engine.policy.limits.build_seconds)),
+            form_id: Some(id.to_string()),
             ..Default::default()
         }
     }

@@ -1,7 +1,9 @@
 // Sopixi platform: the badge, the cookie consent (accept and refuse equally easy, remembered,
 // changeable from the "cookie settings" button) and the age gate, made so that no page can hide
 // them. Scripts a partner marks <script type="text/plain" data-consent="..."> run only after
-// acceptance. `C` (set by the build from the platform policy, before this code) holds the badge
+// acceptance, and embeds (`data-consent` + `data-embed-src`: YouTube, Vimeo, OpenStreetMap …)
+// load their frame only once the visitor accepts their provider — in the notice, which lists the
+// providers of the page, or with the embed's own button. `C` (set by the build from the platform policy, before this code) holds the badge
 // link, the logo, the colours and the texts, so that the elements can be rebuilt even when a page
 // removed the markup they came in.
 //
@@ -19,7 +21,8 @@
 // - a page zoom is counter-zoomed, so the badge keeps its size.
 (function (C) {
   "use strict";
-  var KEY = "sopixi-consent";
+  var KEY = "sopixi-consent", PKEY = "sopixi-consent-providers";
+  var NAMES = { youtube: "YouTube", vimeo: "Vimeo", openstreetmap: "OpenStreetMap" };
   var d = document, html = d.documentElement;
   var root = d.getElementById("sopixi-platform");
   var lang = ((root && root.getAttribute("lang")) || html.getAttribute("lang") || "").split(/[-_]/)[0].toLowerCase();
@@ -35,6 +38,7 @@
     message: textOf("[data-sopixi-notice] p", T.message),
     accept: textOf("[data-sopixi-accept]", T.accept),
     refuse: textOf("[data-sopixi-refuse]", T.refuse),
+    providers: T.providers || (C.texts.en && C.texts.en.providers) || "",
     age_warning: T.age_warning,
     age_confirm: T.age_confirm,
     label: (function () {
@@ -53,9 +57,47 @@
   function esc(s) { return String(s).replace(/[&<>"']/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; }); }
   function stored() { try { return localStorage.getItem(KEY); } catch (e) { return null; } }
   function store(v) { try { localStorage.setItem(KEY, v); } catch (e) {} }
+  // Providers accepted one by one (the embed's button, the notice's boxes).
+  function accepted() {
+    try { var v = JSON.parse(localStorage.getItem(PKEY) || "[]"); return Array.isArray(v) ? v : []; } catch (e) { return []; }
+  }
+  function storeAccepted(list) { try { localStorage.setItem(PKEY, JSON.stringify(list)); } catch (e) {} }
+  function allowed(name) { return stored() === "accepted" || accepted().indexOf(name) >= 0; }
+  // The providers this page uses, in the order they come: [{id, name}].
+  function used() {
+    var out = [], seen = {}, els = d.querySelectorAll("[data-consent]");
+    for (var i = 0; i < els.length; i++) {
+      var id = els[i].getAttribute("data-consent");
+      if (!id || seen[id]) continue;
+      seen[id] = true;
+      out.push({ id: id, name: els[i].getAttribute("data-embed-name") || NAMES[id] || id });
+    }
+    return out;
+  }
+  // An embed's frame, in place of its placeholder.
+  function loadEmbed(el) {
+    if (el.hasAttribute("data-embed-loaded")) return;
+    var src = el.getAttribute("data-embed-src");
+    if (!/^https:\/\//.test(src || "")) return;
+    var f = d.createElement("iframe");
+    f.src = src;
+    f.title = el.getAttribute("data-embed-title") || "";
+    f.setAttribute("allow", "accelerometer; autoplay; clipboard-write; encrypted-media; gyroscope; picture-in-picture; fullscreen");
+    f.setAttribute("allowfullscreen", "");
+    f.setAttribute("referrerpolicy", "strict-origin-when-cross-origin");
+    f.style.cssText = "position:absolute;inset:0;width:100%;height:100%;border:0";
+    var ph = el.querySelector("[data-embed-placeholder]");
+    if (ph) ph.replaceWith(f); else el.appendChild(f);
+    el.setAttribute("data-embed-loaded", "");
+  }
   function runConsented() {
+    var embeds = d.querySelectorAll("[data-consent][data-embed-src]");
+    for (var k = 0; k < embeds.length; k++) {
+      if (allowed(embeds[k].getAttribute("data-consent"))) loadEmbed(embeds[k]);
+    }
     var pending = d.querySelectorAll('script[type="text/plain"][data-consent]');
     for (var i = 0; i < pending.length; i++) {
+      if (!allowed(pending[i].getAttribute("data-consent"))) continue;
       var old = pending[i], s = d.createElement("script");
       for (var j = 0; j < old.attributes.length; j++) {
         var a = old.attributes[j];
@@ -86,6 +128,8 @@
     ".notice{display:none;position:fixed;left:8px;right:8px;bottom:48px;max-width:560px;margin:0 auto;background:" + C.colors.background +
     ";color:" + C.colors.text + ";border:1px solid " + C.colors.text + ";border-radius:8px;padding:12px;box-shadow:0 4px 16px rgba(0,0,0,.2);font:inherit}" +
     ".notice.open{display:block}.notice p{margin:0 0 8px}" +
+    ".notice ul{margin:0 0 8px;padding:0;list-style:none}.notice li{margin:2px 0}" +
+    ".notice label{display:inline-flex;gap:6px;align-items:center;cursor:pointer}" +
     ".notice button{all:unset;cursor:pointer;display:inline-block;min-width:96px;text-align:center;padding:8px 12px;margin:4px 8px 0 0;border-radius:6px;border:1px solid " +
     C.colors.text + ";font:inherit;font-weight:600}" +
     ".notice [data-sopixi-accept]{background:" + C.colors.text + ";color:" + C.colors.background + "}" +
@@ -104,7 +148,18 @@
       "<a data-sopixi-badge href=\"" + esc(C.url) + "\" aria-label=\"" + esc(T.label) + "\"><img src=\"" + esc(C.logo) + "\" alt=\"Sopixi\" width=\"72\" height=\"20\"></a>" +
       "<button type=\"button\" class=\"settings\" data-sopixi-settings>" + esc(T.settings) + "</button></div>" +
       "<div class=\"notice" + (noticeOpen ? " open" : "") + "\" data-sopixi-notice role=\"dialog\" aria-label=\"" + esc(T.settings) + "\"><p>" + esc(T.message) +
-      "</p><button type=\"button\" data-sopixi-accept>" + esc(T.accept) + "</button> <button type=\"button\" data-sopixi-refuse>" + esc(T.refuse) + "</button></div>";
+      "</p>" + providerList() + "<button type=\"button\" data-sopixi-accept>" + esc(T.accept) + "</button> <button type=\"button\" data-sopixi-refuse>" + esc(T.refuse) + "</button></div>";
+  }
+  // The page's providers, each with a box: ticked when accepted.
+  function providerList() {
+    var list = used();
+    if (!list.length) return "";
+    var out = "<p>" + esc(T.providers) + "</p><ul>";
+    for (var i = 0; i < list.length; i++) {
+      out += "<li><label><input type=\"checkbox\" data-sopixi-provider=\"" + esc(list[i].id) + "\"" + (allowed(list[i].id) ? " checked" : "") +
+        "> " + esc(list[i].name) + "</label></li>";
+    }
+    return out + "</ul>";
   }
   function gateMarkup() {
     return "<style>" + GATE_CSS + "</style><div class=\"gate\" role=\"dialog\" aria-modal=\"true\"><p>" + esc(T.age_warning) +
@@ -172,9 +227,29 @@
     if (n) n.classList.toggle("open", open);
     badge.expected = badge.shadow.innerHTML;
   }
+  // The boxes of the notice: ticked ones accepted, the others not (other pages' providers kept).
+  function boxes(sr, value) {
+    var inputs = sr.querySelectorAll("[data-sopixi-provider]");
+    for (var i = 0; i < inputs.length; i++) inputs[i].checked = value;
+  }
+  function chooseProviders(sr) {
+    var inputs = sr.querySelectorAll("[data-sopixi-provider]"), list = accepted(), was = stored() === "accepted";
+    var here = used();
+    if (was) for (var j = 0; j < here.length; j++) if (list.indexOf(here[j].id) < 0) list.push(here[j].id);
+    for (var i = 0; i < inputs.length; i++) {
+      var id = inputs[i].getAttribute("data-sopixi-provider"), at = list.indexOf(id);
+      if (inputs[i].checked && at < 0) list.push(id);
+      if (!inputs[i].checked && at >= 0) list.splice(at, 1);
+    }
+    storeAccepted(list);
+    store("custom");
+    runConsented();
+  }
   badge = new Shield("sopixi-badge", badgeMarkup, function (sr) {
-    sr.querySelector("[data-sopixi-accept]").addEventListener("click", function () { store("accepted"); setNotice(false); runConsented(); });
-    sr.querySelector("[data-sopixi-refuse]").addEventListener("click", function () { store("refused"); setNotice(false); });
+    sr.querySelector("[data-sopixi-accept]").addEventListener("click", function () { store("accepted"); boxes(sr, true); setNotice(false); runConsented(); });
+    sr.querySelector("[data-sopixi-refuse]").addEventListener("click", function () { store("refused"); storeAccepted([]); boxes(sr, false); setNotice(false); });
+    var inputs = sr.querySelectorAll("[data-sopixi-provider]");
+    for (var i = 0; i < inputs.length; i++) inputs[i].addEventListener("change", function () { chooseProviders(sr); });
     sr.querySelector("[data-sopixi-settings]").addEventListener("click", function () { setNotice(true); });
   });
 
@@ -286,7 +361,21 @@
   if (gated && d.body) d.body.inert = true;
   if (root) root.classList.add("sopixi-live");
   var choice = stored();
-  if (choice === "accepted") runConsented(); else if (choice !== "refused") setNotice(true);
+  runConsented();
+  if (choice === null) setNotice(true);
+  // An embed's own button accepts its provider (remembered, changeable in the notice).
+  d.addEventListener("click", function (e) {
+    var b = e.target && e.target.closest ? e.target.closest("[data-embed-load]") : null;
+    var el = b && b.closest("[data-consent][data-embed-src]");
+    if (!el) return;
+    var id = el.getAttribute("data-consent"), list = accepted();
+    if (list.indexOf(id) < 0) list.push(id);
+    storeAccepted(list);
+    if (stored() === null) store("custom");
+    setNotice(false);
+    runConsented();
+    badge.render();
+  });
   // Set up: tests (and anyone checking the page) can tell the elements are in place.
   if (root) root.setAttribute("data-sopixi-ready", "");
   html.setAttribute("data-sopixi-ready", "");

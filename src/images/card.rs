@@ -1,0 +1,272 @@
+//! Share cards: the 1200×630 PNG a page without an image of its own shows when it is shared
+//! (Open Graph, Twitter), with its title and the site's name in the theme's colours, drawn with
+//! a font that ships with the theme (`card:` in `theme.yaml`; a theme without one gets the
+//! built-in DejaVu Sans Bold, subset to Latin, and neutral colours).
+//!
+//! In: the title, the site's name, a [`Look`]. Out: PNG bytes (made once per title, name and look:
+//! [`crate::images::Images::card`] names each by the hash of all three and keeps it in the image
+//! cache). Pure; never reads a file (the font comes in as bytes).
+
+use std::sync::Arc;
+
+use ab_glyph::{Font, FontArc, PxScale, ScaleFont};
+
+/// Width and height of every card, in pixels (the size Open Graph and Twitter ask for).
+pub const SIZE: (u32, u32) = (1200, 630);
+
+/// The built-in font, for themes without a `card:` font.
+const BUILTIN_FONT: &[u8] = include_bytes!("fonts/DejaVuSans-Bold.ttf");
+
+/// How a card looks: the font and three colours.
+#[derive(Clone)]
+pub struct Look {
+    font: FontArc,
+    /// A hash of the font's bytes and the colours: part of every card's name.
+    key: blake3::Hash,
+    background: [u8; 3],
+    text: [u8; 3],
+    accent: [u8; 3],
+}
+
+impl std::fmt::Debug for Look {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Look").field("key", &self.key.to_hex()).finish()
+    }
+}
+
+/// `#rgb` or `#rrggbb`.
+pub fn hex(s: &str) -> Option<[u8; 3]> {
+    let h = s.strip_prefix('#')?;
+    let v = |s: &str| u8::from_str_radix(s, 16).ok();
+    match h.len() {
+        3 => {
+            let c: Vec<u8> = h.chars().map(|c| c.to_digit(16).map(|d| d as u8 * 17)).collect::<Option<_>>()?;
+            Some([c[0], c[1], c[2]])
+        }
+        6 => Some([v(&h[0..2])?, v(&h[2..4])?, v(&h[4..6])?]),
+        _ => None,
+    }
+}
+
+impl Look {
+    /// A look from a font's bytes and three `#rrggbb` colours; what is wrong otherwise.
+    pub fn new(font: Vec<u8>, background: &str, text: &str, accent: &str) -> Result<Look, String> {
+        let mut h = blake3::Hasher::new();
+        h.update(&font);
+        h.update(format!("|{background}|{text}|{accent}|1").as_bytes());
+        let font = FontArc::try_from_vec(font).map_err(|_| "the card font is not a TrueType or OpenType font".to_string())?;
+        let colour = |name: &str, s: &str| hex(s).ok_or_else(|| format!("card `{name}` `{s}` is not a hex colour"));
+        Ok(Look {
+            font,
+            key: h.finalize(),
+            background: colour("background", background)?,
+            text: colour("text", text)?,
+            accent: colour("accent", accent)?,
+        })
+    }
+
+    /// The built-in look: DejaVu Sans Bold, dark text on a light background.
+    pub fn builtin() -> Look {
+        Look::new(BUILTIN_FONT.to_vec(), "#f7f5f0", "#1f2a44", "#c0392b").expect("the built-in font parses")
+    }
+
+    /// What every card of this look is named after, with its texts.
+    pub(crate) fn key(&self) -> &blake3::Hash {
+        &self.key
+    }
+}
+
+/// An RGB canvas.
+struct Canvas {
+    px: Vec<u8>,
+    w: u32,
+    h: u32,
+}
+
+impl Canvas {
+    fn new(w: u32, h: u32, bg: [u8; 3]) -> Canvas {
+        let mut px = Vec::with_capacity((w * h * 3) as usize);
+        for _ in 0..w * h {
+            px.extend_from_slice(&bg);
+        }
+        Canvas { px, w, h }
+    }
+
+    fn rect(&mut self, x: u32, y: u32, w: u32, h: u32, c: [u8; 3]) {
+        for yy in y..(y + h).min(self.h) {
+            for xx in x..(x + w).min(self.w) {
+                let i = ((yy * self.w + xx) * 3) as usize;
+                self.px[i..i + 3].copy_from_slice(&c);
+            }
+        }
+    }
+
+    fn blend(&mut self, x: i32, y: i32, coverage: f32, c: [u8; 3]) {
+        if x < 0 || y < 0 || x >= self.w as i32 || y >= self.h as i32 {
+            return;
+        }
+        let a = coverage.clamp(0.0, 1.0);
+        let i = ((y as u32 * self.w + x as u32) * 3) as usize;
+        for k in 0..3 {
+            let old = f32::from(self.px[i + k]);
+            self.px[i + k] = (old + (f32::from(c[k]) - old) * a).round() as u8;
+        }
+    }
+}
+
+/// The width of `s` at `scale`, kerning included.
+fn width(font: &FontArc, scale: PxScale, s: &str) -> f32 {
+    let f = font.as_scaled(scale);
+    let mut w = 0.0;
+    let mut prev = None;
+    for c in s.chars() {
+        let id = f.glyph_id(c);
+        if let Some(p) = prev {
+            w += f.kern(p, id);
+        }
+        w += f.h_advance(id);
+        prev = Some(id);
+    }
+    w
+}
+
+/// `text` in lines no wider than `max` at `scale`; a word wider than a line is cut.
+fn wrap(font: &FontArc, scale: PxScale, text: &str, max: f32) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let candidate = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
+        if width(font, scale, &candidate) <= max {
+            line = candidate;
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        // A word longer than a line: cut it where it no longer fits.
+        let mut piece = String::new();
+        for c in word.chars() {
+            piece.push(c);
+            if width(font, scale, &piece) > max {
+                piece.pop();
+                lines.push(std::mem::take(&mut piece));
+                piece.push(c);
+            }
+        }
+        line = piece;
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// Draws `s` with its baseline at `y`, from `x`.
+fn draw(canvas: &mut Canvas, font: &FontArc, scale: PxScale, x: f32, y: f32, s: &str, colour: [u8; 3]) {
+    let f = font.as_scaled(scale);
+    let mut caret = x;
+    let mut prev = None;
+    for c in s.chars() {
+        let id = f.glyph_id(c);
+        if let Some(p) = prev {
+            caret += f.kern(p, id);
+        }
+        let glyph = id.with_scale_and_position(scale, ab_glyph::point(caret, y));
+        caret += f.h_advance(id);
+        prev = Some(id);
+        if let Some(outline) = font.outline_glyph(glyph) {
+            let b = outline.px_bounds();
+            outline.draw(|gx, gy, cov| {
+                canvas.blend(b.min.x as i32 + gx as i32, b.min.y as i32 + gy as i32, cov, colour);
+            });
+        }
+    }
+}
+
+/// The card of a page titled `title` on the site `site`, as PNG bytes.
+pub fn render(title: &str, site: &str, look: &Look) -> Result<Vec<u8>, String> {
+    let (w, h) = SIZE;
+    let mut canvas = Canvas::new(w, h, look.background);
+    let (margin, max) = (80.0_f32, w as f32 - 160.0);
+    // The accent: a band along the top and a mark before the site's name.
+    canvas.rect(0, 0, w, 14, look.accent);
+    // The largest size at which the title takes at most three lines (four at the smallest,
+    // the last one ending with an ellipsis when even that is not enough).
+    let mut chosen = None;
+    for size in [84.0_f32, 72.0, 62.0, 54.0] {
+        let lines = wrap(&look.font, PxScale::from(size), title, max);
+        if lines.len() <= 3 || size == 54.0 {
+            chosen = Some((size, lines));
+            break;
+        }
+    }
+    let (size, mut lines) = chosen.unwrap_or_default();
+    let scale = PxScale::from(size);
+    if lines.len() > 4 {
+        lines.truncate(4);
+        let last = lines.last_mut().expect("four lines");
+        while !last.is_empty() && width(&look.font, scale, &format!("{last}…")) > max {
+            last.pop();
+        }
+        last.push('…');
+    }
+    let line_height = size * 1.18;
+    let ascent = look.font.as_scaled(scale).ascent();
+    let mut y = 120.0 + ascent;
+    for line in &lines {
+        draw(&mut canvas, &look.font, scale, margin, y, line, look.text);
+        y += line_height;
+    }
+    // The site's name at the bottom, after the accent's mark.
+    let small = PxScale::from(38.0);
+    let name_y = h as f32 - 80.0;
+    canvas.rect(margin as u32, (name_y - 30.0) as u32, 30, 30, look.accent);
+    let mut name = site.to_string();
+    while !name.is_empty() && width(&look.font, small, &name) > max - 50.0 {
+        name.pop();
+    }
+    draw(&mut canvas, &look.font, small, margin + 50.0, name_y, &name, look.text);
+    let mut out = Vec::with_capacity(64 * 1024);
+    let encoder = image::codecs::png::PngEncoder::new_with_quality(
+        &mut out,
+        image::codecs::png::CompressionType::Fast,
+        image::codecs::png::FilterType::Sub,
+    );
+    image::ImageEncoder::write_image(encoder, &canvas.px, w, h, image::ExtendedColorType::Rgb8)
+        .map_err(|e| format!("cannot encode the share card: {e}"))?;
+    Ok(out)
+}
+
+/// A card's look shared by a build (the font is parsed once).
+pub type SharedLook = Arc<Look>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_card_is_a_1200_by_630_png_with_the_text_drawn() {
+        let look = Look::builtin();
+        let png = render("Pain au levain : la recette de la maison, pas à pas", "Boulangerie Sopixi", &look).unwrap();
+        let img = image::load_from_memory(&png).unwrap().to_rgb8();
+        assert_eq!(img.dimensions(), SIZE);
+        // Text colour where the title is drawn, background in the empty right column.
+        let text = img.pixels().filter(|p| p.0 == [0x1f, 0x2a, 0x44]).count();
+        assert!(text > 5_000, "{text} text pixels");
+        assert_eq!(img.get_pixel(1190, 300).0, [0xf7, 0xf5, 0xf0]);
+        assert_eq!(img.get_pixel(600, 5).0, [0xc0, 0x39, 0x2b]);
+        // A title of 400 characters still fits: four lines, the last cut.
+        let long = "mot ".repeat(100);
+        assert!(render(&long, "x", &look).is_ok());
+        assert!(Look::new(vec![1, 2, 3], "#fff", "#000", "#f00").is_err());
+        assert!(Look::new(BUILTIN_FONT.to_vec(), "white", "#000", "#f00").unwrap_err().contains("hex"));
+    }
+
+    #[test]
+    fn long_words_are_cut_and_lines_kept_within_the_card() {
+        let look = Look::builtin();
+        let lines = wrap(&look.font, PxScale::from(84.0), &"x".repeat(200), 1040.0);
+        assert!(lines.len() > 1);
+        assert!(lines.iter().all(|l| width(&look.font, PxScale::from(84.0), l) <= 1040.0));
+    }
+}
