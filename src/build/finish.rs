@@ -102,6 +102,10 @@ pub(crate) struct Reuse<'a> {
     pub new: Mutex<Vec<(String, blake3::Hash, Body)>>,
     /// Files reused.
     pub(crate) hits: AtomicUsize,
+    /// The share cards each of the previous build's files names.
+    pub old_cards: &'a HashMap<String, Vec<String>>,
+    /// The share cards each of this build's files names.
+    pub new_cards: Mutex<Vec<(String, Vec<String>)>>,
 }
 
 /// Runs one file's work; a panic in it (a bug, or a library's, on some input) becomes an error
@@ -466,6 +470,11 @@ impl<'a> Finish<'a> {
             self.adult.lock().unwrap_or_else(|e| e.into_inner()).push(path.to_string());
         }
         r.hits.fetch_add(1, Ordering::Relaxed);
+        // The share cards the page names are published again (from the cache).
+        if let Some(cards) = r.old_cards.get(path) {
+            self.images.cached_cards(cards);
+            r.new_cards.lock().unwrap_or_else(|e| e.into_inner()).push((path.to_string(), cards.clone()));
+        }
         r.new.lock().unwrap_or_else(|e| e.into_inner()).push((path.to_string(), key, body.clone()));
         Some(body.clone())
     }
@@ -504,10 +513,14 @@ impl<'a> Finish<'a> {
         }
         // A file made with images depends on image files too: it is made again every time.
         let used_images = self.reuse.is_some() && (used_images || text.contains("data-responsive"));
+        let cards = if self.reuse.is_some() { crate::images::card_paths(text.as_bytes()) } else { Vec::new() };
         let maker = Maker { origin, path: &path, template: Some((tpl, template)) };
         let body = self.apply(text, adult, lang, maker)?;
         if let (Some(r), Some(key), false) = (&self.reuse, key, used_images) {
             r.new.lock().unwrap_or_else(|e| e.into_inner()).push((path.clone(), key, body.clone()));
+            if !cards.is_empty() {
+                r.new_cards.lock().unwrap_or_else(|e| e.into_inner()).push((path.clone(), cards));
+            }
         }
         Ok((path, body))
     }

@@ -31,6 +31,8 @@ pub(crate) struct Memo {
     pub files: HashMap<String, (blake3::Hash, Body)>,
     /// Finished files the last build reused instead of rendering them again.
     pub reused: usize,
+    /// The share cards each finished file names (a reused file's cards are published again).
+    pub cards: HashMap<String, Vec<String>>,
     /// The search index's documents, counted (an edit counts the words of its pages only).
     pub(crate) search: crate::build::search_index::Kept,
     /// Search documents whose words the last build counted.

@@ -140,6 +140,8 @@ pub(crate) struct Contexts {
 /// `serve`: this build's finished files, with their keys, for the next build.
 struct Kept {
     files: Vec<(String, blake3::Hash, Body)>,
+    /// The share cards each of them names.
+    cards: Vec<(String, Vec<String>)>,
     /// How many of them were the previous build's.
     hits: usize,
 }
@@ -153,6 +155,8 @@ pub(crate) struct Finished {
     reuse: Option<Kept>,
     /// The previous build's finished files (kept when this build fails).
     old_files: HashMap<String, (blake3::Hash, Body)>,
+    /// The share cards of the previous build's files (kept when this build fails).
+    old_cards: HashMap<String, Vec<String>>,
     /// Problems that do not fail the build.
     warnings: Vec<Diagnostic>,
 }
@@ -810,7 +814,15 @@ pub(crate) fn render(cx: &BuildCx, contexts: Contexts, memo: &mut Memo) -> Finis
         h.finalize()
     });
     let old_files = std::mem::take(&mut memo.files);
-    let reuse = render_env.map(|env| Reuse { env, old: &old_files, new: Default::default(), hits: Default::default() });
+    let old_cards = std::mem::take(&mut memo.cards);
+    let reuse = render_env.map(|env| Reuse {
+        env,
+        old: &old_files,
+        new: Default::default(),
+        hits: Default::default(),
+        old_cards: &old_cards,
+        new_cards: Default::default(),
+    });
     let finish = Finish::new(cx.engine, config, images, reuse, cx.spool, cx.opts);
     let mut errors = Vec::new();
     let rcx = RenderCx { tpl: &loaded.tpl, values, keys: keys.as_ref(), config, content, finish: &finish, search: &[] };
@@ -851,13 +863,17 @@ pub(crate) fn render(cx: &BuildCx, contexts: Contexts, memo: &mut Memo) -> Finis
     note_templates(&mut output, std::mem::take(&mut *finish.templates.lock().unwrap_or_else(|e| e.into_inner())));
     let reuse = finish
         .reuse
-        .map(|r| Kept { files: r.new.into_inner().unwrap_or_else(|e| e.into_inner()), hits: r.hits.into_inner() });
+        .map(|r| Kept {
+            files: r.new.into_inner().unwrap_or_else(|e| e.into_inner()),
+            hits: r.hits.into_inner(),
+            cards: r.new_cards.into_inner().unwrap_or_else(|e| e.into_inner()),
+        });
     drop(keys);
     let mut contexts = contexts;
     contexts.bodied.loaded.errors.extend(errors);
     let mut warnings = std::mem::take(&mut contexts.bodied.loaded.warnings);
     warnings.extend(notes.into_values());
-    Finished { contexts, output, adult, reuse, old_files, warnings }
+    Finished { contexts, output, adult, reuse, old_files, old_cards, warnings }
 }
 
 /// Static files — the theme's, replaced by the site's of the same path; then bundle files —
@@ -1132,7 +1148,7 @@ fn note_templates(output: &mut Output, made: Vec<(String, String)>) {
 /// made even when other files failed, so that the next build finds them ready); then the quotas,
 /// the memo's finished files, and the verdict.
 fn images(cx: &BuildCx, rendered: Finished, memo: &mut Memo, laps: &mut Laps) -> Result<Built, BuildFailed> {
-    let Finished { contexts, mut output, adult: _, reuse, old_files, mut warnings } = rendered;
+    let Finished { contexts, mut output, adult: _, reuse, old_files, old_cards, mut warnings } = rendered;
     let Contexts { bodied, values, lookup, .. } = contexts;
     let Bodied { loaded, images, .. } = bodied;
     let Loaded { inputs, content, tpl, mut errors, .. } = loaded;
@@ -1158,13 +1174,15 @@ fn images(cx: &BuildCx, rendered: Finished, memo: &mut Memo, laps: &mut Laps) ->
         );
     }
     if memo.active {
-        (memo.files, memo.reused) = match reuse {
-            Some(kept) if errors.is_empty() => {
-                (kept.files.into_iter().map(|(p, k, b)| (p, (k, b))).collect(), kept.hits)
-            }
+        (memo.files, memo.reused, memo.cards) = match reuse {
+            Some(kept) if errors.is_empty() => (
+                kept.files.into_iter().map(|(p, k, b)| (p, (k, b))).collect(),
+                kept.hits,
+                kept.cards.into_iter().collect(),
+            ),
             // A failed build keeps the last good build's files for the next try.
-            _ if errors.is_empty() => (HashMap::new(), 0),
-            _ => (old_files, 0),
+            _ if errors.is_empty() => (HashMap::new(), 0, HashMap::new()),
+            _ => (old_files, 0, old_cards),
         };
     }
     if !errors.is_empty() {

@@ -30,6 +30,22 @@ use crate::util::text::{normalize, Malformed};
 /// The output folder of processed images (under the site root of the output).
 pub const OUT_DIR: &str = "processed_images";
 
+/// The site paths of the share cards a rendered page names.
+pub(crate) fn card_paths(html: &[u8]) -> Vec<String> {
+    let needle = format!("{OUT_DIR}/card.");
+    let mut out: Vec<String> = Vec::new();
+    for at in memchr::memmem::find_iter(html, needle.as_bytes()) {
+        let rest = &html[at + needle.len()..];
+        if let Some(hex) = rest.get(..20).filter(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+            let p = format!("{OUT_DIR}/card.{}.png", String::from_utf8_lossy(hex));
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
 /// What the `images:` key of `site.yaml` resolves to.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -441,6 +457,17 @@ impl Images {
         (url, card::SIZE.0, card::SIZE.1)
     }
 
+    /// Plans again the cards (site paths, from [`card_paths`]) of a finished page `serve` reuses
+    /// without rendering it: they are taken from the cache, where the build that made the page
+    /// put them.
+    pub(crate) fn cached_cards(&self, paths: &[String]) {
+        let mut cards = self.cards.lock().unwrap_or_else(|e| e.into_inner());
+        for p in paths {
+            let name = p.rsplit('/').next().unwrap_or(p).to_string();
+            cards.entry(p.clone()).or_insert_with(|| (String::new(), String::new(), name));
+        }
+    }
+
     /// Makes the cards asked for that the cache lacks, in parallel: (site path, cached file)
     /// of every card, and the cache names used.
     fn process_cards(&self, dir: &Path, errors: &mut Vec<Diagnostic>) -> (Vec<(String, PathBuf, String)>, Vec<String>, usize) {
@@ -464,6 +491,11 @@ impl Images {
                     .is_ok();
                 if hit {
                     return Ok(false);
+                }
+                if title.is_empty() && site.is_empty() {
+                    return Err(Diagnostic::new(format!("(share card) {path}"), "the share card is no longer in the image cache")
+                        .kind(Kind::Image)
+                        .hint("build again: the pages that name it are made anew"));
                 }
                 card::render(title, site, &look)
                     .and_then(|png| write_atomic(&file, &png).map_err(|e| format!("cannot write the cache: {e}")))
