@@ -6,6 +6,7 @@ mod support;
 mod browser;
 mod build_errors;
 mod build_outputs;
+mod business;
 mod cli;
 mod compliance;
 mod deploy;

@@ -252,6 +252,12 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 impl Session {
     /// Starts chromedriver and a headless Chromium with a viewport of exactly `width`×`height`.
     pub fn start(tools: &Tools, width: u32, height: u32) -> Result<Session, String> {
+        Session::start_logged(tools, width, height, false)
+    }
+
+    /// [`Session::start`], with every network request the pages make logged when `network`
+    /// (read with [`Session::requests`]).
+    pub fn start_logged(tools: &Tools, width: u32, height: u32, network: bool) -> Result<Session, String> {
         let port = free_port()?;
         let driver = Command::new(&tools.chromedriver)
             .arg(format!("--port={port}"))
@@ -269,7 +275,7 @@ impl Session {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let caps = json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
+        let mut caps = json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
             "binary": tools.chromium,
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
@@ -277,6 +283,9 @@ impl Session {
                      format!("--user-data-dir={}", s.profile.display()),
                      format!("--window-size={width},{height}")]
         }}}});
+        if network {
+            caps["capabilities"]["alwaysMatch"]["goog:loggingPrefs"] = json!({"performance": "ALL"});
+        }
         let session = s.post("/session", caps)?;
         let id = session["sessionId"].as_str().ok_or_else(|| format!("Chromium did not start: {session}"))?.to_string();
         s.base = format!("{}/session/{id}", s.base);
@@ -303,6 +312,23 @@ impl Session {
     }
 
     /// A DevTools protocol command, through chromedriver.
+    /// The URLs the pages requested since the last call (frames, scripts, images, fetches …),
+    /// in order; needs a session started with `network`.
+    pub fn requests(&self) -> Result<Vec<String>, String> {
+        let log = self.post("/se/log", json!({"type": "performance"}))?;
+        let mut out = Vec::new();
+        for entry in log.as_array().into_iter().flatten() {
+            let Some(text) = entry["message"].as_str() else { continue };
+            let Ok(m) = serde_json::from_str::<Value>(text) else { continue };
+            if m["message"]["method"] == "Network.requestWillBeSent" {
+                if let Some(u) = m["message"]["params"]["request"]["url"].as_str() {
+                    out.push(u.to_string());
+                }
+            }
+        }
+        Ok(out)
+    }
+
     pub fn cdp(&self, cmd: &str, params: Value) -> Result<Value, String> {
         self.post("/goog/cdp/execute", json!({"cmd": cmd, "params": params}))
     }

@@ -135,7 +135,9 @@ pub(crate) fn forms(file: &str, text: &str, raw: Option<RawForms>, errors: &mut 
     let mut f = Forms::default();
     let Some(raw) = raw else { return f };
     if let Some(mut e) = raw.endpoint {
-        if !e.starts_with("https://") || !is_web_address(&e) {
+        // https, or plain http to this machine (a form service tried out locally).
+        let local = e.starts_with("http://127.0.0.1") || e.starts_with("http://localhost");
+        if !(e.starts_with("https://") || local) || !is_web_address(&e) {
             errors.push(
                 Diagnostic::new(file, format!("`forms.endpoint` `{e}` is not an https address"))
                     .at(any_key_line(text, "endpoint"), None)

@@ -87,6 +87,17 @@ impl Browser {
         Browser { session: Session::start(&tools, width, height).unwrap_or_else(|e| panic!("{e}")) }
     }
 
+    /// [`Browser::start`], logging the network requests of the pages ([`Browser::requests`]).
+    pub fn start_logged(width: u32, height: u32) -> Browser {
+        let tools = Tools::find().unwrap_or_else(|e| panic!("{e} (scripts/test installs them)"));
+        Browser { session: Session::start_logged(&tools, width, height, true).unwrap_or_else(|e| panic!("{e}")) }
+    }
+
+    /// The URLs requested since the last call.
+    pub fn requests(&self) -> Vec<String> {
+        self.session.requests().unwrap_or_else(|e| panic!("the network log: {e}"))
+    }
+
     /// A DevTools protocol command, through chromedriver.
     pub fn cdp(&self, cmd: &str, params: Value) -> Value {
         self.session.cdp(cmd, params).unwrap_or_else(|e| panic!("{cmd}: {e}"))
