@@ -93,9 +93,19 @@ fn the_legal_notice_and_privacy_pages_are_made_in_each_language_and_every_bundle
         site.build_with(&["--policy", &p]);
         site.assert_file(
             "mentions-legales/index.html",
-            &["Mentions légales", "Boulangerie Sopixi", "RCS Lyon 123 456 789", "Marie Dupont", "Hébergeur Exemple SAS", "+33 1 23 45 67 89"],
+            &[
+                "Mentions légales",
+                "Boulangerie Sopixi",
+                "RCS Lyon 123 456 789",
+                "Marie Dupont",
+                "Hébergeur Exemple SAS",
+                "+33 1 23 45 67 89",
+            ],
         );
-        site.assert_file("en/legal-notice/index.html", &["Legal notice", "Director of publication", "Hébergeur Exemple SAS"]);
+        site.assert_file(
+            "en/legal-notice/index.html",
+            &["Legal notice", "Director of publication", "Hébergeur Exemple SAS"],
+        );
         // The privacy page names what the site uses: the form and both embeds.
         site.assert_file("confidentialite/index.html", &["Formulaire de contact", "YouTube", "OpenStreetMap", "CNIL"]);
         site.assert_file("en/privacy/index.html", &["Contact form", "YouTube", "OpenStreetMap"]);
@@ -104,13 +114,22 @@ fn the_legal_notice_and_privacy_pages_are_made_in_each_language_and_every_bundle
         // Every page's footer links the notice in its language.
         for (path, html) in pages(&site.path("public")) {
             if path.starts_with("en/") {
-                assert!(html.contains("/en/legal-notice/>Legal notice</a>"), "{theme}: /{path} has no link to the legal notice");
+                assert!(
+                    html.contains("/en/legal-notice/>Legal notice</a>"),
+                    "{theme}: /{path} has no link to the legal notice"
+                );
             } else if !path.starts_with("404") {
-                assert!(html.contains("/mentions-legales/>Mentions légales</a>"), "{theme}: /{path} has no link to the legal notice");
+                assert!(
+                    html.contains("/mentions-legales/>Mentions légales</a>"),
+                    "{theme}: /{path} has no link to the legal notice"
+                );
             }
         }
         // The home page shows the hours and the address card.
-        site.assert_file("index.html", &["Horaires d'ouverture", "Du mardi au samedi", "6 h – 19 h 30", "Lundi", "12 Rue du Four", "69001 Lyon"]);
+        site.assert_file(
+            "index.html",
+            &["Horaires d'ouverture", "Du mardi au samedi", "6 h – 19 h 30", "Lundi", "12 Rue du Four", "69001 Lyon"],
+        );
         site.assert_file("en/index.html", &["Opening hours", "Tuesday to Saturday", "6:00 am – 7:30 pm"]);
     }
 }
@@ -125,11 +144,22 @@ fn every_page_has_canonical_open_graph_and_twitter_tags_and_json_ld_of_its_type(
     assert!(list.len() > 30, "{} pages", list.len());
     for (path, html) in &list {
         assert!(html.contains("<link rel=canonical href="), "/{path} has no canonical link");
-        for key in ["og:title", "og:description", "og:url", "og:image", "og:type", "og:locale", "twitter:card", "twitter:image"] {
+        for key in [
+            "og:title",
+            "og:description",
+            "og:url",
+            "og:image",
+            "og:type",
+            "og:locale",
+            "twitter:card",
+            "twitter:image",
+        ] {
             assert!(meta(html, key).is_some(), "/{path} has no {key}");
         }
         let image = meta(html, "og:image").unwrap();
-        let local = image.strip_prefix("https://boulangerie.example.org/").unwrap_or_else(|| panic!("/{path}: og:image {image}"));
+        let local = image
+            .strip_prefix("https://boulangerie.example.org/")
+            .unwrap_or_else(|| panic!("/{path}: og:image {image}"));
         let file = public.join(local);
         assert!(file.is_file(), "/{path}: og:image {image} is not in the output");
         if local.contains("/card.") {
@@ -142,7 +172,16 @@ fn every_page_has_canonical_open_graph_and_twitter_tags_and_json_ld_of_its_type(
             let t = v["@type"].as_str().unwrap().to_string();
             let required: &[&str] = match t.as_str() {
                 "WebSite" => &["name", "url"],
-                "Bakery" => &["name", "url", "address.streetAddress", "address.postalCode", "address.addressLocality", "address.addressCountry", "geo.latitude", "telephone"],
+                "Bakery" => &[
+                    "name",
+                    "url",
+                    "address.streetAddress",
+                    "address.postalCode",
+                    "address.addressLocality",
+                    "address.addressCountry",
+                    "geo.latitude",
+                    "telephone",
+                ],
                 "Product" => &["name", "image", "offers.price", "offers.priceCurrency", "offers.availability"],
                 "BlogPosting" => &["headline", "datePublished", "author.name", "image", "url"],
                 "WebPage" | "CollectionPage" => &["name", "url"],
@@ -240,8 +279,13 @@ fn form_endpoint() -> (u16, Arc<Mutex<Vec<String>>>) {
                 .find_map(|kv| kv.strip_prefix("_next="))
                 .map(|v| sopixi_decode(v))
                 .unwrap_or_else(|| "/".into());
-            seen.lock().unwrap().push(format!("{} {body}", first.split_whitespace().take(2).collect::<Vec<_>>().join(" ")));
-            let _ = stream.write_all(format!("HTTP/1.1 303 See Other\r\nLocation: {next}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes());
+            seen.lock()
+                .unwrap()
+                .push(format!("{} {body}", first.split_whitespace().take(2).collect::<Vec<_>>().join(" ")));
+            let _ = stream.write_all(
+                format!("HTTP/1.1 303 See Other\r\nLocation: {next}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            );
         }
     });
     (port, got)
@@ -269,7 +313,8 @@ fn sopixi_decode(v: &str) -> String {
 fn the_contact_form_posts_to_the_policy_endpoint_without_any_script_and_returns_to_the_thank_you_page() {
     let (port, got) = form_endpoint();
     let site = example();
-    let text = site.read_source("site.yaml").replace("language: fr\n", "language: fr\ndomain: boulangerie.example.org\n");
+    let text =
+        site.read_source("site.yaml").replace("language: fr\n", "language: fr\ndomain: boulangerie.example.org\n");
     site.write("site.yaml", &text);
     site.write("policy.yaml", &format!("forms:\n  endpoint: http://127.0.0.1:{port}/f/\n  consent:\n    fr: J'accepte la politique de la plateforme de test.\n"));
     // Built for the local server's address, so that the thank-you page is served there.
@@ -304,7 +349,14 @@ fn the_contact_form_posts_to_the_policy_endpoint_without_any_script_and_returns_
     assert_eq!(posts.len(), 1, "{posts:?}");
     let post = &posts[0];
     assert!(post.starts_with("POST /f/boulangerie-example-org "), "{post}");
-    for field in ["name=Ana+Lima", "email=ana%40example.org", "consent=yes", "website=&", "_form=boulangerie.example.org", "_lang=fr"] {
+    for field in [
+        "name=Ana+Lima",
+        "email=ana%40example.org",
+        "consent=yes",
+        "website=&",
+        "_form=boulangerie.example.org",
+        "_lang=fr",
+    ] {
         assert!(post.contains(field), "{field} not in {post}");
     }
     // Back on the site's thank-you page.
@@ -357,7 +409,8 @@ fn embeds_ask_nothing_of_another_host_before_consent_and_load_after_it() {
     std::thread::sleep(std::time::Duration::from_millis(500));
     let all = b.requests();
     assert!(hosts(&all).contains("www.youtube-nocookie.com"), "{all:#?}");
-    let frames = b.js("return [...document.querySelectorAll('iframe')].map(f => new URL(f.src).host).sort().join(',');");
+    let frames =
+        b.js("return [...document.querySelectorAll('iframe')].map(f => new URL(f.src).host).sort().join(',');");
     assert_eq!(frames, "www.openstreetmap.org,www.youtube-nocookie.com");
     // Refused: nothing from another host on the next visit.
     b.click("[data-sopixi-settings]");

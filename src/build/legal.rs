@@ -182,7 +182,10 @@ fn legal_page(config: &Config, policy: &Policy, lang: &str) -> Option<(String, S
     let mut s = front(
         t("Mentions légales", "Legal notice"),
         t("mentions-legales", "legal-notice"),
-        t("Éditeur, directeur de la publication et hébergeur du site.", "Publisher, director of publication and host of this site."),
+        t(
+            "Éditeur, directeur de la publication et hébergeur du site.",
+            "Publisher, director of publication and host of this site.",
+        ),
     );
     s.push_str(&format!("## {}\n\n", t("Éditeur du site", "Publisher")));
     let mut who = md(&l.publisher);
@@ -206,7 +209,11 @@ fn legal_page(config: &Config, policy: &Policy, lang: &str) -> Option<(String, S
         lines.push(format!("{} {}", t("Téléphone :", "Phone:"), md(p)));
     }
     s.push_str(&lines.join("  \n"));
-    s.push_str(&format!("\n\n## {}\n\n{}\n\n", t("Directeur de la publication", "Director of publication"), md(&l.director)));
+    s.push_str(&format!(
+        "\n\n## {}\n\n{}\n\n",
+        t("Directeur de la publication", "Director of publication"),
+        md(&l.director)
+    ));
     let h = &policy.host;
     s.push_str(&format!(
         "## {}\n\n**{}**  \n{}  \n{} {}  \n<{}>\n\n",
@@ -236,9 +243,13 @@ fn privacy_page(config: &Config, policy: &Policy, uses: &Uses, lang: &str) -> Op
     let mut s = front(
         t("Politique de confidentialité", "Privacy policy"),
         t("confidentialite", "privacy"),
-        t("Les données que ce site recueille, pourquoi, et vos droits.", "The data this site collects, why, and your rights."),
+        t(
+            "Les données que ce site recueille, pourquoi, et vos droits.",
+            "The data this site collects, why, and your rights.",
+        ),
     );
-    let contact = l.email.as_deref().map(|e| format!("<{}>", md(e).replace('\\', ""))).unwrap_or_else(|| md(&l.address));
+    let contact =
+        l.email.as_deref().map(|e| format!("<{}>", md(e).replace('\\', ""))).unwrap_or_else(|| md(&l.address));
     s.push_str(&format!(
         "## {}\n\n{} **{}** ({}).\n\n",
         t("Responsable du traitement", "Who is responsible"),
@@ -307,7 +318,8 @@ fn privacy_page(config: &Config, policy: &Policy, uses: &Uses, lang: &str) -> Op
 fn thanks_page(config: &Config, lang: &str) -> (String, String) {
     let f = fr(lang);
     let t = |fr_text: &'static str, en: &'static str| if f { fr_text } else { en };
-    let mut s = front(t("Merci", "Thank you"), t("merci", "thanks"), t("Votre message est envoyé.", "Your message was sent."));
+    let mut s =
+        front(t("Merci", "Thank you"), t("merci", "thanks"), t("Votre message est envoyé.", "Your message was sent."));
     s.push_str(t(
         "Votre message est bien envoyé. Nous vous répondrons dès que possible.\n\n[Revenir à l'accueil](@/_index.md)\n",
         "Your message was sent. We will answer as soon as we can.\n\n[Back to the home page](@/_index.md)\n",

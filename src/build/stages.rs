@@ -759,7 +759,8 @@ pub(crate) fn context(bodied: Bodied) -> Contexts {
             obj.insert("legal".into(), v);
         }
         if let Some(b) = &config.site.business {
-            let title = config.site.languages.get(lang.as_str()).and_then(|l| l.title.as_deref()).unwrap_or(&config.site.title);
+            let title =
+                config.site.languages.get(lang.as_str()).and_then(|l| l.title.as_deref()).unwrap_or(&config.site.title);
             obj.insert("business".into(), b.value(title, lang));
         }
     }
@@ -782,9 +783,11 @@ fn card_look(theme: &crate::theme::Theme) -> Result<Option<crate::images::card::
                 .hint("ship the font in the theme's folder (e.g. fonts/MyFont-Bold.ttf) and give its path from there"))
         }
     };
-    crate::images::card::Look::new(font, &card.background, &card.text, &card.accent)
-        .map(Some)
-        .map_err(|e| Diagnostic::new(label, e).hint("`card:` takes `font:` (a .ttf or .otf file of the theme) and `background:`, `text:`, `accent:` as #rrggbb"))
+    crate::images::card::Look::new(font, &card.background, &card.text, &card.accent).map(Some).map_err(|e| {
+        Diagnostic::new(label, e).hint(
+            "`card:` takes `font:` (a .ttf or .otf file of the theme) and `background:`, `text:`, `accent:` as #rrggbb",
+        )
+    })
 }
 
 /// Every page rendered and finished as soon as it is rendered, so that only finished bytes are
@@ -861,13 +864,11 @@ pub(crate) fn render(cx: &BuildCx, contexts: Contexts, memo: &mut Memo) -> Finis
     let adult = finish.adult.into_inner().unwrap_or_else(|e| e.into_inner());
     let notes = finish.notes.into_inner().unwrap_or_else(|e| e.into_inner());
     note_templates(&mut output, std::mem::take(&mut *finish.templates.lock().unwrap_or_else(|e| e.into_inner())));
-    let reuse = finish
-        .reuse
-        .map(|r| Kept {
-            files: r.new.into_inner().unwrap_or_else(|e| e.into_inner()),
-            hits: r.hits.into_inner(),
-            cards: r.new_cards.into_inner().unwrap_or_else(|e| e.into_inner()),
-        });
+    let reuse = finish.reuse.map(|r| Kept {
+        files: r.new.into_inner().unwrap_or_else(|e| e.into_inner()),
+        hits: r.hits.into_inner(),
+        cards: r.new_cards.into_inner().unwrap_or_else(|e| e.into_inner()),
+    });
     drop(keys);
     let mut contexts = contexts;
     contexts.bodied.loaded.errors.extend(errors);

@@ -54,7 +54,8 @@ impl Look {
         let mut h = blake3::Hasher::new();
         h.update(&font);
         h.update(format!("|{background}|{text}|{accent}|1").as_bytes());
-        let font = FontArc::try_from_vec(font).map_err(|_| "the card font is not a TrueType or OpenType font".to_string())?;
+        let font =
+            FontArc::try_from_vec(font).map_err(|_| "the card font is not a TrueType or OpenType font".to_string())?;
         let colour = |name: &str, s: &str| hex(s).ok_or_else(|| format!("card `{name}` `{s}` is not a hex colour"));
         Ok(Look {
             font,

@@ -470,14 +470,19 @@ impl Images {
 
     /// Makes the cards asked for that the cache lacks, in parallel: (site path, cached file)
     /// of every card, and the cache names used.
-    fn process_cards(&self, dir: &Path, errors: &mut Vec<Diagnostic>) -> (Vec<(String, PathBuf, String)>, Vec<String>, usize) {
+    fn process_cards(
+        &self,
+        dir: &Path,
+        errors: &mut Vec<Diagnostic>,
+    ) -> (Vec<(String, PathBuf, String)>, Vec<String>, usize) {
         let cards = std::mem::take(&mut *self.cards.lock().unwrap_or_else(|e| e.into_inner()));
         if cards.is_empty() {
             return (Vec::new(), Vec::new(), 0);
         }
         let look = self.card_look.get_or_init(|| Arc::new(card::Look::builtin())).clone();
         if let Err(e) = std::fs::create_dir_all(dir) {
-            errors.push(Diagnostic::new(dir.display().to_string(), format!("cannot create the image cache folder: {e}")));
+            errors
+                .push(Diagnostic::new(dir.display().to_string(), format!("cannot create the image cache folder: {e}")));
             return (Vec::new(), Vec::new(), 0);
         }
         let made: Vec<Result<bool, Diagnostic>> = cards
@@ -493,9 +498,12 @@ impl Images {
                     return Ok(false);
                 }
                 if title.is_empty() && site.is_empty() {
-                    return Err(Diagnostic::new(format!("(share card) {path}"), "the share card is no longer in the image cache")
-                        .kind(Kind::Image)
-                        .hint("build again: the pages that name it are made anew"));
+                    return Err(Diagnostic::new(
+                        format!("(share card) {path}"),
+                        "the share card is no longer in the image cache",
+                    )
+                    .kind(Kind::Image)
+                    .hint("build again: the pages that name it are made anew"));
                 }
                 card::render(title, site, &look)
                     .and_then(|png| write_atomic(&file, &png).map_err(|e| format!("cannot write the cache: {e}")))
@@ -510,7 +518,10 @@ impl Images {
                 Err(d) => errors.push(d),
             }
         }
-        let published = cards.iter().map(|(path, (_, _, cache))| (path.clone(), dir.join(cache), "(share card)".to_string())).collect();
+        let published = cards
+            .iter()
+            .map(|(path, (_, _, cache))| (path.clone(), dir.join(cache), "(share card)".to_string()))
+            .collect();
         (published, cards.into_values().map(|(_, _, c)| c).collect(), count)
     }
 

@@ -12,8 +12,8 @@
 
 pub mod check;
 pub mod compliance;
-pub(crate) mod notice;
 pub mod host;
+pub(crate) mod notice;
 pub(crate) mod quotas;
 pub(crate) mod reserved;
 pub mod tree;

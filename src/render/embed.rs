@@ -70,7 +70,8 @@ fn number(args: &Map<String, Value>, key: &str) -> Option<f64> {
 /// The placeholder's texts for `provider` (`name`) in `lang`; `kind` is `video` or `map`.
 fn texts(name: &str, kind: &str, lang: &str) -> Value {
     if fr(lang) {
-        let (what, load) = if kind == "map" { ("Cette carte", "Afficher la carte") } else { ("Cette vidéo", "Charger la vidéo") };
+        let (what, load) =
+            if kind == "map" { ("Cette carte", "Afficher la carte") } else { ("Cette vidéo", "Charger la vidéo") };
         json!({
             "notice": format!("{what} est fournie par {name}. Si vous la chargez, {name} peut déposer des cookies et connaîtra votre adresse IP."),
             "load": format!("{load} ({name})"),
@@ -102,9 +103,8 @@ pub(crate) fn video(args: &Map<String, Value>, lang: &str) -> Option<Value> {
 pub(crate) fn map(args: &Map<String, Value>, business_geo: Option<(f64, f64)>, lang: &str) -> Result<Value, String> {
     let (lat, lon) = match (number(args, "lat"), number(args, "lon")) {
         (Some(a), Some(o)) => (a, o),
-        (None, None) => business_geo.ok_or(
-            "`map` needs `lat` and `lon` (e.g. map(lat=45.764, lon=4.836)), or `business.geo` in site.yaml",
-        )?,
+        (None, None) => business_geo
+            .ok_or("`map` needs `lat` and `lon` (e.g. map(lat=45.764, lon=4.836)), or `business.geo` in site.yaml")?,
         _ => return Err("`map` needs both `lat` and `lon`".into()),
     };
     if !(-85.0..=85.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
@@ -142,7 +142,10 @@ mod tests {
         assert_eq!(y("https://youtu.be/dQw4w9WgXcQ"), want);
         assert_eq!(y("https://www.youtube.com/shorts/dQw4w9WgXcQ"), want);
         assert_eq!(y("https://m.youtube.com/watch?feature=x&v=dQw4w9WgXcQ"), want);
-        assert_eq!(y("https://youtu.be/dQw4w9WgXcQ?t=42").unwrap(), "https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ?start=42");
+        assert_eq!(
+            y("https://youtu.be/dQw4w9WgXcQ?t=42").unwrap(),
+            "https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ?start=42"
+        );
         assert_eq!(y("https://vimeo.com/76979871").unwrap(), "https://player.vimeo.com/video/76979871?dnt=1");
         assert_eq!(y("https://www.youtube.com/watch?v=short"), None);
         assert_eq!(y("clip.mp4"), None);

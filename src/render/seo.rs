@@ -202,6 +202,9 @@ mod tests {
         let c = Config::load("title: t\nbase_url: https://x.org/\n", &Default::default()).unwrap();
         assert_eq!(image_url(&c, "https://x.org/a/", "b.jpg"), "https://x.org/a/b.jpg");
         assert_eq!(image_url(&c, "https://x.org/a/", "/i/b.jpg"), "https://x.org/i/b.jpg");
-        assert_eq!(ld(&json!({"a": "</script>"})), "<script type=\"application/ld+json\">{\"a\":\"\\u003c/script>\"}</script>");
+        assert_eq!(
+            ld(&json!({"a": "</script>"})),
+            "<script type=\"application/ld+json\">{\"a\":\"\\u003c/script>\"}</script>"
+        );
     }
 }

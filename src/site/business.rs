@@ -328,7 +328,9 @@ pub(crate) fn check_business(b: &Business, text: &str) -> Vec<Diagnostic> {
             errors.push(
                 Diagnostic::new(SITE_FILE, format!("`business.geo` {}, {} is not a position on Earth", g.lat, g.lon))
                     .at(at("geo", 0), None)
-                    .hint("latitude is between -90 and 90, longitude between -180 and 180 (e.g. lat: 45.764, lon: 4.836)"),
+                    .hint(
+                        "latitude is between -90 and 90, longitude between -180 and 180 (e.g. lat: 45.764, lon: 4.836)",
+                    ),
             );
         }
     }
@@ -351,9 +353,12 @@ pub(crate) fn check_business(b: &Business, text: &str) -> Vec<Diagnostic> {
         }
         if minutes(&h.opens).is_some() && minutes(&h.opens) == minutes(&h.closes) {
             errors.push(
-                Diagnostic::new(SITE_FILE, format!("`business.hours` line {}: opens and closes at the same time", i + 1))
-                    .at(at("closes", i), None)
-                    .hint("open all day is opens: \"00:00\", closes: \"24:00\""),
+                Diagnostic::new(
+                    SITE_FILE,
+                    format!("`business.hours` line {}: opens and closes at the same time", i + 1),
+                )
+                .at(at("closes", i), None)
+                .hint("open all day is opens: \"00:00\", closes: \"24:00\""),
             );
         }
     }
@@ -439,15 +444,18 @@ impl Business {
         let closed_label = (!self.hours.is_empty() && !closed.is_empty()).then(|| {
             let mut s = days_label(&closed, lang);
             if closed.len() <= 2 {
-                s = closed.iter().map(|&d| names[d]).collect::<Vec<_>>().join(if lang.starts_with("fr") { " et " } else { " and " });
+                s = closed.iter().map(|&d| names[d]).collect::<Vec<_>>().join(if lang.starts_with("fr") {
+                    " et "
+                } else {
+                    " and "
+                });
                 let mut c = s.chars();
                 s = c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default();
             }
             s
         });
-        let map_url = self.geo.map(|g| {
-            format!("https://www.openstreetmap.org/?mlat={0}&mlon={1}#map=17/{0}/{1}", g.lat, g.lon)
-        });
+        let map_url =
+            self.geo.map(|g| format!("https://www.openstreetmap.org/?mlat={0}&mlon={1}#map=17/{0}/{1}", g.lat, g.lon));
         json!({
             "kind": self.kind,
             "name": name,
@@ -553,7 +561,11 @@ mod tests {
             .unwrap();
         let e = check_business(&b, text);
         assert_eq!(e.len(), 2, "{e:?}");
-        assert!(e[0].message.contains("Bakeri") && e[0].line == Some(3) && e[0].hint.as_deref().unwrap().contains("`Bakery`"));
+        assert!(
+            e[0].message.contains("Bakeri")
+                && e[0].line == Some(3)
+                && e[0].hint.as_deref().unwrap().contains("`Bakery`")
+        );
         assert!(e[1].message.contains("`7h`") && e[1].line == Some(7), "{:?}", e[1]);
         let l = Legal { address: "a".into(), director: "d".into(), ..Default::default() };
         let e = check_legal(&l, text);
@@ -566,7 +578,13 @@ mod tests {
     fn json_ld_has_the_opening_hours() {
         let b = Business {
             kind: "Bakery".into(),
-            address: Address { street: "1 r".into(), postal_code: "69001".into(), city: "Lyon".into(), region: None, country: "FR".into() },
+            address: Address {
+                street: "1 r".into(),
+                postal_code: "69001".into(),
+                city: "Lyon".into(),
+                region: None,
+                country: "FR".into(),
+            },
             geo: Some(Geo { lat: 45.7, lon: 4.8 }),
             hours: vec![Hours { days: DaySpec::One("tu-sa".into()), opens: "06:00".into(), closes: "24:00".into() }],
             ..Default::default()

@@ -185,7 +185,13 @@ fn scan_text(file: &str, text: &str, out: &mut BTreeSet<Finding>) {
         // The built-in contact form: what it sends goes to the platform's form endpoint.
         if file.ends_with(".md") && lower.contains("contact_form(") {
             let value = "contact_form: name, e-mail address, phone if asked, message → the platform's form endpoint (policy `forms.endpoint`)";
-            out.insert(Finding { kind: "form_target".into(), value: value.into(), file: file.into(), line: ln, key: None });
+            out.insert(Finding {
+                kind: "form_target".into(),
+                value: value.into(),
+                file: file.into(),
+                line: ln,
+                key: None,
+            });
         }
         let mut from = 0;
         while let Some(i) = lower[from..].find("<form") {

@@ -85,7 +85,7 @@
     f.setAttribute("allow", "accelerometer; autoplay; clipboard-write; encrypted-media; gyroscope; picture-in-picture; fullscreen");
     f.setAttribute("allowfullscreen", "");
     f.setAttribute("referrerpolicy", "strict-origin-when-cross-origin");
-    f.style.cssText = "position:absolute;inset:0;width:100%;height:100%;border:0";
+    f.style.cssText = "position:absolute;top:0;left:0;width:100%;height:100%;border:0";
     var ph = el.querySelector("[data-embed-placeholder]");
     if (ph) ph.replaceWith(f); else el.appendChild(f);
     el.setAttribute("data-embed-loaded", "");
