@@ -2,6 +2,7 @@
 """Build benchmark: sopixi vs Hugo vs the floor, on the same generated corpus, side by side.
 
     benches/build.py [--pages 1000 10000] [--runs 5] [--compliance-cost] [--baseline BIN] [--bilingual]
+                     [--share-cards]
 
 For each corpus size (benches/gen_corpus.py), runs alternately, each into a fresh empty
 folder deleted outside the timing: `sopixi build` (minify + highlighting on), `hugo` (minify on,
@@ -13,7 +14,10 @@ binary, e.g. one built from an earlier commit in a `git worktree`), runs it in t
 alternation and prints this build's cold time against it, for changes that must not slow it. With
 --bilingual, each corpus of N pages becomes N/2 French pages each translated into English (N pages
 in all, `about.md` + `about.en.md`; Hugo's config gets the same two languages, translation by file
-name): a multilingual site of the same size. Prints median wall time, CPU time
+name): a multilingual site of the same size. With --share-cards, a copy of the corpus whose
+base.html prints `{{ seo | safe }}` (Open Graph tags, so a share card for every page) is built in
+the same alternation twice a round: with its image cache deleted first (every card drawn) and
+with the cache the previous run left (cards copied from it). Prints median wall time, CPU time
 (user+sys), peak RSS, and ratios. Run it alone: on 2 cores any other process skews every figure.
 """
 import argparse
@@ -111,8 +115,26 @@ def bilingual(corpus, pages):
     return out
 
 
+def with_cards(corpus):
+    """A copy of the corpus's sopixi site whose pages print the `seo` head tags."""
+    out = corpus + "-cards"
+    if not os.path.exists(os.path.join(out, "done")):
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.copytree(os.path.join(corpus, "sopixi"), os.path.join(out, "sopixi"))
+        base = os.path.join(out, "sopixi", "themes", "bench", "templates", "base.html")
+        with open(base) as fh:
+            t = fh.read()
+        with open(base, "w") as fh:
+            fh.write(t.replace("</head>", "{{ seo | safe }}</head>"))
+        open(os.path.join(out, "done"), "w").close()
+    return os.path.join(out, "sopixi")
+
+
 def commands(bins, corpus, out):
+    cards = corpus + "-cards/sopixi"
     return {
+        "sopixi-cards-drawn": [bins["sopixi"], "build", cards, "-o", out],
+        "sopixi-cards-cached": [bins["sopixi"], "build", cards, "-o", out],
         "sopixi": [bins["sopixi"], "build", os.path.join(corpus, "sopixi"), "-o", out],
         "hugo": [bins["hugo"], "--quiet", "--source", os.path.join(corpus, "hugo"), "--destination", out],
         "floor": [bins["floor"], os.path.join(corpus, "sopixi", "content"), out],
@@ -128,6 +150,7 @@ def main():
     ap.add_argument("--compliance-cost", action="store_true")
     ap.add_argument("--baseline", metavar="BIN", help="another sopixi binary to compare this one with")
     ap.add_argument("--bilingual", action="store_true", help="time a French/English site of the same size")
+    ap.add_argument("--share-cards", action="store_true", help="time the corpus with seo tags and share cards")
     a = ap.parse_args()
     bins = setup(a.compliance_cost)
     bins["baseline"] = os.path.abspath(a.baseline) if a.baseline else None
@@ -145,6 +168,10 @@ def main():
             results["sopixi-no-compliance"] = []
         if a.baseline:
             results["sopixi-baseline"] = []
+        if a.share_cards:
+            cards_site = with_cards(corpus)
+            results["sopixi-cards-drawn"] = []
+            results["sopixi-cards-cached"] = []
         # Every run writes into a new folder; all are deleted after the timings. (Deleting one
         # just before the next run makes ext4 scan its freshly freed inodes on every mkdir and
         # create, which adds seconds of kernel time to whichever tool runs next.)
@@ -155,6 +182,8 @@ def main():
         for _ in range(a.runs):
             for name in results:
                 n += 1
+                if name == "sopixi-cards-drawn":
+                    shutil.rmtree(os.path.join(cards_site, ".sopixi-cache"), ignore_errors=True)
                 results[name].append(run(commands(bins, corpus, os.path.join(outs, str(n)))[name]))
         # No-change rebuilds into the output just written.
         rebuild = {k: [] for k in ("sopixi", "hugo")}
@@ -187,6 +216,11 @@ def main():
             pairs = sorted(x[0] / y[0] for x, y in zip(results["sopixi"], results["sopixi-baseline"]))
             print("  this build / baseline (cold): %.3f s / %.3f s = %.3f (run by run: median %.3f, %.3f-%.3f)"
                   % (s, b, s / b, statistics.median(pairs), pairs[0], pairs[-1]))
+        if a.share_cards:
+            d, c = med(results["sopixi-cards-drawn"], 0), med(results["sopixi-cards-cached"], 0)
+            cpu = med(results["sopixi-cards-drawn"], 1) - med(results["sopixi-cards-cached"], 1)
+            print("  share cards: %.3f s with every card drawn (%.2f ms of CPU a card), %.3f s from the cache"
+                  " (+%.1f%% over %.3f s without seo tags)" % (d, 1000.0 * cpu / pages, c, 100.0 * (c - s) / s, s))
         print("  no-change rebuild: sopixi %.3f s, hugo %.3f s" % (med(rebuild["sopixi"], 0), med(rebuild["hugo"], 0)))
     # Outputs are deleted only now, so that no run pays for another size's deletions.
     shutil.rmtree(os.path.join(WORK, "outs"), ignore_errors=True)

@@ -277,7 +277,7 @@ fn form_endpoint() -> (u16, Arc<Mutex<Vec<String>>>) {
             let next = body
                 .split('&')
                 .find_map(|kv| kv.strip_prefix("_next="))
-                .map(|v| sopixi_decode(v))
+                .map(sopixi_decode)
                 .unwrap_or_else(|| "/".into());
             seen.lock()
                 .unwrap()

@@ -115,7 +115,8 @@ pub(crate) fn tags(config: &Config, images: &Images, lang: &str, path: &str, ent
     meta("name", "twitter:image", &image);
     let mut out = format!("<link rel=\"canonical\" href=\"{}\">", e(&url));
     out.push_str(&s);
-    for v in json_ld(config, lang, &url, title, description, &image, home, page, section) {
+    let listing = section.is_some() || entries.contains_key("term") || entries.contains_key("taxonomy");
+    for v in json_ld(config, lang, &url, title, description, &image, home, page, listing) {
         out.push_str(&ld(&v));
     }
     out
@@ -132,7 +133,7 @@ fn json_ld(
     image: &str,
     home: bool,
     page: Option<&Value>,
-    section: Option<&Value>,
+    listing: bool,
 ) -> Vec<Value> {
     let site_name = config.site.languages.get(lang).and_then(|l| l.title.as_deref()).unwrap_or(&config.site.title);
     if home {
@@ -183,9 +184,8 @@ fn json_ld(
             "name": title, "description": description, "url": url, "inLanguage": lang,
         })];
     }
-    let _ = section;
     vec![json!({
-        "@context": "https://schema.org", "@type": "CollectionPage",
+        "@context": "https://schema.org", "@type": if listing { "CollectionPage" } else { "WebPage" },
         "name": title, "description": description, "url": url, "inLanguage": lang,
     })]
 }

@@ -218,6 +218,7 @@ pub fn check(engine: &Engine, dir: &Path, example: &Path, browser: Option<&Brows
             Ok(b) => {
                 if what == "the example site" {
                     r.pages = b.stats.pages;
+                    r.errors.extend(seo_missing(dir, &b.output));
                 }
                 if let Some(br) = browser {
                     validate_html(&b.output, &site, br, &mut r);
@@ -238,6 +239,19 @@ pub fn check(engine: &Engine, dir: &Path, example: &Path, browser: Option<&Brows
         }
     }
     r
+}
+
+/// An error when the example site's home page lacks the head tags of `seo` (canonical link,
+/// Open Graph, Twitter card, JSON-LD): search engines and social networks read them.
+fn seo_missing(dir: &Path, output: &crate::output::Output) -> Option<Diagnostic> {
+    let home = output.files.get("index.html").and_then(|f| f.body.bytes().ok())?;
+    memchr::memmem::find(&home, b"og:title").is_none().then(|| {
+        Diagnostic::new(
+            format!("{}/templates", dir.display()),
+            "the pages have no canonical link, Open Graph or Twitter tags",
+        )
+        .hint("print `{{ seo | safe }}` in the <head> of base.html (see the user guide, \"Being found\")")
+    })
 }
 
 /// Where the builds of a check of the theme at `theme` keep their image caches: the user's
