@@ -86,13 +86,15 @@ const LEVELS: u8 = 14;
 /// two of them: a 4-bit palette PNG is a fifth of the bytes of an RGB one, and quicker to make).
 struct Canvas {
     px: Vec<u8>,
+    /// Two pixels a byte, for the PNG (kept from card to card).
+    packed: Vec<u8>,
     w: u32,
     h: u32,
 }
 
 impl Canvas {
     fn new(w: u32, h: u32) -> Canvas {
-        Canvas { px: vec![0; (w * h) as usize], w, h }
+        Canvas { px: vec![0; (w * h) as usize], packed: Vec::new(), w, h }
     }
 
     fn rect(&mut self, x: u32, y: u32, w: u32, h: u32, index: u8) {
@@ -102,13 +104,9 @@ impl Canvas {
         }
     }
 
-    /// Text at `coverage` over what is there (more coverage wins).
-    fn text(&mut self, x: i32, y: i32, coverage: f32) {
+    /// Text at coverage `level` (1 to [`LEVELS`]) over what is there (more coverage wins).
+    fn text(&mut self, x: i32, y: i32, level: u8) {
         if x < 0 || y < 0 || x >= self.w as i32 || y >= self.h as i32 {
-            return;
-        }
-        let level = (coverage.clamp(0.0, 1.0) * f32::from(LEVELS)).round() as u8;
-        if level == 0 {
             return;
         }
         let i = (y as u32 * self.w + x as u32) as usize;
@@ -134,21 +132,22 @@ impl Canvas {
     }
 
     /// The canvas as a 4-bit palette PNG.
-    fn png(&self, look: &Look) -> Result<Vec<u8>, String> {
+    fn png(&mut self, look: &Look) -> Result<Vec<u8>, String> {
         let mut out = Vec::with_capacity(16 * 1024);
         let mut e = png::Encoder::new(&mut out, self.w, self.h);
         e.set_color(png::ColorType::Indexed);
         e.set_depth(png::BitDepth::Four);
         e.set_palette(Canvas::palette(look));
         e.set_compression(png::Compression::Fast);
-        let mut packed = Vec::with_capacity(self.px.len() / 2);
+        let packed = &mut self.packed;
+        packed.clear();
         for row in self.px.chunks(self.w as usize) {
             for pair in row.chunks(2) {
                 packed.push(pair[0] << 4 | pair.get(1).copied().unwrap_or(0));
             }
         }
         let mut w = e.write_header().map_err(|e| e.to_string())?;
-        w.write_image_data(&packed).map_err(|e| e.to_string())?;
+        w.write_image_data(packed).map_err(|e| e.to_string())?;
         w.finish().map_err(|e| e.to_string())?;
         Ok(out)
     }
@@ -201,72 +200,124 @@ fn wrap(font: &FontArc, scale: PxScale, text: &str, max: f32) -> Vec<String> {
     lines
 }
 
-/// Draws `s` in the text colour with its baseline at `y`, from `x`.
-fn draw(canvas: &mut Canvas, font: &FontArc, scale: PxScale, x: f32, y: f32, s: &str) {
-    let f = font.as_scaled(scale);
-    let mut caret = x;
-    let mut prev = None;
-    for c in s.chars() {
-        let id = f.glyph_id(c);
-        if let Some(p) = prev {
-            caret += f.kern(p, id);
-        }
-        let glyph = id.with_scale_and_position(scale, ab_glyph::point(caret, y));
-        caret += f.h_advance(id);
-        prev = Some(id);
-        if let Some(outline) = font.outline_glyph(glyph) {
-            let b = outline.px_bounds();
-            outline.draw(|gx, gy, cov| {
-                canvas.text(b.min.x as i32 + gx as i32, b.min.y as i32 + gy as i32, cov);
+/// A glyph drawn once: its coverage levels and where they go from the pen's whole pixel.
+struct Drawn {
+    dx: i32,
+    dy: i32,
+    w: usize,
+    levels: Vec<u8>,
+}
+
+/// What draws cards on one thread: the canvas, reused from card to card (a fresh 756 KB buffer
+/// a card costs the kernel more than the drawing), and the glyphs already drawn, by glyph, size
+/// and quarter-pixel position (a title's letters are mostly the previous title's).
+pub struct Painter {
+    canvas: Canvas,
+    glyphs: std::collections::HashMap<(u16, u32, u8), Option<Drawn>>,
+    /// The look the glyphs were drawn for.
+    look: Option<blake3::Hash>,
+}
+
+impl Default for Painter {
+    fn default() -> Self {
+        Painter { canvas: Canvas::new(SIZE.0, SIZE.1), glyphs: Default::default(), look: None }
+    }
+}
+
+impl Painter {
+    /// Draws `s` in the text colour with its baseline at `y`, from `x`.
+    fn draw(&mut self, font: &FontArc, scale: PxScale, x: f32, y: f32, s: &str) {
+        let f = font.as_scaled(scale);
+        let y = y.round();
+        let mut caret = x;
+        let mut prev = None;
+        for c in s.chars() {
+            let id = f.glyph_id(c);
+            if let Some(p) = prev {
+                caret += f.kern(p, id);
+            }
+            let whole = caret.floor();
+            let quarter = ((caret - whole) * 4.0).floor().min(3.0) as u8;
+            caret += f.h_advance(id);
+            prev = Some(id);
+            let drawn = self.glyphs.entry((id.0, scale.x.to_bits(), quarter)).or_insert_with(|| {
+                let at = ab_glyph::point(f32::from(quarter) / 4.0, 0.0);
+                let outline = font.outline_glyph(id.with_scale_and_position(scale, at))?;
+                let b = outline.px_bounds();
+                let w = b.width() as usize;
+                let mut levels = vec![0u8; w * b.height() as usize];
+                outline.draw(|gx, gy, cov| {
+                    levels[gy as usize * w + gx as usize] = (cov.clamp(0.0, 1.0) * f32::from(LEVELS)).round() as u8;
+                });
+                Some(Drawn { dx: b.min.x as i32, dy: b.min.y as i32, w, levels })
             });
+            if let Some(d) = drawn {
+                let (x0, y0) = (whole as i32 + d.dx, y as i32 + d.dy);
+                for (i, &level) in d.levels.iter().enumerate() {
+                    if level > 0 {
+                        self.canvas.text(x0 + (i % d.w) as i32, y0 + (i / d.w) as i32, level);
+                    }
+                }
+            }
         }
     }
 }
 
 /// The card of a page titled `title` on the site `site`, as PNG bytes.
 pub fn render(title: &str, site: &str, look: &Look) -> Result<Vec<u8>, String> {
-    let (w, h) = SIZE;
-    let mut canvas = Canvas::new(w, h);
-    let (margin, max) = (80.0_f32, w as f32 - 160.0);
-    // The accent: a band along the top and a mark before the site's name.
-    canvas.rect(0, 0, w, 14, ACCENT);
-    // The largest size at which the title takes at most three lines (four at the smallest,
-    // the last one ending with an ellipsis when even that is not enough).
-    let mut chosen = None;
-    for size in [84.0_f32, 72.0, 62.0, 54.0] {
-        let lines = wrap(&look.font, PxScale::from(size), title, max);
-        if lines.len() <= 3 || size == 54.0 {
-            chosen = Some((size, lines));
-            break;
+    Painter::default().render(title, site, look)
+}
+
+impl Painter {
+    /// [`render`], with this painter's canvas and glyphs.
+    pub fn render(&mut self, title: &str, site: &str, look: &Look) -> Result<Vec<u8>, String> {
+        if self.look != Some(look.key) {
+            self.glyphs.clear();
+            self.look = Some(look.key);
         }
-    }
-    let (size, mut lines) = chosen.unwrap_or_default();
-    let scale = PxScale::from(size);
-    if lines.len() > 4 {
-        lines.truncate(4);
-        let last = lines.last_mut().expect("four lines");
-        while !last.is_empty() && width(&look.font, scale, &format!("{last}…")) > max {
-            last.pop();
+        self.canvas.px.fill(0);
+        let (w, h) = SIZE;
+        let (margin, max) = (80.0_f32, w as f32 - 160.0);
+        // The accent: a band along the top and a mark before the site's name.
+        self.canvas.rect(0, 0, w, 14, ACCENT);
+        // The largest size at which the title takes at most three lines (four at the smallest,
+        // the last one ending with an ellipsis when even that is not enough).
+        let mut chosen = None;
+        for size in [84.0_f32, 72.0, 62.0, 54.0] {
+            let lines = wrap(&look.font, PxScale::from(size), title, max);
+            if lines.len() <= 3 || size == 54.0 {
+                chosen = Some((size, lines));
+                break;
+            }
         }
-        last.push('…');
+        let (size, mut lines) = chosen.unwrap_or_default();
+        let scale = PxScale::from(size);
+        if lines.len() > 4 {
+            lines.truncate(4);
+            let last = lines.last_mut().expect("four lines");
+            while !last.is_empty() && width(&look.font, scale, &format!("{last}…")) > max {
+                last.pop();
+            }
+            last.push('…');
+        }
+        let line_height = size * 1.18;
+        let ascent = look.font.as_scaled(scale).ascent();
+        let mut y = 120.0 + ascent;
+        for line in &lines {
+            self.draw(&look.font, scale, margin, y, line);
+            y += line_height;
+        }
+        // The site's name at the bottom, after the accent's mark.
+        let small = PxScale::from(38.0);
+        let name_y = h as f32 - 80.0;
+        self.canvas.rect(margin as u32, (name_y - 30.0) as u32, 30, 30, ACCENT);
+        let mut name = site.to_string();
+        while !name.is_empty() && width(&look.font, small, &name) > max - 50.0 {
+            name.pop();
+        }
+        self.draw(&look.font, small, margin + 50.0, name_y, &name);
+        self.canvas.png(look).map_err(|e| format!("cannot encode the share card: {e}"))
     }
-    let line_height = size * 1.18;
-    let ascent = look.font.as_scaled(scale).ascent();
-    let mut y = 120.0 + ascent;
-    for line in &lines {
-        draw(&mut canvas, &look.font, scale, margin, y, line);
-        y += line_height;
-    }
-    // The site's name at the bottom, after the accent's mark.
-    let small = PxScale::from(38.0);
-    let name_y = h as f32 - 80.0;
-    canvas.rect(margin as u32, (name_y - 30.0) as u32, 30, 30, ACCENT);
-    let mut name = site.to_string();
-    while !name.is_empty() && width(&look.font, small, &name) > max - 50.0 {
-        name.pop();
-    }
-    draw(&mut canvas, &look.font, small, margin + 50.0, name_y, &name);
-    canvas.png(look).map_err(|e| format!("cannot encode the share card: {e}"))
 }
 
 /// A card's look shared by a build (the font is parsed once).
@@ -292,6 +343,15 @@ mod tests {
         assert!(render(&long, "x", &look).is_ok());
         assert!(Look::new(vec![1, 2, 3], "#fff", "#000", "#f00").is_err());
         assert!(Look::new(BUILTIN_FONT.to_vec(), "white", "#000", "#f00").unwrap_err().contains("hex"));
+    }
+
+    #[test]
+    fn a_painter_drawing_card_after_card_gives_the_bytes_of_a_fresh_one() {
+        let look = Look::builtin();
+        let mut p = Painter::default();
+        for t in ["Premier", "Pain au levain et croissants", "Premier"] {
+            assert_eq!(p.render(t, "Site", &look).unwrap(), render(t, "Site", &look).unwrap(), "{t}");
+        }
     }
 
     #[test]

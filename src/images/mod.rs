@@ -487,7 +487,7 @@ impl Images {
         }
         let made: Vec<Result<bool, Diagnostic>> = cards
             .par_iter()
-            .map(|(path, (title, site, cache))| {
+            .map_init(card::Painter::default, |painter, (path, (title, site, cache))| {
                 let file = dir.join(cache);
                 let hit = std::fs::File::options()
                     .append(true)
@@ -505,7 +505,8 @@ impl Images {
                     .kind(Kind::Image)
                     .hint("build again: the pages that name it are made anew"));
                 }
-                card::render(title, site, &look)
+                painter
+                    .render(title, site, &look)
                     .and_then(|png| write_atomic(&file, &png).map_err(|e| format!("cannot write the cache: {e}")))
                     .map(|()| true)
                     .map_err(|e| Diagnostic::new(format!("(share card) {path}"), e).kind(Kind::Image))
