@@ -18,7 +18,8 @@ fn init_then_build_works() {
     let out = bin().args(["build", "my-site"]).current_dir(dir.path()).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.starts_with("Built 12 pages, 6 sections, "), "{stdout}");
+    // 14 written pages, and the legal notice, privacy and thank-you pages in French and English.
+    assert!(stdout.starts_with("Built 20 pages, 6 sections, "), "{stdout}");
     assert!(stdout.contains(" files (") && stdout.contains(" images made, 0 from the cache) in "), "{stdout}");
     assert!(site.join("public/index.html").exists());
     assert!(site.join("public/style.css").exists(), "bundled theme static files are published");

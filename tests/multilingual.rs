@@ -202,14 +202,14 @@ fn a_missing_ui_string_names_the_template_line() {
     let t = SiteTest::new("bilingual");
     t.write(
         "templates/page.html",
-        "{% extends \"base.html\" %}\n{% block main %}\n<p>{{ trans(key=\"read_more\") }}</p>\n<p>{{ trans(key=\"opening_hours\") }}</p>\n{% endblock main %}\n",
+        "{% extends \"base.html\" %}\n{% block main %}\n<p>{{ trans(key=\"read_more\") }}</p>\n<p>{{ trans(key=\"delivery_hours\") }}</p>\n{% endblock main %}\n",
     );
     let r = t.build_fails();
     assert!(r.stderr.contains("templates/page.html:4"), "{}", r.stderr);
-    assert!(r.stderr.contains("no UI string `opening_hours`"), "{}", r.stderr);
+    assert!(r.stderr.contains("no UI string `delivery_hours`"), "{}", r.stderr);
     // The site's own strings file adds (and overrides) keys.
-    t.write("i18n/fr.yaml", "opening_hours: Heures d'ouverture\nread_more: Lire l'article\n");
-    t.write("i18n/en.yaml", "opening_hours: Opening hours\n");
+    t.write("i18n/fr.yaml", "delivery_hours: Heures d'ouverture\nread_more: Lire l'article\n");
+    t.write("i18n/en.yaml", "delivery_hours: Opening hours\n");
     t.build_with(&["--no-minify"]);
     t.assert_file("a-propos/index.html", &["Heures d&#39;ouverture", "Lire l&#39;article"]);
     t.assert_file("en/about/index.html", &["Opening hours", "Read more"]);

@@ -986,13 +986,10 @@ impl Images {
             .collect();
         bar.finish_and_clear();
         errors.extend(failed);
-        let (cards, card_names, cards_made) = self.process_cards(&dir, &mut errors);
+        // Cards are not counted with the variants (`images_made`, `images_cached`): those count
+        // the photos' work.
+        let (cards, card_names, _cards_made) = self.process_cards(&dir, &mut errors);
         published.extend(cards);
-        {
-            let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-            counts.0 += cards_made;
-            counts.1 += card_names.len() - cards_made;
-        }
         self.save_headers();
         if errors.is_empty() {
             let originals = self.originals.lock().unwrap_or_else(|e| e.into_inner());
