@@ -505,8 +505,9 @@ impl Images {
                     .kind(Kind::Image)
                     .hint("build again: the pages that name it are made anew"));
                 }
-                painter
-                    .render(title, site, &look)
+                // A font that breaks the rasteriser fails this card, not the build.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| painter.render(title, site, &look)))
+                    .unwrap_or_else(|_| Err("drawing the share card failed (the theme's card font?)".into()))
                     .and_then(|png| write_atomic(&file, &png).map_err(|e| format!("cannot write the cache: {e}")))
                     .map(|()| true)
                     .map_err(|e| Diagnostic::new(format!("(share card) {path}"), e).kind(Kind::Image))

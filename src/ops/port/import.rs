@@ -1136,9 +1136,16 @@ fn figure_call(src: &str, args: &BTreeMap<String, String>) -> String {
 }
 
 fn video_link(service: &str, id: &str) -> String {
-    match service {
-        "vimeo" => format!("[Video on Vimeo](https://vimeo.com/{id})"),
-        _ => format!("[Video on YouTube](https://www.youtube.com/watch?v={id})"),
+    let (url, name) = match service {
+        "vimeo" => (format!("https://vimeo.com/{id}"), "Vimeo"),
+        _ => (format!("https://www.youtube.com/watch?v={id}"), "YouTube"),
+    };
+    // sopixi's `video` shows the player once the visitor accepts its provider; an id no player
+    // would take stays a link.
+    if crate::render::embed::video_source(&url).is_some() {
+        format!("{{{{ video(src={}) }}}}", quoted(&url))
+    } else {
+        format!("[Video on {name}]({url})")
     }
 }
 
