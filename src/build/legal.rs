@@ -164,10 +164,11 @@ fn file_in(config: &Config, base: &str, lang: &str) -> String {
     }
 }
 
-fn front(title: &str, slug: &str, description: &str) -> String {
-    // Last in the root section's order, out of the search index.
+/// Front matter of a generated page: last in the root section's order, out of the search index,
+/// and `extra.generated` (`legal`, `privacy`, `thanks`) so that a theme can leave it out of a list.
+fn front(title: &str, slug: &str, description: &str, generated: &str) -> String {
     format!(
-        "---\ntitle: {}\nslug: {}\ndescription: {}\nsearch: false\nweight: 10000\n---\n",
+        "---\ntitle: {}\nslug: {}\ndescription: {}\nsearch: false\nweight: 10000\nextra: {{ generated: {generated} }}\n---\n",
         yq(title),
         yq(slug),
         yq(description)
@@ -186,6 +187,7 @@ fn legal_page(config: &Config, policy: &Policy, lang: &str) -> Option<(String, S
             "Éditeur, directeur de la publication et hébergeur du site.",
             "Publisher, director of publication and host of this site.",
         ),
+        "legal",
     );
     s.push_str(&format!("## {}\n\n", t("Éditeur du site", "Publisher")));
     let mut who = md(&l.publisher);
@@ -247,6 +249,7 @@ fn privacy_page(config: &Config, policy: &Policy, uses: &Uses, lang: &str) -> Op
             "Les données que ce site recueille, pourquoi, et vos droits.",
             "The data this site collects, why, and your rights.",
         ),
+        "privacy",
     );
     let contact =
         l.email.as_deref().map(|e| format!("<{}>", md(e).replace('\\', ""))).unwrap_or_else(|| md(&l.address));
@@ -318,8 +321,12 @@ fn privacy_page(config: &Config, policy: &Policy, uses: &Uses, lang: &str) -> Op
 fn thanks_page(config: &Config, lang: &str) -> (String, String) {
     let f = fr(lang);
     let t = |fr_text: &'static str, en: &'static str| if f { fr_text } else { en };
-    let mut s =
-        front(t("Merci", "Thank you"), t("merci", "thanks"), t("Votre message est envoyé.", "Your message was sent."));
+    let mut s = front(
+        t("Merci", "Thank you"),
+        t("merci", "thanks"),
+        t("Votre message est envoyé.", "Your message was sent."),
+        "thanks",
+    );
     s.push_str(t(
         "Votre message est bien envoyé. Nous vous répondrons dès que possible.\n\n[Revenir à l'accueil](@/_index.md)\n",
         "Your message was sent. We will answer as soon as we can.\n\n[Back to the home page](@/_index.md)\n",
