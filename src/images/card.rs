@@ -34,20 +34,6 @@ impl std::fmt::Debug for Look {
     }
 }
 
-/// `#rgb` or `#rrggbb`.
-pub fn hex(s: &str) -> Option<[u8; 3]> {
-    let h = s.strip_prefix('#')?;
-    let v = |s: &str| u8::from_str_radix(s, 16).ok();
-    match h.len() {
-        3 => {
-            let c: Vec<u8> = h.chars().map(|c| c.to_digit(16).map(|d| d as u8 * 17)).collect::<Option<_>>()?;
-            Some([c[0], c[1], c[2]])
-        }
-        6 => Some([v(&h[0..2])?, v(&h[2..4])?, v(&h[4..6])?]),
-        _ => None,
-    }
-}
-
 impl Look {
     /// A look from a font's bytes and three `#rrggbb` colours; what is wrong otherwise.
     pub fn new(font: Vec<u8>, background: &str, text: &str, accent: &str) -> Result<Look, String> {
@@ -56,7 +42,11 @@ impl Look {
         h.update(format!("|{background}|{text}|{accent}|1").as_bytes());
         let font =
             FontArc::try_from_vec(font).map_err(|_| "the card font is not a TrueType or OpenType font".to_string())?;
-        let colour = |name: &str, s: &str| hex(s).ok_or_else(|| format!("card `{name}` `{s}` is not a hex colour"));
+        let colour = |name: &str, s: &str| {
+            crate::util::text::hex_rgb(s)
+                .map(|(r, g, b)| [r, g, b])
+                .ok_or_else(|| format!("card `{name}` `{s}` is not a hex colour"))
+        };
         Ok(Look {
             font,
             key: h.finalize(),
@@ -343,6 +333,8 @@ mod tests {
         assert!(render(&long, "x", &look).is_ok());
         assert!(Look::new(vec![1, 2, 3], "#fff", "#000", "#f00").is_err());
         assert!(Look::new(BUILTIN_FONT.to_vec(), "white", "#000", "#f00").unwrap_err().contains("hex"));
+        // Not ASCII: refused, never cut inside a character.
+        assert!(Look::new(BUILTIN_FONT.to_vec(), "#aé€", "#000", "#f00").unwrap_err().contains("hex"));
     }
 
     #[test]

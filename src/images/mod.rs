@@ -397,6 +397,12 @@ pub(crate) fn is_raster(path: &str) -> bool {
 
 const HEADERS_FILE: &str = "headers.json";
 
+/// Marks a cache entry used now (so that a concurrent build's pruning keeps it); false when it is
+/// not in the cache.
+fn touch(file: &Path) -> bool {
+    std::fs::File::options().append(true).open(file).and_then(|f| f.set_modified(std::time::SystemTime::now())).is_ok()
+}
+
 impl Images {
     /// The images of a build of the site at `root`.
     pub fn new(
@@ -470,61 +476,49 @@ impl Images {
 
     /// Makes the cards asked for that the cache lacks, in parallel: (site path, cached file)
     /// of every card, and the cache names used.
-    fn process_cards(
-        &self,
-        dir: &Path,
-        errors: &mut Vec<Diagnostic>,
-    ) -> (Vec<(String, PathBuf, String)>, Vec<String>, usize) {
+    fn process_cards(&self, dir: &Path, errors: &mut Vec<Diagnostic>) -> (Vec<(String, PathBuf, String)>, Vec<String>) {
         let cards = std::mem::take(&mut *self.cards.lock().unwrap_or_else(|e| e.into_inner()));
         if cards.is_empty() {
-            return (Vec::new(), Vec::new(), 0);
+            return (Vec::new(), Vec::new());
         }
         let look = self.card_look.get_or_init(|| Arc::new(card::Look::builtin())).clone();
         if let Err(e) = std::fs::create_dir_all(dir) {
             errors
                 .push(Diagnostic::new(dir.display().to_string(), format!("cannot create the image cache folder: {e}")));
-            return (Vec::new(), Vec::new(), 0);
+            return (Vec::new(), Vec::new());
         }
-        let made: Vec<Result<bool, Diagnostic>> = cards
+        let failed: Vec<Diagnostic> = cards
             .par_iter()
-            .map_init(card::Painter::default, |painter, (path, (title, site, cache))| {
+            .map_init(card::Painter::default, |painter, (path, (title, site, cache))| -> Option<Diagnostic> {
                 let file = dir.join(cache);
-                let hit = std::fs::File::options()
-                    .append(true)
-                    .open(&file)
-                    .and_then(|f| f.set_modified(std::time::SystemTime::now()))
-                    .is_ok();
-                if hit {
-                    return Ok(false);
+                if touch(&file) {
+                    return None;
                 }
                 if title.is_empty() && site.is_empty() {
-                    return Err(Diagnostic::new(
-                        format!("(share card) {path}"),
-                        "the share card is no longer in the image cache",
-                    )
-                    .kind(Kind::Image)
-                    .hint("build again: the pages that name it are made anew"));
+                    return Some(
+                        Diagnostic::new(
+                            format!("(share card) {path}"),
+                            "the share card is no longer in the image cache",
+                        )
+                        .kind(Kind::Image)
+                        .hint("build again: the pages that name it are made anew"),
+                    );
                 }
                 // A font that breaks the rasteriser fails this card, not the build.
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| painter.render(title, site, &look)))
                     .unwrap_or_else(|_| Err("drawing the share card failed (the theme's card font?)".into()))
                     .and_then(|png| write_atomic(&file, &png).map_err(|e| format!("cannot write the cache: {e}")))
-                    .map(|()| true)
-                    .map_err(|e| Diagnostic::new(format!("(share card) {path}"), e).kind(Kind::Image))
+                    .err()
+                    .map(|e| Diagnostic::new(format!("(share card) {path}"), e).kind(Kind::Image))
             })
+            .flatten()
             .collect();
-        let mut count = 0;
-        for r in made {
-            match r {
-                Ok(new) => count += usize::from(new),
-                Err(d) => errors.push(d),
-            }
-        }
+        errors.extend(failed);
         let published = cards
             .iter()
             .map(|(path, (_, _, cache))| (path.clone(), dir.join(cache), "(share card)".to_string()))
             .collect();
-        (published, cards.into_values().map(|(_, _, c)| c).collect(), count)
+        (published, cards.into_values().map(|(_, _, c)| c).collect())
     }
 
     /// Variants made by the last [`Images::process`], and variants it found in the cache.
@@ -943,12 +937,7 @@ impl Images {
             if !planned.insert(v.cache_name.as_str()) {
                 continue;
             }
-            // A hit is touched so that a concurrent build's pruning keeps it.
-            let hit = std::fs::File::options()
-                .append(true)
-                .open(&file)
-                .and_then(|f| f.set_modified(std::time::SystemTime::now()))
-                .is_ok();
+            let hit = touch(&file);
             if !hit {
                 by_source.entry(v.source.label.clone()).or_default().push(v.clone());
             }
@@ -989,7 +978,7 @@ impl Images {
         errors.extend(failed);
         // Cards are not counted with the variants (`images_made`, `images_cached`): those count
         // the photos' work.
-        let (cards, card_names, _cards_made) = self.process_cards(&dir, &mut errors);
+        let (cards, card_names) = self.process_cards(&dir, &mut errors);
         published.extend(cards);
         self.save_headers();
         if errors.is_empty() {

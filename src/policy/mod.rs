@@ -412,7 +412,7 @@ fn colors(file: &str, text: &str, c: RawColors, p: &mut Policy, errors: &mut Vec
         ("accent", c.accent, &mut p.colors.accent),
     ] {
         if let Some(v) = value {
-            if hex_rgb(&v).is_none() {
+            if crate::util::text::hex_rgb(&v).is_none() {
                 errors.push(
                     Diagnostic::new(file, format!("`colors.{key}` `{v}` is not a hex colour"))
                         .at(line(key), None)
@@ -422,7 +422,9 @@ fn colors(file: &str, text: &str, c: RawColors, p: &mut Policy, errors: &mut Vec
             *slot = v;
         }
     }
-    if let (Some(fg), Some(bg)) = (hex_rgb(&p.colors.text), hex_rgb(&p.colors.background)) {
+    if let (Some(fg), Some(bg)) =
+        (crate::util::text::hex_rgb(&p.colors.text), crate::util::text::hex_rgb(&p.colors.background))
+    {
         let ratio = contrast(fg, bg);
         if ratio < 4.5 {
             errors.push(
@@ -772,20 +774,6 @@ struct RawTexts {
     age_confirm: Option<String>,
     badge_label: Option<String>,
     providers: Option<String>,
-}
-
-/// `#rgb` / `#rrggbb` → (r, g, b).
-fn hex_rgb(s: &str) -> Option<(u8, u8, u8)> {
-    let h = s.strip_prefix('#')?;
-    if !h.chars().all(|c| c.is_ascii_hexdigit()) {
-        return None;
-    }
-    let v = |i: usize, n: usize| u8::from_str_radix(&h[i..i + n], 16).ok();
-    match h.len() {
-        3 => Some((v(0, 1)? * 17, v(1, 1)? * 17, v(2, 1)? * 17)),
-        6 => Some((v(0, 2)?, v(2, 2)?, v(4, 2)?)),
-        _ => None,
-    }
 }
 
 /// WCAG contrast ratio of two sRGB colours.

@@ -439,21 +439,8 @@ impl Business {
                 "time": format!("{} – {}", time_label(&h.opens, lang), time_label(&h.closes, lang)),
             }));
         }
-        let names = day_names(lang);
         let closed: Vec<usize> = (0..7).filter(|&d| !open_days[d]).collect();
-        let closed_label = (!self.hours.is_empty() && !closed.is_empty()).then(|| {
-            let mut s = days_label(&closed, lang);
-            if closed.len() <= 2 {
-                s = closed.iter().map(|&d| names[d]).collect::<Vec<_>>().join(if lang.starts_with("fr") {
-                    " et "
-                } else {
-                    " and "
-                });
-                let mut c = s.chars();
-                s = c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default();
-            }
-            s
-        });
+        let closed_label = (!self.hours.is_empty() && !closed.is_empty()).then(|| days_label(&closed, lang));
         let map_url =
             self.geo.map(|g| format!("https://www.openstreetmap.org/?mlat={0}&mlon={1}#map=17/{0}/{1}", g.lat, g.lon));
         json!({

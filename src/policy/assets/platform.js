@@ -128,7 +128,8 @@
     ".notice{display:none;position:fixed;left:8px;right:8px;bottom:48px;max-width:560px;margin:0 auto;background:" + C.colors.background +
     ";color:" + C.colors.text + ";border:1px solid " + C.colors.text + ";border-radius:8px;padding:12px;box-shadow:0 4px 16px rgba(0,0,0,.2);font:inherit}" +
     ".notice.open{display:block}.notice p{margin:0 0 8px}" +
-    ".notice ul{margin:0 0 8px;padding:0;list-style:none}.notice li{margin:2px 0}" +
+    // A page naming many providers scrolls its list: the buttons stay in view.
+    ".notice ul{margin:0 0 8px;padding:0;list-style:none;max-height:30vh;overflow:auto}.notice li{margin:2px 0}" +
     ".notice label{display:inline-flex;gap:6px;align-items:center;cursor:pointer}" +
     ".notice button{all:unset;cursor:pointer;display:inline-block;min-width:96px;text-align:center;padding:8px 12px;margin:4px 8px 0 0;border-radius:6px;border:1px solid " +
     C.colors.text + ";font:inherit;font-weight:600}" +
