@@ -564,4 +564,19 @@ mod tests {
         assert!(d.message.contains("internal error") && d.message.contains("boom 1"), "{d}");
         assert_eq!(guarded(&origin, || Ok::<_, Diagnostic>(7)).unwrap(), 7);
     }
+
+    #[test]
+    fn a_usual_minified_page_takes_the_fast_path() {
+        // The minifier puts back `</body></html>`: the fast path must still take such a page
+        // (it once stopped doing so, and every page paid for a tree builder pass unseen).
+        let policy = crate::policy::Policy::default();
+        let block = crate::policy::compliance::Injector::new(&policy, "en", "en").block().to_string();
+        let page = "<!DOCTYPE html>\n<html lang=\"en\">\n<head><title>T</title></head>\n<body>\n<main><h1>T</h1>\n<table><tr><td>1</td></tr></table><p>text</p></main>\n</body>\n</html>\n";
+        let min = crate::render::minify::html(page.as_bytes()).unwrap();
+        assert!(min.ends_with(b"</body></html>"), "{}", String::from_utf8_lossy(&min));
+        let out = crate::policy::compliance::append_if_certain(min, block.as_bytes()).expect("the fast path");
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.ends_with("</body></html>") && out.contains(&block), "{out}");
+        assert_eq!(crate::policy::compliance::check(&out, false, &policy), vec![]);
+    }
 }

@@ -292,18 +292,28 @@ pub fn inject(html: &str, page: PageInfo, policy: &Policy) -> Result<String, Str
 
 /// Appends `block` (already minified) to a minified document when the end of the document is
 /// certainly directly in `<body>`, as a browser parses it (see [`crate::policy::tree::end_is_in_body`]):
-/// minified pages end with `<body>` still open (the minifier drops the optional
-/// `</body></html>`), so the block appended there is the body's last child, as if injected
-/// before `</body>`. `None` when that is uncertain, or the page has platform markup of its own:
-/// the caller then injects with the streaming rewriter and the tree builder's check.
+/// minified pages end with `<body>` still open, or with the `</body></html>` that
+/// [`crate::render::minify::html`] puts back; the block goes there (before that final
+/// `</body></html>`), as the body's last child, as if injected before `</body>`. `None` when that
+/// is uncertain, or the page has platform markup of its own: the caller then injects with the
+/// streaming rewriter and the tree builder's check.
 ///
 /// This costs one pass over the page's tags, against the tokenizer and tree builder passes of an
 /// injection.
 pub fn append_if_certain(mut doc: Vec<u8>, block: &[u8]) -> Option<Vec<u8>> {
-    if !crate::policy::tree::end_is_in_body(&doc) || memchr::memmem::find(&doc, b"data-sopixi").is_some() {
+    const END: &[u8] = b"</body></html>";
+    let ended = doc.ends_with(END);
+    let open = if ended { &doc[..doc.len() - END.len()] } else { &doc[..] };
+    if !crate::policy::tree::end_is_in_body(open) || memchr::memmem::find(&doc, b"data-sopixi").is_some() {
         return None;
     }
+    if ended {
+        doc.truncate(doc.len() - END.len());
+    }
     doc.extend_from_slice(block);
+    if ended {
+        doc.extend_from_slice(END);
+    }
     Some(doc)
 }
 
@@ -670,6 +680,10 @@ mod tests {
         let out = ok(page).expect("a plain minified page");
         assert!(out.starts_with(page) && out.ends_with(&block));
         assert_eq!(check(&out, false, &p), vec![]);
+        // The `</body></html>` the minifier puts back: the block goes before it.
+        let out = ok(&format!("{page}</body></html>")).expect("a minified page with its end");
+        assert_eq!(out, format!("{page}{block}</body></html>"));
+        assert_eq!(check(&out, false, &p), vec![]);
         for bad in [
             "<body><p>x<script>let open = 1;",               // ends inside a script
             "<body><p>x</p><script>a</script><script>b",     // the last script is open
@@ -681,8 +695,10 @@ mod tests {
             "<html hidden><body><p>x",                       // a hidden document
             "<body><noscript><p>x</noscript>",               // raw text for browsers with scripts
             "<body><div data-sopixi-platform hidden></div>", // platform markup of its own
-            "<body><p>x</p></body></html>",                  // a closed body: the block would follow it
+            "<body><p>x</p></body><p>y",                     // a closed body: the block would follow it
             "<body><p>x</p></BODY>",
+            "<body><p>x</p></body></html> ",                 // not the minifier's own end
+            "<body><p>x</body><p>y</p></body></html>",       // a body closed before the last end
         ] {
             assert_eq!(ok(bad), None, "{bad}");
         }

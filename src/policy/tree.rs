@@ -806,6 +806,7 @@ mod tests {
             "<body><p>x<a href=/y/>y</a>",
             "<body><script>if(a<b)x='</div>'</script><details><p>x</details><svg/><svg><path/></svg>",
             "<body><a title='<details>'>x</a><table><tr><td>1</table><ul><li>a<li>b",
+            "<body><p>x</p><table><tr><td>1</table></body></html>",
         ] {
             let out =
                 crate::policy::compliance::append_if_certain(doc.as_bytes().to_vec(), injector.block().as_bytes())
