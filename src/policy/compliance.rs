@@ -697,8 +697,8 @@ mod tests {
             "<body><div data-sopixi-platform hidden></div>", // platform markup of its own
             "<body><p>x</p></body><p>y",                     // a closed body: the block would follow it
             "<body><p>x</p></BODY>",
-            "<body><p>x</p></body></html> ",                 // not the minifier's own end
-            "<body><p>x</body><p>y</p></body></html>",       // a body closed before the last end
+            "<body><p>x</p></body></html> ",           // not the minifier's own end
+            "<body><p>x</body><p>y</p></body></html>", // a body closed before the last end
         ] {
             assert_eq!(ok(bad), None, "{bad}");
         }
