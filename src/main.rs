@@ -8,6 +8,9 @@ use clap::{Parser, Subcommand};
 // Building allocates many small values from many threads; glibc's allocator spent a sixth of a
 // 10,000-page build in malloc/free and its resident memory grew to 2-3x the live heap. jemalloc
 // and mimalloc both fix the time; jemalloc peaked lowest (429 MB against 466 MB and 511 MB).
+// (`--features system-alloc`: the system's allocator, for heap profilers such as heaptrack that
+// follow malloc; never ship it.)
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

@@ -134,6 +134,7 @@ pub(crate) fn build_prepared_to_dir(
         return Ok(DiskBuild { stats, write, up_to_date: true, timings, warnings: Vec::new(), withheld });
     }
     let gather_time = t.elapsed();
+    crate::util::heap::note("read");
     // Into a missing or empty folder, pages are written as they are finished, into a staging
     // folder that becomes the output folder when the build succeeded (and is removed when not).
     let spool = output::Spool::fresh(out_dir);
@@ -148,6 +149,7 @@ pub(crate) fn build_prepared_to_dir(
     let mut timings: Vec<(&'static str, f64)> = vec![("read", ms(gather_time))];
     timings.extend(built.timings.iter().map(|(n, d)| (*n, ms(*d))));
     timings.push(("write", ms(t.elapsed())));
+    crate::util::heap::note("write");
     let stats = built.stats;
     drop_in_background(built.output);
     Ok(DiskBuild { stats, write, up_to_date: false, timings, warnings: built.warnings, withheld: built.withheld })

@@ -98,6 +98,7 @@ impl Laps {
 
     fn lap(&mut self, name: &'static str) {
         self.timings.push((name, self.t.elapsed()));
+        crate::util::heap::note(name);
         self.t = Instant::now();
     }
 }

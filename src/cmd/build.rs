@@ -64,6 +64,9 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
     let engine = Engine::new(policy);
     let result = build::with_jobs(args.jobs, || build::build_to_dir(&engine, &args.site, &opts, &out_dir));
     let secs = start.elapsed().as_secs_f64();
+    // The memory at the end of each stage (a one-build process: the figures are this build's).
+    let heap = sopixi::util::heap::take();
+    let memory = |stage: &str| heap.iter().rev().find(|h| h.0 == stage).map(|h| (h.1 as f64 / 1e6, h.2 as f64 / 1e6));
     match result {
         Ok(done) => {
             if !args.json {
@@ -85,7 +88,10 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
                     "removed": done.write.removed,
                     "up_to_date": done.up_to_date,
                     "duration_ms": (secs * 1000.0).round(),
-                    "stages_ms": done.timings.iter().map(|(n, t)| serde_json::json!({"stage": n, "ms": t})).collect::<Vec<_>>(),
+                    "stages_ms": done.timings.iter().map(|(n, t)| {
+                        let (heap, peak) = memory(n).unzip();
+                        serde_json::json!({"stage": n, "ms": t, "heap_mb": heap, "peak_mb": peak})
+                    }).collect::<Vec<_>>(),
                     "warnings": done.warnings,
                 });
                 println!("{v}");
@@ -115,7 +121,14 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
                 );
                 if verbose {
                     for (name, ms) in &done.timings {
-                        eprintln!("  {name:<12} {ms:>8.1} ms");
+                        match memory(name) {
+                            // The live heap is about 0 where jemalloc is not the allocator (`system-alloc`).
+                            Some((live, peak)) if live >= 0.1 => {
+                                eprintln!("  {name:<12} {ms:>8.1} ms   heap {live:>7.1} MB   peak {peak:>7.1} MB")
+                            }
+                            Some((_, peak)) => eprintln!("  {name:<12} {ms:>8.1} ms   peak {peak:>7.1} MB"),
+                            None => eprintln!("  {name:<12} {ms:>8.1} ms"),
+                        }
                     }
                 }
             }

@@ -5,6 +5,7 @@
 //! of the dependency table.
 
 pub mod diag;
+pub mod heap;
 pub mod money;
 pub(crate) mod progress;
 pub(crate) mod runtime;
