@@ -19,6 +19,7 @@ mod platform;
 mod port;
 mod rebuilds;
 mod releases;
+mod scale;
 mod search;
 mod serve;
 mod themes;

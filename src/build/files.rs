@@ -325,7 +325,7 @@ fn taxonomy_files(cx: &RenderCx, out: &mut Vec<FromOrigin>) -> Vec<Value> {
                 });
                 let value = move || {
                     let mut value = info;
-                    value["pages"] = Value::Array(t.pages.iter().map(|&p| values.pages_light[p].clone()).collect());
+                    value["pages"] = Value::Array(t.pages.iter().map(|&p| values.light(p)).collect());
                     value
                 };
                 let path = format!("{tax_path}{}/", t.slug);

@@ -58,7 +58,7 @@ pub fn with_jobs<R: Send>(jobs: Option<usize>, f: impl FnOnce() -> R + Send) -> 
 /// Builds the site in memory.
 pub fn build(engine: &Engine, root: &Path, opts: &BuildOptions) -> Result<Built, BuildFailed> {
     let inputs = gather(root, opts, TextHashes::Skip)?;
-    let cx = BuildCx { root, opts, engine, spool: None };
+    let cx = BuildCx { root, opts, engine, spool: None, out_dir: None };
     build_from(&cx, inputs, &mut Memo::off())
 }
 
@@ -77,6 +77,9 @@ pub struct DiskBuild {
     pub warnings: Vec<Diagnostic>,
     /// Pages the platform withholds: (URL path, reason).
     pub withheld: Vec<(String, String)>,
+    /// Bytes of page bodies that waited on disk between conversion and rendering (a large
+    /// site's; 0 for most).
+    pub spilled: u64,
 }
 
 /// A site read from disk and fingerprinted, not yet built (see [`prepare`]).
@@ -131,14 +134,14 @@ pub(crate) fn build_prepared_to_dir(
         let Summary { stats, withheld } = m.summary;
         let write = WriteStats { unchanged: stats.files, ..Default::default() };
         let timings = vec![("check inputs", ms(t.elapsed()))];
-        return Ok(DiskBuild { stats, write, up_to_date: true, timings, warnings: Vec::new(), withheld });
+        return Ok(DiskBuild { stats, write, up_to_date: true, timings, warnings: Vec::new(), withheld, spilled: 0 });
     }
     let gather_time = t.elapsed();
     crate::util::heap::note("read");
     // Into a missing or empty folder, pages are written as they are finished, into a staging
     // folder that becomes the output folder when the build succeeded (and is removed when not).
     let spool = output::Spool::fresh(out_dir);
-    let cx = BuildCx { root, opts, engine, spool: spool.as_ref() };
+    let cx = BuildCx { root, opts, engine, spool: spool.as_ref(), out_dir: Some(out_dir) };
     let built = build_from(&cx, inputs, &mut Memo::off())?;
     let t = Instant::now();
     let summary = Summary { stats: built.stats, withheld: built.withheld.clone() };
@@ -152,7 +155,15 @@ pub(crate) fn build_prepared_to_dir(
     crate::util::heap::note("write");
     let stats = built.stats;
     drop_in_background(built.output);
-    Ok(DiskBuild { stats, write, up_to_date: false, timings, warnings: built.warnings, withheld: built.withheld })
+    Ok(DiskBuild {
+        stats,
+        write,
+        up_to_date: false,
+        timings,
+        warnings: built.warnings,
+        withheld: built.withheld,
+        spilled: built.spilled,
+    })
 }
 
 fn ms(d: Duration) -> f64 {

@@ -90,7 +90,7 @@ fn counted(
     kept: Option<&Kept>,
 ) -> (Option<blake3::Hash>, Arc<Counted>, bool) {
     let Some(kept) = kept else {
-        return (None, Arc::new(Counted::from_html(doc(url, front, rendered), &rendered.html, lang)), true);
+        return (None, Arc::new(Counted::from_html(doc(url, front, rendered), &rendered.html(), lang)), true);
     };
     let mut h = blake3::Hasher::new();
     for part in [lang, &url, front.title.as_deref().unwrap_or(""), front.description.as_deref().unwrap_or("")] {
@@ -101,12 +101,12 @@ fn counted(
         h.update(tag.as_bytes());
         h.update(&[0]);
     }
-    h.update(rendered.html.as_bytes());
+    h.update(rendered.html().as_bytes());
     let key = h.finalize();
     if let Some(c) = kept.get(&key) {
         return (Some(key), c.clone(), false);
     }
-    (Some(key), Arc::new(Counted::from_html(doc(url, front, rendered), &rendered.html, lang)), true)
+    (Some(key), Arc::new(Counted::from_html(doc(url, front, rendered), &rendered.html(), lang)), true)
 }
 
 /// Builds the index of every language of the site (nothing when `search: false`). With `kept`
@@ -131,7 +131,7 @@ pub(crate) fn build(config: &Config, content: &Content, kept: Option<&mut Kept>)
             .sections
             .par_iter()
             .filter(|s| {
-                s.lang == lang && wanted(&s.src.front, s.adult, s.fallback) && !s.rendered.html.trim().is_empty()
+                s.lang == lang && wanted(&s.src.front, s.adult, s.fallback) && !s.rendered.html().trim().is_empty()
             })
             .map(|s| counted(url(&s.path), lang, &s.src.front, &s.rendered, old))
             .collect();

@@ -62,7 +62,7 @@ impl Session {
         };
         self.inputs = Some(inputs.clone());
         let read = t.elapsed();
-        let cx = BuildCx { root: &self.root, opts: &self.opts, engine: &self.engine, spool: None };
+        let cx = BuildCx { root: &self.root, opts: &self.opts, engine: &self.engine, spool: None, out_dir: None };
         let mut built = build_from(&cx, inputs, &mut self.memo)?;
         built.timings.insert(0, ("read", read));
         Ok(built)

@@ -43,6 +43,8 @@ pub struct Built {
     pub warnings: Vec<Diagnostic>,
     /// Pages the platform withholds: (URL path, reason).
     pub withheld: Vec<(String, String)>,
+    /// Bytes of page bodies that waited in the spill file instead of memory (`util::spill`).
+    pub spilled: u64,
 }
 
 /// Drops `value` on another thread (a CLI process may exit before it is done, which is fine).
@@ -83,6 +85,21 @@ pub(crate) struct BuildCx<'a> {
     pub engine: &'a Engine,
     /// A fresh build's staging folder.
     pub(crate) spool: Option<&'a output::Spool>,
+    /// The output folder of a build that writes one (beside it, a large site's page bodies
+    /// wait in a spill file between conversion and rendering).
+    pub(crate) out_dir: Option<&'a Path>,
+}
+
+/// From this many Markdown pages, a plain build moves each page's body HTML out of memory
+/// between conversion and rendering (`util::spill`): below it, the bodies are a few MB at most.
+pub(crate) const SPILL_FROM_PAGES: usize = 1000;
+
+/// The spill file of a plain build of a large site into `cx.out_dir`, beside that folder.
+fn spill_for(cx: &BuildCx, pages: usize, memo: &Memo) -> Option<Arc<crate::util::spill::Spill>> {
+    let out = cx.out_dir.filter(|_| !memo.active && pages >= SPILL_FROM_PAGES)?;
+    let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("output");
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    crate::util::spill::Spill::create(parent, name)
 }
 
 /// The time each stage took, in order.
@@ -125,6 +142,8 @@ pub(crate) struct Bodied {
     body_keys: Vec<Option<blake3::Hash>>,
     /// What the template functions look up (its values are set once they are made).
     lookup: Arc<Lookup>,
+    /// Bytes of page bodies moved to the spill file.
+    spilled: u64,
 }
 
 /// After [`context`]: every page's and section's template value, and the lookup tables of the
@@ -499,19 +518,20 @@ pub(crate) fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bo
         env.as_ref().and_then(|e| e.bodies_key(&url_lookup, &site_values, &strings)),
         &config.site.language,
     );
+    let spill = spill_for(cx, content.pages.len(), memo);
     let converter =
         BodyConverter { cx, config, images: &images, lookup: &url_lookup, shortcodes: &shortcodes, reuse: &reuse };
     let (page_errors, body_keys): (Vec<Vec<Diagnostic>>, Vec<Option<blake3::Hash>>) = content
         .pages
         .par_iter_mut()
         .with_max_len(LEAF_PAGES)
-        .map(|p| converter.guarded(&mut p.src, &mut p.rendered, &p.lang))
+        .map(|p| converter.guarded(&mut p.src, &mut p.rendered, &p.lang, spill.as_ref()))
         .unzip();
     let section_errors: Vec<Vec<Diagnostic>> = content
         .sections
         .par_iter_mut()
         .with_max_len(1)
-        .map(|s| converter.guarded(&mut s.src, &mut s.rendered, &s.lang).0)
+        .map(|s| converter.guarded(&mut s.src, &mut s.rendered, &s.lang, None).0)
         .collect();
     errors.extend(page_errors.into_iter().chain(section_errors).flatten());
     drop(shortcodes);
@@ -525,7 +545,8 @@ pub(crate) fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bo
         return Err(BuildFailed::new(errors));
     }
     let loaded = Loaded { inputs, content, tpl, strings, env, errors, warnings };
-    Ok(Bodied { loaded, images, body_keys, lookup: url_lookup })
+    let spilled = spill.as_ref().map_or(0, |s| s.len());
+    Ok(Bodied { loaded, images, body_keys, lookup: url_lookup, spilled })
 }
 
 /// The images of this build, and the template functions that bodies (shortcodes) and templates
@@ -657,21 +678,24 @@ impl BodyConverter<'_> {
         src: &mut Parsed,
         rendered: &mut Arc<BodyHtml>,
         lang: &str,
+        spill: Option<&Arc<crate::util::spill::Spill>>,
     ) -> (Vec<Diagnostic>, Option<blake3::Hash>) {
         let origin = Origin::from(content::diag_path(&src.rel));
-        match crate::build::finish::guarded(&origin, || Ok(self.convert(src, rendered, lang))) {
+        match crate::build::finish::guarded(&origin, || Ok(self.convert(src, rendered, lang, spill))) {
             Ok(r) => r,
             Err(d) => (vec![d], None),
         }
     }
 
     /// One body into `rendered` (its source is freed as soon as it is converted, so the HTML of
-    /// later pages reuses its memory): its problems, and its reuse key where it has one.
+    /// later pages reuses its memory; with a `spill`, the HTML goes there): its problems, and
+    /// its reuse key where it has one.
     fn convert(
         &self,
         src: &mut Parsed,
         rendered: &mut Arc<BodyHtml>,
         lang: &str,
+        spill: Option<&Arc<crate::util::spill::Spill>>,
     ) -> (Vec<Diagnostic>, Option<blake3::Hash>) {
         // Internal links go to the translation in the page's language.
         let resolve = |rel: &str| self.lookup.file_url(rel, lang).cloned();
@@ -693,7 +717,7 @@ impl BodyConverter<'_> {
         // Images of the body: `<picture>`s with absolute URLs, so that the body can be shown
         // on any page (listings, feeds).
         let r = r.and_then(|r| {
-            if !r.html.contains("data-responsive") {
+            if !r.html_in_memory.contains("data-responsive") {
                 return Ok(r);
             }
             used_images = true;
@@ -709,7 +733,14 @@ impl BodyConverter<'_> {
                 if let Some(slot) = slot {
                     self.reuse.keep(slot, r.clone());
                 }
-                *rendered = r;
+                *rendered = match spill {
+                    Some(spill) => {
+                        let mut r = Arc::unwrap_or_clone(r);
+                        r.spill_to(spill);
+                        Arc::new(r)
+                    }
+                    None => r,
+                };
                 (Vec::new(), key)
             }
             Err(d) => (d, None),
@@ -722,7 +753,8 @@ impl BodyConverter<'_> {
         let fail = |errors: Vec<ImageError>| -> Vec<Diagnostic> {
             errors.into_iter().map(|e| image_diagnostic(origin, src, e)).collect()
         };
-        r.html = self.images.rewrite(&r.html, Within::Content(origin), FirstImage::Eager).map_err(fail)?;
+        r.html_in_memory =
+            self.images.rewrite(&r.html_in_memory, Within::Content(origin), FirstImage::Eager).map_err(fail)?;
         if let Some(s) = &r.summary {
             r.summary = Some(self.images.rewrite(s, Within::Content(origin), FirstImage::Lazy).map_err(fail)?);
         }
@@ -733,7 +765,7 @@ impl BodyConverter<'_> {
 /// Template values and the lookup tables of the functions that need rendered content, side by
 /// side.
 pub(crate) fn context(bodied: Bodied) -> Contexts {
-    let Bodied { mut loaded, images, body_keys, lookup } = bodied;
+    let Bodied { mut loaded, images, body_keys, lookup, spilled } = bodied;
     let (config, content) = (&loaded.inputs.config, &loaded.content);
     let mut values = Values::new(config, content);
     // Themes that print `seo` get the head tags, and their pages without an image a share card.
@@ -768,7 +800,7 @@ pub(crate) fn context(bodied: Bodied) -> Contexts {
     let values = Arc::new(values);
     // The functions registered with the bodies hold this lookup: they see the values from now on.
     let _ = lookup.values.set(values.clone());
-    Contexts { bodied: Bodied { loaded, images, body_keys, lookup: lookup.clone() }, values, lookup, search }
+    Contexts { bodied: Bodied { loaded, images, body_keys, lookup: lookup.clone(), spilled }, values, lookup, search }
 }
 
 /// The theme's share-card look (`card:` of `theme.yaml`): its font read from the theme.
@@ -1152,7 +1184,7 @@ fn note_templates(output: &mut Output, made: Vec<(String, String)>) {
 fn images(cx: &BuildCx, rendered: Finished, memo: &mut Memo, laps: &mut Laps) -> Result<Built, BuildFailed> {
     let Finished { contexts, mut output, adult: _, reuse, old_files, old_cards, mut warnings } = rendered;
     let Contexts { bodied, values, lookup, .. } = contexts;
-    let Bodied { loaded, images, .. } = bodied;
+    let Bodied { loaded, images, spilled, .. } = bodied;
     let Loaded { inputs, content, tpl, mut errors, .. } = loaded;
     let (made, failed) = images.process(cx.opts.progress);
     errors.extend(failed);
@@ -1201,7 +1233,7 @@ fn images(cx: &BuildCx, rendered: Finished, memo: &mut Memo, laps: &mut Laps) ->
     // Freeing a 10,000-page site's values is a million small frees: do it off the critical path.
     let withheld = content.withheld.iter().map(|w| (w.path.clone(), w.reason.clone())).collect();
     drop_in_background((content, values, lookup, tpl, inputs));
-    Ok(Built { output, stats, timings: Vec::new(), warnings, withheld })
+    Ok(Built { output, stats, timings: Vec::new(), warnings, withheld, spilled })
 }
 
 /// The `images:` settings, resolved against the site folder.

@@ -88,6 +88,7 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
                     "removed": done.write.removed,
                     "up_to_date": done.up_to_date,
                     "duration_ms": (secs * 1000.0).round(),
+                    "bodies_spilled_bytes": done.spilled,
                     "stages_ms": done.timings.iter().map(|(n, t)| {
                         let (heap, peak) = memory(n).unzip();
                         serde_json::json!({"stage": n, "ms": t, "heap_mb": heap, "peak_mb": peak})
@@ -129,6 +130,9 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
                             Some((_, peak)) => eprintln!("  {name:<12} {ms:>8.1} ms   peak {peak:>7.1} MB"),
                             None => eprintln!("  {name:<12} {ms:>8.1} ms"),
                         }
+                    }
+                    if done.spilled > 0 {
+                        eprintln!("  page bodies waited on disk, not in memory: {:.1} MB", done.spilled as f64 / 1e6);
                     }
                 }
             }

@@ -201,7 +201,7 @@ pub fn render_body(
                 }
             }
         };
-        put_back(&mut rendered.html);
+        put_back(&mut rendered.html_in_memory);
         if let Some(s) = &mut rendered.summary {
             put_back(s);
         }

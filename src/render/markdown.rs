@@ -249,10 +249,10 @@ fn write_html(out: &mut Rendered, events: Vec<Event>, more_at: Option<usize>, te
         html::push_html(&mut summary, events[..end].iter().cloned());
         out.summary = Some(summary);
     }
-    out.html.reserve(text_len * 3 / 2);
-    html::push_html(&mut out.html, events.into_iter());
+    out.html_in_memory.reserve(text_len * 3 / 2);
+    html::push_html(&mut out.html_in_memory, events.into_iter());
     // Kept until the end of the build: do not keep the growth slack of 10,000 pages too.
-    out.html.shrink_to_fit();
+    out.html_in_memory.shrink_to_fit();
 }
 
 /// The words of `t`, as `split_whitespace` counts them; ASCII text (most of it) is counted a byte
@@ -393,15 +393,25 @@ mod tests {
     fn task_items_label_their_checkbox() {
         let r = render_with("- [x] Bio *flour*\n- [ ] A second shop\n  - nested\n\n1. plain\n");
         assert!(
-            r.html.contains("<li><label><input type=\"checkbox\" disabled checked> Bio <em>flour</em></label></li>"),
+            r.html_in_memory
+                .contains("<li><label><input type=\"checkbox\" disabled checked> Bio <em>flour</em></label></li>"),
             "{}",
-            r.html
+            r.html_in_memory
         );
-        assert!(r.html.contains("<label><input type=\"checkbox\" disabled> A second shop</label>\n<ul>"), "{}", r.html);
-        assert_eq!(r.html.matches("<label>").count(), r.html.matches("</label>").count(), "{}", r.html);
+        assert!(
+            r.html_in_memory.contains("<label><input type=\"checkbox\" disabled> A second shop</label>\n<ul>"),
+            "{}",
+            r.html_in_memory
+        );
+        assert_eq!(
+            r.html_in_memory.matches("<label>").count(),
+            r.html_in_memory.matches("</label>").count(),
+            "{}",
+            r.html_in_memory
+        );
         let loose = render_with("- [x] one\n\n  more\n- [ ] two\n");
-        assert_eq!(loose.html.matches("<label>").count(), 2, "{}", loose.html);
-        assert_eq!(loose.html.matches("</label>").count(), 2, "{}", loose.html);
+        assert_eq!(loose.html_in_memory.matches("<label>").count(), 2, "{}", loose.html_in_memory);
+        assert_eq!(loose.html_in_memory.matches("</label>").count(), 2, "{}", loose.html_in_memory);
     }
 
     #[test]
@@ -415,11 +425,11 @@ mod tests {
     fn local_images_are_marked_for_the_build() {
         let r = render_with("![A *red* door](door.jpg \"Front\") ![far](https://x.org/a.png)\n");
         assert!(
-            r.html.contains(r#"<img src="door.jpg" alt="A red door" title="Front" data-responsive>"#),
+            r.html_in_memory.contains(r#"<img src="door.jpg" alt="A red door" title="Front" data-responsive>"#),
             "{}",
-            r.html
+            r.html_in_memory
         );
-        assert!(r.html.contains(r#"<img src="https://x.org/a.png" alt="far" />"#), "{}", r.html);
+        assert!(r.html_in_memory.contains(r#"<img src="https://x.org/a.png" alt="far" />"#), "{}", r.html_in_memory);
     }
 
     #[test]
@@ -427,19 +437,19 @@ mod tests {
         let r = render_with(
             "| a | b |\n|---|---|\n| 1 | 2 |\n\n~~x~~ - [x] done\n\nNote[^1].\n\n[^1]: foot\n\n\"quoted\"\n",
         );
-        assert!(r.html.contains("<table>"));
-        assert!(r.html.contains("<del>x</del>"));
-        assert!(r.html.contains("footnote"));
-        assert!(r.html.contains("“quoted”"), "{}", r.html);
+        assert!(r.html_in_memory.contains("<table>"));
+        assert!(r.html_in_memory.contains("<del>x</del>"));
+        assert!(r.html_in_memory.contains("footnote"));
+        assert!(r.html_in_memory.contains("“quoted”"), "{}", r.html_in_memory);
     }
 
     #[test]
     fn headings_get_unique_ids_anchors_and_toc() {
         let r = render_with("# Intro\n\n## Part *one*\n\n## Part one\n\n# End {#fin}\n");
-        assert!(r.html.contains("<h2 id=\"part-one\">"), "{}", r.html);
-        assert!(r.html.contains("<h2 id=\"part-one-1\">"));
-        assert!(r.html.contains("<h1 id=\"fin\">"));
-        assert!(r.html.contains("href=\"#intro\""));
+        assert!(r.html_in_memory.contains("<h2 id=\"part-one\">"), "{}", r.html_in_memory);
+        assert!(r.html_in_memory.contains("<h2 id=\"part-one-1\">"));
+        assert!(r.html_in_memory.contains("<h1 id=\"fin\">"));
+        assert!(r.html_in_memory.contains("href=\"#intro\""));
         assert_eq!(r.toc.len(), 2);
         assert_eq!(r.toc[0].children.len(), 2);
         assert_eq!(r.toc[0].children[0].title, "Part one");
@@ -448,7 +458,7 @@ mod tests {
     #[test]
     fn internal_links_resolve_or_report() {
         let r = render_with("See [hello](@/blog/hello.md#top) and [gone](@/nope.md).\n");
-        assert!(r.html.contains("href=\"https://x.org/blog/hello/#top\""));
+        assert!(r.html_in_memory.contains("href=\"https://x.org/blog/hello/#top\""));
         assert_eq!(r.problems.len(), 1);
         assert!(r.problems[0].message.contains("@/nope.md"));
         assert_eq!(r.problems[0].offset, 37);
@@ -458,8 +468,8 @@ mod tests {
     fn summary_and_code() {
         let r = render_with("Intro text.\n\n<!-- more -->\n\nRest.\n\n```rust\nfn main() {}\n```\n");
         assert_eq!(r.summary.as_deref(), Some("<p>Intro text.</p>\n"));
-        assert!(r.html.contains("class=\"language-rust\""));
-        assert!(r.html.contains("hl-"));
+        assert!(r.html_in_memory.contains("class=\"language-rust\""));
+        assert!(r.html_in_memory.contains("hl-"));
         assert_eq!(r.word_count, 3);
     }
 }

@@ -32,8 +32,10 @@ pub struct MdProblem {
 /// Rendered Markdown.
 #[derive(Debug, Default, Clone)]
 pub struct Rendered {
-    /// The whole body.
-    pub html: String,
+    /// The whole body (empty once spilled: read it with [`Rendered::html`]).
+    pub html_in_memory: String,
+    /// Where the body went when a large site's build moved it out of memory.
+    pub(crate) spilled: Option<crate::util::spill::Span>,
     /// The part before `<!-- more -->`, if the marker is present.
     pub summary: Option<String>,
     /// Table of contents.
@@ -42,4 +44,24 @@ pub struct Rendered {
     pub(crate) word_count: usize,
     /// Broken internal links and the like.
     pub problems: Vec<MdProblem>,
+}
+
+impl Rendered {
+    /// The whole body, from memory or read back from the build's spill file.
+    pub fn html(&self) -> std::borrow::Cow<'_, str> {
+        match &self.spilled {
+            Some(span) => std::borrow::Cow::Owned(span.text()),
+            None => std::borrow::Cow::Borrowed(&self.html_in_memory),
+        }
+    }
+
+    /// Moves the body to `spill` (kept in memory when the write fails).
+    pub(crate) fn spill_to(&mut self, spill: &std::sync::Arc<crate::util::spill::Spill>) {
+        if self.spilled.is_none() {
+            if let Ok(span) = spill.put(self.html_in_memory.as_bytes()) {
+                self.spilled = Some(span);
+                self.html_in_memory = String::new();
+            }
+        }
+    }
 }

@@ -9,5 +9,6 @@ pub mod heap;
 pub mod money;
 pub(crate) mod progress;
 pub(crate) mod runtime;
+pub mod spill;
 pub mod text;
 pub(crate) mod yaml;

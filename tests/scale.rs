@@ -1,0 +1,63 @@
+//! Large sites: a plain build of 1,000 pages or more keeps page bodies in a spill file between
+//! conversion and rendering, and writes exactly what an in-memory build of the same site makes.
+
+use std::path::Path;
+
+use crate::support::{snapshot, SiteTest};
+
+/// The example site with 1,050 more pages: headings (tables of contents), code, internal links
+/// between them, tags, dates, summaries, a page shown in two languages' listings.
+fn large_site() -> SiteTest {
+    let t = SiteTest::from_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("example-site"));
+    t.write("content/notes/_index.md", "---\ntitle: Notes\nsort_by: date\npaginate_by: 50\n---\nAll the notes.\n");
+    for i in 0..1050 {
+        let more = if i % 3 == 0 { "First part of the note.\n\n<!-- more -->\n\n" } else { "" };
+        let link = if i > 0 { format!("See [the previous note](@/notes/n{:04}.md).", i - 1) } else { String::new() };
+        t.write(
+            &format!("content/notes/n{i:04}.md"),
+            &format!(
+                "---\ntitle: \"Note {i} — é\"\ndate: 2025-{:02}-{:02}\ntags: [t{}, all]\ndescription: Note number {i}\n---\n{more}## Heading {i}\n\nText with *emphasis* and `code` {i}. {link}\n\n```rust\nfn note_{i}() -> u32 {{ {i} }}\n```\n\n### Sub {i}\n\n- one\n- two\n",
+                i % 12 + 1,
+                i % 28 + 1,
+                i % 7
+            ),
+        );
+    }
+    t
+}
+
+#[test]
+fn a_large_sites_bodies_wait_on_disk_and_the_output_is_the_in_memory_builds() {
+    let t = large_site();
+    let r = t.build_with(&["--json"]);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let spilled = v["bodies_spilled_bytes"].as_u64().unwrap();
+    assert!(spilled > 1050 * 200, "the bodies went to the spill file: {spilled} bytes");
+    // No spill file is left beside the output (it is unlinked as soon as it is open).
+    let beside: Vec<String> = std::fs::read_dir(t.root.clone())
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("spill"))
+        .collect();
+    assert!(beside.is_empty(), "{beside:?}");
+
+    // The same site built in memory (no output folder, so nothing is spilled).
+    let engine = sopixi::build::engine::Engine::new(sopixi::policy::Policy::default());
+    let built = sopixi::build::build(&engine, &t.root, &sopixi::site::config::BuildOptions::default()).unwrap();
+    let on_disk: Vec<(String, Vec<u8>)> =
+        snapshot(&t.path("public")).into_iter().filter(|(p, _)| p != ".sopixi-output.json").collect();
+    assert_eq!(on_disk.len(), built.output.len(), "the same files");
+    let mut compared = 0;
+    for (path, bytes) in &on_disk {
+        let mem = built.output.bytes(path).unwrap_or_else(|| panic!("{path} only on disk")).unwrap();
+        assert!(mem.as_ref() == bytes.as_slice(), "{path} differs");
+        compared += 1;
+    }
+    assert!(compared > 1050);
+    // The bodies are really there: a note's own page, and the feed's contents.
+    let page = t.read("notes/n0500/index.html");
+    assert!(page.contains("Heading 500") && page.contains("note_500") && page.contains("/notes/n0499/"), "{page}");
+    let feed = t.read("atom.xml");
+    assert!(feed.contains("Heading ") && feed.contains("note_"), "{feed}");
+}
