@@ -5,7 +5,7 @@ The partners' pages together are the one site's pages; both builds are timed, th
 to one local S3 server.
 
     benches/platform.py [--partners 1000] [--pages 20] [--runs 3] [--no-deploy] [--keep]
-                        [--own-templates PCT] [--sopixi BIN] [--generate-only]
+                        [--own-templates PCT] [--sopixi BIN] [--baseline BIN] [--generate-only]
 
 Generates one corpus of partners x pages pages (benches/gen_corpus.py, its sopixi site
 only): the single site. From it derives a partners folder of that many partner sites (p0000,
@@ -28,6 +28,10 @@ every partner's output already built, after one untimed publish to a bucket of i
 publishing) and both no-change redeploys (every partner `skipped` from the target's state). Prints
 a final table of every figure with its goal and PASS/MISS. Run it alone on the machine: on 2
 cores any other process skews every figure. --generate-only writes the two sites and stops.
+
+--baseline BIN (another sopixi binary, e.g. one built from an earlier commit in a `git worktree`)
+runs its single build and platform build in the same alternation (cold runs) and prints this
+binary's figures against it: for changes that must not slow either.
 
 --own-templates PCT gives that percentage of the partners (the first ones) a `templates/base.html`
 of their own: the catalog theme's, with a line naming the partner (so that no two share a
@@ -307,6 +311,7 @@ def main():
     ap.add_argument("--no-deploy", action="store_true", help="skip the S3 publishing part")
     ap.add_argument("--keep", action="store_true", help="keep the output folders (and print where)")
     ap.add_argument("--sopixi", help="use this sopixi binary instead of building the release one")
+    ap.add_argument("--baseline", metavar="BIN", help="another sopixi binary, alternated with this one (cold builds)")
     ap.add_argument("--generate-only", action="store_true", help="write the two sites, print them, stop")
     ap.add_argument("--own-templates", type=float, default=0.0, metavar="PCT",
                     help="percent of the partners with a template of their own (opened in Chromium)")
@@ -325,12 +330,14 @@ def main():
     print("sopixi:", subprocess.run([sopixi, "--version"], capture_output=True, text=True).stdout.strip(),
           "| cores:", cores)
 
-    def single_build(out):
-        return [sopixi, "build", single, "-o", out]
+    def single_build(out, binary=None):
+        return [binary or sopixi, "build", single, "-o", out]
 
-    def platform_build(out, *extra):
-        return [sopixi, "platform", "build", folder, "--out", out, "--jobs", str(cores), "--json",
+    def platform_build(out, *extra, binary=None):
+        return [binary or sopixi, "platform", "build", folder, "--out", out, "--jobs", str(cores), "--json",
                 "--themes", os.path.join(single, "themes")] + list(extra)
+
+    baseline = os.path.abspath(a.baseline) if a.baseline else None
 
     # Every run writes into a new folder; all are deleted at the end. (Deleting one just before
     # the next run makes ext4 scan its freshly freed inodes on every mkdir and create, which
@@ -340,6 +347,7 @@ def main():
     os.makedirs(outs)
     n = 0
     cold = {"single": [], "platform": []}
+    base = {"single": [], "platform": []}
     out1 = out2 = None
     for _ in range(a.runs):
         n += 1
@@ -350,6 +358,15 @@ def main():
         r = run(platform_build(out2), what="platform build")
         check_summary(r, a.partners, "published", "platform build")
         cold["platform"].append(r)
+        if baseline:
+            n += 1
+            base["single"].append(run(single_build(os.path.join(outs, "%d-single-b" % n), baseline),
+                                      what="baseline single build"))
+            n += 1
+            r = run(platform_build(os.path.join(outs, "%d-platform-b" % n), binary=baseline),
+                    what="baseline platform build")
+            check_summary(r, a.partners, "published", "baseline platform build")
+            base["platform"].append(r)
     if not os.path.exists(os.path.join(out2, "_routes.json")):
         print("  warning: the platform build wrote no %s" % os.path.join(out2, "_routes.json"))
     missing = [i for i in ids if not os.path.isdir(os.path.join(out2, i))]
@@ -384,6 +401,17 @@ def main():
           % (p, s, p / s, statistics.median(pairs), pairs[0], pairs[-1]))
     print("  per-partner overhead: (%.3f - %.3f) s / %d = %.2f ms" % (p, s, a.partners, 1000.0 * (p - s) / a.partners))
     print("  peak memory: platform %.0f MB, single %.0f MB = %.3f" % (pm, sm, pm / sm))
+    if baseline:
+        for kind in ("single", "platform"):
+            b, t = med(base[kind], "wall"), med(cold[kind], "wall")
+            pr = sorted(x["wall"] / y["wall"] for x, y in zip(cold[kind], base[kind]))
+            print("  %s build, this / baseline: %.3f s / %.3f s = %.3f (run by run: median %.3f, %.3f-%.3f);"
+                  " cpu %.3f / %.3f s; peak %.0f / %.0f MB"
+                  % (kind, t, b, t / b, statistics.median(pr), pr[0], pr[-1], med(cold[kind], "cpu"),
+                     med(base[kind], "cpu"), med(cold[kind], "rss"), med(base[kind], "rss")))
+        bs, bp = med(base["single"], "wall"), med(base["platform"], "wall")
+        print("  baseline: platform / single %.3f, per-partner overhead %.2f ms"
+              % (bp / bs, 1000.0 * (bp - bs) / a.partners))
     print("  no-change rerun: skipped %s of %d partners" % ("/".join(str(k) for k in skipped), a.partners))
 
     all_skipped = all(k == a.partners for k in skipped)

@@ -123,7 +123,7 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
                 if verbose {
                     for (name, ms) in &done.timings {
                         match memory(name) {
-                            // The live heap is about 0 where jemalloc is not the allocator (`system-alloc`).
+                            // The live heap is known only with `--features heap-stats` (else about 0).
                             Some((live, peak)) if live >= 0.1 => {
                                 eprintln!("  {name:<12} {ms:>8.1} ms   heap {live:>7.1} MB   peak {peak:>7.1} MB")
                             }

@@ -1,6 +1,6 @@
-//! How much memory the process holds, for `sopixi build -v`: the live heap (jemalloc's
-//! `stats.allocated`, in the `sopixi` binary whose allocator it is) and the peak resident size so
-//! far (`getrusage`), noted at the end of each build stage.
+//! How much memory the process holds, for `sopixi build -v`: the peak resident size so far
+//! (`getrusage`) and, in a binary built with `--features heap-stats`, the live heap (jemalloc's
+//! `stats.allocated`), noted at the end of each build stage.
 //!
 //! In: nothing. Out: byte counts. Process-wide: with several builds in one process (a platform
 //! run) the figures are the process's, not one build's.
@@ -10,8 +10,8 @@ use std::sync::Mutex;
 /// What was noted at the end of each stage: (stage, live heap bytes, peak resident bytes).
 static NOTED: Mutex<Vec<(&'static str, u64, u64)>> = Mutex::new(Vec::new());
 
-/// The bytes jemalloc has handed out and not had back; 0 when jemalloc is not the allocator
-/// (the library's tests).
+/// The bytes jemalloc has handed out and not had back; 0 when jemalloc keeps no statistics
+/// (built without `heap-stats`) or is not the allocator (the library's tests).
 pub fn live() -> u64 {
     use std::ffi::c_void;
     let mut epoch: u64 = 1;
