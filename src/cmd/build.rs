@@ -61,6 +61,9 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
         progress: !args.json && console::interactive(),
         ..Default::default()
     };
+    if verbose || args.json {
+        sopixi::util::heap::enable();
+    }
     let engine = Engine::new(policy);
     let result = build::with_jobs(args.jobs, || build::build_to_dir(&engine, &args.site, &opts, &out_dir));
     let secs = start.elapsed().as_secs_f64();

@@ -5,7 +5,12 @@
 //! In: nothing. Out: byte counts. Process-wide: with several builds in one process (a platform
 //! run) the figures are the process's, not one build's.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+
+/// Whether [`note`] records anything (`sopixi build` with `-v` or `--json`): a platform run's
+/// thousands of builds note nothing.
+static ENABLED: AtomicBool = AtomicBool::new(false);
 
 /// What was noted at the end of each stage: (stage, live heap bytes, peak resident bytes).
 static NOTED: Mutex<Vec<(&'static str, u64, u64)>> = Mutex::new(Vec::new());
@@ -14,6 +19,9 @@ static NOTED: Mutex<Vec<(&'static str, u64, u64)>> = Mutex::new(Vec::new());
 /// (built without `heap-stats`) or is not the allocator (the library's tests).
 pub fn live() -> u64 {
     use std::ffi::c_void;
+    if !cfg!(feature = "heap-stats") {
+        return 0;
+    }
     let mut epoch: u64 = 1;
     let mut size = std::mem::size_of::<u64>();
     // SAFETY: the names are NUL-terminated mallctl names; the pointers are to values of the
@@ -52,8 +60,16 @@ pub fn peak_resident() -> u64 {
     }
 }
 
-/// Notes the memory at the end of `stage`.
+/// From now on, [`note`] records.
+pub fn enable() {
+    ENABLED.store(true, Ordering::Relaxed);
+}
+
+/// Notes the memory at the end of `stage` (when enabled).
 pub fn note(stage: &'static str) {
+    if !ENABLED.load(Ordering::Relaxed) {
+        return;
+    }
     let (live, peak) = (live(), peak_resident());
     NOTED.lock().unwrap_or_else(|e| e.into_inner()).push((stage, live, peak));
 }
