@@ -61,3 +61,13 @@ fn a_large_sites_bodies_wait_on_disk_and_the_output_is_the_in_memory_builds() {
     let feed = t.read("atom.xml");
     assert!(feed.contains("Heading ") && feed.contains("note_"), "{feed}");
 }
+
+#[test]
+fn a_page_whose_front_matter_nests_as_deep_as_yaml_allows_is_listed_and_rendered() {
+    // 126 lists inside `extra`: YAML takes it; the page's listed value is one level deeper.
+    let t = SiteTest::from_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("example-site"));
+    let deep = format!("{}1{}", "[".repeat(126), "]".repeat(126));
+    t.write("content/deep.md", &format!("---\ntitle: Deep note\nextra:\n  a: {deep}\n---\nHello deep.\n"));
+    t.build();
+    assert!(t.read("deep/index.html").contains("Deep note"));
+}

@@ -811,8 +811,12 @@ impl Values {
 
     /// Page `i` as listed in sections and terms.
     pub(crate) fn light(&self, i: usize) -> Value {
-        // The text was written by serde_json from a value: it reads back as that value.
-        serde_json::from_slice(&self.pages_light[i]).unwrap_or(Value::Null)
+        // The text was written by serde_json from a value: it reads back as that value, however
+        // deep (front matter nests up to YAML's limit of 128, and the page adds a level: serde_json's
+        // own limit of 128 would turn such a page into null).
+        let mut de = serde_json::Deserializer::from_slice(&self.pages_light[i]);
+        de.disable_recursion_limit();
+        serde::Deserialize::deserialize(&mut de).unwrap_or(Value::Null)
     }
 
     /// A page's `lower` or `higher`: title, path and permalink of page `i`, null for none.
