@@ -431,10 +431,18 @@ def main():
         fmt = lambda q: " ".join("%s=%d" % kv for kv in q.items()) or "0"
         for key, label in (("single_first", "single first deploy"), ("platform_first", "platform publish (--to)"),
                            ("single_nochange", "single no-change deploy"),
-                           ("platform_nochange", "platform no-change rerun (--to)")):
-            print("  %-34s %9.3f   %s" % (label, statistics.median(d[key]), fmt(d[key + "_req"])))
+                           ("platform_nochange", "platform no-change rerun (--to)"),
+                           ("platform_fresh", "no-change, fresh worker (--to)"),
+                           ("base_first", "baseline: platform publish"),
+                           ("base_fresh", "baseline: no-change, fresh worker")):
+            if d[key]:
+                print("  %-34s %9.3f   %s" % (label, statistics.median(d[key]), fmt(d[key + "_req"])))
+        fresh_req = sum(d["platform_fresh_req"].values())
         ratio = statistics.median(d["platform_first"]) / statistics.median(d["single_first"])
         print("  platform publish / single first deploy: %.3f" % ratio)
+        if d["base_first"]:
+            print("  baseline: platform publish / single first deploy: %.3f"
+                  % (statistics.median(d["base_first"]) / statistics.median(d["single_first"])))
         print("  platform publish: published %s; no-change rerun (--to): skipped %s of %d partners"
               % ("/".join(str(k) for k in d["published"]), "/".join(str(k) for k in d["skipped"]), a.partners))
         print("  single first deploy:", " ".join(d["single_out"]))
@@ -443,6 +451,9 @@ def main():
             ("publish: all published", "%s/%d" % (min((k or 0) for k in d["published"]), a.partners),
              "= %d" % a.partners, all(k == a.partners for k in d["published"])),
             ("no-change rerun (--to)", "%.3f s" % statistics.median(d["platform_nochange"]), "", None),
+            ("no-change, fresh worker (--to)", "%.3f s" % statistics.median(d["platform_fresh"]), "<= 2 s",
+             statistics.median(d["platform_fresh"]) <= 2.0),
+            ("no-change, fresh worker: requests", "%d" % fresh_req, "<= 20", fresh_req <= 20),
             ("no-change rerun (--to): all skipped", "%s/%d" % (min((k or 0) for k in d["skipped"]), a.partners),
              "= %d" % a.partners, all(k == a.partners for k in d["skipped"])),
         ]
@@ -463,7 +474,8 @@ def publish(a, bins, single, folder, out1, out2, cores):
     """Step 5: the single site's deploys and the platform's publishes, alternately, each run on
     fresh buckets, from the folders already built."""
     sopixi = bins["sopixi"]
-    buckets = ["platform-warm"] + ["%s-%d" % (k, i) for i in range(a.runs) for k in ("single", "platform")]
+    buckets = ["platform-warm", "platform-warm-b"] + ["%s-%d" % (k, i) for i in range(a.runs)
+                                                      for k in ("single", "platform", "base")]
     server = Server(bins["weed"], buckets)
     try:
         endpoint = "http://127.0.0.1:%d" % server.port
@@ -475,30 +487,45 @@ def publish(a, bins, single, folder, out1, out2, cores):
             return [sopixi, "deploy", single, "--output", out1, "--to", "s3://%s/" % bucket,
                     "--endpoint", endpoint, "--json"]
 
-        def platform_publish(bucket):
-            return [sopixi, "platform", "build", folder, "--out", out2, "--jobs", str(cores),
+        def platform_publish(bucket, out=None, binary=None):
+            return [binary or sopixi, "platform", "build", folder, "--out", out or out2, "--jobs", str(cores),
                     "--themes", os.path.join(single, "themes"),
                     "--to", "s3://%s/sites" % bucket, "--endpoint", endpoint, "--json"]
 
+        baseline = os.path.abspath(a.baseline) if a.baseline else None
+        out2b = os.path.join(os.path.dirname(out2), "platform-baseline-warm")
+        fresh = os.path.join(os.path.dirname(out2), "fresh")
         # Untimed: one publish onto a bucket of its own, so that the partners' local state in out2
         # is what a build with --to leaves (the timed publishes then only check it and upload).
         r = run(platform_publish("platform-warm"), env=env, what="platform warm-up publish")
         check_summary(r, a.partners, "published", "platform warm-up publish")
+        if baseline:
+            # The baseline's fingerprints differ (the binary is an input): its own built folder.
+            r = run(platform_publish("platform-warm-b", out2b, baseline), env=env, what="baseline warm-up publish")
+            check_summary(r, a.partners, "published", "baseline warm-up publish")
         d = {k: [] for k in ("single_first", "platform_first", "single_nochange", "platform_nochange",
-                             "published", "skipped")}
+                             "platform_fresh", "base_first", "base_fresh", "published", "skipped")}
         for i in range(a.runs):
-            sb, pb = "single-%d" % i, "platform-%d" % i
-            for key, cmd, status in (("single_first", single_deploy(sb), None),
-                                     ("platform_first", platform_publish(pb), "published"),
-                                     ("single_nochange", single_deploy(sb), None),
-                                     ("platform_nochange", platform_publish(pb), "skipped")):
+            sb, pb, bb = "single-%d" % i, "platform-%d" % i, "base-%d" % i
+            steps = [("single_first", single_deploy(sb), None),
+                     ("platform_first", platform_publish(pb), "published"),
+                     ("single_nochange", single_deploy(sb), None),
+                     ("platform_nochange", platform_publish(pb), "skipped"),
+                     # A fresh worker: no local state at all, only the target's.
+                     ("platform_fresh", platform_publish(pb, "%s-%d" % (fresh, i)), "skipped")]
+            if baseline:
+                steps += [("base_first", platform_publish(bb, out2b, baseline), "published"),
+                          ("base_fresh", platform_publish(bb, "%s-b-%d" % (fresh, i), baseline), "skipped")]
+            for key, cmd, status in steps:
                 before = server.requests()
                 r = run(cmd, env=env, what=key.replace("_", " "))
                 d[key + "_req"] = diff(before, server.requests())
                 d[key].append(r["wall"])
-                if status:
+                if status and not key.startswith("base"):
                     d["published" if status == "published" else "skipped"].append(
                         check_summary(r, a.partners, status, key.replace("_", " ")))
+                elif status:
+                    check_summary(r, a.partners, status, key.replace("_", " "))
                 if key == "single_first":
                     out = r["stdout"].strip()
                     d["single_out"] = out.splitlines()[-1:] if out else []

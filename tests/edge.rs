@@ -225,6 +225,19 @@ fn nginx_serves_each_partner_by_host_with_notices_404s_redirects_previews_and_ro
     let (status, head, _) = get(port, "acme.sites.test", &css1);
     assert_eq!(status, 200);
     assert_eq!(header(&head, "cache-control"), "public, max-age=31536000, immutable", "{head}");
+    // The platform's files come from the one shared copy of their version, not from the release.
+    let home = body_of(port, "acme.sites.test", "/");
+    let js = asset_urls(&home, "acme").into_iter().find(|u| u.starts_with("/_sopixi/platform.js?v="));
+    let js = js.unwrap_or_else(|| panic!("no platform script in {home}"));
+    let (status, head, body) = get(port, "acme.sites.test", &js);
+    assert_eq!(status, 200, "{head}");
+    assert_eq!(header(&head, "cache-control"), "public, max-age=31536000, immutable", "{head}");
+    assert!(body.contains("sopixi"), "{body}");
+    assert!(s3.objects_under(&format!("sites/acme/_releases/{r1}/_sopixi/")).is_empty(), "not in the release");
+    let v = js.rsplit("v=").next().unwrap();
+    assert_eq!(s3.objects_under(&format!("sites/_platform/{v}/")).len(), 1, "stored once");
+    let (status, _, _) = get(port, "acme.sites.test", "/_sopixi/platform.js?v=0000000000");
+    assert_eq!(status, 404, "a version nobody has");
 
     // A preview of a change: at its own host, noindex, the live site untouched.
     pf.edit("sites/acme/content/_index.md", |t| format!("{t}\nA preview line.\n"));
@@ -427,7 +440,12 @@ fn a_release_switch_and_a_rollback_under_load_fail_no_request_and_mix_no_page() 
     for (rel, file, got) in &c.files {
         let path = file.split('?').next().unwrap().trim_start_matches('/').to_string();
         let want = *expected.entry((rel.clone(), path.clone())).or_insert_with(|| {
-            let key = object_store::path::Path::from(format!("sites/acme/_releases/{rel}/{path}"));
+            // The platform's files are the shared copy of the version the page names.
+            let key = match file.split_once("?v=").filter(|_| path.starts_with("_sopixi/")) {
+                Some((_, v)) => format!("sites/_platform/{v}/{path}"),
+                None => format!("sites/acme/_releases/{rel}/{path}"),
+            };
+            let key = object_store::path::Path::from(key);
             let bytes =
                 crate::support::s3::runtime().block_on(async { store.get(&key).await.unwrap().bytes().await.unwrap() });
             blake3::hash(&bytes)

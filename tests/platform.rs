@@ -219,7 +219,14 @@ fn every_partner_gets_its_outcome_and_the_healthy_ones_publish_to_s3() {
     assert!(acme["pages"].as_u64().unwrap() >= 2 && acme["bytes"].as_u64().unwrap() > 0, "{acme}");
     assert_eq!(acme["quota"]["site_limit"], 8_000_000);
     let stored = acme["quota"]["stored_bytes"].as_u64().unwrap();
-    assert!(stored > 0 && stored.abs_diff(acme["bytes"].as_u64().unwrap()) * 10 < stored, "one release: {acme}");
+    // The platform's own files are stored once for every partner, not in its release.
+    let platform_bytes: u64 = built(&p.out().join("acme"))
+        .iter()
+        .filter(|(k, _)| k.starts_with("_sopixi/"))
+        .map(|(_, v)| v.len() as u64)
+        .sum();
+    let own = acme["bytes"].as_u64().unwrap() - platform_bytes;
+    assert!(platform_bytes > 0 && stored > 0 && stored.abs_diff(own) * 10 < stored, "one release: {acme}");
     assert!(acme["deploy"]["uploaded"].as_u64().unwrap() > 3, "{acme}");
     let summary_file: Value =
         serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap()).unwrap();
@@ -231,6 +238,14 @@ fn every_partner_gets_its_outcome_and_the_healthy_ones_publish_to_s3() {
         let local = built(&p.out().join(id));
         assert!(!local.is_empty(), "{id} built nothing");
         for (k, bytes) in &local {
+            if k.starts_with("_sopixi/") {
+                // The platform's own files: once under the platform prefix, by version.
+                let v = &blake3::hash(bytes).to_hex()[..10];
+                let shared = all.get(&format!("_platform/{v}/{k}"));
+                assert!(shared == Some(bytes), "{k} is not among the platform's shared files");
+                assert!(!all.contains_key(&format!("{id}/{k}")), "{id}/{k} published with the partner");
+                continue;
+            }
             let remote = all.get(&format!("{id}/{k}")).unwrap_or_else(|| panic!("{id}/{k} is not published"));
             assert!(remote == bytes, "{id}/{k} differs from its build");
         }
@@ -393,6 +408,97 @@ fn shards_partition_the_partners_exactly() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("JOB_COMPLETION_INDEX"));
 }
 
+/// The partners of every bucket of the state index (`sites/_index/*.json`) → their live release.
+fn indexed(s: &S3Server) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (k, v) in objects(s, "sites") {
+        if k.starts_with("_index/") {
+            let bucket: Value = serde_json::from_slice(&v).unwrap();
+            for (id, e) in bucket["partners"].as_object().unwrap() {
+                out.insert(id.clone(), e["release"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    out
+}
+
+fn put_object(s: &S3Server, key: &str, bytes: Vec<u8>) {
+    let store = s.store();
+    runtime().block_on(async {
+        store.put(&object_store::path::Path::from(key), PutPayload::from(bytes)).await.unwrap();
+    });
+}
+
+fn get_object(s: &S3Server, key: &str) -> Vec<u8> {
+    let store = s.store();
+    runtime().block_on(async {
+        store.get(&object_store::path::Path::from(key)).await.unwrap().bytes().await.unwrap().to_vec()
+    })
+}
+
+fn release_in(summary: &Value, id: &str) -> String {
+    let line = summary["results"].as_array().unwrap().iter().find(|r| r["partner"] == id).unwrap();
+    line["release"].as_str().unwrap_or_default().to_string()
+}
+
+#[test]
+fn a_fresh_worker_learns_what_is_published_from_the_state_index_which_a_rollback_or_delete_clears() {
+    let s3 = S3Server::start();
+    let p = Partners::new();
+    let to = format!("s3://{BUCKET}/sites");
+    let only = ["--only", "acme", "--only", "bakery", "--only", "news"];
+    let run = |out: &str| {
+        let out = p.root().join(out);
+        let args = [&["--to", to.as_str(), "--json", "--out", out.to_str().unwrap()][..], &only].concat();
+        let r = p.run("policy.yaml", &args, Some(&s3));
+        assert_eq!(r.status, 0, "{}\n{}", r.stdout, r.stderr);
+        r.json()
+    };
+    let first = run("out");
+    let index = indexed(&s3);
+    let expected: BTreeMap<String, String> =
+        ["acme", "bakery", "news"].iter().map(|id| (id.to_string(), release_in(&first, id))).collect();
+    assert_eq!(index, expected, "every published partner is in the index with its live release");
+
+    // A fresh worker trusts the index: bakery's own state, made unreadable, is not even read.
+    let state_key = "sites/bakery/_releases.json";
+    let state = get_object(&s3, state_key);
+    put_object(&s3, state_key, b"not a release state".to_vec());
+    let before = s3.total_requests();
+    let v = run("fresh-1");
+    let made = s3.total_requests() - before;
+    assert_eq!(status_of(&v).values().collect::<BTreeSet<_>>(), BTreeSet::from([&"skipped".to_string()]), "{v}");
+    assert_eq!(release_in(&v, "bakery"), expected["bakery"], "{v}");
+    assert!(made <= 20, "a no-change run from a fresh worker made {made} requests");
+    assert_eq!(v["requests"].as_u64(), Some(made), "the summary counts every request: {v}");
+    put_object(&s3, state_key, state);
+
+    // A rollback changes a partner's releases outside a run: it first takes the partner out of
+    // the index, and the next run reads that partner's state (and publishes its current inputs).
+    let about = p.sites().join("acme/content/about.md");
+    std::fs::write(&about, std::fs::read_to_string(&about).unwrap() + "\nA second release.\n").unwrap();
+    let second = run("out");
+    let r2 = release_in(&second, "acme");
+    assert_eq!(indexed(&s3)["acme"], r2);
+    let mut c = bin();
+    c.args(["releases", "rollback", "--to", &format!("{to}/acme"), "--json"]);
+    env_s3(&mut c, &s3);
+    assert!(c.output().unwrap().status.success());
+    assert!(!indexed(&s3).contains_key("acme"), "a rollback clears the partner's entry");
+    let third = run("fresh-2");
+    assert_eq!(status_of(&third)["acme"], "published", "live was the rolled-back release: {third}");
+    assert_eq!(status_of(&third)["news"], "skipped");
+    assert_eq!(indexed(&s3)["acme"], release_in(&third, "acme"));
+
+    // A partner that leaves leaves the index.
+    let mut c = bin();
+    c.args(["platform", "delete", "news", "--to", &to, "--json"]);
+    env_s3(&mut c, &s3);
+    assert!(c.output().unwrap().status.success());
+    let left = indexed(&s3);
+    assert!(!left.contains_key("news") && left.contains_key("bakery"), "{left:?}");
+}
+
 #[test]
 fn shards_publishing_at_once_share_the_routing_file() {
     let s3 = S3Server::start();
@@ -429,8 +535,9 @@ fn a_folder_target_gets_each_partner_under_its_prefix_and_the_routing_file() {
     assert_eq!(r.status, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(
         built(&live_dir(&target.join("acme"))).keys().filter(|k| *k != ".sopixi-deploy.json").count(),
-        built(&p.out().join("acme")).len()
+        built(&p.out().join("acme")).keys().filter(|k| !k.starts_with("_sopixi/")).count()
     );
+    assert_eq!(std::fs::read_dir(target.join("_platform")).unwrap().count(), 3, "one folder per platform file version");
     let closed = live_dir(&target.join("closed"));
     assert!(std::fs::read_to_string(closed.join("index.html")).unwrap().contains("Site suspended"));
     assert!(!closed.join("about").exists());
@@ -514,7 +621,10 @@ fn two_workers_publishing_the_same_partner_at_once_leave_a_consistent_target() {
         let remote = objects(&s3, "sites/acme");
         let files: BTreeMap<String, Vec<u8>> =
             remote.iter().filter(|(k, _)| *k != ".sopixi-deploy.json").map(|(k, v)| (k.clone(), v.clone())).collect();
-        let (va, vb) = (built(&a.out().join("acme")), built(&b.out().join("acme")));
+        let site = |p: &Partners| -> BTreeMap<String, Vec<u8>> {
+            built(&p.out().join("acme")).into_iter().filter(|(k, _)| !k.starts_with("_sopixi/")).collect()
+        };
+        let (va, vb) = (site(&a), site(&b));
         assert!(
             files == va || files == vb,
             "the target mixes the two versions: {:?}",

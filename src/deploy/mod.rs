@@ -29,6 +29,7 @@ use object_store::{
 };
 use serde::Serialize;
 
+pub mod index;
 pub mod plan;
 pub mod releases;
 
@@ -267,6 +268,9 @@ pub struct Target {
     attributes: bool,
     /// The folder of a `file://` target.
     folder: Option<PathBuf>,
+    /// Requests made through this target's own helpers (state, index, routing file, listings),
+    /// shared by every `sub` of it; a deploy counts its uploads in its report.
+    requests: Arc<AtomicU64>,
 }
 
 impl Target {
@@ -281,7 +285,69 @@ impl Target {
             display: format!("{}/{sub}/", self.display.trim_end_matches('/')),
             attributes: self.attributes,
             folder: self.folder.as_ref().map(|f| f.join(sub)),
+            requests: self.requests.clone(),
         }
+    }
+
+    /// The prefix above this one and this one's last name (`sites/acme` → `sites`, `acme`);
+    /// `None` at the root of the store.
+    pub(crate) fn parent(&self) -> Option<(Target, String)> {
+        if self.prefix.is_empty() {
+            return None;
+        }
+        let (up, name) = self.prefix.rsplit_once('/').unwrap_or(("", self.prefix.as_str()));
+        let display = self.display.trim_end_matches('/');
+        let display = display.strip_suffix(name).unwrap_or(display).to_string();
+        let folder = self.folder.as_ref().and_then(|f| f.parent().map(Path::to_path_buf));
+        if self.folder.is_some() && folder.is_none() {
+            return None;
+        }
+        let parent = Target {
+            store: self.store.clone(),
+            prefix: up.to_string(),
+            display,
+            attributes: self.attributes,
+            folder,
+            requests: self.requests.clone(),
+        };
+        Some((parent, name.to_string()))
+    }
+
+    /// Writes `bytes` at `path` with these headers, whatever is there (a content-addressed file:
+    /// the same path always holds the same bytes).
+    pub(crate) async fn put_file(
+        &self,
+        path: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+        cache_control: &str,
+    ) -> Result<(), DeployError> {
+        let key = self.key(path)?;
+        let e = Entry {
+            hash: String::new(),
+            size: bytes.len() as u64,
+            content_type: content_type.into(),
+            cache_control: cache_control.into(),
+            content_encoding: None,
+        };
+        let opts = PutOptions { attributes: attributes(self, &e), ..Default::default() };
+        self.count(1);
+        self.store
+            .put_opts(&key, PutPayload::from(bytes), opts)
+            .await
+            .map(|_| ())
+            .map_err(|e| store_error(self, path, "write", e))
+    }
+
+    /// The paths of every object under `sub/` (relative to this prefix), in one listing.
+    pub(crate) async fn list_under(&self, sub: &str) -> Result<Vec<String>, DeployError> {
+        let full = if self.prefix.is_empty() { sub.to_string() } else { format!("{}/{sub}", self.prefix) };
+        let at = ObjPath::from(full.as_str());
+        let metas: Vec<object_store::ObjectMeta> =
+            self.store.list(Some(&at)).try_collect().await.map_err(|e| store_error(self, sub, "list", e))?;
+        self.count(1 + metas.len() as u64 / 1000);
+        let skip = if self.prefix.is_empty() { 0 } else { self.prefix.len() + 1 };
+        Ok(metas.iter().map(|m| m.location.as_ref().get(skip..).unwrap_or_default().to_string()).collect())
     }
 
     /// The object prefix inside the bucket (`sites/acme`), without slashes at its ends.
@@ -289,9 +355,19 @@ impl Target {
         &self.prefix
     }
 
+    /// Requests made so far through this target's helpers (and every `sub` of it).
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    fn count(&self, n: u64) {
+        self.requests.fetch_add(n, Ordering::Relaxed);
+    }
+
     /// Reads a small object at `path` under the prefix, with its version (`None`: no such object).
     pub(crate) async fn get_small(&self, path: &str) -> Result<Option<(Vec<u8>, Version)>, DeployError> {
         let key = self.key(path)?;
+        self.count(1);
         match self.store.get(&key).await {
             Ok(r) => {
                 let v = object_store::UpdateVersion { e_tag: r.meta.e_tag.clone(), version: r.meta.version.clone() };
@@ -335,6 +411,7 @@ impl Target {
             content_encoding: None,
         };
         let opts = PutOptions { attributes: attributes(self, &e), mode, ..Default::default() };
+        self.count(1);
         match self.store.put_opts(&key, PutPayload::from(bytes), opts).await {
             Ok(_) => Ok(true),
             Err(object_store::Error::Precondition { .. } | object_store::Error::AlreadyExists { .. }) => Ok(false),
@@ -345,12 +422,14 @@ impl Target {
     /// Writes `bytes` at `path` under the prefix, whatever is there.
     pub(crate) async fn put_bytes(&self, path: &str, bytes: Vec<u8>) -> Result<(), DeployError> {
         let key = self.key(path)?;
+        self.count(1);
         self.store.put(&key, PutPayload::from(bytes)).await.map(|_| ()).map_err(|e| store_error(self, path, "write", e))
     }
 
     /// Deletes the object at `path` under the prefix (none there is not an error).
     pub(crate) async fn delete_one(&self, path: &str) -> Result<(), DeployError> {
         let key = self.key(path)?;
+        self.count(1);
         match self.store.delete(&key).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(store_error(self, path, "delete", e)),
@@ -360,6 +439,7 @@ impl Target {
     /// The names of the folders right under the prefix.
     pub(crate) async fn folders(&self) -> Result<Vec<String>, DeployError> {
         let prefix = if self.prefix.is_empty() { None } else { Some(ObjPath::from(self.prefix.as_str())) };
+        self.count(1);
         let listed =
             self.store.list_with_delimiter(prefix.as_ref()).await.map_err(|e| store_error(self, "", "list", e))?;
         Ok(listed.common_prefixes.iter().filter_map(|p| p.filename().map(str::to_string)).collect())
@@ -468,6 +548,7 @@ pub fn open(spec: &TargetSpec) -> Result<Target, DeployError> {
             display: url.to_string(),
             attributes: false,
             folder: Some(dir),
+            requests: Arc::default(),
         });
     }
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
@@ -539,6 +620,7 @@ pub fn open(spec: &TargetSpec) -> Result<Target, DeployError> {
         display: format!("{scheme}://{bucket}/{}", rest.split_once('/').map_or("", |r| r.1)),
         attributes: true,
         folder: None,
+        requests: Arc::default(),
     })
 }
 
@@ -594,6 +676,9 @@ pub struct DeployOptions {
     pub lease_seconds: u64,
     /// How long to wait for another deploy's lease to be released before giving up.
     pub lease_wait: Duration,
+    /// The caller keeps the platform's state index (a platform run writes each partner's entry
+    /// after its publish): a release publish does not first remove the partner's entry.
+    pub indexed: bool,
 }
 
 impl Default for DeployOptions {
@@ -611,6 +696,7 @@ impl Default for DeployOptions {
             inputs: None,
             lease_seconds: 900,
             lease_wait: Duration::from_secs(120),
+            indexed: false,
         }
     }
 }
@@ -823,7 +909,7 @@ pub(crate) async fn deploy_async(
 }
 
 /// A conditional write lost: the manifest is no longer the version read.
-fn conflict(target: &Target) -> DeployError {
+pub(crate) fn conflict(target: &Target) -> DeployError {
     DeployError::Conflict { target: target.display.clone() }
 }
 

@@ -208,6 +208,9 @@ pub async fn publish(
     preview: Option<&str>,
     retention: Retention,
 ) -> Result<Published, DeployError> {
+    if !opts.indexed && !opts.dry_run {
+        super::index::forget(target).await?;
+    }
     let (state, _) = read_state(target).await?;
     let id = new_id();
     let previous = state.live.clone();
@@ -266,6 +269,7 @@ pub async fn publish(
 
 /// Makes `to` live (default: the release before the live one), by rewriting the state only.
 pub async fn rollback(target: &Target, to: Option<&str>) -> Result<(Option<String>, String), DeployError> {
+    super::index::forget(target).await?;
     let mut result = (None, String::new());
     update_state(target, |s| {
         let live = s.live.clone();
@@ -294,6 +298,7 @@ pub async fn rollback(target: &Target, to: Option<&str>) -> Result<(Option<Strin
 
 /// Makes the kept release `id` (a preview) live: it stops being a preview.
 pub async fn promote(target: &Target, id: &str) -> Result<Option<String>, DeployError> {
+    super::index::forget(target).await?;
     let mut before = None;
     update_state(target, |s| {
         before = s.live.clone();
@@ -398,5 +403,9 @@ pub fn promote_blocking(target: &Target, id: &str) -> Result<Option<String>, Dep
 
 /// The retention rule, from sync code: the release ids deleted.
 pub fn prune(target: &Target, retention: Retention) -> Result<Vec<String>, DeployError> {
-    blocking(prune_async(target, retention)).map(|(d, _)| d)
+    blocking(async {
+        super::index::forget(target).await?;
+        prune_async(target, retention).await
+    })
+    .map(|(d, _)| d)
 }

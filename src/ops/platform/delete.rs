@@ -1,6 +1,7 @@
 //! `sopixi platform delete ID`: a partner leaves the platform (the right to erasure). Its route
 //! goes from `_routes.json` first (so that the edge, written again, stops serving it), then every
-//! object under its prefix: every release, the state, the manifest, every file. The report says
+//! object under its prefix: every release, the state, the manifest, every file (its entry of the
+//! state index goes before them). The report says
 //! what was deleted. The partner's local build output, if any, is the operator's to remove.
 
 use serde::Serialize;
@@ -62,6 +63,8 @@ pub fn delete(target: &Target, id: &str, inbox: Option<&Target>) -> Result<Delet
         }
         Err("other workers kept writing the routing file; run again".to_string())
     })?;
+    // Its state index entry next: a run that finds its folder again reads its (empty) state.
+    rt.block_on(crate::deploy::index::forget(&partner)).map_err(|e| e.to_string())?;
     let (objects, bytes) = rt.block_on(partner.delete_all()).map_err(|e| e.to_string())?;
     report.objects = objects;
     report.bytes = bytes;

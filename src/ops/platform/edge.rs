@@ -85,6 +85,8 @@ struct Block<'a> {
     prefix: String,
     /// The release served (`None`: the prefix itself, published in place).
     release: Option<&'a str>,
+    /// `/bucket/prefix/_platform`: the platform's own files, once per version.
+    shared: &'a str,
     /// The partner, when its pages may name files of its other kept releases.
     pinned: Option<&'a str>,
     noindex: bool,
@@ -131,6 +133,14 @@ fn server_block(out: &mut String, opts: &EdgeOptions, pages: &str, b: &Block) {
             }
         }
     }
+    // The platform's files: the version the page names from the shared copy, else (a release
+    // published before they were shared, an unknown version) the release's own copy.
+    let _ = writeln!(
+        out,
+        "    location ^~ /{asset}/ {{\n        {headers}\n        proxy_hide_header Cache-Control;\n        add_header Cache-Control $sopixi_cache always;\n        proxy_pass http://sopixi_store{shared}/$sopixi_v$uri;\n        proxy_intercept_errors on;\n        error_page 403 404 = @sopixi_own;\n    }}\n    location @sopixi_own {{\n        {headers}\n        proxy_hide_header Cache-Control;\n        add_header Cache-Control $sopixi_cache always;\n        proxy_pass http://sopixi_store{root}$uri;\n        proxy_intercept_errors on;\n    }}",
+        asset = crate::policy::compliance::ASSET_DIR,
+        shared = b.shared,
+    );
     let _ = writeln!(
         out,
         "    location /_sopixi_edge/ {{ internal; default_type text/html; alias {pages}/; }}\n    location = /_redirects {{ return 404; }}\n    location / {{\n        {headers}\n        proxy_hide_header Cache-Control;\n        add_header Cache-Control $sopixi_cache always;\n        rewrite ^(.*)/$ $1/index.html break;\n        proxy_pass http://sopixi_store{root}$uri;\n        proxy_intercept_errors on;\n        error_page 403 404 /_sopixi_404;\n    }}\n    location = /_sopixi_404 {{\n        internal;\n        proxy_pass http://sopixi_store{root}/404.html;\n        proxy_intercept_errors off;\n        proxy_hide_header Cache-Control;\n        {headers}add_header Cache-Control \"no-cache\" always;\n    }}\n}}"
@@ -264,6 +274,10 @@ async fn write_async(target: &Target, opts: &EdgeOptions, dir: &Path) -> Result<
     let mut after = EdgeState::default();
     let base = target.prefix().to_string();
     let bucket = &opts.bucket;
+    let shared = match base.as_str() {
+        "" => format!("/{bucket}/{}", crate::ops::platform::state::SHARED),
+        b => format!("/{bucket}/{b}/{}", crate::ops::platform::state::SHARED),
+    };
     for (id, route) in &routes.partners {
         let hosts: Vec<String> = route.domains.iter().filter(|h| safe(h)).cloned().collect();
         let prefix = route.prefix.trim_end_matches('/');
@@ -336,6 +350,7 @@ async fn write_async(target: &Target, opts: &EdgeOptions, dir: &Path) -> Result<
             hosts: &hosts,
             prefix: store_prefix.clone(),
             release: live,
+            shared: &shared,
             pinned,
             noindex: false,
             withheld: &withheld,
@@ -356,6 +371,7 @@ async fn write_async(target: &Target, opts: &EdgeOptions, dir: &Path) -> Result<
                     hosts: &host,
                     prefix: store_prefix.clone(),
                     release: Some(&r.id),
+                    shared: &shared,
                     pinned: None,
                     noindex: true,
                     withheld: &withheld,
@@ -392,7 +408,7 @@ fn write_files(
     }
     pin_map.push_str("}\n");
     let http = format!(
-        "upstream sopixi_store {{ server {upstream}; keepalive 16; }}\nproxy_http_version 1.1;\nproxy_set_header Connection \"\";\nproxy_set_header Host {upstream};\nproxy_hide_header x-amz-request-id;\nproxy_hide_header x-amz-id-2;\nproxy_hide_header Set-Cookie;\nproxy_ignore_headers Set-Cookie;\nproxy_method GET;\n{pin_map}map $arg_v $sopixi_cache {{\n    \"\" $upstream_http_cache_control;\n    default \"public, max-age=31536000, immutable\";\n}}\nserver {{\n    listen {listen} default_server;\n    server_name _;\n    add_header X-Sopixi-Release \"none\" always;\n    location /_sopixi_edge/ {{ internal; default_type text/html; alias {d}/pages/; }}\n    location / {{ error_page 404 /_sopixi_edge/unknown.html; return 404; }}\n}}\n{sites}",
+        "upstream sopixi_store {{ server {upstream}; keepalive 16; }}\nproxy_http_version 1.1;\nproxy_set_header Connection \"\";\nproxy_set_header Host {upstream};\nproxy_hide_header x-amz-request-id;\nproxy_hide_header x-amz-id-2;\nproxy_hide_header Set-Cookie;\nproxy_ignore_headers Set-Cookie;\nproxy_method GET;\n{pin_map}map $arg_v $sopixi_v {{\n    \"~^[0-9a-f]{{10}}$\" $arg_v;\n    default \"none\";\n}}\nmap $arg_v $sopixi_cache {{\n    \"\" $upstream_http_cache_control;\n    default \"public, max-age=31536000, immutable\";\n}}\nserver {{\n    listen {listen} default_server;\n    server_name _;\n    add_header X-Sopixi-Release \"none\" always;\n    location /_sopixi_edge/ {{ internal; default_type text/html; alias {d}/pages/; }}\n    location / {{ error_page 404 /_sopixi_edge/unknown.html; return 404; }}\n}}\n{sites}",
         listen = opts.listen
     );
     let sites_path = dir.join("sopixi-sites.conf");

@@ -11,3 +11,4 @@ pub mod gate;
 pub mod inbox;
 pub(crate) mod routes;
 pub mod run;
+pub(crate) mod state;

@@ -9,7 +9,7 @@
 //! limit, a deploy error) stop, corrupt or publish another partner's site; never read a partner
 //! folder but through the build (which keeps each to its own folder and theme).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,9 +22,10 @@ use crate::build::engine::Engine;
 use crate::build::{self, BuildError};
 use crate::deploy::plan::HeaderRules;
 use crate::deploy::releases::{self, Retention};
-use crate::deploy::{self, DeployOptions, Target, TargetSpec};
+use crate::deploy::{self, index, DeployOptions, Target, TargetSpec};
 use crate::ops::platform::gate;
 use crate::ops::platform::routes::{self, Route, Routes, WithheldRoute, ROUTES};
+use crate::ops::platform::state::{self, Remote};
 use crate::output::{self, Body, Output};
 use crate::policy::compliance;
 use crate::policy::notice::{self, Notice};
@@ -245,6 +246,10 @@ pub struct Summary {
     /// Partners with a route on the target but no folder any more: still served, never deleted
     /// silently (`sopixi platform delete ID` removes one).
     pub gone: Vec<String>,
+    /// Requests the run made to the target (its state, the index, the routing file, the
+    /// platform's files and every partner's publication), with one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u64>,
     /// The inbox mirrored before the run, when the partners came from one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inbox: Option<crate::ops::platform::inbox::Mirrored>,
@@ -369,9 +374,15 @@ pub fn run(engine: &Engine, opts: &RunOptions) -> Result<Summary, RunError> {
     for (id, w) in warned {
         domain_warnings.entry(id).or_default().push(w);
     }
-    // What each partner's last publication was made from: one small read each, all at once.
+    // What each partner's last publication was made from: the state index (one read per
+    // bucket), then the partners it lacks, one small read each, all at once. The platform's own
+    // files go once under the platform prefix, before any page that names them.
     let remote = match &target {
-        Some(t) => rt.block_on(remote_inputs(t, &ids, opts.preview.as_deref())),
+        Some(t) => rt.block_on(async {
+            let remote = state::remote(t, &ids, opts.preview.as_deref()).await?;
+            state::publish_platform_files(t, &engine.policy).await?;
+            Ok::<_, deploy::DeployError>(remote)
+        })?,
         None => BTreeMap::new(),
     };
     let cx = RunCx {
@@ -410,7 +421,7 @@ pub fn run(engine: &Engine, opts: &RunOptions) -> Result<Summary, RunError> {
         })
         .collect();
     bar.finish_and_clear();
-    let RunCx { target, rt, deploys, previous, .. } = cx;
+    let RunCx { target, rt, deploys, previous, remote, .. } = cx;
     let rt = rt.expect("made above");
     // Every deploy started, awaited: each partner's publication completes or fails on its own.
     let deploys = deploys.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -425,12 +436,24 @@ pub fn run(engine: &Engine, opts: &RunOptions) -> Result<Summary, RunError> {
         }
         out
     });
+    let deploy_requests: u64 = results.iter().filter_map(|(_, r)| r.as_ref().ok()).map(|p| p.deploy.requests).sum();
+    let changes = (opts.preview.is_none()).then(|| index_changes(&results, &remote));
     record_deploys(&mut reports, results);
     let (gone, mut warnings) = gone_partners(&previous, &all, &opts.partners);
     let updates = route_updates(&reports, target.as_ref(), &previous);
-    if let Err(e) = write_routes(target.as_ref(), &opts.out, &rt, &updates) {
+    // Nothing to change in the routing file as this run found it: not even read again.
+    let mut merged = previous.clone();
+    merged.merge(&updates);
+    let unchanged = target.is_some() && merged == previous;
+    if let Err(e) = if unchanged { Ok(()) } else { write_routes(target.as_ref(), &opts.out, &rt, &updates) } {
         warnings.push(format!("the routing file was not updated: {e}"));
     }
+    if let (Some(t), Some(changes)) = (&target, changes) {
+        if let Err(e) = rt.block_on(deploy::index::update(t, changes)) {
+            warnings.push(format!("the state index was not updated (the next run reads those partners' states): {e}"));
+        }
+    }
+    let requests = target.as_ref().map(|t| t.requests() + deploy_requests);
     rt.shutdown_background();
     reports.sort_by(|a, b| a.partner.cmp(&b.partner));
     if let (Some(name), Some(domain), true) = (&opts.preview, &engine.policy.preview_domain, opts.target.is_some()) {
@@ -450,6 +473,7 @@ pub fn run(engine: &Engine, opts: &RunOptions) -> Result<Summary, RunError> {
         ignored,
         warnings,
         gone,
+        requests,
         inbox: None,
         results: reports
             .iter()
@@ -470,6 +494,42 @@ pub fn run(engine: &Engine, opts: &RunOptions) -> Result<Summary, RunError> {
         write_reports(dir, &summary)?;
     }
     Ok(summary)
+}
+
+/// The index after this run: every partner it published live, every other partner the index
+/// lacked whose state was read (its live release is unchanged), no entry for a failed publication.
+fn index_changes(
+    results: &[(String, Result<releases::Published, String>)],
+    remote: &BTreeMap<String, Remote>,
+) -> BTreeMap<String, Option<index::Entry>> {
+    let mut published = BTreeMap::new();
+    let mut failed = BTreeSet::new();
+    for (id, r) in results {
+        match r {
+            Ok(p) if p.live => match p.release.inputs.clone() {
+                Some(inputs) => {
+                    let e = index::Entry {
+                        inputs,
+                        release: p.release.id.clone(),
+                        files: p.release.files,
+                        bytes: p.release.bytes,
+                        stored: p.stored,
+                    };
+                    published.insert(id.clone(), e);
+                }
+                None => {
+                    failed.insert(id.clone());
+                }
+            },
+            Ok(_) => {}
+            Err(_) => {
+                failed.insert(id.clone());
+            }
+        }
+    }
+    let untouched: BTreeSet<String> =
+        remote.keys().filter(|id| !results.iter().any(|(d, _)| d == *id)).cloned().collect();
+    state::index_changes(&published, &failed, remote, &untouched)
 }
 
 /// Each partner's publication, as it ended, into its report.
@@ -535,51 +595,6 @@ fn claimed_domain(root: &Path) -> Option<String> {
     config.site.domain.map(|d| d.to_ascii_lowercase())
 }
 
-/// The inputs each partner's manifest on the target records (`None`: none, or unreadable).
-/// What a partner's manifest on the target says of its last publication.
-#[derive(Debug, Default)]
-struct Remote {
-    /// The inputs fingerprint it was made from.
-    inputs: Option<String>,
-    /// Files and bytes published.
-    files: usize,
-    bytes: u64,
-    /// The release that holds them.
-    release: Option<String>,
-    /// Bytes of every kept release.
-    stored: u64,
-}
-
-/// Reads each partner's release state (one small object each, all at once): the live release,
-/// or with `preview`, the preview of that name.
-async fn remote_inputs(target: &Target, ids: &[String], preview: Option<&str>) -> BTreeMap<String, Remote> {
-    use futures::StreamExt;
-    futures::stream::iter(ids.iter().cloned())
-        .map(|id| async move {
-            let sub = target.sub(&id);
-            let state = releases::read_state(&sub).await.ok().map(|(s, _)| s).unwrap_or_default();
-            let found = match preview {
-                Some(name) => state.releases.iter().find(|r| r.preview.as_deref() == Some(name)),
-                None => state.live.as_deref().and_then(|l| state.find(l)),
-            };
-            let stored = state.releases.iter().map(|r| r.bytes).sum();
-            let remote = match found {
-                Some(r) => Remote {
-                    files: r.files,
-                    bytes: r.bytes,
-                    inputs: r.inputs.clone(),
-                    release: Some(r.id.clone()),
-                    stored,
-                },
-                None => Remote { stored, ..Remote::default() },
-            };
-            (id, remote)
-        })
-        .buffer_unordered(32)
-        .collect()
-        .await
-}
-
 impl RunCx<'_> {
     /// The partner's host: the custom domain, else the platform's address for it.
     fn hosts(&self, id: &str) -> Vec<String> {
@@ -630,13 +645,16 @@ impl RunCx<'_> {
             .and_then(|t| Config::load(&t, &BuildOptions::default()).ok())
             .map(|c| HeaderRules::from_config(&c.site.deploy))
             .unwrap_or_default();
-        let files = deploy::scan_dir(dir, &rules, built.as_ref()).map_err(|e| e.to_string())?;
+        let mut files = deploy::scan_dir(dir, &rules, built.as_ref()).map_err(|e| e.to_string())?;
+        // The platform's own files are stored once under the platform prefix (see `state`).
+        files.retain(|f| !state::is_platform_file(&f.path));
         let mut opts = DeployOptions {
             max_deletes,
             base_url: base_url.to_string(),
             policy: (*self.engine.policy).clone(),
             adult: built.map(|m| m.adult.into_iter().collect()).unwrap_or_default(),
             inputs: Some(inputs),
+            indexed: true,
             ..Default::default()
         };
         if self.opts.concurrency > 0 {
