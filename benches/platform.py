@@ -6,6 +6,7 @@ to one local S3 server.
 
     benches/platform.py [--partners 1000] [--pages 20] [--runs 3] [--no-deploy] [--keep]
                         [--own-templates PCT] [--sopixi BIN] [--baseline BIN] [--generate-only]
+                        [--shards N]
 
 Generates one corpus of partners x pages pages (benches/gen_corpus.py, its sopixi site
 only): the single site. From it derives a partners folder of that many partner sites (p0000,
@@ -25,13 +26,21 @@ telemetry off, one fresh bucket per tool and run) and times, alternately, on alr
 folders: the single site's first deploy (`sopixi deploy --output BUILT --to s3://single-I/`),
 the platform publish (`sopixi platform build PARTNERS --out BUILT --to s3://platform-I/sites`,
 every partner's output already built, after one untimed publish to a bucket of its own: mostly
-publishing) and both no-change redeploys (every partner `skipped` from the target's state). Prints
+publishing), both no-change redeploys (every partner `skipped` from the target's state), and the
+no-change run of a fresh worker (an empty --out: only the target's state index; goal <= 2 s and
+<= 20 requests, the server's own count; with --baseline, that binary's publish and fresh
+no-change run too, on buckets of their own). Prints
 a final table of every figure with its goal and PASS/MISS. Run it alone on the machine: on 2
 cores any other process skews every figure. --generate-only writes the two sites and stops.
 
 --baseline BIN (another sopixi binary, e.g. one built from an earlier commit in a `git worktree`)
 runs its single build and platform build in the same alternation (cold runs) and prints this
 binary's figures against it: for changes that must not slow either.
+
+--shards N replaces all of that with the nightly run as N Kubernetes Indexed Job workers would
+do it, one after another here, each with a fresh --out, to one bucket (each shard's wall, CPU,
+peak memory and requests), then no-change runs from fresh workers (all partners, and one shard):
+the figures the book's cost model is checked against.
 
 --own-templates PCT gives that percentage of the partners (the first ones) a `templates/base.html`
 of their own: the catalog theme's, with a line naming the partner (so that no two share a
@@ -313,6 +322,9 @@ def main():
     ap.add_argument("--sopixi", help="use this sopixi binary instead of building the release one")
     ap.add_argument("--baseline", metavar="BIN", help="another sopixi binary, alternated with this one (cold builds)")
     ap.add_argument("--generate-only", action="store_true", help="write the two sites, print them, stop")
+    ap.add_argument("--shards", type=int, default=0, metavar="N",
+                    help="only: publish every partner in N shards, each a fresh worker, one after another, to one "
+                         "bucket; then time no-change runs from fresh workers (the cost model's check)")
     ap.add_argument("--own-templates", type=float, default=0.0, metavar="PCT",
                     help="percent of the partners with a template of their own (opened in Chromium)")
     a = ap.parse_args()
@@ -329,6 +341,8 @@ def main():
     sopixi = bins["sopixi"]
     print("sopixi:", subprocess.run([sopixi, "--version"], capture_output=True, text=True).stdout.strip(),
           "| cores:", cores)
+    if a.shards:
+        return sharded(a, bins, single, folder, cores)
 
     def single_build(out, binary=None):
         return [binary or sopixi, "build", single, "-o", out]
@@ -532,6 +546,71 @@ def publish(a, bins, single, folder, out1, out2, cores):
         return d
     finally:
         server.stop()
+
+
+def sharded(a, bins, single, folder, cores):
+    """--shards N: the platform's nightly run as N Indexed Job workers would do it, one after
+    another on this machine, each with a fresh --out: every partner built and published to one
+    bucket. Then, a runs times, the no-change run of all partners from a fresh worker, and each
+    shard's no-change run from a fresh worker, with the requests the server answered."""
+    sopixi = bins["sopixi"]
+    server = Server(bins["weed"], ["nightly"])
+    work = os.path.join(os.path.dirname(folder), "sharded")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    try:
+        endpoint = "http://127.0.0.1:%d" % server.port
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_REGION": "us-east-1"}
+        for k in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+            env.pop(k, None)
+        n = [0]
+
+        def worker(*extra):
+            n[0] += 1
+            return [sopixi, "platform", "build", folder, "--out", os.path.join(work, "w%d" % n[0]),
+                    "--jobs", str(cores), "--themes", os.path.join(single, "themes"),
+                    "--to", "s3://nightly/sites", "--endpoint", endpoint, "--json"] + list(extra)
+
+        per = a.partners // a.shards
+        rows = []
+        for i in range(a.shards):
+            before = server.requests()
+            r = run(worker("--shard", "%d/%d" % (i, a.shards)), env=env, what="shard %d/%d" % (i, a.shards))
+            req = sum(diff(before, server.requests()).values())
+            s = parse_json(r["stdout"]) or {}
+            rows.append((i, r["wall"], r["cpu"], r["rss"], req, s.get("published"), s.get("partners")))
+        print("\n%d partners x %d pages in %d shards, each a fresh worker, one after another:" % (
+            a.partners, a.pages, a.shards))
+        print("  %-8s %9s %9s %9s %10s %12s" % ("shard", "wall s", "cpu s", "peak MB", "requests", "published"))
+        for i, w, c, m, q, pub, parts in rows:
+            print("  %-8s %9.3f %9.3f %9.1f %10d %6s/%-5s" % ("%d/%d" % (i, a.shards), w, c, m, q, pub, parts))
+        print("  %-8s %9.3f %9.3f %9s %10d" % ("all", sum(r[1] for r in rows), sum(r[2] for r in rows), "",
+                                               sum(r[4] for r in rows)))
+        fresh, shard0 = [], []
+        for _ in range(a.runs):
+            before = server.requests()
+            r = run(worker(), env=env, what="no-change run from a fresh worker")
+            fresh.append((r["wall"], sum(diff(before, server.requests()).values()), r["cpu"]))
+            check_summary(r, a.partners, "skipped", "no-change run from a fresh worker")
+            before = server.requests()
+            r = run(worker("--shard", "0/%d" % a.shards), env=env, what="shard 0 no-change run from a fresh worker")
+            shard0.append((r["wall"], sum(diff(before, server.requests()).values()), r["cpu"]))
+            check_summary(r, (a.partners + a.shards - 1) // a.shards, "skipped", "shard no-change run")
+        fw = statistics.median(x[0] for x in fresh)
+        fq = max(x[1] for x in fresh)
+        print("  no-change, all %d partners, fresh worker: %.3f s wall, %.3f s cpu, %d requests (median of %d; "
+              "requests: most)" % (a.partners, fw, statistics.median(x[2] for x in fresh), fq, a.runs))
+        print("  no-change, shard 0/%d (%d partners), fresh worker: %.3f s wall, %d requests"
+              % (a.shards, per, statistics.median(x[0] for x in shard0), max(x[1] for x in shard0)))
+        print("\nsummary:")
+        print("  %-42s %12s %10s  %s" % ("no-change, fresh worker, %d partners" % a.partners, "%.3f s" % fw,
+                                         "<= 2 s", "PASS" if fw <= 2 else "MISS"))
+        print("  %-42s %12d %10s  %s" % ("no-change, fresh worker: requests", fq, "<= 20",
+                                         "PASS" if fq <= 20 else "MISS"))
+    finally:
+        server.stop()
+        if not a.keep:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -50,7 +50,10 @@ pub(crate) fn walk(dir: &Path, label: &str, errors: &mut Vec<Diagnostic>) -> Vec
     }
     // Links are followed, but only to places inside the folder's parent (the site, or the theme
     // folder): a site must not publish, or read, files from elsewhere on the machine.
-    let allowed = dir.canonicalize().ok().and_then(|d| d.parent().map(Path::to_path_buf));
+    // (Resolved only when a link is met: most sites have none, and resolving costs a system
+    // call per path component.)
+    let allowed = std::cell::OnceCell::new();
+    let allowed = || allowed.get_or_init(|| dir.canonicalize().ok().and_then(|d| d.parent().map(Path::to_path_buf)));
     let rel_label = |path: &Path| {
         path.strip_prefix(dir)
             .map(|r| format!("{label}/{}", r.display()))
@@ -66,7 +69,7 @@ pub(crate) fn walk(dir: &Path, label: &str, errors: &mut Vec<Diagnostic>) -> Vec
             Ok(entry) => {
                 if entry.path_is_symlink() {
                     let target = entry.path().canonicalize().ok();
-                    let inside = matches!((&target, &allowed), (Some(t), Some(a)) if t.starts_with(a));
+                    let inside = matches!((&target, allowed()), (Some(t), Some(a)) if t.starts_with(a));
                     if !inside {
                         errors.push(
                             Diagnostic::new(rel_label(entry.path()), "this link points outside the site folder")
@@ -231,12 +234,7 @@ fn resolve_theme(root: &Path, config: &Config, config_text: &str) -> Result<Plac
 pub(crate) fn fingerprint(inputs: &Inputs, opts: &BuildOptions, engine: &Engine) -> String {
     let mut h = blake3::Hasher::new();
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
-    if let Some(md) = std::env::current_exe().ok().and_then(|p| std::fs::metadata(p).ok()) {
-        h.update(&md.len().to_le_bytes());
-        let t =
-            md.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
-        h.update(&t.to_le_bytes());
-    }
+    h.update(binary_key());
     opts.hash_into(&mut h);
     h.update(engine.policy_key.as_bytes());
     h.update(inputs.config_text.as_bytes());
@@ -266,11 +264,12 @@ pub(crate) fn fingerprint(inputs: &Inputs, opts: &BuildOptions, engine: &Engine)
         ("T", &theme_files),
     ];
     for (tag, files) in groups {
+        let catalog = opts.theme_catalog.as_deref().filter(|_| tag == "T");
         let hashes: Vec<[u8; 32]> = files
             .par_iter()
-            .map(|f| match std::fs::read(&f.abs) {
-                Ok(b) => *blake3::hash(&b).as_bytes(),
-                Err(_) => [0; 32],
+            .map(|f| match catalog.filter(|c| f.abs.starts_with(c)) {
+                Some(_) => catalog_file_hash(&f.abs),
+                None => file_hash(&f.abs),
             })
             .collect();
         for (f, fh) in files.iter().zip(hashes) {
@@ -280,6 +279,51 @@ pub(crate) fn fingerprint(inputs: &Inputs, opts: &BuildOptions, engine: &Engine)
         }
     }
     h.finalize().to_hex().to_string()
+}
+
+/// The sopixi binary's size and modification time, read once per process.
+fn binary_key() -> &'static [u8] {
+    static KEY: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let mut key = Vec::new();
+        if let Some(md) = std::env::current_exe().ok().and_then(|p| std::fs::metadata(p).ok()) {
+            key.extend_from_slice(&md.len().to_le_bytes());
+            let t = md
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            key.extend_from_slice(&t.to_le_bytes());
+        }
+        key
+    })
+}
+
+fn file_hash(path: &Path) -> [u8; 32] {
+    match std::fs::read(path) {
+        Ok(b) => *blake3::hash(&b).as_bytes(),
+        Err(_) => [0; 32],
+    }
+}
+
+/// The hash of a file of the platform's theme catalog: read once per process, then taken again
+/// while its size and modification time are the same (a platform run fingerprints every partner
+/// on a catalog theme; the catalog is the operator's, not changed during a run).
+fn catalog_file_hash(path: &Path) -> [u8; 32] {
+    type Seen = std::collections::HashMap<PathBuf, (u64, std::time::SystemTime, [u8; 32])>;
+    static SEEN: std::sync::OnceLock<std::sync::Mutex<Seen>> = std::sync::OnceLock::new();
+    let Some((len, modified)) = std::fs::metadata(path).ok().and_then(|m| Some((m.len(), m.modified().ok()?))) else {
+        return file_hash(path);
+    };
+    let seen = SEEN.get_or_init(Default::default);
+    if let Some((l, m, h)) = seen.lock().unwrap_or_else(|e| e.into_inner()).get(path) {
+        if (*l, *m) == (len, modified) {
+            return *h;
+        }
+    }
+    let h = file_hash(path);
+    seen.lock().unwrap_or_else(|e| e.into_inner()).insert(path.to_path_buf(), (len, modified, h));
+    h
 }
 
 /// The order [`walk`] lists files in: by path component, each compared by name.
