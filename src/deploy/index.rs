@@ -38,6 +38,11 @@ pub struct Entry {
     pub bytes: u64,
     /// Bytes of every kept release (the partner's stored size).
     pub stored: u64,
+    /// The generation of the partner's state this was read from or written with: an entry never
+    /// replaces one of a higher generation (two workers publishing one partner at once: the
+    /// later switch wins, whichever worker writes the index last).
+    #[serde(default)]
+    pub generation: u64,
 }
 
 /// One bucket object.
@@ -109,6 +114,7 @@ async fn update_bucket(target: &Target, b: usize, changes: &[(String, Option<Ent
         let mut changed = false;
         for (id, e) in changes {
             changed |= match e {
+                Some(e) if bucket.partners.get(id).is_some_and(|old| old.generation > e.generation) => false,
                 Some(e) => bucket.partners.insert(id.clone(), e.clone()).as_ref() != Some(e),
                 None => bucket.partners.remove(id).is_some(),
             };
@@ -140,4 +146,34 @@ pub async fn forget(partner: &Target) -> Result<(), DeployError> {
         return Ok(());
     }
     update_bucket(&platform, b, &[(id, None)]).await.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_never_replaces_one_of_a_later_generation_and_forgetting_removes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("file://{}", dir.path().display());
+        let t = crate::deploy::open(&crate::deploy::TargetSpec { url, ..Default::default() }).unwrap();
+        let rt = crate::util::runtime::new().unwrap();
+        let e = |r: &str, generation| Entry {
+            inputs: "x".into(),
+            release: r.into(),
+            files: 1,
+            bytes: 1,
+            stored: 1,
+            generation,
+        };
+        let ids = ["acme".to_string()];
+        let release = |t: &Target| rt.block_on(read(t, &ids)).unwrap().0.get("acme").map(|e| e.release.clone());
+        rt.block_on(update(&t, [("acme".to_string(), Some(e("r2", 5)))].into())).unwrap();
+        rt.block_on(update(&t, [("acme".to_string(), Some(e("r1", 3)))].into())).unwrap();
+        assert_eq!(release(&t).as_deref(), Some("r2"), "an earlier switch written last does not win");
+        rt.block_on(update(&t, [("acme".to_string(), Some(e("r3", 6)))].into())).unwrap();
+        assert_eq!(release(&t).as_deref(), Some("r3"));
+        rt.block_on(forget(&t.sub("acme"))).unwrap();
+        assert_eq!(release(&t), None);
+    }
 }

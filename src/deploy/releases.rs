@@ -56,6 +56,10 @@ pub struct State {
     pub live: Option<String>,
     /// Every kept release, oldest first.
     pub releases: Vec<Release>,
+    /// Counts every write of the state: of two records of it (the platform's state index), the
+    /// one with the higher generation is the later.
+    #[serde(default)]
+    pub generation: u64,
 }
 
 impl State {
@@ -83,6 +87,8 @@ pub struct Published {
     /// Bytes of every kept release after the publish (each a full copy): what the target
     /// stores for the site.
     pub stored: u64,
+    /// The state's generation this publish's switch wrote.
+    pub generation: u64,
 }
 
 fn now() -> u64 {
@@ -117,6 +123,7 @@ async fn update_state(
     for _ in 0..8 {
         let (mut state, read) = read_state(target).await?;
         change(&mut state)?;
+        state.generation += 1;
         let bytes = serde_json::to_vec_pretty(&state).unwrap_or_default();
         if target.put_small_if(STATE, bytes, "application/json", read).await? {
             return Ok(state);
@@ -237,6 +244,7 @@ pub async fn publish(
             deploy,
             pruned: Vec::new(),
             stored: 0,
+            generation: 0,
         });
     }
     let release = Release {
@@ -259,12 +267,14 @@ pub async fn publish(
         Ok(())
     })
     .await?;
-    let _ = state;
-    let (pruned, stored) = match prune_async(target, retention).await {
+    let generation = state.generation;
+    // Unfinished releases younger than a lease may be another worker's publish in progress
+    // (releases of one site are not serialised by a lease: each has its own manifest): kept.
+    let (pruned, stored) = match prune_async(target, retention, Some(opts.lease_seconds)).await {
         Ok((p, s)) => (p, s.releases.iter().map(|r| r.bytes).sum()),
         Err(_) => (Vec::new(), state.releases.iter().map(|r| r.bytes).sum()),
     };
-    Ok(Published { release, live, previous, copied, deploy, pruned, stored })
+    Ok(Published { release, live, previous, copied, deploy, pruned, stored, generation })
 }
 
 /// Makes `to` live (default: the release before the live one), by rewriting the state only.
@@ -320,9 +330,16 @@ pub async fn promote(target: &Target, id: &str) -> Result<Option<String>, Deploy
 /// until they expire; deletes the rest and any unfinished release's objects, and, once a
 /// release is live, the files an earlier deploy in place left at the prefix. Returns the ids
 /// deleted (`in-place` for those files) and the state.
-async fn prune_async(target: &Target, retention: Retention) -> Result<(Vec<String>, State), DeployError> {
+async fn prune_async(
+    target: &Target,
+    retention: Retention,
+    spare_recent: Option<u64>,
+) -> Result<(Vec<String>, State), DeployError> {
     let t = now();
+    // The releases this prune takes out of the state (deleted whatever their age).
+    let mut dropped: Vec<String> = Vec::new();
     let state = update_state(target, |s| {
+        let before: Vec<String> = s.releases.iter().map(|r| r.id.clone()).collect();
         let live = s.live.clone();
         let mut ordinary: Vec<String> = s
             .releases
@@ -336,12 +353,16 @@ async fn prune_async(target: &Target, retention: Retention) -> Result<(Vec<Strin
             let expired = r.expires.is_some_and(|e| e <= t) && Some(&r.id) != live.as_ref();
             !expired && !ordinary.contains(&r.id)
         });
+        dropped = before.into_iter().filter(|id| s.find(id).is_none()).collect();
         Ok(())
     })
     .await?;
     let mut deleted = Vec::new();
     for id in stored_ids(target).await? {
-        if state.find(&id).is_none() {
+        // Never in the state: an unfinished publish, perhaps another worker's still uploading.
+        let unfinished_recent =
+            !dropped.contains(&id) && spare_recent.is_some_and(|secs| id_age(&id).is_none_or(|age| age < secs));
+        if state.find(&id).is_none() && !unfinished_recent {
             delete_release(target, &id).await?;
             deleted.push(id);
         }
@@ -350,6 +371,13 @@ async fn prune_async(target: &Target, retention: Retention) -> Result<(Vec<Strin
         deleted.push("in-place".into());
     }
     Ok((deleted, state))
+}
+
+/// Seconds since release `id` was made, from its name (`rYYYYMMDD-HHMMSS-…`).
+fn id_age(id: &str) -> Option<u64> {
+    let stamp = id.strip_prefix('r')?.get(..15)?;
+    let t = chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%d-%H%M%S").ok()?.and_utc().timestamp();
+    Some(now().saturating_sub(u64::try_from(t).ok()?))
 }
 
 /// Deletes what a deploy in place left at the prefix (the files its manifest lists, then the
@@ -405,7 +433,7 @@ pub fn promote_blocking(target: &Target, id: &str) -> Result<Option<String>, Dep
 pub fn prune(target: &Target, retention: Retention) -> Result<Vec<String>, DeployError> {
     blocking(async {
         super::index::forget(target).await?;
-        prune_async(target, retention).await
+        prune_async(target, retention, None).await
     })
     .map(|(d, _)| d)
 }

@@ -514,6 +514,7 @@ fn index_changes(
                         files: p.release.files,
                         bytes: p.release.bytes,
                         stored: p.stored,
+                        generation: p.generation,
                     };
                     published.insert(id.clone(), e);
                 }

@@ -37,6 +37,8 @@ pub(crate) struct Remote {
     pub stored: u64,
     /// Whether this came from the index (else from the partner's own state).
     pub indexed: bool,
+    /// The generation of the partner's state it stands for.
+    pub generation: u64,
 }
 
 impl Remote {
@@ -48,6 +50,7 @@ impl Remote {
             files: self.files,
             bytes: self.bytes,
             stored: self.stored,
+            generation: self.generation,
         })
     }
 }
@@ -71,6 +74,7 @@ pub(crate) async fn remote(
                 release: Some(e.release),
                 stored: e.stored,
                 indexed: true,
+                generation: e.generation,
             };
             out.insert(id, r);
         }
@@ -93,8 +97,9 @@ pub(crate) async fn remote(
                     release: Some(r.id.clone()),
                     stored,
                     indexed: false,
+                    generation: state.generation,
                 },
-                None => Remote { stored, ..Remote::default() },
+                None => Remote { stored, generation: state.generation, ..Remote::default() },
             };
             (id, remote)
         })
@@ -172,13 +177,17 @@ mod tests {
             bytes: 10,
             stored: 20,
             indexed,
+            generation: 1,
         };
         let remote: BTreeMap<String, Remote> =
             [("a".into(), r("x", false)), ("b".into(), r("y", true)), ("c".into(), r("z", false))].into();
         let skipped: BTreeSet<String> = ["a".into(), "b".into()].into();
         let failed: BTreeSet<String> = ["c".into()].into();
-        let published: BTreeMap<String, Entry> =
-            [("d".into(), Entry { inputs: "w".into(), release: "r2".into(), files: 1, bytes: 1, stored: 1 })].into();
+        let published: BTreeMap<String, Entry> = [(
+            "d".into(),
+            Entry { inputs: "w".into(), release: "r2".into(), files: 1, bytes: 1, stored: 1, generation: 2 },
+        )]
+        .into();
         let ch = index_changes(&published, &failed, &remote, &skipped);
         assert_eq!(ch.get("a").cloned().flatten().map(|e| e.inputs), Some("x".to_string()));
         assert!(!ch.contains_key("b"), "already indexed: no write");
