@@ -528,8 +528,8 @@ fn index_changes(
             }
         }
     }
-    let untouched: BTreeSet<String> =
-        remote.keys().filter(|id| !results.iter().any(|(d, _)| d == *id)).cloned().collect();
+    let deployed: BTreeSet<&str> = results.iter().map(|(d, _)| d.as_str()).collect();
+    let untouched: BTreeSet<String> = remote.keys().filter(|id| !deployed.contains(id.as_str())).cloned().collect();
     state::index_changes(&published, &failed, remote, &untouched)
 }
 
