@@ -42,7 +42,17 @@ fn a_large_sites_bodies_wait_on_disk_and_the_output_is_the_in_memory_builds() {
         .collect();
     assert!(beside.is_empty(), "{beside:?}");
 
-    // The same site built in memory (no output folder, so nothing is spilled).
+    assert_same_as_in_memory(&t);
+    // The bodies are really there: a note's own page, and the feed's contents.
+    let page = t.read("notes/n0500/index.html");
+    assert!(page.contains("Heading 500") && page.contains("note_500") && page.contains("/notes/n0499/"), "{page}");
+    let feed = t.read("atom.xml");
+    assert!(feed.contains("Heading ") && feed.contains("note_"), "{feed}");
+}
+
+/// Every file of the site's `public/` is the one an in-memory build of the same site (in this
+/// process: bodies held, nothing spilled) makes.
+fn assert_same_as_in_memory(t: &SiteTest) {
     let engine = sopixi::build::engine::Engine::new(sopixi::policy::Policy::default());
     let built = sopixi::build::build(&engine, &t.root, &sopixi::site::config::BuildOptions::default()).unwrap();
     let on_disk: Vec<(String, Vec<u8>)> =
@@ -55,11 +65,37 @@ fn a_large_sites_bodies_wait_on_disk_and_the_output_is_the_in_memory_builds() {
         compared += 1;
     }
     assert!(compared > 1050);
-    // The bodies are really there: a note's own page, and the feed's contents.
-    let page = t.read("notes/n0500/index.html");
-    assert!(page.contains("Heading 500") && page.contains("note_500") && page.contains("/notes/n0499/"), "{page}");
-    let feed = t.read("atom.xml");
-    assert!(feed.contains("Heading ") && feed.contains("note_"), "{feed}");
+}
+
+/// A site of 20,000 Markdown files or more leaves each body in its file from reading to
+/// converting (the threshold is lowered here): the output is byte for byte the same, including
+/// what only the bodies tell (the privacy page's form and embeds, code highlighting), files
+/// without front matter or with a byte-order mark.
+#[test]
+fn a_very_large_sites_bodies_stay_in_their_files_until_converted_and_the_output_is_the_same() {
+    let t = large_site();
+    t.write("content/plain.md", "No front matter at all, just *text* and `code`.\n");
+    t.write("content/bom.md", "\u{feff}---\ntitle: With a BOM\n---\nThe body after a byte-order mark.\n");
+    t.write("content/empty-body.md", "---\ntitle: Only front matter\n---\n");
+    t.write(
+        "content/visit.md",
+        "---\ntitle: Visit\n---\nWrite to us:\n\n{{ contact_form() }}\n\n{{ video(src=\"https://vimeo.com/76979871\") }}\n",
+    );
+    let root = t.root.to_string_lossy().into_owned();
+    let r = t.run_env(&["build", &root, "--json"], &[("SOPIXI_DEFER_FROM_FILES", "1")]);
+    assert_eq!(r.status, 0, "{}\n{}", r.stdout, r.stderr);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let deferred = v["bodies_deferred"].as_u64().unwrap();
+    assert!(deferred > 1050, "the bodies stayed in their files: {deferred}");
+    let privacy = t.read("confidentialite/index.html");
+    assert!(privacy.contains("Vimeo"), "the privacy page names what only a body uses");
+    assert!(t.read("bom/index.html").contains("after a byte-order mark"));
+    assert!(t.read("plain/index.html").contains("<em>text</em>"));
+    assert_same_as_in_memory(&t);
+    // Without the lower threshold, a site of this size holds its bodies.
+    let r = t.build_with(&["--json"]);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert!(v["up_to_date"].as_bool().unwrap() || v["bodies_deferred"] == 0, "{v}");
 }
 
 #[test]

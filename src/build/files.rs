@@ -145,7 +145,8 @@ fn render_listing(l: Listing, cx: &RenderCx) -> Vec<Rendered> {
         let ctx = || templates::context_value(values, config, l.lang, &path, entries);
         let head = if n == 1 { l.head.clone() } else { None };
         let job = Job { template: l.template, key, origin: l.origin, path: file, adult: l.adult, lang: l.lang, head };
-        out.push(finish.render_keyed(tpl, job, ctx));
+        // The listed pages are markers, made as the template reaches them.
+        out.push(values.lazy_scope(|| finish.render_keyed(tpl, job, ctx)));
     }
     out
 }
@@ -325,7 +326,7 @@ fn taxonomy_files(cx: &RenderCx, out: &mut Vec<FromOrigin>) -> Vec<Value> {
                 });
                 let value = move || {
                     let mut value = info;
-                    value["pages"] = Value::Array(t.pages.iter().map(|&p| values.light(p)).collect());
+                    value["pages"] = Value::Array(t.pages.iter().map(|&p| Values::listed_marker(p)).collect());
                     value
                 };
                 let path = format!("{tax_path}{}/", t.slug);

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use crate::build::engine::Engine;
 use crate::site::config::{BuildOptions, Config, SITE_FILE};
-use crate::site::content;
+use crate::site::content::{self, Deferred};
 use crate::theme::{Data, Place, ResolveError, Theme};
 use crate::util::diag::{did_you_mean, BuildFailed, Diagnostic};
 use crate::util::yaml::key_line;
@@ -109,12 +109,74 @@ pub(crate) struct MdFile {
     pub text: Arc<String>,
     /// The text's hash, when asked for (fingerprints, `serve`).
     pub(crate) hash: Option<blake3::Hash>,
+    /// When the body was left in the file: `text` is then the front matter only.
+    pub(crate) deferred: Option<Box<Deferred>>,
 }
 
 impl MdFile {
     pub(crate) fn new(f: Found, text: String, hashes: TextHashes) -> MdFile {
         let hash = (hashes == TextHashes::Keep).then(|| blake3::hash(text.as_bytes()));
-        MdFile { f, text: Arc::new(text), hash }
+        MdFile { f, text: Arc::new(text), hash, deferred: None }
+    }
+
+    /// As [`MdFile::new`], keeping only the front matter: what the body uses is added to `scan`
+    /// and the body is read again when converted (see [`Deferred`]).
+    fn deferring(f: Found, mut text: String, hashes: TextHashes, scan: &mut BodyScan) -> MdFile {
+        let hash = (hashes == TextHashes::Keep).then(|| blake3::hash(text.as_bytes()));
+        let Some(start) = crate::site::content::body_start(&text).filter(|&s| s < text.len()) else {
+            return MdFile { f, text: Arc::new(text), hash, deferred: None };
+        };
+        let body = &text[start..];
+        scan.add(body);
+        let deferred = Deferred { abs: f.abs.clone().into_boxed_path(), offset: start, hash: blake3::hash(body.as_bytes()) };
+        text.truncate(start);
+        text.shrink_to_fit();
+        MdFile { f, text: Arc::new(text), hash, deferred: Some(Box::new(deferred)) }
+    }
+}
+
+/// Sites with at least this many Markdown files leave each body in its file from reading to
+/// converting (see [`Deferred`]): at 100,000 pages that is ~500 MB less for half the build, for
+/// a second read of each file (~10 µs from the page cache). Smaller sites hold their bodies.
+/// `SOPIXI_DEFER_FROM_FILES` sets another number (tests use 1).
+pub(crate) const DEFER_FROM_FILES: usize = 20_000;
+
+fn defer_from_files() -> usize {
+    std::env::var("SOPIXI_DEFER_FROM_FILES").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFER_FROM_FILES)
+}
+
+/// Whether [`gather`] may leave big sites' bodies in their files (`serve` keeps every text to
+/// compare the next build with: it holds them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Bodies {
+    /// From [`DEFER_FROM_FILES`] files on.
+    MayDefer,
+    /// Always.
+    Hold,
+}
+
+/// What the bodies left in their files use, found when they were read: the privacy page's
+/// providers and forms, and whether any has a code block (syntaxes are loaded ahead then).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BodyScan {
+    pub(crate) uses: crate::build::legal::Uses,
+    pub(crate) fences: bool,
+    /// How many bodies were left in their files.
+    pub(crate) files: usize,
+}
+
+impl BodyScan {
+    fn add(&mut self, body: &str) {
+        self.fences |= crate::render::highlight::Highlighter::may_need(body);
+        self.uses.add_body(body);
+        self.files += 1;
+    }
+
+    fn merge(mut self, other: BodyScan) -> BodyScan {
+        self.fences |= other.fences;
+        self.files += other.files;
+        self.uses = self.uses.merge(other.uses);
+        self
     }
 }
 
@@ -132,6 +194,8 @@ pub(crate) struct Inputs {
     pub(crate) site_i18n: Vec<Found>,
     /// Files that could not be read; the build goes on to find every other problem, then fails.
     pub errors: Vec<Diagnostic>,
+    /// What the bodies left in their files use.
+    pub(crate) deferred: BodyScan,
 }
 
 pub(crate) fn read_text(f: &Found, label: &str) -> Result<String, Diagnostic> {
@@ -154,8 +218,9 @@ pub(crate) enum TextHashes {
     Skip,
 }
 
-/// Reads what a build reads (with each Markdown text's hash, as `hashes` says).
-pub(crate) fn gather(root: &Path, opts: &BuildOptions, hashes: TextHashes) -> Result<Inputs, BuildFailed> {
+/// Reads what a build reads (with each Markdown text's hash, as `hashes` says; a big site's bodies
+/// left in their files as `bodies` allows).
+pub(crate) fn gather(root: &Path, opts: &BuildOptions, hashes: TextHashes, bodies: Bodies) -> Result<Inputs, BuildFailed> {
     let site_file = root.join(SITE_FILE);
     if !root.is_dir() {
         return Err(fail(
@@ -187,11 +252,34 @@ pub(crate) fn gather(root: &Path, opts: &BuildOptions, hashes: TextHashes) -> Re
         errors.extend(d);
     }
     let (md, content_other): (Vec<Found>, Vec<Found>) = content_all.into_iter().partition(|f| f.rel.ends_with(".md"));
-    let read: Vec<Result<MdFile, Diagnostic>> = md
-        .into_par_iter()
-        .with_max_len(LEAF_FILES)
-        .map(|f| read_text(&f, &content::diag_path(&f.rel)).map(|t| MdFile::new(f, t, hashes)))
-        .collect();
+    let defer = bodies == Bodies::MayDefer && md.len() >= defer_from_files();
+    let (read, deferred): (Vec<Result<MdFile, Diagnostic>>, BodyScan) = if defer {
+        let read: Vec<(Result<MdFile, Diagnostic>, BodyScan)> = md
+            .into_par_iter()
+            .with_max_len(LEAF_FILES)
+            .map(|f| {
+                let mut scan = BodyScan::default();
+                let r = read_text(&f, &content::diag_path(&f.rel)).map(|t| MdFile::deferring(f, t, hashes, &mut scan));
+                (r, scan)
+            })
+            .collect();
+        let mut all = BodyScan::default();
+        let read = read
+            .into_iter()
+            .map(|(r, scan)| {
+                all = std::mem::take(&mut all).merge(scan);
+                r
+            })
+            .collect();
+        (read, all)
+    } else {
+        let read = md
+            .into_par_iter()
+            .with_max_len(LEAF_FILES)
+            .map(|f| read_text(&f, &content::diag_path(&f.rel)).map(|t| MdFile::new(f, t, hashes)))
+            .collect();
+        (read, BodyScan::default())
+    };
     let mut markdown = Vec::with_capacity(read.len());
     for r in read {
         match r {
@@ -199,7 +287,18 @@ pub(crate) fn gather(root: &Path, opts: &BuildOptions, hashes: TextHashes) -> Re
             Err(d) => errors.push(d),
         }
     }
-    Ok(Inputs { config_text, config, theme, markdown, content_other, static_files, site_templates, site_i18n, errors })
+    Ok(Inputs {
+        config_text,
+        config,
+        theme,
+        markdown,
+        content_other,
+        static_files,
+        site_templates,
+        site_i18n,
+        errors,
+        deferred,
+    })
 }
 
 fn resolve_theme(root: &Path, config: &Config, config_text: &str) -> Result<Place, BuildFailed> {

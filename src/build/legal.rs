@@ -69,11 +69,18 @@ pub(crate) struct Uses {
 }
 
 impl Uses {
-    fn merge(mut self, other: Uses) -> Uses {
+    pub(crate) fn merge(mut self, other: Uses) -> Uses {
         self.form |= other.form;
         self.providers.extend(other.providers);
         self.scripts.extend(other.scripts);
         self
+    }
+
+    /// Adds what Markdown body `body` uses.
+    pub(crate) fn add_body(&mut self, body: &str) {
+        let u = body_uses(body);
+        self.form |= u.form;
+        self.providers.extend(u.providers);
     }
 }
 

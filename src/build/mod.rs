@@ -21,7 +21,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::build::engine::Engine;
-use crate::build::gather::{fingerprint, gather, TextHashes};
+use crate::build::gather::{fingerprint, gather, Bodies, TextHashes};
 use crate::build::memo::Memo;
 pub use crate::build::stages::Built;
 use crate::build::stages::{build_from, BuildCx};
@@ -57,7 +57,7 @@ pub fn with_jobs<R: Send>(jobs: Option<usize>, f: impl FnOnce() -> R + Send) -> 
 
 /// Builds the site in memory.
 pub fn build(engine: &Engine, root: &Path, opts: &BuildOptions) -> Result<Built, BuildFailed> {
-    let inputs = gather(root, opts, TextHashes::Skip)?;
+    let inputs = gather(root, opts, TextHashes::Skip, Bodies::MayDefer)?;
     let cx = BuildCx { root, opts, engine, spool: None, out_dir: None };
     build_from(&cx, inputs, &mut Memo::off())
 }
@@ -80,6 +80,8 @@ pub struct DiskBuild {
     /// Bytes of page bodies that waited on disk between conversion and rendering (a large
     /// site's; 0 for most).
     pub spilled: u64,
+    /// Markdown files whose bodies stayed in their files until converted (a very large site's).
+    pub deferred: usize,
 }
 
 /// A site read from disk and fingerprinted, not yet built (see [`prepare`]).
@@ -102,7 +104,7 @@ impl Prepared {
 /// Reads the site (walks, reads, resolves the theme) and fingerprints it, without building.
 pub(crate) fn prepare(engine: &Engine, root: &Path, opts: &BuildOptions) -> Result<Prepared, BuildFailed> {
     let started = Instant::now();
-    let inputs = gather(root, opts, TextHashes::Keep)?;
+    let inputs = gather(root, opts, TextHashes::Keep, Bodies::MayDefer)?;
     let fingerprint = fingerprint(&inputs, opts, engine);
     Ok(Prepared { inputs, fingerprint, started })
 }
@@ -134,7 +136,7 @@ pub(crate) fn build_prepared_to_dir(
         let Summary { stats, withheld } = m.summary;
         let write = WriteStats { unchanged: stats.files, ..Default::default() };
         let timings = vec![("check inputs", ms(t.elapsed()))];
-        return Ok(DiskBuild { stats, write, up_to_date: true, timings, warnings: Vec::new(), withheld, spilled: 0 });
+        return Ok(DiskBuild { stats, write, up_to_date: true, timings, warnings: Vec::new(), withheld, spilled: 0, deferred: 0 });
     }
     let gather_time = t.elapsed();
     crate::util::heap::note("read");
@@ -163,6 +165,7 @@ pub(crate) fn build_prepared_to_dir(
         warnings: built.warnings,
         withheld: built.withheld,
         spilled: built.spilled,
+        deferred: built.deferred,
     })
 }
 

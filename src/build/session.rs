@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::build::engine::Engine;
-use crate::build::gather::{gather, read_text, skip_name, walk_order, Found, Inputs, MdFile, TextHashes};
+use crate::build::gather::{gather, read_text, skip_name, walk_order, Bodies, Found, Inputs, MdFile, TextHashes};
 use crate::build::memo::Memo;
 use crate::build::stages::{build_from, BuildCx};
 use crate::build::Built;
@@ -58,7 +58,7 @@ impl Session {
         };
         let inputs = match patched {
             Some(i) => i,
-            None => gather(&self.root, &self.opts, TextHashes::Keep)?,
+            None => gather(&self.root, &self.opts, TextHashes::Keep, Bodies::Hold)?,
         };
         self.inputs = Some(inputs.clone());
         let read = t.elapsed();

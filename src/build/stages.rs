@@ -45,6 +45,8 @@ pub struct Built {
     pub withheld: Vec<(String, String)>,
     /// Bytes of page bodies that waited in the spill file instead of memory (`util::spill`).
     pub spilled: u64,
+    /// Markdown files whose bodies were left in the file until converted (`Deferred`).
+    pub deferred: usize,
 }
 
 /// Drops `value` on another thread (a CLI process may exit before it is done, which is fine).
@@ -203,7 +205,7 @@ pub(crate) fn build_from(cx: &BuildCx, inputs: Inputs, memo: &mut Memo) -> Resul
 /// theme's, then the site's overrides) and the content tree assembled.
 pub(crate) fn load(cx: &BuildCx, mut inputs: Inputs, memo: &mut Memo) -> Result<Loaded, BuildFailed> {
     let mut errors: Vec<Diagnostic> = inputs.errors.clone();
-    preload_syntaxes(&cx.engine.highlighter, &inputs.markdown);
+    preload_syntaxes(&cx.engine.highlighter, &inputs.markdown, inputs.deferred.fences);
     let markdown = std::mem::take(&mut inputs.markdown);
     let mut ok = parse_all(cx, &inputs, markdown, memo, &mut errors);
 
@@ -243,7 +245,8 @@ pub(crate) fn load(cx: &BuildCx, mut inputs: Inputs, memo: &mut Memo) -> Result<
         env
     });
     // What the pages and templates use, for the privacy and thank-you pages.
-    let uses = crate::build::legal::uses(&ok, theme_sources.iter().chain(&site_sources).map(|t| t.text.as_str()));
+    let uses = crate::build::legal::uses(&ok, theme_sources.iter().chain(&site_sources).map(|t| t.text.as_str()))
+        .merge(inputs.deferred.uses.clone());
     let tpl = load_templates(cx, env.as_ref(), memo, vec![theme_sources, site_sources]);
     let tpl = match tpl {
         Ok(t) => t,
@@ -350,10 +353,10 @@ fn load_strings(inputs: &Inputs) -> Result<crate::render::i18n::Strings, Vec<Dia
 /// Syntaxes take tens of milliseconds to load: the engine keeps them for every build; a build
 /// with fenced code loads them on a thread of its own while front matter is parsed (unless it was
 /// asked to use one thread).
-fn preload_syntaxes(highlighter: &Arc<Highlighter>, markdown: &[MdFile]) {
+fn preload_syntaxes(highlighter: &Arc<Highlighter>, markdown: &[MdFile], deferred_fences: bool) {
     if rayon::current_num_threads() > 1
         && !highlighter.loaded()
-        && markdown.par_iter().any(|m| Highlighter::may_need(&m.text))
+        && (deferred_fences || markdown.par_iter().any(|m| Highlighter::may_need(&m.text)))
     {
         let h = highlighter.clone();
         std::thread::spawn(move || h.preload());
@@ -380,7 +383,7 @@ fn parse_all(
     let parsed: Vec<(Parsed, Vec<Diagnostic>, Option<blake3::Hash>)> = markdown
         .into_par_iter()
         .with_max_len(LEAF_FILES)
-        .map(|MdFile { f, text, hash }| {
+        .map(|MdFile { f, text, hash, deferred }| {
             let key = parse_env.map(|env| {
                 let mut h = blake3::Hasher::new();
                 h.update(env.as_bytes());
@@ -393,7 +396,8 @@ fn parse_all(
                 None => {
                     // The build holds the only reference: the text is not copied.
                     let text = Arc::try_unwrap(text).unwrap_or_else(|t| String::clone(&t));
-                    let (p, d) = content::parse(&f.rel, text, config);
+                    let (mut p, d) = content::parse(&f.rel, text, config);
+                    p.deferred = deferred;
                     (p, d, key)
                 }
             }
@@ -706,6 +710,12 @@ impl BodyConverter<'_> {
             responsive_images: true,
         };
         let shortcode = |call: &crate::render::shortcodes::Call| self.shortcodes.render(call, lang);
+        if let Some(d) = src.deferred.take() {
+            match d.read(&src.rel) {
+                Ok(body) => src.body = Arc::new(body),
+                Err(e) => return (vec![e], None),
+            }
+        }
         let slot = self.reuse.slot(src, lang);
         let origin = content::diag_path(&src.rel);
         let (r, mut used_images) = match self.reuse.find(slot.as_ref()) {
@@ -1186,6 +1196,7 @@ fn images(cx: &BuildCx, rendered: Finished, memo: &mut Memo, laps: &mut Laps) ->
     let Contexts { bodied, values, lookup, .. } = contexts;
     let Bodied { loaded, images, spilled, .. } = bodied;
     let Loaded { inputs, content, tpl, mut errors, .. } = loaded;
+    let deferred = inputs.deferred.files;
     let (made, failed) = images.process(cx.opts.progress);
     errors.extend(failed);
     warnings.extend(images.warnings());
@@ -1233,7 +1244,7 @@ fn images(cx: &BuildCx, rendered: Finished, memo: &mut Memo, laps: &mut Laps) ->
     // Freeing a 10,000-page site's values is a million small frees: do it off the critical path.
     let withheld = content.withheld.iter().map(|w| (w.path.clone(), w.reason.clone())).collect();
     drop_in_background((content, values, lookup, tpl, inputs));
-    Ok(Built { output, stats, timings: Vec::new(), warnings, withheld, spilled })
+    Ok(Built { output, stats, timings: Vec::new(), warnings, withheld, spilled, deferred })
 }
 
 /// The `images:` settings, resolved against the site folder.

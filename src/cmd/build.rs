@@ -92,6 +92,7 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
                     "up_to_date": done.up_to_date,
                     "duration_ms": (secs * 1000.0).round(),
                     "bodies_spilled_bytes": done.spilled,
+                    "bodies_deferred": done.deferred,
                     "stages_ms": done.timings.iter().map(|(n, t)| {
                         let (heap, peak) = memory(n).unzip();
                         serde_json::json!({"stage": n, "ms": t, "heap_mb": heap, "peak_mb": peak})

@@ -277,7 +277,7 @@ impl Templates {
             let path = str_arg(args, "path", "get_section")?;
             let lang = l.lang_of(args)?;
             l.section_in(path.trim_start_matches("@/"), &lang)
-                .and_then(|i| Some(l.values.get()?.section_light(i)))
+                .and_then(|i| Some(l.values.get()?.section_light(i, false)))
                 .ok_or_else(|| {
                     let hint = did_you_mean(&path, l.sections.keys().map(String::as_str))
                         .map(|s| format!(" (did you mean `{s}`?)"))
@@ -546,7 +546,7 @@ pub(crate) struct Values {
     /// Each page without content and table of contents, as listed in sections and terms: as
     /// JSON text ([`Values::light`] makes the value). A value of 30-odd fields is ~6 KB of maps
     /// and strings, its text ~0.7 KB: on a 100,000-page site that is 600 MB against 70 MB.
-    pages_light: Vec<Box<[u8]>>,
+    pages_light: Arc<Vec<Box<[u8]>>>,
     /// Each page's rendered Markdown (shared with the content tree): its content and table of
     /// contents are serialised only when the page is (they are as big as the rest).
     bodies: Vec<Arc<crate::site::body::Rendered>>,
@@ -757,11 +757,13 @@ impl Values {
     pub(crate) fn new(config: &Config, content: &Content) -> Values {
         use rayon::prelude::*;
         let bodies: Vec<_> = content.pages.iter().map(|p| p.rendered.clone()).collect();
-        let pages_light: Vec<Box<[u8]>> = content
-            .pages
-            .par_iter()
-            .map(|p| serde_json::to_vec(&page_common(config, content, p)).unwrap_or_default().into_boxed_slice())
-            .collect();
+        let pages_light: Arc<Vec<Box<[u8]>>> = Arc::new(
+            content
+                .pages
+                .par_iter()
+                .map(|p| serde_json::to_vec(&page_common(config, content, p)).unwrap_or_default().into_boxed_slice())
+                .collect(),
+        );
         let neighbours = content.pages.iter().map(|p| [p.lower, p.higher]).collect();
         let sections_head = content
             .sections
@@ -811,12 +813,21 @@ impl Values {
 
     /// Page `i` as listed in sections and terms.
     pub(crate) fn light(&self, i: usize) -> Value {
-        // The text was written by serde_json from a value: it reads back as that value, however
-        // deep (front matter nests up to YAML's limit of 128, and the page adds a level: serde_json's
-        // own limit of 128 would turn such a page into null).
-        let mut de = serde_json::Deserializer::from_slice(&self.pages_light[i]);
-        de.disable_recursion_limit();
-        serde::Deserialize::deserialize(&mut de).unwrap_or(Value::Null)
+        light_value(&self.pages_light[i])
+    }
+
+    /// Runs `f` (a render) with the listed pages of [`Values::listed_marker`] made when its
+    /// template reaches them (see the vendored Tera's `lazy` module): a home page listing 1,000
+    /// sections of 100 pages holds 100,000 markers of a few dozen bytes while it renders, not
+    /// 100,000 page values of ~6 KB, and makes only those its template reads.
+    pub(crate) fn lazy_scope<T>(&self, f: impl FnOnce() -> T) -> T {
+        let texts = Arc::clone(&self.pages_light);
+        tera::lazy::scope(Arc::new(move |i| texts.get(i).map_or(Value::Null, |t| light_value(t))), f)
+    }
+
+    /// Page `i` as listed, to be rendered inside [`Values::lazy_scope`] only.
+    pub(crate) fn listed_marker(i: usize) -> Value {
+        tera::lazy::marker(i)
     }
 
     /// A page's `lower` or `higher`: title, path and permalink of page `i`, null for none.
@@ -833,18 +844,26 @@ impl Values {
         }
     }
 
-    /// Section `i` as listed in `subsections` and returned by `get_section`: with its pages.
-    pub(crate) fn section_light(&self, i: usize) -> Value {
+    /// Section `i` as listed in `subsections` and returned by `get_section`: with its pages
+    /// (as [`Values::listed_marker`]s when `lazy`).
+    pub(crate) fn section_light(&self, i: usize, lazy: bool) -> Value {
         let mut v = self.sections_head[i].clone();
-        v["pages"] = Value::Array(self.section_pages[i].iter().map(|&p| self.light(p)).collect());
+        v["pages"] = Value::Array(
+            self.section_pages[i]
+                .iter()
+                .map(|&p| if lazy { Values::listed_marker(p) } else { self.light(p) })
+                .collect(),
+        );
         v
     }
 
     /// The `section` value for rendering section `i`: its pages and its child sections (each with
-    /// title, permalink and pages).
+    /// title, permalink and pages), to be rendered inside [`Values::lazy_scope`] (its pages are
+    /// markers).
     pub(crate) fn section_full(&self, content: &Content, i: usize) -> Value {
-        let mut v = self.section_light(i);
-        let subs: Vec<Value> = content.sections[i].subsections.iter().map(|&c| self.section_light(c)).collect();
+        let mut v = self.section_light(i, true);
+        let subs: Vec<Value> =
+            content.sections[i].subsections.iter().map(|&c| self.section_light(c, true)).collect();
         v["subsections"] = Value::Array(subs);
         v["toc"] = json!(content.sections[i].rendered.toc);
         v
@@ -1051,6 +1070,15 @@ pub(crate) fn paginator(
     })
 }
 
+/// A listed page's value from its JSON text. The text was written by serde_json from a value: it
+/// reads back as that value, however deep (front matter nests up to YAML's limit of 128, and the
+/// page adds a level: serde_json's own limit of 128 would turn such a page into null).
+fn light_value(text: &[u8]) -> Value {
+    let mut de = serde_json::Deserializer::from_slice(text);
+    de.disable_recursion_limit();
+    serde::Deserialize::deserialize(&mut de).unwrap_or(Value::Null)
+}
+
 /// A page's context value: `site`, `lang`, `current_path`, `current_url` and `entries`, moved in,
 /// not serialised again (Tera's `Context::insert` would re-serialise every value). `build` hashes
 /// it to reuse the finished file of an unchanged context in `serve`, then makes it a Tera context.
@@ -1135,6 +1163,82 @@ mod tests {
         assert_eq!(load_data(&dir.path().join("site"), "d.json").unwrap()["a"], 1);
         let e = load_data(&dir.path().join("site"), "../secret.txt").unwrap_err();
         assert!(e.contains("outside"), "{e}");
+    }
+
+    /// Listed pages given as lazy markers render exactly as the pages themselves, however a
+    /// template reaches them, and no marker is ever printed.
+    #[test]
+    fn lazy_listed_pages_render_as_the_pages_themselves() {
+        let tpl = r#"{% import "m.html" as m %}
+{% for s in section.subsections %}{{ s.title }}:{% for p in s.pages %}{{ p.title }}{{ loop.index }}{% for t in p.tags %}#{{ t }}{% endfor %}{% endfor %};{{ s.pages | length }};{{ s.pages.0.title }};{{ s.pages[1].title }}|{% endfor %}
+{{ section.pages | json_encode() }}
+{{ section.pages | first | get(key="title") }} {% if section.pages %}some{% endif %} {% if not section.nothing %}none{% endif %}
+{% set x = section.pages %}{{ x | length }} {{ x.1.title }} {{ section.pages | map(attribute="title") | join(sep=",") }}
+{% for p in section.pages | reverse %}{{ p.title }}{% endfor %} {% for p in section.pages %}{{ m::card(page=p) }}{% endfor %}
+{% for p in section.pages %}{% for q in section.pages %}{{ p.title }}{{ q.title }} {% endfor %}{{ p | json_encode() }}{% endfor %}
+{% for k, v in section.pages.0 %}{{ k }}={{ v | json_encode() }} {% endfor %}{% if section.pages.0.title == "A" %}eq{% endif %}
+{% set titles = section.pages | map(attribute="title") %}{% if "A" in titles %}in{% endif %}{% if section.pages.0 in section.pages %}member{% endif %} {{ section.pages | slice(end=1) | json_encode() }} {% if section.pages.1 is object %}obj{% endif %}
+{% for p in paginator.pages %}{{ p.title }}{% set_global last = p %}{% endfor %}{{ last.title }}{% for k, v in section %} {{ k }}{% endfor %}
+{{ section | json_encode() }}
+{{ __tera_context }}"#;
+        let t = Templates::load(
+            &Builtins::parse(),
+            vec![vec![src("list.html", tpl), src("m.html", "{% macro card(page) %}[{{ page.title }}/{{ page.tags | length }}]{% endmacro %}")]],
+        )
+        .unwrap();
+        let pages: Vec<Value> = ["A", "B", "C"]
+            .iter()
+            .enumerate()
+            .map(|(i, t)| json!({"title": t, "tags": [format!("t{i}"), "x"], "extra": {"n": i}}))
+            .collect();
+        let context = |page: &dyn Fn(usize) -> Value| {
+            let sub = |ids: &[usize]| json!({"title": "S", "pages": ids.iter().map(|&i| page(i)).collect::<Vec<_>>()});
+            json!({
+                "section": {"title": "Home", "pages": [page(0), page(1), page(2)], "subsections": [sub(&[2, 0]), sub(&[1, 1])]},
+                "paginator": {"pages": [page(1), page(2)]},
+            })
+        };
+        let eager = Context::from_value(context(&|i| pages[i].clone())).unwrap();
+        let lazy = Context::from_value(context(&Values::listed_marker)).unwrap();
+        let origin = Origin::output("x");
+        let want = t.render("list.html", &eager, &origin).unwrap();
+        let shared = Arc::new(pages.clone());
+        let resolver: tera::lazy::Resolver = {
+            let shared = Arc::clone(&shared);
+            Arc::new(move |i| shared.get(i).cloned().unwrap_or(Value::Null))
+        };
+        let got = tera::lazy::scope(resolver, || t.render("list.html", &lazy, &origin).unwrap());
+        assert_eq!(got, want);
+        assert!(!got.contains('\u{0}'), "a marker was printed");
+        assert!(want.contains("A1#t0#x") || want.contains("C1#t2#x"), "{want}");
+        // Outside a scope a marker is only a string: nothing resolves it (`p.title` of a string
+        // is an error).
+        assert!(t.render("list.html", &lazy, &origin).is_err());
+    }
+
+    /// A home page that lists sections without their pages makes none of them.
+    #[test]
+    fn lazy_listed_pages_not_read_are_not_made() {
+        let t = Templates::load(
+            &Builtins::parse(),
+            vec![vec![src(
+                "index.html",
+                "{% for s in section.subsections %}{{ s.title }}{% if s.pages %}({{ s.pages | length }}){% endif %}{% endfor %}",
+            )]],
+        )
+        .unwrap();
+        let subs: Vec<Value> =
+            (0..50).map(|s| json!({"title": s, "pages": (0..100).map(|p| Values::listed_marker(s * 100 + p)).collect::<Vec<_>>()})).collect();
+        let ctx = Context::from_value(json!({"section": {"subsections": subs}})).unwrap();
+        let made = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = Arc::clone(&made);
+        let resolver: tera::lazy::Resolver = Arc::new(move |i| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            json!({"title": i})
+        });
+        let out = tera::lazy::scope(resolver, || t.render("index.html", &ctx, &Origin::output("x")).unwrap());
+        assert!(out.starts_with("0(100)1(100)"), "{out}");
+        assert_eq!(made.load(std::sync::atomic::Ordering::Relaxed), 0);
     }
 
     #[test]

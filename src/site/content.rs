@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::path::Path;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::Deserialize;
@@ -123,9 +124,55 @@ pub struct Parsed {
     /// Front matter.
     pub front: FrontMatter,
     /// Markdown after the front matter (shared: `serve` keeps it from one build to the next).
+    /// Empty while the body is [`Parsed::deferred`].
     pub body: Arc<String>,
     /// 1-based line of the file where `body` starts.
     pub(crate) body_line: usize,
+    /// Where the body is when a big site's build left it in its file, to read it again when it
+    /// is converted (see [`Deferred`]).
+    pub(crate) deferred: Option<Box<Deferred>>,
+}
+
+/// A body not held in memory between reading the site and converting it: on a site of 100,000
+/// pages the sources would hold ~500 MB for the whole first half of the build. It is read again
+/// from its file (the kernel's page cache still has it) and checked against the hash of the text
+/// read at first: a file changed in between is an error, not a page built from two versions.
+#[derive(Debug, Clone)]
+pub(crate) struct Deferred {
+    /// The file.
+    pub abs: Box<Path>,
+    /// Where the body starts in it (bytes).
+    pub offset: usize,
+    /// The body's hash when first read.
+    pub hash: blake3::Hash,
+}
+
+impl Deferred {
+    /// The body again, from the file of content file `rel`.
+    pub(crate) fn read(&self, rel: &str) -> Result<String, Diagnostic> {
+        let file = diag_path(rel);
+        let changed = || {
+            Diagnostic::new(&file, "changed while the site was being built")
+                .hint("build again once the file is saved")
+        };
+        let bytes = std::fs::read(&self.abs).map_err(|e| {
+            Diagnostic::new(&file, format!("cannot read: {e}")).hint("check that the file exists and is readable")
+        })?;
+        let body = bytes.get(self.offset..).ok_or_else(changed)?;
+        if blake3::hash(body) != self.hash {
+            return Err(changed());
+        }
+        let mut text = String::from_utf8(bytes).map_err(|_| changed())?;
+        text.drain(..self.offset);
+        Ok(text)
+    }
+}
+
+/// Where the body of Markdown file `text` starts, as [`parse`] splits it (`None` when its front
+/// matter is not closed: such a file is parsed whole).
+pub(crate) fn body_start(text: &str) -> Option<usize> {
+    let bom = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
+    split_front_matter(&text[bom..]).ok().map(|(_, body, _)| text.len() - body.len())
 }
 
 /// The diagnostic path of a content file.
@@ -154,7 +201,7 @@ pub fn parse(rel: &str, text: String, config: &Config) -> (Parsed, Vec<Diagnosti
     // The body keeps the file's own buffer: 10,000 pages are not copied once more.
     let mut body = text;
     body.drain(..body_start);
-    (Parsed { rel: rel.to_string(), key, lang, front, body: Arc::new(body), body_line }, errors)
+    (Parsed { rel: rel.to_string(), key, lang, front, body: Arc::new(body), body_line, deferred: None }, errors)
 }
 
 /// A content file's translation key and language: `about.en.md` is `about.md` in `en` when the
@@ -1171,7 +1218,7 @@ fn make_sections(
                     humanize(file_name(dir))
                 };
                 let front = FrontMatter { title: Some(title), ..Default::default() };
-                (Parsed { rel, key, lang: lang.to_string(), front, body: Arc::default(), body_line: 1 }, false)
+                (Parsed { rel, key, lang: lang.to_string(), front, body: Arc::default(), body_line: 1, deferred: None }, false)
             }
         };
         let parent = if dir.is_empty() { None } else { index_of.get(parent_dir(dir)).copied() };
@@ -1317,6 +1364,31 @@ fn collect_terms(name: &str, lang: &str, root: &str, pages: &[Page]) -> Taxonomy
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A body left in its file is read back as `parse` would have split it; a file changed
+    /// since it was first read is an error naming it, never a page built from two versions.
+    #[test]
+    fn a_deferred_body_is_read_again_and_a_changed_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.md");
+        let text = "\u{feff}---\ntitle: A\n---\nThe *body*.\n";
+        std::fs::write(&file, text).unwrap();
+        let start = body_start(text).unwrap();
+        let (whole, _) = parse("a.md", text.to_string(), &cfg());
+        let (front, _) = parse("a.md", text[..start].to_string(), &cfg());
+        assert_eq!(front.front.title.as_deref(), Some("A"));
+        assert_eq!(front.body_line, whole.body_line);
+        assert_eq!(front.body.as_str(), "");
+        let d = Deferred { abs: file.clone().into_boxed_path(), offset: start, hash: blake3::hash(&text.as_bytes()[start..]) };
+        assert_eq!(d.read("a.md").unwrap(), *whole.body);
+        std::fs::write(&file, text.replace("body", "BODY")).unwrap();
+        let e = d.read("a.md").unwrap_err();
+        assert!(e.to_string().contains("content/a.md") && e.message.contains("changed"), "{e}");
+        std::fs::write(&file, "x").unwrap();
+        assert!(d.read("a.md").unwrap_err().message.contains("changed"));
+        assert_eq!(body_start("---\nnot closed\n"), None);
+        assert_eq!(body_start("no front matter"), Some(0));
+    }
 
     #[test]
     fn alias_lines_are_the_lines_that_hold_them() {

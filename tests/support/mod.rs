@@ -94,7 +94,13 @@ impl SiteTest {
 
     /// Runs `sopixi ARGS` in the site's parent folder.
     pub fn run(&self, args: &[&str]) -> Run {
-        let out: Output = bin().args(args).current_dir(self.root.parent().unwrap()).output().unwrap();
+        self.run_env(args, &[])
+    }
+
+    /// Runs `sopixi ARGS` in the site's parent folder with environment variables `env` set.
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let out: Output =
+            bin().args(args).envs(env.iter().copied()).current_dir(self.root.parent().unwrap()).output().unwrap();
         Run {
             status: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -194,8 +194,19 @@ impl S3Server {
         out
     }
 
+    /// Every request the server has counted, once its count has settled: SeaweedFS may count a
+    /// request just after answering it, so a count read right after a request can miss it.
     pub fn total_requests(&self) -> u64 {
-        self.requests().values().sum()
+        let mut last = self.requests().values().sum();
+        let t = Instant::now();
+        loop {
+            std::thread::sleep(Duration::from_millis(100));
+            let now: u64 = self.requests().values().sum();
+            if now == last || t.elapsed() > Duration::from_secs(3) {
+                return now;
+            }
+            last = now;
+        }
     }
 
     pub fn log(&self) -> String {

@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -367,9 +368,30 @@ pub fn dotted_pointer<'a>(value: &'a Value, pointer: &str) -> Option<&'a Value> 
     )
 }
 
+/// SOPIXI: [`dotted_pointer`], resolving the lazy markers met on the way (see `crate::lazy`);
+/// the same as `dotted_pointer` outside a lazy scope.
+pub(crate) fn dotted_pointer_lazy<'a>(
+    value: Cow<'a, Value>,
+    pointer: &str,
+) -> Option<Cow<'a, Value>> {
+    if !crate::lazy::active() {
+        return match value {
+            Cow::Borrowed(v) => dotted_pointer(v, pointer).map(Cow::Borrowed),
+            Cow::Owned(v) => dotted_pointer(&v, pointer).map(|f| Cow::Owned(f.clone())),
+        };
+    }
+    if pointer.is_empty() {
+        return Some(value);
+    }
+    crate::lazy::walk(
+        value,
+        PointerMachina::new(pointer).map(|mat| mat.replace("~1", "/").replace("~0", "~")),
+    )
+}
+
 /// serde jsons parse_index
 #[inline]
-fn parse_index(s: &str) -> Option<usize> {
+pub(crate) fn parse_index(s: &str) -> Option<usize> {
     if s.starts_with('+') || (s.starts_with('0') && s.len() != 1) {
         return None;
     }

@@ -64,6 +64,7 @@
 mod macros;
 mod builtins;
 mod context;
+pub mod lazy;
 mod errors;
 mod filter_utils;
 mod parser;

@@ -27,10 +27,17 @@ impl<'a> UserContext<'a> {
         self.inner.get(key)
     }
 
-    pub fn find_value_by_dotted_pointer(&self, pointer: &str) -> Option<&'a Value> {
+    pub fn find_value_by_dotted_pointer(&self, pointer: &str) -> Option<Cow<'a, Value>> {
         let root = pointer.split('.').next().unwrap().replace("~1", "/").replace("~0", "~");
         let rest = &pointer[root.len() + 1..];
-        self.inner.get(&root).and_then(|val| dotted_pointer(val, rest))
+        if crate::lazy::active() {
+            // SOPIXI: through lazy markers (see `crate::lazy`).
+            return self
+                .inner
+                .get(&root)
+                .and_then(|val| crate::context::dotted_pointer_lazy(Cow::Borrowed(val), rest));
+        }
+        self.inner.get(&root).and_then(|val| dotted_pointer(val, rest)).map(Cow::Borrowed)
     }
 }
 
@@ -108,7 +115,18 @@ impl<'a> CallStack<'a> {
         self.stack.pop().expect("Mistakenly popped Origin frame");
     }
 
+    /// The value of `key`, every lazy marker in it resolved (see `crate::lazy`).
     pub fn lookup(&self, key: &str) -> Option<Val<'a>> {
+        self.lookup_raw(key).map(crate::lazy::deep)
+    }
+
+    /// SOPIXI: the value of `key`, itself resolved if it is a lazy marker, its items not (for a
+    /// `for` loop's container, a truth test and `length`: see `crate::lazy`).
+    pub fn lookup_shallow(&self, key: &str) -> Option<Val<'a>> {
+        self.lookup_raw(key).map(crate::lazy::shallow)
+    }
+
+    fn lookup_raw(&self, key: &str) -> Option<Val<'a>> {
         for stack_frame in self.stack.iter().rev() {
             let found = stack_frame.find_value(key);
             if found.is_some() {
@@ -124,7 +142,7 @@ impl<'a> CallStack<'a> {
 
         // Not in stack frame, look in user supplied context
         if key.contains('.') {
-            return self.context.find_value_by_dotted_pointer(key).map(Cow::Borrowed);
+            return self.context.find_value_by_dotted_pointer(key);
         } else if let Some(value) = self.context.find_value(key) {
             return Some(Cow::Borrowed(value));
         }
@@ -219,7 +237,9 @@ impl<'a> CallStack<'a> {
             }
             // Macros don't have access to the user context, we're done
             if frame.kind == FrameType::Macro {
-                return to_value(&context).unwrap();
+                let mut v = to_value(&context).unwrap();
+                crate::lazy::deep_in_place(&mut v);
+                return v;
             }
         }
 
@@ -230,6 +250,9 @@ impl<'a> CallStack<'a> {
         for (key, val) in context {
             new_ctx.insert(key, &val)
         }
-        new_ctx.into_json()
+        let mut v = new_ctx.into_json();
+        // SOPIXI: the dump shows what lazy markers stand for.
+        crate::lazy::deep_in_place(&mut v);
+        v
     }
 }

@@ -83,6 +83,8 @@ pub struct ForLoop<'a> {
     pub kind: ForLoopKind,
     /// Has the for loop encountered break or continue?
     pub state: ForLoopState,
+    /// SOPIXI: the current item made from its lazy marker (see `crate::lazy`), once per iteration.
+    pub resolved: std::cell::RefCell<Option<(usize, Value)>>,
 }
 
 impl<'a> ForLoop<'a> {
@@ -94,6 +96,7 @@ impl<'a> ForLoop<'a> {
             values: ForLoopValues::Array(values),
             kind: ForLoopKind::Value,
             state: ForLoopState::Normal,
+            resolved: Default::default(),
         }
     }
 
@@ -105,6 +108,7 @@ impl<'a> ForLoop<'a> {
             values: ForLoopValues::String(values),
             kind: ForLoopKind::Value,
             state: ForLoopState::Normal,
+            resolved: Default::default(),
         }
     }
 
@@ -122,6 +126,7 @@ impl<'a> ForLoop<'a> {
             values: ForLoopValues::Object(values),
             kind: ForLoopKind::KeyValue,
             state: ForLoopState::Normal,
+            resolved: Default::default(),
         }
     }
 
@@ -144,6 +149,7 @@ impl<'a> ForLoop<'a> {
             values: ForLoopValues::Object(values),
             kind: ForLoopKind::KeyValue,
             state: ForLoopState::Normal,
+            resolved: Default::default(),
         }
     }
 
@@ -169,7 +175,37 @@ impl<'a> ForLoop<'a> {
 
     #[inline]
     pub fn get_current_value(&self) -> Val<'a> {
+        if let Some(v) = self.with_resolved(|v| v.clone()) {
+            return Cow::Owned(v);
+        }
         self.values.current_value(self.current)
+    }
+
+    /// SOPIXI: `f` of the current item when it is a lazy marker, made once per iteration.
+    fn with_resolved<T>(&self, f: impl FnOnce(&Value) -> T) -> Option<T> {
+        let ForLoopValues::Array(ref values) = self.values else { return None };
+        if !crate::lazy::active() {
+            return None;
+        }
+        let item = values.as_array()?.get(self.current)?;
+        if !crate::lazy::is_marker(item) {
+            return None;
+        }
+        let mut cache = self.resolved.borrow_mut();
+        if cache.as_ref().map(|(i, _)| *i) != Some(self.current) {
+            *cache = Some((self.current, crate::lazy::resolve(item)));
+        }
+        cache.as_ref().map(|(_, v)| f(v))
+    }
+
+    /// The value at `tail` (a dotted path) in the current item.
+    pub fn find_in_current(&self, tail: &str) -> Option<Val<'a>> {
+        if let Some(found) = self.with_resolved(|v| {
+            crate::context::dotted_pointer_lazy(Cow::Borrowed(v), tail).map(|f| f.into_owned())
+        }) {
+            return found.map(Cow::Owned);
+        }
+        crate::renderer::stack_frame::value_by_pointer(tail, &self.get_current_value())
     }
 
     /// Only called in `ForLoopKind::KeyValue`

@@ -72,8 +72,20 @@ fn evaluate_sub_variables(key: &str, call_stack: &CallStack) -> Result<String> {
 }
 
 fn process_path<'a>(path: &str, call_stack: &CallStack<'a>) -> Result<Val<'a>> {
+    process_path_as(path, call_stack, false)
+}
+
+/// SOPIXI: `shallow`: leave the lazy markers within the value (see `crate::lazy`).
+fn process_path_as<'a>(path: &str, call_stack: &CallStack<'a>, shallow: bool) -> Result<Val<'a>> {
+    let lookup = |p: &str| {
+        if shallow {
+            call_stack.lookup_shallow(p)
+        } else {
+            call_stack.lookup(p)
+        }
+    };
     if !path.contains('[') {
-        match call_stack.lookup(path) {
+        match lookup(path) {
             Some(v) => Ok(v),
             None => Err(Error::msg(format!(
                 "Variable `{}` not found in context while rendering '{}'",
@@ -84,7 +96,7 @@ fn process_path<'a>(path: &str, call_stack: &CallStack<'a>) -> Result<Val<'a>> {
     } else {
         let full_path = evaluate_sub_variables(path, call_stack)?;
 
-        match call_stack.lookup(&full_path) {
+        match lookup(&full_path) {
             Some(v) => Ok(v),
             None => Err(Error::msg(format!(
                 "Variable `{}` not found in context while rendering '{}': \
@@ -207,7 +219,16 @@ impl<'a> Processor<'a> {
         let for_loop_body = &for_loop.body;
         let for_loop_empty_body = &for_loop.empty_body;
 
-        let container_val = self.safe_eval_expression(&for_loop.container)?;
+        // SOPIXI: a plain variable's items stay lazy markers; the loop makes each when it
+        // reaches it (see `crate::lazy`).
+        let container_val = match for_loop.container.val {
+            ExprVal::Ident(ref ident)
+                if for_loop.container.filters.is_empty() && !for_loop.container.negated =>
+            {
+                self.lookup_ident_as(ident, true)?
+            }
+            _ => self.safe_eval_expression(&for_loop.container)?,
+        };
 
         let for_loop = match *container_val {
             Value::Array(_) => {
@@ -432,9 +453,12 @@ impl<'a> Processor<'a> {
             ExprVal::Bool(val) => Cow::Owned(Value::Bool(val)),
             ExprVal::Ident(ref ident) => {
                 needs_escape = ident != MAGICAL_DUMP_VAR;
+                // SOPIXI: `length` first needs the value itself, not what lazy markers in it
+                // stand for (see `crate::lazy`).
+                let shallow = expr.filters.first().is_some_and(|f| f.name == "length");
                 // Negated idents are special cased as `not undefined_ident` should not
                 // error but instead be falsy values
-                match self.lookup_ident(ident) {
+                match self.lookup_ident_as(ident, shallow) {
                     Ok(val) => {
                         if val.is_null() && expr.has_default_filter() {
                             self.get_default_value(expr)?
@@ -678,11 +702,14 @@ impl<'a> Processor<'a> {
                     }
                 }
             }
-            ExprVal::Ident(_) => {
-                let mut res = self
-                    .eval_expression(bool_expr)
-                    .unwrap_or(Cow::Owned(Value::Bool(false)))
-                    .is_truthy();
+            ExprVal::Ident(ref ident) => {
+                // SOPIXI: truth does not depend on what lazy markers stand for (see `crate::lazy`).
+                let found = if bool_expr.filters.is_empty() && !bool_expr.negated {
+                    self.lookup_ident_as(ident, true)
+                } else {
+                    self.eval_expression(bool_expr)
+                };
+                let mut res = found.unwrap_or(Cow::Owned(Value::Bool(false))).is_truthy();
                 if bool_expr.negated {
                     res = !res;
                 }
@@ -986,6 +1013,11 @@ impl<'a> Processor<'a> {
 
     /// Looks up identifier and returns its value
     fn lookup_ident(&self, key: &str) -> Result<Val<'a>> {
+        self.lookup_ident_as(key, false)
+    }
+
+    /// SOPIXI: `shallow`: leave the lazy markers within the value (see `crate::lazy`).
+    fn lookup_ident_as(&self, key: &str, shallow: bool) -> Result<Val<'a>> {
         // Magical variable that just dumps the context
         if key == MAGICAL_DUMP_VAR {
             // Unwraps are safe since we are dealing with things that are already Value
@@ -997,7 +1029,7 @@ impl<'a> Processor<'a> {
             ));
         }
 
-        process_path(key, &self.call_stack)
+        process_path_as(key, &self.call_stack, shallow)
     }
 
     /// Process the given node, appending the string result to the buffer

@@ -13,6 +13,14 @@ pub type FrameContext<'a> = HashMap<&'a str, Val<'a>>;
 /// Gets a value within a value by pointer, keeping lifetime
 #[inline]
 pub fn value_by_pointer<'a>(pointer: &str, val: &Val<'a>) -> Option<Val<'a>> {
+    // SOPIXI: through lazy markers (see `crate::lazy`) inside a lazy scope.
+    if crate::lazy::active() {
+        return match *val {
+            Cow::Borrowed(r) => crate::context::dotted_pointer_lazy(Cow::Borrowed(r), pointer),
+            Cow::Owned(ref r) => crate::context::dotted_pointer_lazy(Cow::Borrowed(r), pointer)
+                .map(|found| Cow::Owned(found.into_owned())),
+        };
+    }
     match *val {
         Cow::Borrowed(r) => dotted_pointer(r, pointer).map(Cow::Borrowed),
         Cow::Owned(ref r) => dotted_pointer(r, pointer).map(|found| Cow::Owned(found.clone())),
@@ -169,7 +177,7 @@ impl<'a> StackFrame<'a> {
             }
 
             if real_key == for_loop.value_name && !tail.is_empty() {
-                return value_by_pointer(tail, &for_loop.get_current_value());
+                return for_loop.find_in_current(tail);
             }
         }
 
