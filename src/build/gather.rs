@@ -12,9 +12,10 @@ use rayon::prelude::*;
 
 use crate::build::engine::Engine;
 use crate::site::config::{BuildOptions, Config, SITE_FILE};
-use crate::site::content::{self, Deferred};
+use crate::site::content;
 use crate::theme::{Data, Place, ResolveError, Theme};
 use crate::util::diag::{did_you_mean, BuildFailed, Diagnostic};
+use crate::util::spill::{Span, Spill};
 use crate::util::yaml::key_line;
 
 /// Most files one rayon task reads or parses in a row (see `files::LEAF_PAGES`).
@@ -109,8 +110,8 @@ pub(crate) struct MdFile {
     pub text: Arc<String>,
     /// The text's hash, when asked for (fingerprints, `serve`).
     pub(crate) hash: Option<blake3::Hash>,
-    /// When the body was left in the file: `text` is then the front matter only.
-    pub(crate) deferred: Option<Box<Deferred>>,
+    /// Where the body waits when it was moved out of memory: `text` is then the front matter.
+    pub(crate) deferred: Option<Span>,
 }
 
 impl MdFile {
@@ -119,49 +120,51 @@ impl MdFile {
         MdFile { f, text: Arc::new(text), hash, deferred: None }
     }
 
-    /// As [`MdFile::new`], keeping only the front matter: what the body uses is added to `scan`
-    /// and the body is read again when converted (see [`Deferred`]).
-    fn deferring(f: Found, mut text: String, hashes: TextHashes, scan: &mut BodyScan) -> MdFile {
+    /// As [`MdFile::new`], keeping only the front matter in memory: the body is written to
+    /// `spill` (read back when it is converted) and what it uses is added to `scan`.
+    fn deferring(f: Found, mut text: String, hashes: TextHashes, spill: &Arc<Spill>, scan: &mut BodyScan) -> MdFile {
         let hash = (hashes == TextHashes::Keep).then(|| blake3::hash(text.as_bytes()));
-        let Some(start) = crate::site::content::body_start(&text).filter(|&s| s < text.len()) else {
+        let start = content::body_start(&text).filter(|&s| s < text.len());
+        let Some((start, span)) = start.and_then(|s| Some((s, spill.put(text[s..].as_bytes()).ok()?))) else {
             return MdFile { f, text: Arc::new(text), hash, deferred: None };
         };
-        let body = &text[start..];
-        scan.add(body);
-        let deferred = Deferred { abs: f.abs.clone().into_boxed_path(), offset: start, hash: blake3::hash(body.as_bytes()) };
+        scan.add(&text[start..]);
         text.truncate(start);
         text.shrink_to_fit();
-        MdFile { f, text: Arc::new(text), hash, deferred: Some(Box::new(deferred)) }
+        MdFile { f, text: Arc::new(text), hash, deferred: Some(span) }
     }
 }
 
-/// Sites with at least this many Markdown files leave each body in its file from reading to
-/// converting (see [`Deferred`]): at 100,000 pages that is ~500 MB less for half the build, for
-/// a second read of each file (~10 µs from the page cache). Smaller sites hold their bodies.
-/// `SOPIXI_DEFER_FROM_FILES` sets another number (tests use 1).
+/// A plain build to a folder of a site with at least this many Markdown files moves each body
+/// out of memory from reading to converting: to a spill file beside the output folder
+/// (`util::spill`, unlinked at once), read back when the body is converted. At 100,000 pages
+/// that is ~500 MB less for the first half of the build, for a write and a read of each body
+/// in the kernel's page cache. Smaller sites hold their bodies (the spill would cost more time
+/// than their memory is worth). `SOPIXI_DEFER_FROM_FILES` sets another number (tests use 1).
 pub(crate) const DEFER_FROM_FILES: usize = 20_000;
 
 fn defer_from_files() -> usize {
     std::env::var("SOPIXI_DEFER_FROM_FILES").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFER_FROM_FILES)
 }
 
-/// Whether [`gather`] may leave big sites' bodies in their files (`serve` keeps every text to
-/// compare the next build with: it holds them).
+/// Whether [`gather`] may move big sites' bodies out of memory (`serve` keeps every text to
+/// compare the next build with, and a build in memory has no folder to spill beside: they hold
+/// them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Bodies {
-    /// From [`DEFER_FROM_FILES`] files on.
-    MayDefer,
+pub(crate) enum Bodies<'a> {
+    /// From [`DEFER_FROM_FILES`] files on, to a spill file beside this output folder.
+    SpillBeside(&'a Path),
     /// Always.
     Hold,
 }
 
-/// What the bodies left in their files use, found when they were read: the privacy page's
+/// What the bodies moved out of memory use, found when they were read: the privacy page's
 /// providers and forms, and whether any has a code block (syntaxes are loaded ahead then).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct BodyScan {
     pub(crate) uses: crate::build::legal::Uses,
     pub(crate) fences: bool,
-    /// How many bodies were left in their files.
+    /// How many bodies were moved out of memory.
     pub(crate) files: usize,
 }
 
@@ -220,7 +223,12 @@ pub(crate) enum TextHashes {
 
 /// Reads what a build reads (with each Markdown text's hash, as `hashes` says; a big site's bodies
 /// left in their files as `bodies` allows).
-pub(crate) fn gather(root: &Path, opts: &BuildOptions, hashes: TextHashes, bodies: Bodies) -> Result<Inputs, BuildFailed> {
+pub(crate) fn gather(
+    root: &Path,
+    opts: &BuildOptions,
+    hashes: TextHashes,
+    bodies: Bodies,
+) -> Result<Inputs, BuildFailed> {
     let site_file = root.join(SITE_FILE);
     if !root.is_dir() {
         return Err(fail(
@@ -252,14 +260,22 @@ pub(crate) fn gather(root: &Path, opts: &BuildOptions, hashes: TextHashes, bodie
         errors.extend(d);
     }
     let (md, content_other): (Vec<Found>, Vec<Found>) = content_all.into_iter().partition(|f| f.rel.ends_with(".md"));
-    let defer = bodies == Bodies::MayDefer && md.len() >= defer_from_files();
-    let (read, deferred): (Vec<Result<MdFile, Diagnostic>>, BodyScan) = if defer {
+    let spill = match bodies {
+        Bodies::SpillBeside(out) if md.len() >= defer_from_files() => {
+            let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("output");
+            let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            Spill::create(parent, &format!("{name}-sources"))
+        }
+        _ => None,
+    };
+    let (read, deferred): (Vec<Result<MdFile, Diagnostic>>, BodyScan) = if let Some(spill) = spill {
         let read: Vec<(Result<MdFile, Diagnostic>, BodyScan)> = md
             .into_par_iter()
             .with_max_len(LEAF_FILES)
             .map(|f| {
                 let mut scan = BodyScan::default();
-                let r = read_text(&f, &content::diag_path(&f.rel)).map(|t| MdFile::deferring(f, t, hashes, &mut scan));
+                let r = read_text(&f, &content::diag_path(&f.rel))
+                    .map(|t| MdFile::deferring(f, t, hashes, &spill, &mut scan));
                 (r, scan)
             })
             .collect();

@@ -57,7 +57,7 @@ pub fn with_jobs<R: Send>(jobs: Option<usize>, f: impl FnOnce() -> R + Send) -> 
 
 /// Builds the site in memory.
 pub fn build(engine: &Engine, root: &Path, opts: &BuildOptions) -> Result<Built, BuildFailed> {
-    let inputs = gather(root, opts, TextHashes::Skip, Bodies::MayDefer)?;
+    let inputs = gather(root, opts, TextHashes::Skip, Bodies::Hold)?;
     let cx = BuildCx { root, opts, engine, spool: None, out_dir: None };
     build_from(&cx, inputs, &mut Memo::off())
 }
@@ -102,9 +102,16 @@ impl Prepared {
 }
 
 /// Reads the site (walks, reads, resolves the theme) and fingerprints it, without building.
-pub(crate) fn prepare(engine: &Engine, root: &Path, opts: &BuildOptions) -> Result<Prepared, BuildFailed> {
+/// A big site's bodies wait beside `out_dir`, when given, until they are converted.
+pub(crate) fn prepare(
+    engine: &Engine,
+    root: &Path,
+    opts: &BuildOptions,
+    out_dir: Option<&Path>,
+) -> Result<Prepared, BuildFailed> {
     let started = Instant::now();
-    let inputs = gather(root, opts, TextHashes::Keep, Bodies::MayDefer)?;
+    let bodies = out_dir.map_or(Bodies::Hold, Bodies::SpillBeside);
+    let inputs = gather(root, opts, TextHashes::Keep, bodies)?;
     let fingerprint = fingerprint(&inputs, opts, engine);
     Ok(Prepared { inputs, fingerprint, started })
 }
@@ -118,7 +125,7 @@ pub fn build_to_dir(
     out_dir: &Path,
 ) -> Result<DiskBuild, BuildError> {
     output::check_writable(out_dir).map_err(BuildError::OutputFolder)?;
-    let prepared = prepare(engine, root, opts)?;
+    let prepared = prepare(engine, root, opts, Some(out_dir))?;
     build_prepared_to_dir(engine, root, opts, prepared, out_dir)
 }
 
@@ -136,7 +143,16 @@ pub(crate) fn build_prepared_to_dir(
         let Summary { stats, withheld } = m.summary;
         let write = WriteStats { unchanged: stats.files, ..Default::default() };
         let timings = vec![("check inputs", ms(t.elapsed()))];
-        return Ok(DiskBuild { stats, write, up_to_date: true, timings, warnings: Vec::new(), withheld, spilled: 0, deferred: 0 });
+        return Ok(DiskBuild {
+            stats,
+            write,
+            up_to_date: true,
+            timings,
+            warnings: Vec::new(),
+            withheld,
+            spilled: 0,
+            deferred: 0,
+        });
     }
     let gather_time = t.elapsed();
     crate::util::heap::note("read");

@@ -54,7 +54,7 @@ fn doc(url: String, front: &FrontMatter, rendered: &Rendered) -> Doc {
         }
     }
     let mut hs = Vec::new();
-    headings(&rendered.toc, &mut hs);
+    headings(&rendered.toc(), &mut hs);
     Doc {
         url,
         title: front.title.clone().unwrap_or_default(),

@@ -710,11 +710,8 @@ impl BodyConverter<'_> {
             responsive_images: true,
         };
         let shortcode = |call: &crate::render::shortcodes::Call| self.shortcodes.render(call, lang);
-        if let Some(d) = src.deferred.take() {
-            match d.read(&src.rel) {
-                Ok(body) => src.body = Arc::new(body),
-                Err(e) => return (vec![e], None),
-            }
+        if let Some(span) = src.deferred.take() {
+            src.body = Arc::new(span.text());
         }
         let slot = self.reuse.slot(src, lang);
         let origin = content::diag_path(&src.rel);

@@ -806,7 +806,7 @@ impl Values {
             let [lower, higher] = self.neighbours[i];
             m.insert("lower".into(), self.neighbour(lower));
             m.insert("higher".into(), self.neighbour(higher));
-            m.insert("toc".into(), json!(self.bodies[i].toc));
+            m.insert("toc".into(), json!(self.bodies[i].toc()));
         }
         v
     }
@@ -862,10 +862,9 @@ impl Values {
     /// markers).
     pub(crate) fn section_full(&self, content: &Content, i: usize) -> Value {
         let mut v = self.section_light(i, true);
-        let subs: Vec<Value> =
-            content.sections[i].subsections.iter().map(|&c| self.section_light(c, true)).collect();
+        let subs: Vec<Value> = content.sections[i].subsections.iter().map(|&c| self.section_light(c, true)).collect();
         v["subsections"] = Value::Array(subs);
-        v["toc"] = json!(content.sections[i].rendered.toc);
+        v["toc"] = json!(content.sections[i].rendered.toc());
         v
     }
 }
@@ -955,7 +954,7 @@ impl Values {
                     None => {
                         h.update(b"c");
                         hash_value(&mut h, &Value::String(self.bodies[i].html().into_owned()));
-                        hash_value(&mut h, &json!(self.bodies[i].toc));
+                        hash_value(&mut h, &json!(self.bodies[i].toc()));
                     }
                 }
                 // Lower and higher are made from those pages' listed values.
@@ -989,7 +988,7 @@ impl Values {
                 for &c in subs {
                     h.update(section_light[c].as_bytes());
                 }
-                hash_value(&mut h, &json!(content.sections[i].rendered.toc));
+                hash_value(&mut h, &json!(content.sections[i].rendered.toc()));
                 h.finalize()
             })
             .collect();
@@ -1183,7 +1182,10 @@ mod tests {
 {{ __tera_context }}"#;
         let t = Templates::load(
             &Builtins::parse(),
-            vec![vec![src("list.html", tpl), src("m.html", "{% macro card(page) %}[{{ page.title }}/{{ page.tags | length }}]{% endmacro %}")]],
+            vec![vec![
+                src("list.html", tpl),
+                src("m.html", "{% macro card(page) %}[{{ page.title }}/{{ page.tags | length }}]{% endmacro %}"),
+            ]],
         )
         .unwrap();
         let pages: Vec<Value> = ["A", "B", "C"]

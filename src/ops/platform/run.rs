@@ -720,7 +720,7 @@ fn partner_unguarded(cx: &RunCx, id: &str) -> PartnerReport {
     }
     let opts = cx.build_options(id, &r.base_url);
     let limit = engine.policy.limits.build_seconds;
-    let prepared = match build::prepare(engine, &root, &opts) {
+    let prepared = match build::prepare(engine, &root, &opts, None) {
         Ok(p) => p,
         Err(f) => {
             let n = f.0.len();
