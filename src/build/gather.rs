@@ -125,7 +125,7 @@ impl MdFile {
     fn deferring(f: Found, mut text: String, hashes: TextHashes, spill: &Arc<Spill>, scan: &mut BodyScan) -> MdFile {
         let hash = (hashes == TextHashes::Keep).then(|| blake3::hash(text.as_bytes()));
         let start = content::body_start(&text).filter(|&s| s < text.len());
-        let Some((start, span)) = start.and_then(|s| Some((s, spill.put(text[s..].as_bytes()).ok()?))) else {
+        let Some((start, span)) = start.and_then(|s| Some((s, spill.put(&text.as_bytes()[s..]).ok()?))) else {
             return MdFile { f, text: Arc::new(text), hash, deferred: None };
         };
         scan.add(&text[start..]);
