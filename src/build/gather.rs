@@ -143,7 +143,7 @@ impl MdFile {
 /// than their memory is worth). `SOPIXI_DEFER_FROM_FILES` sets another number (tests use 1).
 pub(crate) const DEFER_FROM_FILES: usize = 20_000;
 
-fn defer_from_files() -> usize {
+pub(crate) fn defer_from_files() -> usize {
     std::env::var("SOPIXI_DEFER_FROM_FILES").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFER_FROM_FILES)
 }
 

@@ -523,8 +523,15 @@ pub(crate) fn bodies(cx: &BuildCx, loaded: Loaded, memo: &mut Memo) -> Result<Bo
         &config.site.language,
     );
     let spill = spill_for(cx, content.pages.len(), memo);
-    let converter =
-        BodyConverter { cx, config, images: &images, lookup: &url_lookup, shortcodes: &shortcodes, reuse: &reuse };
+    let converter = BodyConverter {
+        cx,
+        config,
+        images: &images,
+        lookup: &url_lookup,
+        shortcodes: &shortcodes,
+        reuse: &reuse,
+        spill_tocs: content.pages.len() >= crate::build::gather::defer_from_files(),
+    };
     let (page_errors, body_keys): (Vec<Vec<Diagnostic>>, Vec<Option<blake3::Hash>>) = content
         .pages
         .par_iter_mut()
@@ -672,6 +679,9 @@ struct BodyConverter<'a> {
     lookup: &'a Lookup,
     shortcodes: &'a Shortcodes<'a>,
     reuse: &'a BodyReuse<'a>,
+    /// Whether spilled bodies take their tables of contents along (sites as big as those whose
+    /// sources wait on disk: below, the memory is not worth a write and two reads a page).
+    spill_tocs: bool,
 }
 
 impl BodyConverter<'_> {
@@ -743,7 +753,7 @@ impl BodyConverter<'_> {
                 *rendered = match spill {
                     Some(spill) => {
                         let mut r = Arc::unwrap_or_clone(r);
-                        r.spill_to(spill);
+                        r.spill_to(spill, self.spill_tocs);
                         Arc::new(r)
                     }
                     None => r,
