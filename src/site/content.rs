@@ -161,7 +161,7 @@ pub struct Parsed {
     /// Front matter.
     pub front: FrontMatter,
     /// Markdown after the front matter (shared: `serve` keeps it from one build to the next).
-    /// Empty while the body is [`Parsed::deferred`].
+    /// Empty while the body is `deferred`.
     pub body: Arc<String>,
     /// 1-based line of the file where `body` starts.
     pub(crate) body_line: usize,
