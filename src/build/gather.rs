@@ -261,11 +261,7 @@ pub(crate) fn gather(
     }
     let (md, content_other): (Vec<Found>, Vec<Found>) = content_all.into_iter().partition(|f| f.rel.ends_with(".md"));
     let spill = match bodies {
-        Bodies::SpillBeside(out) if md.len() >= defer_from_files() => {
-            let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("output");
-            let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            Spill::create(parent, &format!("{name}-sources"))
-        }
+        Bodies::SpillBeside(out) if md.len() >= defer_from_files() => Spill::beside(out, "-sources"),
         _ => None,
     };
     let (read, deferred): (Vec<Result<MdFile, Diagnostic>>, BodyScan) = if let Some(spill) = spill {

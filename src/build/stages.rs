@@ -99,9 +99,7 @@ pub(crate) const SPILL_FROM_PAGES: usize = 1000;
 /// The spill file of a plain build of a large site into `cx.out_dir`, beside that folder.
 fn spill_for(cx: &BuildCx, pages: usize, memo: &Memo) -> Option<Arc<crate::util::spill::Spill>> {
     let out = cx.out_dir.filter(|_| !memo.active && pages >= SPILL_FROM_PAGES)?;
-    let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("output");
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    crate::util::spill::Spill::create(parent, name)
+    crate::util::spill::Spill::beside(out, "")
 }
 
 /// The time each stage took, in order.

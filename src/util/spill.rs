@@ -47,6 +47,13 @@ impl Spill {
         Some(Arc::new(Spill { file, end: AtomicU64::new(0) }))
     }
 
+    /// A spill file beside output folder `out` (named after it and `what`), as [`Spill::create`].
+    pub fn beside(out: &Path, what: &str) -> Option<Arc<Spill>> {
+        let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("output");
+        let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        Spill::create(parent, &format!("{name}{what}"))
+    }
+
     /// Elsewhere than Unix, nothing is spilled.
     #[cfg(not(unix))]
     pub fn create(_dir: &Path, _name: &str) -> Option<Arc<Spill>> {
