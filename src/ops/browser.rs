@@ -35,6 +35,11 @@ pub(crate) const MIN_BADGE_PX: f64 = 16.0;
 /// badge a moment later is caught too.
 pub(crate) const SETTLE: Duration = Duration::from_millis(600);
 
+/// How many failing pages of one width are checked a second time in a new Chromium (see
+/// [`check`]): enough for a crash or a loaded moment, not so many that a theme failing on
+/// every page takes twice as long to say so.
+const RETRIES_PER_WIDTH: usize = 4;
+
 /// What a browser check found.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct BrowserReport {
@@ -159,54 +164,64 @@ pub fn check(
     report.skipped = skipped.into_iter().map(|(t, _)| t.clone()).collect();
     // One Chromium per width, all at once: a page check mostly waits (for the page's late
     // scripts, a second visit), so widths side by side take about the time of one.
+    let one_page = |session: &Session, width: u32, n: usize, template: &String, file: &String| -> PageCheck {
+        let is_adult = adult.contains(file.as_str());
+        let url = server.url(file);
+        let mut accessibility = Vec::new();
+        let mut problems = Vec::new();
+        if let (Some(source), 0) = (axe, n) {
+            // The notice open, as on a first visit.
+            match session.first_visit(&url, &server.origin()).and_then(|()| session.axe(source)) {
+                Ok(v) => accessibility.extend(v.into_iter().map(|v| Violation { notice_open: true, ..v })),
+                Err(e) => problems.push(format!("axe-core: {e}")),
+            }
+        }
+        problems.extend(session.check_page(&url, &server.origin(), is_adult, policy).unwrap_or_else(|e| vec![e]));
+        let overflow_px = session
+            .js("return Math.max(0, document.documentElement.scrollWidth - window.innerWidth);", serde_json::json!([]))
+            .ok()
+            .and_then(|v| v.as_u64().or_else(|| v.get("value").and_then(Value::as_u64)))
+            .unwrap_or(0);
+        if let Some(source) = axe {
+            match session.axe(source) {
+                Ok(v) => accessibility.extend(v),
+                Err(e) => problems.push(format!("axe-core: {e}")),
+            }
+            let dark = session.color_scheme("dark").and_then(|()| session.axe(source));
+            match dark {
+                Ok(v) => accessibility.extend(v.into_iter().map(|v| Violation { dark: true, ..v })),
+                Err(e) => problems.push(format!("axe-core, dark scheme: {e}")),
+            }
+            if let Err(e) = session.color_scheme("light") {
+                problems.push(format!("cannot leave the dark scheme: {e}"));
+            }
+        }
+        PageCheck {
+            file: file.clone(),
+            template: template.clone(),
+            width,
+            adult: is_adult,
+            problems,
+            overflow_px,
+            accessibility,
+        }
+    };
     let one_width = |width: u32| -> Result<Vec<PageCheck>, String> {
         let mut checks = Vec::new();
         let height = if width < 600 { 720 } else { 900 };
-        let session = Session::start(tools, width, height)?;
+        let mut session = Session::start(tools, width, height)?;
+        let mut retries = RETRIES_PER_WIDTH;
         for (n, (template, file)) in open.iter().enumerate() {
-            let is_adult = adult.contains(file.as_str());
-            let url = server.url(file);
-            let mut accessibility = Vec::new();
-            let mut problems = Vec::new();
-            if let (Some(source), 0) = (axe, n) {
-                // The notice open, as on a first visit.
-                match session.first_visit(&url, &server.origin()).and_then(|()| session.axe(source)) {
-                    Ok(v) => accessibility.extend(v.into_iter().map(|v| Violation { notice_open: true, ..v })),
-                    Err(e) => problems.push(format!("axe-core: {e}")),
-                }
+            let mut check = one_page(&session, width, n, template, file);
+            // A page with problems is checked once more in a new Chromium before they count:
+            // a browser that crashed, or a machine so loaded that a script or axe-core timed out,
+            // is not the theme's fault, and whatever the theme does wrong it does again.
+            if !check.problems.is_empty() && retries > 0 {
+                retries -= 1;
+                session = Session::start(tools, width, height)?;
+                check = one_page(&session, width, n, template, file);
             }
-            problems.extend(session.check_page(&url, &server.origin(), is_adult, policy).unwrap_or_else(|e| vec![e]));
-            let overflow_px = session
-                .js(
-                    "return Math.max(0, document.documentElement.scrollWidth - window.innerWidth);",
-                    serde_json::json!([]),
-                )
-                .ok()
-                .and_then(|v| v.as_u64().or_else(|| v.get("value").and_then(Value::as_u64)))
-                .unwrap_or(0);
-            if let Some(source) = axe {
-                match session.axe(source) {
-                    Ok(v) => accessibility.extend(v),
-                    Err(e) => problems.push(format!("axe-core: {e}")),
-                }
-                let dark = session.color_scheme("dark").and_then(|()| session.axe(source));
-                match dark {
-                    Ok(v) => accessibility.extend(v.into_iter().map(|v| Violation { dark: true, ..v })),
-                    Err(e) => problems.push(format!("axe-core, dark scheme: {e}")),
-                }
-                if let Err(e) = session.color_scheme("light") {
-                    problems.push(format!("cannot leave the dark scheme: {e}"));
-                }
-            }
-            checks.push(PageCheck {
-                file: file.clone(),
-                template: template.clone(),
-                width,
-                adult: is_adult,
-                problems,
-                overflow_px,
-                accessibility,
-            });
+            checks.push(check);
         }
         Ok(checks)
     };
