@@ -104,6 +104,15 @@ fn a_very_large_sites_sources_wait_on_disk_until_converted_and_the_output_is_the
     let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
     assert_eq!(v["up_to_date"], false, "{v}");
     assert_eq!(v["bodies_deferred"], 0, "{v}");
+    // An output folder whose parent does not exist yet: the sources still wait on disk, beside
+    // where it will be, and nothing but the output is left there.
+    let nested = t.root.join("new/nested/out");
+    let r = t.run_env(&["build", &root, "--json", "-o", nested.to_str().unwrap()], &[("SOPIXI_DEFER_FROM_FILES", "1")]);
+    assert_eq!(r.status, 0, "{}\n{}", r.stdout, r.stderr);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert!(v["bodies_deferred"].as_u64().unwrap() > 1050, "{v}");
+    let left: Vec<_> = std::fs::read_dir(t.root.join("new/nested")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("out")]);
 }
 
 #[test]

@@ -48,9 +48,11 @@ impl Spill {
     }
 
     /// A spill file beside output folder `out` (named after it and `what`), as [`Spill::create`].
+    /// The folder that will hold `out` is made if it is missing, as the build's output makes it.
     pub fn beside(out: &Path, what: &str) -> Option<Arc<Spill>> {
         let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("output");
         let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent).ok()?;
         Spill::create(parent, &format!("{name}{what}"))
     }
 
