@@ -434,7 +434,7 @@ impl Spool {
                 return None;
             }
         }
-        remove_abandoned(&parent, name);
+        remove_abandoned(&parent);
         let dir = parent.join(format!(".{name}{STAGING}{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir(&dir).ok()?;
@@ -534,13 +534,27 @@ impl Drop for Spool {
     }
 }
 
-/// Removes staging folders for `name` left by builds that were killed (their process is gone).
-fn remove_abandoned(parent: &Path, name: &str) {
-    let prefix = format!(".{name}{STAGING}");
+/// Removes the staging folders left in `parent` by builds that were killed (their process is
+/// gone), whatever output they were for. Each folder is looked through once per process: a
+/// platform run makes one spool per partner in the same folder, and listing its 100,000 entries
+/// for each of them would be quadratic (a killed build's leftover in a folder already looked
+/// through is removed by the next process).
+fn remove_abandoned(parent: &Path) {
+    static SWEPT: std::sync::Mutex<BTreeSet<PathBuf>> = std::sync::Mutex::new(BTreeSet::new());
+    if !SWEPT.lock().unwrap_or_else(|e| e.into_inner()).insert(parent.to_path_buf()) {
+        return;
+    }
     let Ok(entries) = std::fs::read_dir(parent) else { return };
     for e in entries.flatten() {
         let file_name = e.file_name();
-        let Some(pid) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else { continue };
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|n| n.rsplit_once(STAGING))
+            .filter(|(head, _)| head.len() > 1 && head.starts_with('.'))
+            .map(|(_, pid)| pid)
+        else {
+            continue;
+        };
         let alive = pid.parse::<u32>().is_ok_and(|pid| {
             pid == std::process::id()
                 || !Path::new("/proc/self").exists()
@@ -641,6 +655,29 @@ pub fn content_type(path: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn abandoned_staging_folders_are_looked_for_once_per_folder() {
+        let d = tempfile::tempdir().unwrap();
+        let dead = |name: &str| {
+            let p = d.path().join(format!(".{name}{STAGING}4000000000"));
+            std::fs::create_dir_all(p.join("blog")).unwrap();
+            p
+        };
+        let (a, b) = (dead("a"), dead("b"));
+        let ours = d.path().join(format!(".c{STAGING}{}", std::process::id()));
+        std::fs::create_dir(&ours).unwrap();
+        let spool = Spool::fresh(&d.path().join("a")).unwrap();
+        // Every dead build's leftover goes, whichever output it was for; a live one stays.
+        assert!(!a.exists() && !b.exists() && ours.exists());
+        drop(spool);
+        // The folder is not listed again by this process (one spool per partner in a platform
+        // run would make that quadratic): a leftover appearing now waits for the next process.
+        let later = dead("e");
+        let spool = Spool::fresh(&d.path().join("e")).unwrap();
+        assert!(later.exists());
+        drop(spool);
+    }
 
     #[test]
     fn collisions_name_both_origins() {
