@@ -32,6 +32,55 @@ pub use crate::policy::Policy;
 /// The platform's own files, published under `/_sopixi/` in every site: (site path, bytes). The
 /// stylesheet carries the policy's colours; the logo is the policy's when it names one.
 pub(crate) fn assets(policy: &Policy) -> Vec<(String, std::borrow::Cow<'static, [u8]>)> {
+    made(policy).files.clone()
+}
+
+/// The platform files of one policy and their URLs, with what they were made from.
+struct Made {
+    /// The policy they were made under (its other fields ignored: see [`Made::fits`]).
+    under: Policy,
+    files: Vec<(String, std::borrow::Cow<'static, [u8]>)>,
+    urls: [String; 3],
+}
+
+impl Made {
+    /// Whether these files are the ones `policy` makes: the fields [`make_assets`] reads are equal.
+    fn fits(&self, policy: &Policy) -> bool {
+        let u = &self.under;
+        u.badge_url == policy.badge_url
+            && u.badge_label == policy.badge_label
+            && u.logo == policy.logo
+            && u.colors == policy.colors
+            && u.texts == policy.texts
+    }
+}
+
+/// The platform files of `policy`, made once: every partner of a platform run has the same
+/// policy, and making them for each (the script's configuration, three hashes) was a tenth of a
+/// small partner's build.
+fn made(policy: &Policy) -> Arc<Made> {
+    static LAST: std::sync::Mutex<Option<Arc<Made>>> = std::sync::Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(m) = last.as_ref().filter(|m| m.fits(policy)) {
+        return m.clone();
+    }
+    let files = make_assets(policy);
+    let url = |i: usize| format!("/{}?v={}", files[i].0, file_version(&files[i].1));
+    let urls = [url(0), url(1), url(2)];
+    let under = Policy {
+        badge_url: policy.badge_url.clone(),
+        badge_label: policy.badge_label.clone(),
+        logo: policy.logo.clone(),
+        colors: policy.colors.clone(),
+        texts: policy.texts.clone(),
+        ..Policy::default()
+    };
+    let m = Arc::new(Made { under, files, urls });
+    *last = Some(m.clone());
+    m
+}
+
+fn make_assets(policy: &Policy) -> Vec<(String, std::borrow::Cow<'static, [u8]>)> {
     use std::borrow::Cow;
     let c = &policy.colors;
     let mut css = format!(
@@ -89,9 +138,7 @@ pub fn file_version(bytes: &[u8]) -> String {
 
 /// The URL of each platform file under `policy`, with its version: (logo, stylesheet, script).
 fn asset_urls(policy: &Policy) -> [String; 3] {
-    let files = assets(policy);
-    let url = |i: usize| format!("/{}?v={}", files[i].0, file_version(&files[i].1));
-    [url(0), url(1), url(2)]
+    made(policy).urls.clone()
 }
 
 /// The site path of the badge's logo under `policy`.
