@@ -592,7 +592,9 @@ fn language_feeds(cx: &RenderCx, tree: &content::LanguageTree, out: &mut Vec<Fro
         .max()
         .map_or_else(|| "1970-01-01T00:00:00+00:00".to_string(), |d| d.to_rfc3339());
     let lang = tree.lang.as_str();
-    for (enabled, name) in [(config.site.feeds.atom, "atom.xml"), (config.site.feeds.rss, "rss.xml")] {
+    let feeds = [(config.site.feeds.atom, "atom.xml"), (config.site.feeds.rss, "rss.xml")];
+    let last = feeds.iter().rposition(|f| f.0);
+    for (n, (enabled, name)) in feeds.into_iter().enumerate() {
         if enabled {
             let current = format!("{}{name}", tree.root);
             let file = current.trim_start_matches('/').to_string();
@@ -612,9 +614,16 @@ fn language_feeds(cx: &RenderCx, tree: &content::LanguageTree, out: &mut Vec<Fro
                 })
             });
             let ctx = || {
-                let pages = feed_pages.get_or_insert_with(|| dated.iter().map(|&i| values.page_full(i)).collect());
+                // The pages' values (their whole content) are made once for both feeds; the last
+                // feed takes them rather than copying them.
+                let make = || dated.iter().map(|&i| values.page_full(i)).collect::<Vec<Value>>();
+                let pages = if Some(n) == last {
+                    feed_pages.take().unwrap_or_else(make)
+                } else {
+                    feed_pages.get_or_insert_with(make).clone()
+                };
                 let entries = vec![
-                    ("pages", Value::Array(pages.clone())),
+                    ("pages", Value::Array(pages)),
                     ("feed_url", Value::String(feed_url)),
                     ("last_updated", Value::String(last_updated.clone())),
                 ];
