@@ -28,6 +28,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import settle  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = os.path.join(os.environ.get("HOME", "/tmp"), ".cache", "sopixi-bench")
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(os.environ.get("HOME", "/tmp"), ".cache", "sopixi-target"))
@@ -176,8 +179,9 @@ def main():
         # just before the next run makes ext4 scan its freshly freed inodes on every mkdir and
         # create, which adds seconds of kernel time to whichever tool runs next.)
         outs = os.path.join(WORK, "outs", str(pages))
-        shutil.rmtree(outs, ignore_errors=True)
+        settle.remove(outs, WORK)
         os.makedirs(outs)
+        settle.wait(WORK)
         n = 0
         for _ in range(a.runs):
             for name in results:
@@ -223,7 +227,7 @@ def main():
                   " (+%.1f%% over %.3f s without seo tags)" % (d, 1000.0 * cpu / pages, c, 100.0 * (c - s) / s, s))
         print("  no-change rebuild: sopixi %.3f s, hugo %.3f s" % (med(rebuild["sopixi"], 0), med(rebuild["hugo"], 0)))
     # Outputs are deleted only now, so that no run pays for another size's deletions.
-    shutil.rmtree(os.path.join(WORK, "outs"), ignore_errors=True)
+    settle.remove(os.path.join(WORK, "outs"), WORK)
 
 
 if __name__ == "__main__":

@@ -81,6 +81,16 @@ def _load_deploy_bench():
 
 
 _deploy = _load_deploy_bench()
+
+
+def _load_settle():
+    spec = importlib.util.spec_from_file_location("sopixi_bench_settle", os.path.join(HERE, "settle.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+settle = _load_settle()
 Server, KEY, SECRET, diff = _deploy.Server, _deploy.KEY, _deploy.SECRET, _deploy.diff
 
 
@@ -357,8 +367,9 @@ def main():
     # the next run makes ext4 scan its freshly freed inodes on every mkdir and create, which
     # adds seconds of kernel time to whichever command runs next.)
     outs = os.path.join(os.path.dirname(folder), "outs")
-    shutil.rmtree(outs, ignore_errors=True)
+    settle.remove(outs, WORK)
     os.makedirs(outs)
+    settle.wait(WORK)
     n = 0
     cold = {"single": [], "platform": []}
     base = {"single": [], "platform": []}
@@ -481,7 +492,7 @@ def main():
     if a.keep:
         print("\noutputs kept under", outs)
     else:
-        shutil.rmtree(outs, ignore_errors=True)
+        settle.remove(outs, WORK)
 
 
 def publish(a, bins, single, folder, out1, out2, cores):
