@@ -567,8 +567,9 @@ def sharded(a, bins, single, folder, cores):
     sopixi = bins["sopixi"]
     server = Server(bins["weed"], ["nightly"])
     work = os.path.join(os.path.dirname(folder), "sharded")
-    shutil.rmtree(work, ignore_errors=True)
+    settle.remove(work, WORK)
     os.makedirs(work)
+    settle.wait(WORK)
     try:
         endpoint = "http://127.0.0.1:%d" % server.port
         env = {**os.environ, "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_REGION": "us-east-1"}
@@ -621,7 +622,7 @@ def sharded(a, bins, single, folder, cores):
     finally:
         server.stop()
         if not a.keep:
-            shutil.rmtree(work, ignore_errors=True)
+            settle.remove(work, WORK)
 
 
 if __name__ == "__main__":
