@@ -398,7 +398,7 @@ pub fn write(output: &Output, dir: &Path, input_hash: &str, summary: Summary) ->
 /// site has rendered. The folder sits beside the output folder and takes its place only when the
 /// build succeeded ([`Spool::commit`]); a failed or interrupted build leaves no output folder
 /// behind (dropping the spool removes it; a leftover of a killed process is removed by the next
-/// build).
+/// process that builds into the same folder).
 #[derive(Debug)]
 pub(crate) struct Spool {
     dir: PathBuf,
