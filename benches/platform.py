@@ -73,24 +73,16 @@ GEN = os.path.join(ROOT, "benches", "gen_corpus.py")
 STATE_FILES = {".sopixi-output.json", ".sopixi-deploy.json"}
 
 
-def _load_deploy_bench():
-    spec = importlib.util.spec_from_file_location("sopixi_bench_deploy", os.path.join(HERE, "deploy.py"))
+def _load(name):
+    """benches/NAME.py as a module (this file's folder is off the import path, see above)."""
+    spec = importlib.util.spec_from_file_location("sopixi_bench_" + name, os.path.join(HERE, name + ".py"))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
 
 
-_deploy = _load_deploy_bench()
-
-
-def _load_settle():
-    spec = importlib.util.spec_from_file_location("sopixi_bench_settle", os.path.join(HERE, "settle.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-settle = _load_settle()
+_deploy = _load("deploy")
+settle = _load("settle")
 Server, KEY, SECRET, diff = _deploy.Server, _deploy.KEY, _deploy.SECRET, _deploy.diff
 
 
