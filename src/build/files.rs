@@ -594,45 +594,48 @@ fn language_feeds(cx: &RenderCx, tree: &content::LanguageTree, out: &mut Vec<Fro
     let lang = tree.lang.as_str();
     let feeds = [(config.site.feeds.atom, "atom.xml"), (config.site.feeds.rss, "rss.xml")];
     let last = feeds.iter().rposition(|f| f.0);
-    for (n, (enabled, name)) in feeds.into_iter().enumerate() {
-        if enabled {
-            let current = format!("{}{name}", tree.root);
-            let file = current.trim_start_matches('/').to_string();
-            let feed_url = config.permalink(&current);
-            let key = keys.and_then(|k| {
-                finish.key(name, false, &file, |h| {
-                    h.update(b"feed");
-                    h.update(&(current.len() as u64).to_le_bytes());
-                    h.update(current.as_bytes());
-                    h.update(&(dated.len() as u64).to_le_bytes());
-                    for &i in &dated {
-                        h.update(k.full[i].as_bytes());
-                    }
-                    h.update(&(feed_url.len() as u64).to_le_bytes());
-                    h.update(feed_url.as_bytes());
-                    h.update(last_updated.as_bytes());
-                })
-            });
-            let ctx = || {
-                // The pages' values (their whole content) are made once for both feeds; the last
-                // feed takes them rather than copying them.
-                let make = || dated.iter().map(|&i| values.page_full(i)).collect::<Vec<Value>>();
-                let pages = if Some(n) == last {
-                    feed_pages.take().unwrap_or_else(make)
-                } else {
-                    feed_pages.get_or_insert_with(make).clone()
+    // Both feeds escape the same pages' content: the second finds it escaped.
+    crate::util::text::with_escape_memo(|| {
+        for (n, (enabled, name)) in feeds.into_iter().enumerate() {
+            if enabled {
+                let current = format!("{}{name}", tree.root);
+                let file = current.trim_start_matches('/').to_string();
+                let feed_url = config.permalink(&current);
+                let key = keys.and_then(|k| {
+                    finish.key(name, false, &file, |h| {
+                        h.update(b"feed");
+                        h.update(&(current.len() as u64).to_le_bytes());
+                        h.update(current.as_bytes());
+                        h.update(&(dated.len() as u64).to_le_bytes());
+                        for &i in &dated {
+                            h.update(k.full[i].as_bytes());
+                        }
+                        h.update(&(feed_url.len() as u64).to_le_bytes());
+                        h.update(feed_url.as_bytes());
+                        h.update(last_updated.as_bytes());
+                    })
+                });
+                let ctx = || {
+                    // The pages' values (their whole content) are made once for both feeds; the last
+                    // feed takes them rather than copying them.
+                    let make = || dated.iter().map(|&i| values.page_full(i)).collect::<Vec<Value>>();
+                    let pages = if Some(n) == last {
+                        feed_pages.take().unwrap_or_else(make)
+                    } else {
+                        feed_pages.get_or_insert_with(make).clone()
+                    };
+                    let entries = vec![
+                        ("pages", Value::Array(pages)),
+                        ("feed_url", Value::String(feed_url)),
+                        ("last_updated", Value::String(last_updated.clone())),
+                    ];
+                    templates::context_value(values, config, lang, &current, entries)
                 };
-                let entries = vec![
-                    ("pages", Value::Array(pages)),
-                    ("feed_url", Value::String(feed_url)),
-                    ("last_updated", Value::String(last_updated.clone())),
-                ];
-                templates::context_value(values, config, lang, &current, entries)
-            };
-            let job = Job { template: name, key, origin: &feed, path: file, adult: false, lang, head: None };
-            push(finish.render_keyed(tpl, job, ctx), &feed, out);
+                let job = Job { template: name, key, origin: &feed, path: file, adult: false, lang, head: None };
+                push(finish.render_keyed(tpl, job, ctx), &feed, out);
+            }
         }
-    }
+    });
 }
 
 fn missing_template(name: &str, origin: &Origin) -> Diagnostic {

@@ -50,8 +50,22 @@ pub struct Built {
 }
 
 /// Drops `value` on another thread (a CLI process may exit before it is done, which is fine).
+/// One thread for the whole process, fed through a short queue: a platform run drops two values
+/// per partner, and a thread of its own for each cost more than the drop itself for a small site.
+/// When the queue is full the caller drops the value itself (what waits to be dropped is bounded).
 pub(crate) fn drop_in_background<T: Send + 'static>(value: T) {
-    let _ = std::thread::Builder::new().name("sopixi-drop".into()).spawn(move || drop(value));
+    type Garbage = Box<dyn Send>;
+    static DROPPER: std::sync::OnceLock<Option<std::sync::mpsc::SyncSender<Garbage>>> = std::sync::OnceLock::new();
+    let tx = DROPPER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Garbage>(4);
+        let spawned =
+            std::thread::Builder::new().name("sopixi-drop".into()).spawn(move || rx.into_iter().for_each(drop));
+        spawned.ok().map(|_| tx)
+    });
+    if let Some(tx) = tx {
+        // Full (or the thread gone): the value comes back in the error and is dropped here.
+        let _ = tx.try_send(Box::new(value));
+    }
 }
 
 /// One template mistake (a rendering error, a loop running past the time limit, markup that

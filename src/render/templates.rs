@@ -85,12 +85,13 @@ impl Builtins {
     }
 }
 
-/// The loaded templates.
+/// The loaded templates. A copy is cheap (every build of a platform run starts from one, to
+/// register its own functions): the parsed templates and their sources are shared.
 #[derive(Clone)]
 pub struct Templates {
     tera: Tera,
-    origins: HashMap<String, String>,
-    sources: HashMap<String, String>,
+    origins: Arc<HashMap<String, String>>,
+    sources: Arc<HashMap<String, String>>,
 }
 
 /// Line and column from a pest-style ` --> 3:5` marker in an error text.
@@ -173,7 +174,7 @@ impl Templates {
             return Err(vec![Diagnostic::new(file, msg.to_lowercase().trim_end_matches('.').to_string())
                 .hint("check the names in `extends`, `include` and `import`: the template must exist in the theme or in templates/")]);
         }
-        Ok(Templates { tera, origins, sources })
+        Ok(Templates { tera, origins: Arc::new(origins), sources: Arc::new(sources) })
     }
 
     /// Whether a template names `word` as a whole identifier (`seo` in `{{ seo | safe }}`).
@@ -546,7 +547,7 @@ pub(crate) struct Values {
     /// Each page without content and table of contents, as listed in sections and terms: as
     /// JSON text ([`Values::light`] makes the value). A value of 30-odd fields is ~6 KB of maps
     /// and strings, its text ~0.7 KB: on a 100,000-page site that is 600 MB against 70 MB.
-    pages_light: Arc<Vec<Box<[u8]>>>,
+    pages_light: Arc<Listed>,
     /// Each page's rendered Markdown (shared with the content tree): its content and table of
     /// contents are serialised only when the page is (they are as big as the rest).
     bodies: Vec<Arc<crate::site::body::Rendered>>,
@@ -757,13 +758,12 @@ impl Values {
     pub(crate) fn new(config: &Config, content: &Content) -> Values {
         use rayon::prelude::*;
         let bodies: Vec<_> = content.pages.iter().map(|p| p.rendered.clone()).collect();
-        let pages_light: Arc<Vec<Box<[u8]>>> = Arc::new(
-            content
-                .pages
-                .par_iter()
-                .map(|p| serde_json::to_vec(&page_common(config, content, p)).unwrap_or_default().into_boxed_slice())
-                .collect(),
-        );
+        let texts: Vec<Box<[u8]>> = content
+            .pages
+            .par_iter()
+            .map(|p| serde_json::to_vec(&page_common(config, content, p)).unwrap_or_default().into_boxed_slice())
+            .collect();
+        let pages_light = Arc::new(Listed::new(texts));
         let neighbours = content.pages.iter().map(|p| [p.lower, p.higher]).collect();
         let sections_head = content
             .sections
@@ -813,7 +813,7 @@ impl Values {
 
     /// Page `i` as listed in sections and terms.
     pub(crate) fn light(&self, i: usize) -> Value {
-        light_value(&self.pages_light[i])
+        self.pages_light.value(i)
     }
 
     /// Runs `f` (a render) with the listed pages of [`Values::listed_marker`] made when its
@@ -821,8 +821,8 @@ impl Values {
     /// sections of 100 pages holds 100,000 markers of a few dozen bytes while it renders, not
     /// 100,000 page values of ~6 KB, and makes only those its template reads.
     pub(crate) fn lazy_scope<T>(&self, f: impl FnOnce() -> T) -> T {
-        let texts = Arc::clone(&self.pages_light);
-        tera::lazy::scope(Arc::new(move |i| texts.get(i).map_or(Value::Null, |t| light_value(t))), f)
+        let listed = Arc::clone(&self.pages_light);
+        tera::lazy::scope(Arc::new(move |i| if i < listed.texts.len() { listed.value(i) } else { Value::Null }), f)
     }
 
     /// Page `i` as listed, to be rendered inside [`Values::lazy_scope`] only.
@@ -838,7 +838,7 @@ impl Values {
             path: Value,
             permalink: Value,
         }
-        match i.and_then(|i| serde_json::from_slice::<Link>(&self.pages_light[i]).ok()) {
+        match i.and_then(|i| serde_json::from_slice::<Link>(&self.pages_light.texts[i]).ok()) {
             Some(l) => json!({"title": l.title, "path": l.path, "permalink": l.permalink}),
             None => Value::Null,
         }
@@ -939,8 +939,8 @@ impl Values {
     pub(crate) fn keys(&self, content: &Content, bodies: &[Option<blake3::Hash>]) -> ValueKeys {
         use rayon::prelude::*;
         // The JSON text of a listed page stands for its value (serde_json writes one value one way).
-        let light: Vec<blake3::Hash> = self.pages_light.par_iter().map(|t| blake3::hash(t)).collect();
-        let full: Vec<blake3::Hash> = (0..self.pages_light.len())
+        let light: Vec<blake3::Hash> = self.pages_light.texts.par_iter().map(|t| blake3::hash(t)).collect();
+        let full: Vec<blake3::Hash> = (0..self.pages_light.texts.len())
             .into_par_iter()
             .map(|i| {
                 let mut h = blake3::Hasher::new();
@@ -1069,6 +1069,36 @@ pub(crate) fn paginator(
     })
 }
 
+/// The listed pages' JSON texts; on a small site also their values, each made the first time a
+/// listing reaches it: a page is listed by its section, the home page, each of its terms and the
+/// feeds, and a copy of a value costs a third of reading it again. A platform run is mostly small
+/// sites; a large site keeps only the texts (the values would be ~6 KB a page, see
+/// [`Values::pages_light`]).
+struct Listed {
+    texts: Vec<Box<[u8]>>,
+    /// Empty when the site has more than [`Listed::KEPT`] pages.
+    values: Vec<std::sync::OnceLock<Value>>,
+}
+
+impl Listed {
+    /// The most pages whose values are kept (~6 MB of them at most).
+    const KEPT: usize = 1_000;
+
+    fn new(texts: Vec<Box<[u8]>>) -> Listed {
+        let values =
+            if texts.len() <= Listed::KEPT { texts.iter().map(|_| Default::default()).collect() } else { Vec::new() };
+        Listed { texts, values }
+    }
+
+    /// Page `i`'s listed value.
+    fn value(&self, i: usize) -> Value {
+        match self.values.get(i) {
+            Some(v) => v.get_or_init(|| light_value(&self.texts[i])).clone(),
+            None => light_value(&self.texts[i]),
+        }
+    }
+}
+
 /// A listed page's value from its JSON text. The text was written by serde_json from a value: it
 /// reads back as that value, however deep (front matter nests up to YAML's limit of 128, and the
 /// page adds a level: serde_json's own limit of 128 would turn such a page into null).
@@ -1109,6 +1139,23 @@ mod tests {
 
     fn src(name: &str, text: &str) -> TemplateSource {
         TemplateSource { name: name.into(), text: text.into(), origin: format!("templates/{name}") }
+    }
+
+    #[test]
+    fn listed_values_are_the_same_kept_or_made_again() {
+        let text =
+            |i: usize| serde_json::to_vec(&json!({"title": format!("page {i}"), "n": i, "tags": ["a", "b"]})).unwrap();
+        let small = Listed::new((0..3).map(|i| text(i).into_boxed_slice()).collect());
+        let large = Listed::new((0..=Listed::KEPT).map(|i| text(i).into_boxed_slice()).collect());
+        assert_eq!(small.values.len(), 3, "a small site keeps its values");
+        assert!(large.values.is_empty(), "a large site keeps only the texts");
+        for i in 0..3 {
+            let want = json!({"title": format!("page {i}"), "n": i, "tags": ["a", "b"]});
+            // Twice: the second time from the kept value.
+            assert_eq!(small.value(i), want);
+            assert_eq!(small.value(i), want);
+            assert_eq!(large.value(i), want);
+        }
     }
 
     #[test]

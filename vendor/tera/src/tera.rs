@@ -63,7 +63,7 @@ pub struct Tera {
     #[doc(hidden)]
     glob: Option<String>,
     #[doc(hidden)]
-    pub templates: HashMap<String, Template>,
+    pub templates: HashMap<String, Arc<Template>>,
     #[doc(hidden)]
     pub filters: HashMap<String, Arc<dyn Filter>>,
     #[doc(hidden)]
@@ -248,7 +248,7 @@ impl Tera {
         let tpl = Template::new(tpl_name, Some(path.to_str().unwrap().to_string()), &input)
             .map_err(|e| Error::chain(format!("Failed to parse {:?}", path), e))?;
 
-        self.templates.insert(tpl_name.to_string(), tpl);
+        self.templates.insert(tpl_name.to_string(), Arc::new(tpl));
         Ok(())
     }
 
@@ -265,7 +265,7 @@ impl Tera {
         // Recursive fn that finds all the parents and put them in an ordered Vec from closest to first parent
         // parent template
         fn build_chain(
-            templates: &HashMap<String, Template>,
+            templates: &HashMap<String, Arc<Template>>,
             start: &Template,
             template: &Template,
             mut parents: Vec<String>,
@@ -320,6 +320,8 @@ impl Tera {
             if template.parent.is_none() && template.blocks.is_empty() {
                 continue;
             }
+            // SOPIXI: templates are shared between copies of a Tera (see SOPIXI.md).
+            let template = Arc::make_mut(template);
 
             template.parents = match tpl_parents.remove(&template.name) {
                 Some(parents) => parents,
@@ -522,7 +524,7 @@ impl Tera {
     pub fn add_raw_template(&mut self, name: &str, content: &str) -> Result<()> {
         let tpl = Template::new(name, None, content)
             .map_err(|e| Error::chain(format!("Failed to parse '{}'", name), e))?;
-        self.templates.insert(name.to_string(), tpl);
+        self.templates.insert(name.to_string(), Arc::new(tpl));
         self.build_inheritance_chains()?;
         self.check_macro_files()?;
         Ok(())
@@ -549,7 +551,7 @@ impl Tera {
             let name = name.as_ref();
             let tpl = Template::new(name, None, content.as_ref())
                 .map_err(|e| Error::chain(format!("Failed to parse '{}'", name), e))?;
-            self.templates.insert(name.to_string(), tpl);
+            self.templates.insert(name.to_string(), Arc::new(tpl));
         }
         self.build_inheritance_chains()?;
         self.check_macro_files()?;
@@ -861,7 +863,7 @@ impl Tera {
         for (name, template) in &other.templates {
             if !self.templates.contains_key(name) {
                 let mut tpl = template.clone();
-                tpl.from_extend = true;
+                Arc::make_mut(&mut tpl).from_extend = true;
                 self.templates.insert(name.to_string(), tpl);
             }
         }
