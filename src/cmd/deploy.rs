@@ -142,7 +142,7 @@ pub fn execute(args: Args, verbose: bool) -> i32 {
         base_url: config.as_ref().map_or_else(|| "/".to_string(), |c| c.site.base_url.clone()),
         exit_after_uploads: std::env::var("SOPIXI_TEST_DEPLOY_EXIT_AFTER").ok().and_then(|v| v.parse().ok()),
         adult: built.map(|m| m.adult.into_iter().collect()).unwrap_or_default(),
-        policy,
+        policy: std::sync::Arc::new(policy),
         ..Default::default()
     };
     if args.releases || args.preview.is_some() {

@@ -83,7 +83,7 @@ pub enum Remote {
     Manifest(Manifest),
     /// No manifest: a listing of the prefix (path → size, ETag).
     Listing(BTreeMap<String, (u64, Option<String>)>),
-    /// Nothing known (`--force`): everything is uploaded.
+    /// Nothing known (`--force`, or a new release's prefix): everything is uploaded.
     Nothing,
 }
 

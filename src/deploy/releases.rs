@@ -118,10 +118,22 @@ pub(crate) async fn read_state(target: &Target) -> Result<(State, Option<super::
 /// Rewrites the state with `change`, retrying on a concurrent writer; returns the new state.
 async fn update_state(
     target: &Target,
+    change: impl FnMut(&mut State) -> Result<(), DeployError>,
+) -> Result<State, DeployError> {
+    update_state_from(target, None, change).await
+}
+
+/// [`update_state`] starting from a state already read (and its version), if given.
+async fn update_state_from(
+    target: &Target,
+    mut first: Option<(State, Option<super::Version>)>,
     mut change: impl FnMut(&mut State) -> Result<(), DeployError>,
 ) -> Result<State, DeployError> {
     for _ in 0..8 {
-        let (mut state, read) = read_state(target).await?;
+        let (mut state, read) = match first.take() {
+            Some(read) => read,
+            None => read_state(target).await?,
+        };
         change(&mut state)?;
         state.generation += 1;
         let bytes = serde_json::to_vec_pretty(&state).unwrap_or_default();
@@ -218,7 +230,7 @@ pub async fn publish(
     if !opts.indexed && !opts.dry_run {
         super::index::forget(target).await?;
     }
-    let (state, _) = read_state(target).await?;
+    let (state, version) = read_state(target).await?;
     let id = new_id();
     let previous = state.live.clone();
     let copied = match &previous {
@@ -226,7 +238,8 @@ pub async fn publish(
         None => 0,
     };
     let into = target.sub(&format!("{DIR}/{id}"));
-    let deploy = deploy_async(&into, files, opts).await?;
+    // Not copied from a live release: the id is new, nothing is there to read or compare with.
+    let deploy = deploy_async(&into, files, opts, copied == 0).await?;
     if opts.dry_run {
         return Ok(Published {
             release: Release {
@@ -258,22 +271,26 @@ pub async fn publish(
     };
     let live = preview.is_none();
     let r = release.clone();
-    let state = update_state(target, |s| {
+    // The switch and the retention rule in one conditional write, starting from the state read
+    // above (read again only if another writer changed it meanwhile). A folder has no
+    // conditional writes: there the state is read again just before it is written, as before.
+    let first = target.folder.is_none().then_some((state, version));
+    let mut dropped = Vec::new();
+    let state = update_state_from(target, first, |s| {
         s.releases.retain(|x| x.id != r.id && (x.preview.is_none() || x.preview != r.preview));
         s.releases.push(r.clone());
         if live {
             s.live = Some(r.id.clone());
         }
+        dropped = retain(s, retention, now());
         Ok(())
     })
     .await?;
     let generation = state.generation;
+    let stored = state.releases.iter().map(|r| r.bytes).sum();
     // Unfinished releases younger than a lease may be another worker's publish in progress
     // (releases of one site are not serialised by a lease: each has its own manifest): kept.
-    let (pruned, stored) = match prune_async(target, retention, Some(opts.lease_seconds)).await {
-        Ok((p, s)) => (p, s.releases.iter().map(|r| r.bytes).sum()),
-        Err(_) => (Vec::new(), state.releases.iter().map(|r| r.bytes).sum()),
-    };
+    let pruned = delete_unkept(target, &state, &dropped, Some(opts.lease_seconds)).await.unwrap_or_default();
     Ok(Published { release, live, previous, copied, deploy, pruned, stored, generation })
 }
 
@@ -339,24 +356,41 @@ async fn prune_async(
     // The releases this prune takes out of the state (deleted whatever their age).
     let mut dropped: Vec<String> = Vec::new();
     let state = update_state(target, |s| {
-        let before: Vec<String> = s.releases.iter().map(|r| r.id.clone()).collect();
-        let live = s.live.clone();
-        let mut ordinary: Vec<String> = s
-            .releases
-            .iter()
-            .filter(|r| r.preview.is_none() && Some(&r.id) != live.as_ref())
-            .map(|r| r.id.clone())
-            .collect();
-        let drop_n = ordinary.len().saturating_sub(retention.keep.saturating_sub(1));
-        ordinary.truncate(drop_n);
-        s.releases.retain(|r| {
-            let expired = r.expires.is_some_and(|e| e <= t) && Some(&r.id) != live.as_ref();
-            !expired && !ordinary.contains(&r.id)
-        });
-        dropped = before.into_iter().filter(|id| s.find(id).is_none()).collect();
+        dropped = retain(s, retention, t);
         Ok(())
     })
     .await?;
+    let deleted = delete_unkept(target, &state, &dropped, spare_recent).await?;
+    Ok((deleted, state))
+}
+
+/// Applies the retention rule to `s` at time `t`: returns the releases it takes out.
+fn retain(s: &mut State, retention: Retention, t: u64) -> Vec<String> {
+    let before: Vec<String> = s.releases.iter().map(|r| r.id.clone()).collect();
+    let live = s.live.clone();
+    let mut ordinary: Vec<String> = s
+        .releases
+        .iter()
+        .filter(|r| r.preview.is_none() && Some(&r.id) != live.as_ref())
+        .map(|r| r.id.clone())
+        .collect();
+    let drop_n = ordinary.len().saturating_sub(retention.keep.saturating_sub(1));
+    ordinary.truncate(drop_n);
+    s.releases.retain(|r| {
+        let expired = r.expires.is_some_and(|e| e <= t) && Some(&r.id) != live.as_ref();
+        !expired && !ordinary.contains(&r.id)
+    });
+    before.into_iter().filter(|id| s.find(id).is_none()).collect()
+}
+
+/// Deletes the stored releases `state` does not keep (`dropped`: just taken out of it; an
+/// unfinished one younger than `spare_recent` seconds is spared) and what a deploy in place left.
+async fn delete_unkept(
+    target: &Target,
+    state: &State,
+    dropped: &[String],
+    spare_recent: Option<u64>,
+) -> Result<Vec<String>, DeployError> {
     let mut deleted = Vec::new();
     for id in stored_ids(target).await? {
         // Never in the state: an unfinished publish, perhaps another worker's still uploading.
@@ -370,7 +404,7 @@ async fn prune_async(
     if state.live.is_some() && drop_in_place(target).await? {
         deleted.push("in-place".into());
     }
-    Ok((deleted, state))
+    Ok(deleted)
 }
 
 /// Seconds since release `id` was made, from its name (`rYYYYMMDD-HHMMSS-…`).

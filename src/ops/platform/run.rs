@@ -652,7 +652,7 @@ impl RunCx<'_> {
         let mut opts = DeployOptions {
             max_deletes,
             base_url: base_url.to_string(),
-            policy: (*self.engine.policy).clone(),
+            policy: self.engine.policy.clone(),
             adult: built.map(|m| m.adult.into_iter().collect()).unwrap_or_default(),
             inputs: Some(inputs),
             indexed: true,
