@@ -18,7 +18,7 @@ folder deleted outside the timing (all at the end, unless --keep), alternately:
   single build      `sopixi build SINGLE -o OUT`
   platform build    `sopixi platform build PARTNERS --out OUT --jobs CORES` (no --to)
 median wall time, CPU time (user+sys) and peak RSS (the child's rusage, or the sum over its
-process tree sampled from /proc when that is more), the ratio platform/single (goal <= 1.3), the
+process tree sampled from /proc when that is more), the ratio platform/single (goal <= 1.5, issue 33), the
 peak memory ratio (goal <= 1.0) and the overhead per partner. Then the no-change rerun of the
 platform build into its existing output (goal < 2 s, every partner `skipped` in its --json
 summary). Unless --no-deploy, starts SeaweedFS as benches/deploy.py does (loopback only,
@@ -434,7 +434,7 @@ def main():
     all_skipped = all(k == a.partners for k in skipped)
     nc = med(nochange["platform"], "wall")
     rows = [
-        ("cold build: platform / single", "%.3f" % (p / s), "<= 1.3", p / s <= 1.3),
+        ("cold build: platform / single", "%.3f" % (p / s), "<= 1.5", p / s <= 1.5),
         ("peak memory: platform / single", "%.3f" % (pm / sm), "<= 1.0", pm / sm <= 1.0),
         ("per-partner overhead", "%.2f ms" % (1000.0 * (p - s) / a.partners), "<= 2 ms",
          1000.0 * (p - s) / a.partners <= 2.0),
