@@ -595,3 +595,21 @@ fn submit_count(pf: &Platform, id: &str) -> u64 {
 fn walk_files(dir: &Path) -> u64 {
     std::fs::read_dir(dir).unwrap().flatten().map(|e| if e.path().is_dir() { walk_files(&e.path()) } else { 1 }).sum()
 }
+
+#[test]
+fn an_edge_with_no_partner_served_from_a_release_still_starts() {
+    // Every partner suspended (or the last one deleted): no server block sets the variable the
+    // release pins are looked up by, and nginx refused the whole configuration.
+    let s3 = S3Server::start();
+    let pf = Platform::new();
+    let first = pf.build(&s3, &["closed"], &[]);
+    assert_eq!(first["results"][0]["status"], "suspended", "{first}");
+    let port = free_ports(1)[0];
+    let e = pf.edge(&s3, port);
+    assert_eq!(e["report"]["partners"].as_u64(), Some(1), "{e}");
+    let _nginx = Nginx::start(&pf.dir.path().join("edge"), port);
+    let (status, _, body) = get(port, "closed.sites.test", "/");
+    assert_eq!(status, 503);
+    assert!(body.contains("unpaid invoice"), "{body}");
+    assert_eq!(get(port, "nobody.example", "/").0, 404);
+}

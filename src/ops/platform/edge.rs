@@ -399,6 +399,9 @@ fn write_files(
     // Keys are short ASCII: a bucket as long as the longest key keeps nginx's hash valid.
     let longest = pin_lines.iter().map(|(k, v)| k.len() + v.len()).max().unwrap_or(0);
     let bucket_size = (longest + 64).next_power_of_two().max(128);
+    // The pin map reads `$sopixi_partner`, which only a partner served from a release sets: the
+    // default server declares it too, or nginx refuses a configuration with no such partner (all
+    // suspended or deleted).
     let mut pin_map = format!(
         "map_hash_bucket_size {bucket_size};\nmap_hash_max_size {};\nmap \"$sopixi_partner|$uri|$arg_v\" $sopixi_pin {{\n    default \"\";\n",
         (pin_lines.len() * 2).max(2048)
@@ -408,7 +411,7 @@ fn write_files(
     }
     pin_map.push_str("}\n");
     let http = format!(
-        "upstream sopixi_store {{ server {upstream}; keepalive 16; }}\nproxy_http_version 1.1;\nproxy_set_header Connection \"\";\nproxy_set_header Host {upstream};\nproxy_hide_header x-amz-request-id;\nproxy_hide_header x-amz-id-2;\nproxy_hide_header Set-Cookie;\nproxy_ignore_headers Set-Cookie;\nproxy_method GET;\n{pin_map}map $arg_v $sopixi_v {{\n    \"~^[0-9a-f]{{10}}$\" $arg_v;\n    default \"none\";\n}}\nmap $arg_v $sopixi_cache {{\n    \"\" $upstream_http_cache_control;\n    default \"public, max-age=31536000, immutable\";\n}}\nserver {{\n    listen {listen} default_server;\n    server_name _;\n    add_header X-Sopixi-Release \"none\" always;\n    location /_sopixi_edge/ {{ internal; default_type text/html; alias {d}/pages/; }}\n    location / {{ error_page 404 /_sopixi_edge/unknown.html; return 404; }}\n}}\n{sites}",
+        "upstream sopixi_store {{ server {upstream}; keepalive 16; }}\nproxy_http_version 1.1;\nproxy_set_header Connection \"\";\nproxy_set_header Host {upstream};\nproxy_hide_header x-amz-request-id;\nproxy_hide_header x-amz-id-2;\nproxy_hide_header Set-Cookie;\nproxy_ignore_headers Set-Cookie;\nproxy_method GET;\n{pin_map}map $arg_v $sopixi_v {{\n    \"~^[0-9a-f]{{10}}$\" $arg_v;\n    default \"none\";\n}}\nmap $arg_v $sopixi_cache {{\n    \"\" $upstream_http_cache_control;\n    default \"public, max-age=31536000, immutable\";\n}}\nserver {{\n    listen {listen} default_server;\n    server_name _;\n    set $sopixi_partner \"\";\n    add_header X-Sopixi-Release \"none\" always;\n    location /_sopixi_edge/ {{ internal; default_type text/html; alias {d}/pages/; }}\n    location / {{ error_page 404 /_sopixi_edge/unknown.html; return 404; }}\n}}\n{sites}",
         listen = opts.listen
     );
     let sites_path = dir.join("sopixi-sites.conf");
